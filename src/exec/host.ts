@@ -1,0 +1,122 @@
+// The one place that touches the machine: spawning processes (through execa), and reading the
+// few kernel facts the ownership rules need (namespace identity, process identity). Everything
+// else receives a Host, so tests can substitute a recording one.
+
+import { accessSync, constants, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { execa } from 'execa';
+import type { Command } from '../kernel/command.js';
+
+export interface RunResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+export interface ProcessInfo {
+  /** Start time in clock ticks since boot (/proc/PID/stat field 22): with the PID, a process identity. */
+  start: string;
+  /** Inode of the network namespace it is in, as "net:[N]". */
+  netns: string | null;
+}
+
+export interface Host {
+  run(cmd: Command, opts?: { timeoutMs?: number }): Promise<RunResult>;
+  /** Identity of a named network namespace ("dev:ino" of /run/netns/NAME), or null if absent. */
+  netnsId(name: string): string | null;
+  listNetns(): string[];
+  process(pid: number): ProcessInfo | null;
+  kill(pid: number, signal: NodeJS.Signals): boolean;
+  readFile(path: string): string | null;
+  hasCommand(name: string): boolean;
+}
+
+export const NETNS_DIR = '/run/netns';
+
+export class LocalHost implements Host {
+  async run(cmd: Command, opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+    const r = await execa(cmd.file, cmd.args, {
+      ...(cmd.input === undefined ? { stdin: 'ignore' as const } : { input: cmd.input }),
+      reject: false,
+      stripFinalNewline: false,
+      timeout: opts.timeoutMs,
+      killSignal: 'SIGKILL',
+      env: { LC_ALL: 'C' },
+    });
+    if (r.failed && r.exitCode === undefined && !r.timedOut) {
+      // The program could not be started at all (ENOENT and the like).
+      return { exitCode: 127, stdout: '', stderr: r.message ?? 'could not start ' + cmd.file, timedOut: false };
+    }
+    return { exitCode: r.exitCode ?? 1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), timedOut: r.timedOut };
+  }
+
+  netnsId(name: string): string | null {
+    try {
+      const st = statSync(join(NETNS_DIR, name));
+      return `${st.dev}:${st.ino}`;
+    } catch {
+      return null;
+    }
+  }
+
+  listNetns(): string[] {
+    try {
+      return readdirSync(NETNS_DIR).sort();
+    } catch {
+      return [];
+    }
+  }
+
+  process(pid: number): ProcessInfo | null {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // Fields after the command name (which may contain spaces) start after the last ")".
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (fields[0] === 'Z') return null; // a zombie is already dead
+      let netns: string | null = null;
+      try {
+        netns = readlinkSync(`/proc/${pid}/ns/net`);
+      } catch {
+        /* not readable */
+      }
+      return { start: fields[19] ?? '', netns };
+    } catch {
+      return null;
+    }
+  }
+
+  kill(pid: number, signal: NodeJS.Signals): boolean {
+    try {
+      process.kill(pid, signal);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  readFile(path: string): string | null {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch {
+      return null;
+    }
+  }
+
+  hasCommand(name: string): boolean {
+    for (const dir of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(delimiter).concat(['/usr/sbin', '/sbin'])) {
+      try {
+        accessSync(join(dir, name), constants.X_OK);
+        return true;
+      } catch {
+        /* next */
+      }
+    }
+    return false;
+  }
+}
+
+/** The network namespace inode of a named namespace, as /proc/PID/ns/net shows it. */
+export function netnsInode(id: string | null): string | null {
+  return id ? `net:[${id.split(':')[1]}]` : null;
+}

@@ -1,0 +1,30 @@
+// A command is an argv array and, optionally, what to feed its stdin. Never a shell string:
+// the same list is executed by the runner, printed by the renderer and recorded by tests.
+
+export interface Command {
+  file: string;
+  args: string[];
+  input?: string;
+}
+
+const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
+
+/** POSIX shell quoting, so printed commands can be pasted into a root shell. */
+export function quote(arg: string): string {
+  if (arg !== '' && SAFE.test(arg)) return arg;
+  return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+export function argvToShell(argv: readonly string[]): string {
+  return argv.map(quote).join(' ');
+}
+
+/** The command as a person would type it, stdin shown as a quoted heredoc. */
+export function renderCommand(cmd: Command): string {
+  const line = argvToShell([cmd.file, ...cmd.args]);
+  if (cmd.input === undefined) return line;
+  const input = cmd.input.endsWith('\n') ? cmd.input : cmd.input + '\n';
+  let tag = 'EOF';
+  while (input.split('\n').includes(tag)) tag += '_';
+  return `${line} <<'${tag}'\n${input}${tag}`;
+}

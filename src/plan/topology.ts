@@ -1,0 +1,94 @@
+// The topology planner: namespaces, bridges, veth pairs, addresses, routes, NAT and servers,
+// in the order the kernel needs them. Pure: a resolved lab in, a plan out.
+
+import { join } from 'node:path';
+import type { Lab } from '../spec/types.js';
+import { nginxConfig } from '../kernel/nginx.js';
+import type { Instance } from './instance.js';
+import type { Phase, Plan, Step } from './types.js';
+
+export function planLab(lab: Lab, inst: Instance): Plan {
+  const ns = (name: string) => inst.netns(name);
+  const phases: Phase[] = [];
+  const add = (title: string, why: string, steps: Step[], readOnly = false) => {
+    if (steps.length) phases.push({ title, why, steps, ...(readOnly ? { readOnly } : {}) });
+  };
+
+  add(
+    'Create the network namespaces',
+    'Each network namespace has its own interfaces, routes, neighbour table and netfilter rules: the isolation a container or a pod gets. A new namespace holds only a loopback interface, and it is down.',
+    lab.namespaces.map((n) => ({ kind: 'netns.add', netns: ns(n.name) })),
+  );
+
+  add(
+    'Set per-namespace kernel parameters',
+    'Network sysctls are per namespace. A namespace only forwards packets between its interfaces (acts as a router) when net.ipv4.ip_forward is 1.',
+    lab.namespaces.filter((n) => n.sysctls.length).map((n) => ({ kind: 'sysctl.set', netns: ns(n.name), values: n.sysctls })),
+  );
+
+  add(
+    'Create the bridges',
+    'A Linux bridge is a virtual switch: it learns MAC addresses on its ports and forwards frames between them. Given an address, it is also the gateway its ports\' namespaces route through (docker0, cni0).',
+    lab.namespaces.flatMap((n) => n.bridges.flatMap((b): Step[] => [
+      { kind: 'bridge.add', netns: ns(n.name), name: b.name, mac: b.mac, mtu: b.mtu },
+      ...b.addresses.map((cidr): Step => ({ kind: 'addr.add', netns: ns(n.name), dev: b.name, cidr })),
+      { kind: 'link.set', netns: ns(n.name), dev: b.name, master: null, mac: null, mtu: null, up: true },
+    ])),
+  );
+
+  add(
+    'Create the veth pairs',
+    'A veth pair is a virtual cable: a frame sent into one end comes out of the other. Each pair is created with its ends already in their namespaces, so the machine\'s own namespace is never touched (creating it there and moving the ends with "ip link set ... netns" gives the same result).',
+    lab.links.map((l) => ({ kind: 'veth.add', netns: ns(l.a.namespace), name: l.a.interface, peerNetns: ns(l.b.namespace), peerName: l.b.interface, mtu: l.mtu })),
+  );
+
+  add(
+    'Configure the interfaces: addresses, bridge ports, link state',
+    'An interface carries traffic only once it is up. Assigning an address also installs the connected route for its subnet. A veth end with "master" becomes a port of that bridge and carries no address of its own: the bridge switches its frames.',
+    lab.namespaces.flatMap((n) => [
+      { kind: 'link.set', netns: ns(n.name), dev: 'lo', master: null, mac: null, mtu: null, up: true } as Step,
+      ...n.interfaces.flatMap((i): Step[] => [
+        ...(i.mac || i.mtu || i.master ? [{ kind: 'link.set', netns: ns(n.name), dev: i.name, master: i.master, mac: i.mac, mtu: i.mtu, up: false } as Step] : []),
+        ...i.addresses.map((cidr): Step => ({ kind: 'addr.add', netns: ns(n.name), dev: i.name, cidr })),
+        ...(i.up ? [{ kind: 'link.set', netns: ns(n.name), dev: i.name, master: null, mac: null, mtu: null, up: true } as Step] : []),
+      ]),
+    ]),
+  );
+
+  add(
+    'Add the routes',
+    'Routes decide the next hop for destinations that are not on a connected subnet. A container\'s default route points at its bridge\'s address; everything not local goes there.',
+    lab.namespaces.flatMap((n) => n.routes.map((route): Step => ({ kind: 'route.add', netns: ns(n.name), route }))),
+  );
+
+  add(
+    'Program NAT',
+    'Rules in the nat table are consulted for the first packet of each connection; conntrack applies the same translation to the rest of it. MASQUERADE rewrites the source to the address of the interface the packet leaves by, so replies come back to this namespace.',
+    lab.namespaces.filter((n) => n.nat.length).map((n) => ({ kind: 'nat.restore', netns: ns(n.name), rules: n.nat })),
+  );
+
+  const servers = lab.namespaces.filter((n) => n.server);
+  add(
+    'Write the server configurations',
+    'Each server is a real nginx (one master, one worker) answering every request with JSON: its pod name, its node, the address it answered on and the client address it saw. That last field is how the checks see NAT.',
+    servers.map((n) => ({ kind: 'file.write', path: join(inst.dir, n.name, 'nginx.conf'), content: nginxConfig(n.server!, join(inst.dir, n.name)), mode: 0o600 })),
+  );
+
+  add(
+    'Start the servers',
+    '"ip netns exec" runs nginx inside the namespace, so it listens on that namespace\'s addresses only. nginx daemonizes and writes its PID file; knetlab records the PID and stops exactly that process on down.',
+    servers.map((n) => {
+      const dir = join(inst.dir, n.name);
+      return { kind: 'process.start', netns: ns(n.name), name: 'nginx', argv: ['nginx', '-c', join(dir, 'nginx.conf')], pidfile: join(dir, 'nginx.pid') };
+    }),
+  );
+
+  add(
+    'Look around',
+    'Read-only commands that show what the steps above built.',
+    lab.observe.map((o) => ({ kind: 'observe', netns: ns(o.from), argv: o.argv, why: o.why })),
+    true,
+  );
+
+  return { lab: lab.name, instance: inst.name, phases };
+}

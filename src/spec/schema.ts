@@ -1,0 +1,203 @@
+// The lab file's shape, "as written": one definition that gives both the TypeScript types and
+// the published JSON Schema (schema/lab.schema.json) that editors use to complete and validate
+// lab files. Cross-references (does this namespace exist? is this a valid CIDR?) are checked in
+// validate.ts; this file only says what may be written where.
+//
+// Later sections (a `cluster:` with nodes, CNI and kube-proxy mode, and Kubernetes manifests as
+// further YAML documents) are added beside `topology`, so existing labs keep working.
+
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+// Names. Kernel and shell safety are enforced here: no metacharacters anywhere, and the 15-byte
+// IFNAMSIZ-1 limit for interface names.
+const NAME = '^[a-z0-9]([a-z0-9-]*[a-z0-9])?$';
+const IFNAME = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$';
+
+const hint = <T extends TSchema>(schema: T, h: string): T => ({ ...schema, 'x-hint': h }) as T;
+
+export const LabName = hint(
+  Type.String({ pattern: NAME, maxLength: 40, description: 'Lab name: lowercase letters, digits and dashes (at most 40).' }),
+  'use lowercase letters, digits and dashes, e.g. "docker-bridge"',
+);
+export const NamespaceName = hint(
+  Type.String({ pattern: NAME, maxLength: 24, description: 'A network namespace the lab creates (at most 24 characters).' }),
+  'use lowercase letters, digits and dashes, at most 24 characters, e.g. "node1"',
+);
+export const InterfaceName = hint(
+  Type.String({ pattern: IFNAME, description: 'A Linux interface name: at most 15 characters, letters, digits, "_", "." and "-".' }),
+  'interface names are at most 15 characters (the kernel\'s IFNAMSIZ) of letters, digits, "_", "." and "-"',
+);
+const Cidr = hint(Type.String({ description: 'An IPv4 address with prefix length, e.g. 172.17.0.1/16.' }), 'write an IPv4 address with its prefix length, e.g. 172.17.0.1/16');
+const Mac = hint(
+  Type.String({ pattern: '^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$', description: 'A MAC address, e.g. 02:42:ac:11:00:02.' }),
+  'write six hex bytes separated by ":", e.g. 02:42:ac:11:00:02',
+);
+const Mtu = Type.Integer({ minimum: 68, maximum: 65535, description: 'MTU in bytes.' });
+
+export const Interface = Type.Object(
+  {
+    addresses: Type.Optional(Type.Array(Cidr, { description: 'IPv4 addresses with prefix length.' })),
+    mac: Type.Optional(Mac),
+    mtu: Type.Optional(Mtu),
+    master: Type.Optional(Type.String({ description: 'A bridge in the same namespace to enslave this interface to.' })),
+    up: Type.Optional(Type.Boolean({ description: 'Bring the interface up (default true).' })),
+  },
+  { additionalProperties: false, description: 'Settings for an interface created by a link.' },
+);
+
+export const Bridge = Type.Object(
+  {
+    addresses: Type.Optional(Type.Array(Cidr)),
+    mac: Type.Optional(Mac),
+    mtu: Type.Optional(Mtu),
+  },
+  { additionalProperties: false, description: 'A Linux bridge (like docker0 or cni0).' },
+);
+
+export const Route = Type.Object(
+  {
+    to: hint(Type.String({ description: '"default" or an IPv4 CIDR.' }), 'write "default" or a CIDR such as 10.244.1.0/24'),
+    via: Type.Optional(Type.String({ description: 'Gateway address.' })),
+    dev: Type.Optional(Type.String({ description: 'Output interface.' })),
+    onlink: Type.Optional(Type.Boolean({ description: 'Treat the gateway as directly reachable on dev.' })),
+    src: Type.Optional(Type.String({ description: 'Preferred source address.' })),
+    metric: Type.Optional(Type.Integer({ minimum: 0 })),
+    type: Type.Optional(Type.Union([Type.Literal('unicast'), Type.Literal('blackhole'), Type.Literal('unreachable'), Type.Literal('prohibit')])),
+  },
+  { additionalProperties: false },
+);
+
+export const NatRule = Type.Object(
+  {
+    chain: Type.Union([Type.Literal('PREROUTING'), Type.Literal('POSTROUTING'), Type.Literal('OUTPUT')], { description: 'The nat table chain.' }),
+    source: Type.Optional(Cidr),
+    destination: Type.Optional(Cidr),
+    inInterface: Type.Optional(Type.String()),
+    notInInterface: Type.Optional(Type.String()),
+    outInterface: Type.Optional(Type.String()),
+    notOutInterface: Type.Optional(Type.String()),
+    protocol: Type.Optional(Type.Union([Type.Literal('tcp'), Type.Literal('udp')])),
+    dport: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+    jump: Type.Union([Type.Literal('MASQUERADE'), Type.Literal('SNAT'), Type.Literal('DNAT'), Type.Literal('RETURN')]),
+    toSource: Type.Optional(Type.String({ description: 'SNAT target address.' })),
+    toDestination: Type.Optional(Type.String({ description: 'DNAT target address[:port].' })),
+    comment: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false, description: 'One rule in the namespace\'s iptables nat table.' },
+);
+
+export const Server = Type.Object(
+  {
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'TCP port (default 80).' })),
+    pod: Type.Optional(Type.String({ description: 'Name reported as "pod" (default: the namespace name).' })),
+    node: Type.Optional(Type.String({ description: 'Name reported as "node" (default: the namespace name).' })),
+  },
+  { additionalProperties: false, description: 'An nginx echo server answering JSON with pod, node, ip and the client address it saw.' },
+);
+
+export const Namespace = Type.Object(
+  {
+    description: Type.Optional(Type.String()),
+    sysctls: Type.Optional(
+      Type.Record(Type.String(), Type.Union([Type.String(), Type.Integer()]), { description: 'Per-namespace network sysctls (net.ipv4.*, net.ipv6.*, net.bridge.*).' }),
+    ),
+    bridges: Type.Optional(Type.Record(Type.String(), Bridge)),
+    interfaces: Type.Optional(Type.Record(Type.String(), Interface)),
+    routes: Type.Optional(Type.Array(Route)),
+    nat: Type.Optional(Type.Array(NatRule)),
+    server: Type.Optional(Server),
+  },
+  { additionalProperties: false },
+);
+
+export const Link = Type.Object(
+  {
+    endpoints: hint(
+      Type.Array(Type.String({ description: '"namespace:interface"' }), { minItems: 2, maxItems: 2 }),
+      'a veth link has two endpoints written "namespace:interface", e.g. [test1:veth-test1, test2:veth-test2]',
+    ),
+    mtu: Type.Optional(Mtu),
+  },
+  { additionalProperties: false, description: 'A veth pair joining two namespaces.' },
+);
+
+const Duration = hint(
+  Type.Union([Type.Number({ exclusiveMinimum: 0 }), Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?(ms|s)$' })]),
+  'write seconds as a number or a string like "5s" or "500ms"',
+);
+
+export const Expect = Type.Object(
+  {
+    reachable: Type.Optional(Type.Boolean()),
+    status: Type.Optional(Type.Integer({ minimum: 100, maximum: 599 })),
+    bodyContains: Type.Optional(Type.String()),
+    json: Type.Optional(Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]), { description: 'Fields the JSON body must have.' })),
+    backends: Type.Optional(Type.Array(Type.String(), { description: 'Every one of these "pod" names must answer.' })),
+    minShare: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Each expected backend answers at least this share of requests.' })),
+    master: Type.Optional(Type.String()),
+    state: Type.Optional(Type.Union([Type.Literal('UP'), Type.Literal('DOWN'), Type.Literal('UNKNOWN')])),
+    mtu: Type.Optional(Type.Integer()),
+  },
+  { additionalProperties: false },
+);
+
+export const Check = Type.Object(
+  {
+    name: Type.Optional(Type.String()),
+    from: Type.String({ description: 'The namespace the check runs in.' }),
+    ping: Type.Optional(Type.String({ description: 'Address to ping.' })),
+    tcp: Type.Optional(Type.String({ description: 'address:port to open a TCP connection to.' })),
+    http: Type.Optional(Type.String({ description: 'URL to GET with curl.' })),
+    link: Type.Optional(Type.String({ description: 'An interface in "from" whose state is checked.' })),
+    expect: Type.Optional(Type.Union([Type.Literal('reachable'), Type.Literal('unreachable'), Expect])),
+    requests: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Number of HTTP requests (each on a new connection).' })),
+    timeout: Type.Optional(Duration),
+  },
+  { additionalProperties: false, description: 'A check proven with real packets: exactly one of ping, tcp, http or link.' },
+);
+
+export const Observe = Type.Object(
+  {
+    from: Type.String(),
+    run: Type.Array(Type.String(), { minItems: 1, description: 'argv of a read-only command to show in the tutorial.' }),
+    why: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
+export const LabSchema = Type.Object(
+  {
+    $schema: Type.Optional(Type.String()),
+    name: LabName,
+    title: Type.String({ minLength: 1 }),
+    source: Type.Optional(Type.String({ description: 'The seed section this lab reproduces, e.g. "004 §3".' })),
+    description: Type.Optional(Type.String()),
+    topology: Type.Object(
+      {
+        namespaces: Type.Record(Type.String(), Namespace, { description: 'Network namespaces, by name.' }),
+        links: Type.Optional(Type.Array(Link)),
+      },
+      { additionalProperties: false },
+    ),
+    observe: Type.Optional(Type.Array(Observe, { description: 'Read-only commands the tutorial shows after the lab is up.' })),
+    checks: Type.Optional(Type.Array(Check)),
+  },
+  {
+    additionalProperties: false,
+    $id: 'https://knetlab.dev/schema/lab.schema.json',
+    title: 'knetlab lab',
+    description: 'A knetlab lab: a topology of network namespaces built from real kernel objects, and checks proven with real packets.',
+  },
+);
+
+export type RawLab = Static<typeof LabSchema>;
+export type RawNamespace = Static<typeof Namespace>;
+export type RawCheck = Static<typeof Check>;
+export type RawExpect = Static<typeof Expect>;
+export type RawRoute = Static<typeof Route>;
+export type RawNatRule = Static<typeof NatRule>;
+
+/** The published JSON Schema document. */
+export function jsonSchema(): object {
+  return { $schema: 'http://json-schema.org/draft-07/schema#', ...JSON.parse(JSON.stringify(LabSchema)) };
+}
