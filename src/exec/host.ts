@@ -30,6 +30,8 @@ export interface Host {
   kill(pid: number, signal: NodeJS.Signals): boolean;
   readFile(path: string): string | null;
   hasCommand(name: string): boolean;
+  /** Run with the terminal attached (knetlab exec); returns the exit code. */
+  interactive(cmd: Command): Promise<number>;
 }
 
 export const NETNS_DIR = '/run/netns';
@@ -101,6 +103,11 @@ export class LocalHost implements Host {
     } catch {
       return null;
     }
+  }
+
+  async interactive(cmd: Command): Promise<number> {
+    const r = await execa(cmd.file, cmd.args, { stdio: 'inherit', reject: false });
+    return r.exitCode ?? 1;
   }
 
   hasCommand(name: string): boolean {

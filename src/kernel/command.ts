@@ -5,6 +5,8 @@ export interface Command {
   file: string;
   args: string[];
   input?: string;
+  /** Output is of no interest (printed as ">/dev/null" in tutorials). */
+  discardOutput?: boolean;
 }
 
 const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
@@ -21,7 +23,7 @@ export function argvToShell(argv: readonly string[]): string {
 
 /** The command as a person would type it, stdin shown as a quoted heredoc. */
 export function renderCommand(cmd: Command): string {
-  const line = argvToShell([cmd.file, ...cmd.args]);
+  const line = argvToShell([cmd.file, ...cmd.args]) + (cmd.discardOutput ? ' >/dev/null' : '');
   if (cmd.input === undefined) return line;
   const input = cmd.input.endsWith('\n') ? cmd.input : cmd.input + '\n';
   let tag = 'EOF';

@@ -16,6 +16,8 @@ export interface Action {
   /** A one-line description for progress and errors. */
   label: string;
   claim?: Claim;
+  /** Shown above the command in tutorials. */
+  note?: string;
 }
 
 export interface LoweredPhase {
@@ -64,8 +66,12 @@ const otherCommand: { [K in OtherStep['kind']]: (s: Extract<OtherStep, { kind: K
     command: { ...inNetns(s.netns, ['iptables-restore', '--noflush']), input: natPayload(s.rules) },
     label: `program ${s.rules.length} NAT rule(s) in ${s.netns}`,
   }),
+  'dir.create': (s) => ({
+    command: { file: 'mkdir', args: ['-p', '-m', '0700', ...s.paths] },
+    label: `create ${s.paths.length} folder(s) for lab files`,
+  }),
   'file.write': (s) => ({
-    command: { file: 'install', args: ['-D', '-m', s.mode.toString(8).padStart(4, '0'), '/dev/stdin', s.path], input: s.content },
+    command: { file: 'tee', args: [s.path], input: s.content, discardOutput: true },
     label: `write ${s.path}`,
   }),
   'process.start': (s) => ({
@@ -73,7 +79,7 @@ const otherCommand: { [K in OtherStep['kind']]: (s: Extract<OtherStep, { kind: K
     label: `start ${s.name} in ${s.netns}`,
     claim: { kind: 'process', netns: s.netns, name: s.name, pidfile: s.pidfile },
   }),
-  observe: (s) => ({ command: observeCommand(s.netns, s.argv), label: s.why || s.argv.join(' ') }),
+  observe: (s) => ({ command: observeCommand(s.netns, s.argv), label: s.argv.join(' '), ...(s.why ? { note: s.why } : {}) }),
 };
 
 export function inNetns(netns: string, argv: string[]): Command {

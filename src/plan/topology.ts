@@ -71,7 +71,12 @@ export function planLab(lab: Lab, inst: Instance): Plan {
   add(
     'Write the server configurations',
     'Each server is a real nginx (one master, one worker) answering every request with JSON: its pod name, its node, the address it answered on and the client address it saw. That last field is how the checks see NAT.',
-    servers.map((n) => ({ kind: 'file.write', path: join(inst.dir, n.name, 'nginx.conf'), content: nginxConfig(n.server!, join(inst.dir, n.name)), mode: 0o600 })),
+    servers.length
+      ? [
+          { kind: 'dir.create', paths: servers.map((n) => join(inst.dir, n.name)) },
+          ...servers.map((n): Step => ({ kind: 'file.write', path: join(inst.dir, n.name, 'nginx.conf'), content: nginxConfig(n.server!, join(inst.dir, n.name)) })),
+        ]
+      : [],
   );
 
   add(

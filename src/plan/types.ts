@@ -12,7 +12,8 @@ export type Step =
   | { kind: 'addr.add'; netns: string; dev: string; cidr: string }
   | { kind: 'route.add'; netns: string; route: Route }
   | { kind: 'nat.restore'; netns: string; rules: NatRule[] }
-  | { kind: 'file.write'; path: string; content: string; mode: number }
+  | { kind: 'dir.create'; paths: string[] }
+  | { kind: 'file.write'; path: string; content: string }
   | { kind: 'process.start'; netns: string; name: string; argv: string[]; pidfile: string }
   | { kind: 'observe'; netns: string; argv: string[]; why: string };
 

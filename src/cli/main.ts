@@ -1,0 +1,348 @@
+// knetlab's command line. The only module that imports yargs; one top-level handler maps
+// errors to exit codes: 0 ok, 1 a step or check failed, 2 invalid input or usage.
+
+import { basename, dirname } from 'node:path';
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { formatDiagnostic, InputError, KnetlabError, LabFileError } from '../spec/diagnostics.js';
+import { loadLabFile } from '../spec/validate.js';
+import { jsonSchema } from '../spec/schema.js';
+import type { Lab } from '../spec/types.js';
+import { LocalHost, type Host } from '../exec/host.js';
+import { instanceName, makeInstance, stateRoot, validatePrefix, type Instance } from '../plan/instance.js';
+import { down, up } from '../run/apply.js';
+import { doctor } from '../run/doctor.js';
+import { resolveLabArg, shippedLabs } from '../run/labs.js';
+import { RecordStore } from '../run/record.js';
+import { runCheck, type CheckResult } from '../run/verify.js';
+import { renderMarkdown, renderScript } from '../run/tutorial.js';
+import { spinnerProgress, table } from './ui.js';
+
+const host: Host = new LocalHost();
+const store = () => new RecordStore(stateRoot());
+const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : s + '\n');
+const err = (s: string): void => void process.stderr.write(s.endsWith('\n') ? s : s + '\n');
+
+function load(arg: string): Lab {
+  const [file] = resolveLabArg(arg);
+  const { lab, warnings } = loadLabFile(file!);
+  for (const w of warnings) err(formatDiagnostic(w));
+  return lab;
+}
+
+function requireRoot(what: string): void {
+  if (process.getuid?.() !== 0) throw new InputError(`knetlab ${what} changes network namespaces and needs root`, ['  hint: run it with sudo']);
+}
+
+function instanceFor(lab: Lab, prefix: string): Instance {
+  return makeInstance(lab.name, prefix);
+}
+
+/** The running instance of a lab, or a clear error. */
+function running(lab: Lab, prefix: string): Instance {
+  const inst = instanceFor(lab, prefix);
+  const rec = store().load(inst.name);
+  if (!rec || rec.status !== 'up') {
+    throw new KnetlabError(`lab ${inst.name} is not up${rec ? ` (it is ${rec.status})` : ''}`, 1, [`  hint: run "knetlab up ${lab.name}${prefix ? ` --prefix ${prefix}` : ''}" first`]);
+  }
+  return inst;
+}
+
+function checkLine(lab: string, r: CheckResult): string {
+  const mark = r.passed ? 'ok  ' : 'FAIL';
+  const head = `${mark} ${lab}: ${r.check.name} (${r.ms < 1000 ? `${r.ms}ms` : `${(r.ms / 1000).toFixed(1)}s`})`;
+  return r.passed ? head : [head, ...r.details].join('\n');
+}
+
+interface LabRun {
+  lab: string;
+  up: { ok: boolean; error?: string; ms: number };
+  checks: { name: string; passed: boolean; saw: string; ms: number }[];
+  down: { ok: boolean; error?: string };
+}
+
+async function runOne(file: string, prefix: string, json: boolean): Promise<LabRun> {
+  const t0 = Date.now();
+  let lab: Lab;
+  try {
+    lab = loadLabFile(file).lab;
+  } catch (e) {
+    const name = basename(dirname(file));
+    if (!json) err(`FAIL ${name}: invalid lab\n${e instanceof KnetlabError ? e.details.join('\n') : String(e)}`);
+    return { lab: name, up: { ok: false, error: (e as Error).message, ms: 0 }, checks: [], down: { ok: true } };
+  }
+  const inst = instanceFor(lab, prefix);
+  const result: LabRun = { lab: lab.name, up: { ok: false, ms: 0 }, checks: [], down: { ok: true } };
+  const progress = spinnerProgress(lab.name, !json);
+  try {
+    await up(lab, inst, { host, store: store(), progress });
+    result.up = { ok: true, ms: Date.now() - t0 };
+    progress.stop();
+  } catch (e) {
+    progress.stop();
+    result.up = { ok: false, error: (e as Error).message, ms: Date.now() - t0 };
+    if (!json) err(`FAIL ${lab.name}: up failed: ${(e as Error).message}${e instanceof KnetlabError ? '\n' + e.details.join('\n') : ''}`);
+    return result;
+  }
+  try {
+    for (const check of lab.checks) {
+      const r = await runCheck(lab, inst, host, check);
+      result.checks.push({ name: check.name, passed: r.passed, saw: r.saw, ms: r.ms });
+      if (!json) out(checkLine(lab.name, r));
+    }
+  } finally {
+    try {
+      await down(inst.name, { host, store: store() });
+    } catch (e) {
+      result.down = { ok: false, error: (e as Error).message };
+      if (!json) err(`FAIL ${lab.name}: down failed: ${(e as Error).message}`);
+    }
+  }
+  return result;
+}
+
+const prefixOption = <T>(y: Argv<T>) =>
+  y.option('prefix', { type: 'string', default: '', describe: 'Run a separate copy: namespaces are named "<prefix>-<name>"' });
+
+export async function main(argv: string[]): Promise<number> {
+  // Everything knetlab writes (records, configs, PID files) is for root's eyes only.
+  process.umask(0o077);
+  let code = 0;
+  const cli = yargs(argv)
+    .scriptName('knetlab')
+    .usage('$0 <command> [options]\n\nBuild Kubernetes networking data paths out of real kernel objects, prove them with real packets, print them as tutorials.')
+    .strict()
+    .demandCommand(1, 'name a command (knetlab --help lists them)')
+    .command(
+      'up <lab>',
+      'Create a lab: namespaces, links, addresses, routes, NAT and servers',
+      (y) => prefixOption(y.positional('lab', { type: 'string', demandOption: true, describe: 'a lab name from labs/, a lab folder or a lab.yaml' })),
+      async (a) => {
+        const lab = load(a.lab);
+        requireRoot('up');
+        const inst = instanceFor(lab, a.prefix);
+        const t0 = Date.now();
+        const progress = spinnerProgress(lab.name, true);
+        try {
+          const rec = await up(lab, inst, { host, store: store(), progress });
+          progress.done(`${inst.name} is up in ${((Date.now() - t0) / 1000).toFixed(1)}s: ${rec.namespaces.length} namespaces, ${rec.processes.length} servers`);
+        } finally {
+          progress.stop();
+        }
+        err(`  next: knetlab verify ${lab.name}${a.prefix ? ` --prefix ${a.prefix}` : ''}   ·   knetlab exec ${lab.name} ${lab.namespaces[0]!.name} -- ip addr   ·   knetlab down ${lab.name}`);
+      },
+    )
+    .command(
+      'down [lab]',
+      'Remove a lab and everything its record says it created',
+      (y) => prefixOption(y.positional('lab', { type: 'string', describe: 'a lab, or an instance name from "knetlab status"' })).option('all', { type: 'boolean', default: false, describe: 'Remove every lab knetlab has a record of' }),
+      async (a) => {
+        if (!a.all && !a.lab) throw new InputError('name a lab to take down, or use --all');
+        validatePrefix(a.prefix);
+        requireRoot('down');
+        const s = store();
+        let instances: string[];
+        if (a.all) instances = s.list().map((r) => r.instance);
+        else if (s.load(a.lab!)) instances = [a.lab!];
+        else {
+          let name: string;
+          try {
+            name = load(a.lab!).name;
+          } catch (e) {
+            if (e instanceof LabFileError) name = basename(dirname(resolveLabArg(a.lab!)[0]!));
+            else throw e;
+          }
+          instances = [instanceName(name, a.prefix)];
+        }
+        for (const inst of instances) {
+          const report = await down(inst, { host, store: s });
+          if (!report) err(`${inst} is not up; nothing to do`);
+          else {
+            err(`${inst} is down: ${report.namespaces} namespaces deleted, ${report.killed} processes stopped`);
+            for (const line of report.skipped) err(`  note: ${line}`);
+          }
+        }
+        if (a.all && instances.length === 0) err('no labs are up');
+      },
+    )
+    .command(
+      'status',
+      'Labs that are up, with their namespaces and processes',
+      (y) => y.option('json', { type: 'boolean', default: false }),
+      (a) => {
+        const recs = store().list().map((r) => ({
+          instance: r.instance,
+          lab: r.lab,
+          status: r.status,
+          labFile: r.labFile,
+          createdAt: r.createdAt,
+          namespaces: r.namespaces.map((n) => ({ name: n.name, present: host.netnsId(n.name) !== null })),
+          processes: r.processes.map((p) => ({ name: p.name, netns: p.netns, pid: p.pid, running: p.pid !== null && host.process(p.pid)?.start === p.start })),
+        }));
+        if (a.json) return void out(JSON.stringify({ labs: recs }, null, 2));
+        if (!recs.length) return void out('No labs are up.');
+        out(
+          table(
+            ['INSTANCE', 'LAB', 'STATUS', 'NAMESPACES', 'PROCESSES', 'AGE'],
+            recs.map((r) => [
+              r.instance,
+              r.lab,
+              r.status,
+              `${r.namespaces.filter((n) => n.present).length}/${r.namespaces.length}`,
+              `${r.processes.filter((p) => p.running).length}/${r.processes.length}`,
+              age(r.createdAt),
+            ]),
+          ),
+        );
+      },
+    )
+    .command(
+      'verify <lab>',
+      'Run the lab\'s checks against the running lab',
+      (y) => prefixOption(y.positional('lab', { type: 'string', demandOption: true })).option('json', { type: 'boolean', default: false }),
+      async (a) => {
+        const lab = load(a.lab);
+        requireRoot('verify');
+        const inst = running(lab, a.prefix);
+        const results: CheckResult[] = [];
+        for (const c of lab.checks) {
+          const r = await runCheck(lab, inst, host, c);
+          results.push(r);
+          if (!a.json) out(checkLine(lab.name, r));
+        }
+        const failed = results.filter((r) => !r.passed).length;
+        if (a.json) out(JSON.stringify({ lab: lab.name, checks: results.map((r) => ({ name: r.check.name, passed: r.passed, saw: r.saw, ms: r.ms, details: r.details })), passed: results.length - failed, failed }, null, 2));
+        else out(`${results.length - failed} passed, ${failed} failed`);
+        if (failed) code = 1;
+      },
+    )
+    .command(
+      'run <labs..>',
+      'For each lab: up, checks, down (continuing past failures)',
+      (y) => prefixOption(y.positional('labs', { type: 'string', array: true, demandOption: true, describe: 'labs, lab folders, or a folder of labs (e.g. labs)' })).option('json', { type: 'boolean', default: false }),
+      async (a) => {
+        const files = (a.labs as string[]).flatMap((l) => resolveLabArg(l, { many: true }));
+        validatePrefix(a.prefix);
+        requireRoot('run');
+        const runs: LabRun[] = [];
+        for (const f of files) runs.push(await runOne(f, a.prefix, a.json));
+        const passed = runs.reduce((n, r) => n + r.checks.filter((c) => c.passed).length, 0);
+        const failed = runs.reduce((n, r) => n + r.checks.filter((c) => !c.passed).length + (r.up.ok ? 0 : 1) + (r.down.ok ? 0 : 1), 0);
+        if (a.json) out(JSON.stringify({ labs: runs, passed, failed }, null, 2));
+        else out(`${passed} passed, ${failed} failed`);
+        if (failed) code = 1;
+      },
+    )
+    .command(
+      'steps <lab>',
+      'Print the exact commands that build the lab, grouped by phase, with the reasons',
+      (y) => prefixOption(y.positional('lab', { type: 'string', demandOption: true })).option('format', { choices: ['sh', 'md'] as const, default: 'sh' as const }),
+      (a) => {
+        const lab = load(a.lab);
+        const inst = instanceFor(lab, a.prefix);
+        out(a.format === 'md' ? renderMarkdown(lab, inst) : renderScript(lab, inst));
+      },
+    )
+    .command(
+      'exec <lab> <node> [cmd..]',
+      'Run a command inside one of a running lab\'s namespaces (knetlab exec LAB NODE -- CMD...)',
+      (y) => prefixOption(y.positional('lab', { type: 'string', demandOption: true }).positional('node', { type: 'string', demandOption: true }).positional('cmd', { type: 'string', array: true })),
+      async (a) => {
+        const lab = load(a.lab);
+        requireRoot('exec');
+        const inst = running(lab, a.prefix);
+        if (!lab.namespaces.some((n) => n.name === a.node)) {
+          throw new InputError(`${lab.name} has no namespace "${a.node}"`, [`  hint: namespaces: ${lab.namespaces.map((n) => n.name).join(', ')}`]);
+        }
+        const cmd = (a.cmd as string[] | undefined)?.length ? (a.cmd as string[]) : [process.env.SHELL || '/bin/sh'];
+        code = await host.interactive({ file: 'ip', args: ['netns', 'exec', inst.netns(a.node), ...cmd.map(String)] });
+      },
+    )
+    .command(
+      'doctor',
+      'Which kernel features and tools this machine has, and what to install',
+      (y) => y.option('json', { type: 'boolean', default: false }),
+      async (a) => {
+        requireRoot('doctor');
+        const r = await doctor(host);
+        if (a.json) out(JSON.stringify(r, null, 2));
+        else {
+          out(table(['KERNEL FEATURE', 'STATUS', 'USED BY', 'DETAIL'], r.features.map((f) => [f.feature, f.ok ? 'ok' : 'missing', f.usedBy, f.detail])));
+          out('');
+          out(table(['COMMAND', 'STATUS', 'PACKAGE', 'USED FOR'], r.tools.map((t) => [t.command, t.ok ? 'ok' : 'missing', t.pkg, t.why])));
+          const pkgs = [...new Set(r.tools.filter((t) => !t.ok).map((t) => t.pkg))];
+          if (pkgs.length) out(`\nInstall what is missing: apt-get install ${pkgs.join(' ')}   (or run scripts/setup.sh)`);
+        }
+        if (r.tools.some((t) => !t.ok) || r.features.some((f) => !f.ok && ['network namespaces', 'veth', 'bridge'].includes(f.feature))) code = 1;
+      },
+    )
+    .command(
+      'list',
+      'The labs shipped in labs/',
+      (y) => y.option('json', { type: 'boolean', default: false }),
+      (a) => {
+        const recs = store().list();
+        const labs = shippedLabs().map((f) => {
+          try {
+            const { lab } = loadLabFile(f);
+            return { name: lab.name, title: lab.title, source: lab.source, checks: lab.checks.length, up: recs.some((r) => r.lab === lab.name), error: null as string | null };
+          } catch (e) {
+            return { name: basename(dirname(f)), title: '', source: '', checks: 0, up: false, error: (e as Error).message };
+          }
+        });
+        if (a.json) return void out(JSON.stringify({ labs }, null, 2));
+        out(table(['NAME', 'SOURCE', 'CHECKS', 'UP', 'TITLE'], labs.map((l) => [l.name, l.source, l.checks, l.up ? 'yes' : '', l.error ? `invalid: ${l.error}` : l.title])));
+      },
+    )
+    .command(
+      'validate <labs..>',
+      'Check lab files and print every problem with its line and column',
+      (y) => y.positional('labs', { type: 'string', array: true, demandOption: true }),
+      (a) => {
+        for (const f of (a.labs as string[]).flatMap((l) => resolveLabArg(l, { many: true }))) {
+          try {
+            const { lab, warnings } = loadLabFile(f);
+            for (const w of warnings) err(formatDiagnostic(w));
+            out(`${f}: ${lab.name} is valid (${lab.namespaces.length} namespaces, ${lab.checks.length} checks)`);
+          } catch (e) {
+            if (!(e instanceof LabFileError)) throw e;
+            err(e.details.join('\n'));
+            code = 2;
+          }
+        }
+      },
+    )
+    .command('schema', 'Print the JSON Schema for lab.yaml files', {}, () => out(JSON.stringify(jsonSchema(), null, 2)))
+    .fail((msg, e) => {
+      if (e) throw e;
+      throw new InputError(msg);
+    })
+    .help()
+    .version()
+    .wrap(Math.min(110, process.stdout.columns || 100));
+  try {
+    await cli.parseAsync();
+    return code;
+  } catch (e) {
+    if (e instanceof KnetlabError) {
+      err(`knetlab: ${e.message}`);
+      if (e.details.length) err(e.details.join('\n'));
+      return e.exitCode;
+    }
+    err(`knetlab: internal error (a bug; please report it):\n${(e as Error).stack ?? String(e)}`);
+    return 1;
+  }
+}
+
+function age(iso: string): string {
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+  return s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`;
+}
+
+// Stop cleanly on Ctrl-C: the record already says what exists; `down` removes it.
+process.on('SIGINT', () => {
+  err('\ninterrupted; run "knetlab down LAB" to remove anything already created');
+  process.exit(130);
+});
+
+process.exitCode = await main(hideBin(process.argv));

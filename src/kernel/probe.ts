@@ -1,0 +1,46 @@
+// Checks lowered to the commands that send the real packets: ping, nc, curl from inside a
+// namespace; `ip -j link` for link state. The same commands appear in tutorials.
+
+import type { Check } from '../spec/types.js';
+import type { Command } from './command.js';
+import { inNetns } from './lower.js';
+
+/** curl's write-out after each transfer, so N responses can be told apart. */
+const WRITE_OUT = '\\nstatus=%{http_code}\\n';
+
+export function probeCommand(check: Check, netns: string): Command {
+  const p = check.probe;
+  // A must-fail probe waits its whole timeout once; a must-pass probe retries short attempts.
+  const wait = check.expect.reachable ? 1 : Math.max(1, Math.round(check.timeoutMs / 1000));
+  switch (p.kind) {
+    case 'ping':
+      return inNetns(netns, ['ping', '-n', '-c', '1', '-W', String(wait), p.address]);
+    case 'tcp':
+      return inNetns(netns, ['nc', '-z', '-w', String(wait), p.address, String(p.port)]);
+    case 'http': {
+      const urls = Array.from({ length: p.requests }, () => p.url);
+      // "Connection: close" makes every request a new connection, so each one is load-balanced.
+      const close = p.requests > 1 ? ['-H', 'Connection: close'] : [];
+      return inNetns(netns, ['curl', '-sS', '--max-time', String(Math.max(2, wait)), ...close, '-w', WRITE_OUT, ...urls]);
+    }
+    case 'link':
+      return { file: 'ip', args: ['-n', netns, '-j', 'link', 'show', 'dev', p.interface] };
+  }
+}
+
+export interface HttpReply {
+  status: number;
+  body: string;
+}
+
+/** Split curl output written with the status write-out into one reply per request. */
+export function parseCurl(stdout: string): HttpReply[] {
+  const replies: HttpReply[] = [];
+  const re = /\nstatus=(\d{3})\n/g;
+  let from = 0;
+  for (let m = re.exec(stdout); m; m = re.exec(stdout)) {
+    replies.push({ status: Number(m[1]), body: stdout.slice(from, m.index).trim() });
+    from = re.lastIndex;
+  }
+  return replies;
+}

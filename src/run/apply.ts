@@ -1,0 +1,264 @@
+// Applying a plan and tearing it down. The only place where plans have effects, always through
+// an injected Host, always recording what was created before running the next action.
+
+import { mkdirSync, rmSync } from 'node:fs';
+import { KnetlabError } from '../spec/diagnostics.js';
+import type { Lab } from '../spec/types.js';
+import type { Host } from '../exec/host.js';
+import { netnsInode } from '../exec/host.js';
+import { renderCommand, type Command } from '../kernel/command.js';
+import { lowerPlan, type Action, type LoweredPhase } from '../kernel/lower.js';
+import type { Instance } from '../plan/instance.js';
+import { planLab } from '../plan/topology.js';
+import { Lock } from './lock.js';
+import type { LabRecord, RecordStore } from './record.js';
+import { requiredTools } from './tools.js';
+
+export interface Progress {
+  phase(index: number, total: number, title: string): void;
+  done(message: string): void;
+  fail(message: string): void;
+}
+
+export const silentProgress: Progress = { phase() {}, done() {}, fail() {} };
+
+/** A step failed: the command, what it said, and where in a batch payload it broke. */
+export class StepError extends KnetlabError {
+  constructor(action: Action, stderr: string, exitCode: number) {
+    super(`step failed: ${action.label} (exit ${exitCode})`, 1, stepDetails(action.command, stderr));
+    this.name = 'StepError';
+  }
+}
+
+function stepDetails(cmd: Command, stderr: string): string[] {
+  const out = ['  command:', ...renderCommand(cmd).split('\n').map((l) => '    ' + l)];
+  const said = stderr.trim();
+  if (said) out.push('  it said:', ...said.split('\n').map((l) => '    ' + l));
+  // ip -batch reports "Command failed -:N"; iptables-restore "line N failed": show the lines around N.
+  const m = /Command failed -:(\d+)|line (\d+) failed/.exec(stderr);
+  if (m && cmd.input) {
+    const n = Number(m[1] ?? m[2]);
+    const lines = cmd.input.split('\n');
+    out.push(`  payload around line ${n}:`);
+    for (let i = Math.max(1, n - 2); i <= Math.min(lines.length, n + 2); i++) out.push(`  ${i === n ? '>' : ' '} ${String(i).padStart(4)}  ${lines[i - 1]}`);
+  }
+  return out;
+}
+
+const CONCURRENCY = 8;
+
+export interface UpOptions {
+  host: Host;
+  store: RecordStore;
+  progress?: Progress;
+}
+
+export async function up(lab: Lab, inst: Instance, opts: UpOptions): Promise<LabRecord> {
+  const { host, store } = opts;
+  const progress = opts.progress ?? silentProgress;
+  const phases = lowerPlan(planLab(lab, inst)).filter((p) => !p.readOnly);
+  store.ensure();
+  const lock = Lock.acquire(store.root, inst.name, host, `up ${lab.name}`);
+  try {
+    preflight(lab, inst, host, store);
+    const rec: LabRecord = {
+      version: 1,
+      instance: inst.name,
+      lab: lab.name,
+      labFile: lab.file,
+      prefix: inst.prefix,
+      dir: inst.dir,
+      status: 'creating',
+      createdAt: new Date().toISOString(),
+      pid: process.pid,
+      namespaces: [],
+      processes: [],
+    };
+    store.save(rec);
+    mkdirSync(inst.dir, { recursive: true, mode: 0o700 });
+    try {
+      for (const [i, phase] of phases.entries()) {
+        progress.phase(i + 1, phases.length, phase.title);
+        await runPhase(phase, rec, host, store);
+      }
+      rec.status = 'up';
+      store.save(rec);
+      return rec;
+    } catch (e) {
+      rec.status = 'failed';
+      store.save(rec);
+      progress.fail(`${lab.name}: ${(e as Error).message}; rolling back`);
+      await teardown(rec, host, store);
+      throw e;
+    }
+  } finally {
+    lock.release();
+  }
+}
+
+/** Refuse before touching anything: tools missing, already up, or a name taken by someone else. */
+function preflight(lab: Lab, inst: Instance, host: Host, store: RecordStore): void {
+  const missing = requiredTools(lab).filter((t) => !host.hasCommand(t.command));
+  if (missing.length) {
+    throw new KnetlabError(
+      `cannot bring up ${lab.name}: missing ${missing.map((t) => t.command).join(', ')}`,
+      1,
+      [`  hint: apt-get install ${[...new Set(missing.map((t) => t.pkg))].join(' ')} (or run scripts/setup.sh); "knetlab doctor" lists everything`],
+    );
+  }
+  const existing = store.load(inst.name);
+  if (existing) {
+    throw new KnetlabError(`lab ${inst.name} is already ${existing.status === 'up' ? 'up' : `recorded (${existing.status})`}`, 1, [
+      `  hint: run "knetlab down ${lab.name}${inst.prefix ? ` --prefix ${inst.prefix}` : ''}" first, or use --prefix to run a second copy`,
+    ]);
+  }
+  for (const ns of lab.namespaces) {
+    const name = inst.netns(ns.name);
+    if (host.netnsId(name) === null) continue;
+    const owner = store.ownerOf(name);
+    throw new KnetlabError(
+      owner
+        ? `namespace ${name} belongs to lab ${owner.instance}, which is ${owner.status}`
+        : `namespace ${name} already exists and was not created by knetlab; knetlab never touches it`,
+      1,
+      [owner ? `  hint: run "knetlab down ${owner.instance}" or use --prefix` : `  hint: use --prefix to give this lab's namespaces other names, or remove ${name} yourself if you know it is unused`],
+    );
+  }
+}
+
+async function runPhase(phase: LoweredPhase, rec: LabRecord, host: Host, store: RecordStore): Promise<void> {
+  let next = 0;
+  let failure: unknown = null;
+  const worker = async () => {
+    while (failure === null && next < phase.actions.length) {
+      const action = phase.actions[next++]!;
+      try {
+        await runAction(action, rec, host, store);
+      } catch (e) {
+        failure ??= e;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, phase.actions.length) }, worker));
+  if (failure !== null) throw failure;
+}
+
+async function runAction(action: Action, rec: LabRecord, host: Host, store: RecordStore): Promise<void> {
+  const claim = action.claim;
+  // Record the intent first: if we are killed during the command, down still knows.
+  if (claim?.kind === 'netns') {
+    rec.namespaces.push(...claim.names.map((name) => ({ name, id: null })));
+    store.save(rec);
+  } else if (claim?.kind === 'process') {
+    rec.processes.push({ name: claim.name, netns: claim.netns, pidfile: claim.pidfile, pid: null, start: null });
+    store.save(rec);
+  }
+  const r = await host.run(action.command, { timeoutMs: 60_000 });
+  if (claim?.kind === 'netns') {
+    for (const entry of rec.namespaces) if (claim.names.includes(entry.name)) entry.id = host.netnsId(entry.name);
+    store.save(rec);
+  } else if (claim?.kind === 'process') {
+    const entry = rec.processes.find((p) => p.pidfile === claim.pidfile)!;
+    const pid = readPid(host, claim.pidfile);
+    const info = pid ? host.process(pid) : null;
+    if (pid && info) [entry.pid, entry.start] = [pid, info.start];
+    store.save(rec);
+  }
+  if (r.exitCode !== 0) throw new StepError(action, r.stderr || r.stdout, r.exitCode);
+}
+
+function readPid(host: Host, pidfile: string): number | null {
+  const n = Number((host.readFile(pidfile) ?? '').trim());
+  return Number.isInteger(n) && n > 0 ? n : null;
+}
+
+export interface TeardownReport {
+  killed: number;
+  namespaces: number;
+  skipped: string[];
+}
+
+/**
+ * Remove what a record owns, in reverse: processes (by recorded PID and start time, or by the PID
+ * file we wrote, and only inside our namespaces), then anything still running in our namespaces,
+ * then the namespaces. Idempotent: what is already gone is skipped.
+ */
+export async function teardown(rec: LabRecord, host: Host, store: RecordStore): Promise<TeardownReport> {
+  const report: TeardownReport = { killed: 0, namespaces: 0, skipped: [] };
+  rec.status = 'removing';
+  store.save(rec);
+  const ours = rec.namespaces.filter((n) => {
+    const id = host.netnsId(n.name);
+    if (id === null) return false;
+    // A null id means we were stopped between creating it and recording it; we had checked
+    // the name was free and held the lock, so it is ours.
+    if (n.id !== null && n.id !== id) {
+      report.skipped.push(`namespace ${n.name} was replaced by another one since knetlab created it; left alone`);
+      return false;
+    }
+    return true;
+  });
+  const ourInodes = new Set(ours.map((n) => netnsInode(host.netnsId(n.name))));
+
+  const victims = new Set<number>();
+  for (const p of rec.processes) {
+    const pid = p.pid ?? readPid(host, p.pidfile);
+    if (!pid) continue;
+    const info = host.process(pid);
+    if (!info) continue;
+    const sameProcess = p.start !== null ? info.start === p.start : ourInodes.has(info.netns);
+    if (sameProcess) victims.add(pid);
+    else report.skipped.push(`pid ${pid} is no longer the ${p.name} knetlab started; left alone`);
+  }
+  // Anything else still running inside our namespaces (a shell from `knetlab exec`, a worker
+  // whose master died) would keep the namespace alive: it lives in what we own, so stop it too.
+  for (const n of ours) {
+    const r = await host.run({ file: 'ip', args: ['netns', 'pids', n.name] });
+    for (const line of r.stdout.split('\n')) if (/^\d+$/.test(line.trim())) victims.add(Number(line));
+  }
+  report.killed = await stopProcesses([...victims], host);
+
+  if (ours.length) {
+    const r = await host.run({ file: 'ip', args: ['-force', '-batch', '-'], input: ours.map((n) => `netns del ${n.name}`).join('\n') + '\n' });
+    if (r.exitCode !== 0) {
+      const left = ours.filter((n) => host.netnsId(n.name) !== null).map((n) => n.name);
+      if (left.length) throw new KnetlabError(`could not delete namespace(s) ${left.join(', ')}`, 1, [`  it said: ${r.stderr.trim()}`]);
+    }
+    report.namespaces = ours.length;
+  }
+  rmSync(rec.dir, { recursive: true, force: true });
+  store.remove(rec.instance);
+  return report;
+}
+
+async function stopProcesses(pids: number[], host: Host): Promise<number> {
+  const starts = new Map(pids.map((pid) => [pid, host.process(pid)?.start]));
+  const alive = () => pids.filter((pid) => {
+    const info = host.process(pid);
+    return info !== null && info.start === starts.get(pid);
+  });
+  for (const pid of pids) host.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 40 && alive().length; i++) await new Promise((r) => setTimeout(r, 50));
+  for (const pid of alive()) host.kill(pid, 'SIGKILL');
+  for (let i = 0; i < 40 && alive().length; i++) await new Promise((r) => setTimeout(r, 50));
+  return pids.length;
+}
+
+export interface DownOptions {
+  host: Host;
+  store: RecordStore;
+}
+
+/** Tear down one instance under its lock. Returns null when there was nothing to do. */
+export async function down(instance: string, opts: DownOptions): Promise<TeardownReport | null> {
+  const { host, store } = opts;
+  store.ensure();
+  const lock = Lock.acquire(store.root, instance, host, `down ${instance}`);
+  try {
+    const rec = store.load(instance);
+    if (!rec) return null;
+    return await teardown(rec, host, store);
+  } finally {
+    lock.release();
+  }
+}

@@ -1,0 +1,82 @@
+// doctor: which kernel features and tools this machine has. Kernel features are probed for real,
+// by creating each kind of object in a scratch namespace that is removed afterwards.
+
+import type { Host } from '../exec/host.js';
+import type { Command } from '../kernel/command.js';
+import { TOOLS } from './tools.js';
+
+export interface FeatureResult {
+  feature: string;
+  ok: boolean;
+  detail: string;
+  usedBy: string;
+}
+
+export interface ToolResult {
+  command: string;
+  pkg: string;
+  ok: boolean;
+  why: string;
+}
+
+interface Probe {
+  feature: string;
+  usedBy: string;
+  /** Commands run in order inside the scratch namespace NS; all must succeed. */
+  commands: (ns: string) => Command[];
+  needs?: string;
+}
+
+const ip = (ns: string, ...args: string[]): Command => ({ file: 'ip', args: ['-n', ns, ...args] });
+const exec = (ns: string, ...argv: string[]): Command => ({ file: 'ip', args: ['netns', 'exec', ns, ...argv] });
+
+const PROBES: Probe[] = [
+  { feature: 'veth', usedBy: 'every lab', commands: (ns) => [ip(ns, 'link', 'add', 'kv0', 'type', 'veth', 'peer', 'name', 'kv1')] },
+  { feature: 'bridge', usedBy: 'docker-bridge, cni0', commands: (ns) => [ip(ns, 'link', 'add', 'kbr0', 'type', 'bridge')] },
+  { feature: 'vxlan', usedBy: 'flannel vxlan, calico vxlan', commands: (ns) => [ip(ns, 'link', 'add', 'kvx0', 'type', 'vxlan', 'id', '1', 'dstport', '8472', 'nolearning')] },
+  { feature: 'tun', usedBy: 'flannel udp', commands: (ns) => [ip(ns, 'tuntap', 'add', 'mode', 'tun', 'dev', 'ktun0')] },
+  { feature: 'macvlan', usedBy: 'macvlan networks', commands: (ns) => [ip(ns, 'link', 'add', 'km0', 'link', 'kv0', 'type', 'macvlan', 'mode', 'bridge')] },
+  { feature: 'dummy', usedBy: 'kube-ipvs0 (IPVS mode)', commands: (ns) => [ip(ns, 'link', 'add', 'kd0', 'type', 'dummy')] },
+  { feature: 'ipip', usedBy: 'calico IPIP', commands: (ns) => [ip(ns, 'link', 'add', 'kip0', 'type', 'ipip', 'local', '10.255.0.1', 'remote', '10.255.0.2')] },
+  { feature: 'iptables nat', usedBy: 'docker-bridge, kube-proxy', needs: 'iptables', commands: (ns) => [exec(ns, 'iptables', '-t', 'nat', '-S')] },
+  { feature: 'nftables', usedBy: 'kube-proxy nftables mode', needs: 'nft', commands: (ns) => [exec(ns, 'nft', 'list', 'ruleset')] },
+  { feature: 'ipset', usedBy: 'kube-proxy IPVS mode', needs: 'ipset', commands: (ns) => [exec(ns, 'ipset', 'create', 'KNETLAB-PROBE', 'hash:ip')] },
+  { feature: 'ip_vs', usedBy: 'kube-proxy IPVS mode', needs: 'ipvsadm', commands: (ns) => [exec(ns, 'ipvsadm', '-A', '-t', '10.255.0.1:80', '-s', 'rr')] },
+  { feature: 'conntrack', usedBy: 'NAT, kube-proxy', needs: 'conntrack', commands: (ns) => [exec(ns, 'conntrack', '-L')] },
+];
+
+export async function doctor(host: Host): Promise<{ features: FeatureResult[]; tools: ToolResult[] }> {
+  const tools = TOOLS.map((t) => ({ command: t.command, pkg: t.pkg, ok: host.hasCommand(t.command), why: t.why }));
+  const features: FeatureResult[] = [];
+  const ns = `knetlab-doctor-${process.pid}`;
+  const created = await host.run({ file: 'ip', args: ['netns', 'add', ns] });
+  if (created.exitCode !== 0) {
+    features.push({ feature: 'network namespaces', ok: false, detail: created.stderr.trim() || 'ip netns add failed (are you root?)', usedBy: 'every lab' });
+    return { features, tools };
+  }
+  try {
+    features.push({ feature: 'network namespaces', ok: true, detail: 'ip netns add works', usedBy: 'every lab' });
+    for (const p of PROBES) {
+      if (p.needs && !host.hasCommand(p.needs)) {
+        features.push({ feature: p.feature, ok: false, detail: `cannot probe: ${p.needs} is not installed`, usedBy: p.usedBy });
+        continue;
+      }
+      let detail = 'available';
+      let ok = true;
+      for (const cmd of p.commands(ns)) {
+        const r = await host.run(cmd, { timeoutMs: 10_000 });
+        if (r.exitCode !== 0) {
+          ok = false;
+          detail = (r.stderr.trim().split('\n').pop() ?? '') || `exit ${r.exitCode}`;
+          break;
+        }
+      }
+      features.push({ feature: p.feature, ok, detail: ok ? detail : `${detail} (this kernel lacks it; labs that need it run in the kernel VM runner)`, usedBy: p.usedBy });
+    }
+  } finally {
+    // Everything probed lived in the scratch namespace: deleting it removes all of it.
+    for (const line of (await host.run({ file: 'ip', args: ['netns', 'pids', ns] })).stdout.split('\n')) if (/^\d+$/.test(line)) host.kill(Number(line), 'SIGKILL');
+    await host.run({ file: 'ip', args: ['netns', 'del', ns] });
+  }
+  return { features, tools };
+}

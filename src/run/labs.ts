@@ -1,0 +1,40 @@
+// Finding labs: LAB on the command line is a name from the labs/ folder, a lab folder, a
+// lab.yaml, or a folder of labs (so `knetlab run labs` runs them all).
+
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InputError } from '../spec/diagnostics.js';
+
+/** The labs/ folder shipped with knetlab. */
+export const LABS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'labs');
+
+export function shippedLabs(): string[] {
+  return labsIn(LABS_DIR);
+}
+
+function labsIn(dir: string): string[] {
+  try {
+    return readdirSync(dir)
+      .sort()
+      .map((d) => join(dir, d, 'lab.yaml'))
+      .filter((f) => existsSync(f));
+  } catch {
+    return [];
+  }
+}
+
+/** Resolve one LAB argument to one or more lab files. */
+export function resolveLabArg(arg: string, { many = false } = {}): string[] {
+  const candidates = [arg, join(LABS_DIR, arg)];
+  for (const c of candidates) {
+    if (!existsSync(c)) continue;
+    if (statSync(c).isFile()) return [resolve(c)];
+    if (existsSync(join(c, 'lab.yaml'))) return [resolve(c, 'lab.yaml')];
+    const inside = labsIn(c);
+    if (inside.length && many) return inside.map((f) => resolve(f));
+    if (inside.length) throw new InputError(`${arg} is a folder of ${inside.length} labs; name one of them`, [`  hint: ${inside.map((f) => basename(dirname(f))).join(', ')}`]);
+  }
+  const known = shippedLabs().map((f) => basename(dirname(f)));
+  throw new InputError(`no lab named "${arg}"`, [`  hint: labs: ${known.join(', ') || '(none)'}; or give a path to a lab folder or lab.yaml`]);
+}

@@ -1,0 +1,47 @@
+// The programs labs use, and the Debian package that provides each.
+
+import type { Lab } from '../spec/types.js';
+
+export interface Tool {
+  command: string;
+  pkg: string;
+  why: string;
+}
+
+export const TOOLS: Tool[] = [
+  { command: 'ip', pkg: 'iproute2', why: 'namespaces, links, addresses, routes' },
+  { command: 'bridge', pkg: 'iproute2', why: 'bridge ports and FDB entries' },
+  { command: 'sysctl', pkg: 'procps', why: 'per-namespace kernel parameters' },
+  { command: 'iptables-restore', pkg: 'iptables', why: 'NAT and filter rules, as kube-proxy writes them' },
+  { command: 'iptables-save', pkg: 'iptables', why: 'rule listings and counters in check evidence' },
+  { command: 'nft', pkg: 'nftables', why: 'nftables rules (kube-proxy nftables mode)' },
+  { command: 'ipset', pkg: 'ipset', why: 'address sets (kube-proxy IPVS mode)' },
+  { command: 'ipvsadm', pkg: 'ipvsadm', why: 'IPVS virtual servers (kube-proxy IPVS mode)' },
+  { command: 'conntrack', pkg: 'conntrack', why: 'connection tracking entries' },
+  { command: 'nginx', pkg: 'nginx-light', why: 'the pods\' echo servers' },
+  { command: 'ping', pkg: 'iputils-ping', why: 'ICMP checks' },
+  { command: 'curl', pkg: 'curl', why: 'HTTP checks' },
+  { command: 'nc', pkg: 'netcat-openbsd', why: 'TCP checks' },
+  { command: 'tcpdump', pkg: 'tcpdump', why: 'captures on the underlay' },
+  { command: 'dig', pkg: 'dnsutils', why: 'DNS checks' },
+  { command: 'iperf3', pkg: 'iperf3', why: 'throughput benchmarks' },
+  { command: 'tee', pkg: 'coreutils', why: 'writing config files' },
+];
+
+function tool(command: string): Tool {
+  return TOOLS.find((t) => t.command === command)!;
+}
+
+/** The tools `up` and the lab's checks need. */
+export function requiredTools(lab: Lab): Tool[] {
+  const need = new Set(['ip', 'tee']);
+  for (const ns of lab.namespaces) {
+    if (ns.sysctls.length) need.add('sysctl');
+    if (ns.nat.length) need.add('iptables-restore');
+    if (ns.server) need.add('nginx');
+  }
+  for (const c of lab.checks) {
+    need.add({ ping: 'ping', tcp: 'nc', http: 'curl', link: 'ip' }[c.probe.kind]);
+  }
+  return [...need].map(tool);
+}
