@@ -2,7 +2,7 @@
 // Shape errors come from the JSON Schema (ajv); meaning errors (references, addresses, names)
 // from the checks below. Both point at file:line:column with a hint.
 
-import { dirname, resolve as resolvePath } from 'node:path';
+import { dirname, isAbsolute, relative, resolve as resolvePath } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import type { Diagnostic } from './diagnostics.js';
 import { LabFileError } from './diagnostics.js';
@@ -24,6 +24,8 @@ const LABEL_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 /** Only per-namespace network sysctls: anything else would change the whole machine. */
 const SYSCTL_PREFIXES = ['net.ipv4.', 'net.ipv6.', 'net.bridge.'];
 const DEFAULT_TIMEOUT_MS = 5000;
+const VALUE_KEYWORDS = new Set(['pattern', 'maxLength', 'minLength', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum']);
+const isEnum = (e: ErrorObject) => Array.isArray(e.schema) && (e.schema as { const?: unknown }[]).every((s) => s.const !== undefined);
 
 export interface LoadResult {
   lab: Lab;
@@ -33,7 +35,9 @@ export interface LoadResult {
 /** Read, validate and resolve a lab file. Throws LabFileError with every diagnostic. */
 export function loadLabFile(file: string, text?: string): LoadResult {
   const abs = resolvePath(file);
-  const src = readSource(file, text);
+  // Messages name the file as the user would: relative to where they are, when it is below.
+  const shown = relative(process.cwd(), abs);
+  const src = readSource(shown.startsWith('..') || isAbsolute(shown) ? abs : shown, text);
   const diags = [...src.diagnostics];
   let lab: Lab | undefined;
   if (!diags.some((d) => d.severity === 'error')) {
@@ -58,6 +62,9 @@ class Validator {
   ) {}
 
   error(path: Path, message: string, hint?: string, at: 'key' | 'value' = 'value'): void {
+    const pos = positionOf(this.src, path, at);
+    // A name can fail both the schema's pattern and a meaning check: report one error per place.
+    if (this.diags.some((d) => d.severity === 'error' && d.pos.line === pos.line && d.pos.col === pos.col)) return;
     this.diags.push({ file: this.src.file, pos: positionOf(this.src, path, at), severity: 'error', message, hint });
   }
 
@@ -77,8 +84,11 @@ class Validator {
       });
     }
     if (!validateShape(data)) {
-      for (const e of shapeErrors(validateShape.errors ?? [])) this.shapeError(e);
-      return undefined;
+      const errors = shapeErrors(validateShape.errors ?? []);
+      for (const e of errors) this.shapeError(e);
+      // Errors in a value (a bad pattern, a number out of range) leave the structure intact:
+      // go on, so the user sees the meaning errors too. Structural errors stop here.
+      if (errors.some((e) => !VALUE_KEYWORDS.has(e.keyword) && !(e.keyword === 'anyOf' && isEnum(e)))) return undefined;
     }
     const raw = data as RawLab;
     const lab = this.resolve(raw);

@@ -1,0 +1,99 @@
+// The recorder: a Host that runs nothing. It logs every command and keeps just enough of a
+// model of the machine (namespaces, processes started with PID files, files written) for the
+// ownership rules to be exercised without root. Failures can be injected per command.
+
+import type { Command } from '../kernel/command.js';
+import type { Host, ProcessInfo, RunResult } from './host.js';
+
+interface FakeProcess {
+  netns: string;
+  start: string;
+}
+
+export class RecordingHost implements Host {
+  readonly commands: Command[] = [];
+  readonly namespaces = new Map<string, string>();
+  readonly processes = new Map<number, FakeProcess>();
+  readonly files = new Map<string, string>();
+  private nextId = 1000;
+  /** Return a result to make a command fail (or do something else); undefined to run it normally. */
+  failWhen: (cmd: Command) => RunResult | undefined = () => undefined;
+  /** Called before each command runs; lets a test act mid-way (e.g. simulate a crash). */
+  beforeRun: (cmd: Command) => void = () => {};
+
+  constructor(readonly missing: string[] = []) {}
+
+  async run(cmd: Command): Promise<RunResult> {
+    this.beforeRun(cmd);
+    this.commands.push(cmd);
+    const injected = this.failWhen(cmd);
+    if (injected) return injected;
+    const ok = (stdout = ''): RunResult => ({ exitCode: 0, stdout, stderr: '', timedOut: false });
+    const fail = (stderr: string): RunResult => ({ exitCode: 1, stdout: '', stderr, timedOut: false });
+    const a = cmd.args;
+    if (cmd.file === 'ip' && a[0] === 'netns' && a[1] === 'add') return this.addNetns(a[2]!) ? ok() : fail(`Cannot create namespace file "/run/netns/${a[2]}": File exists`);
+    if (cmd.file === 'ip' && a[0] === 'netns' && a[1] === 'del') return this.namespaces.delete(a[2]!) ? ok() : fail(`Cannot remove namespace file "/run/netns/${a[2]}": No such file or directory`);
+    if (cmd.file === 'ip' && a[0] === 'netns' && a[1] === 'pids') {
+      return ok([...this.processes].filter(([, p]) => p.netns === a[2]).map(([pid]) => `${pid}\n`).join(''));
+    }
+    if (cmd.file === 'ip' && a.includes('-batch') && !a.includes('-n')) {
+      for (const line of (cmd.input ?? '').split('\n').filter(Boolean)) {
+        const [w1, w2, name] = line.split(' ');
+        if (w1 === 'netns' && w2 === 'add' && !this.addNetns(name!)) return fail(`Cannot create namespace file "/run/netns/${name}": File exists\nCommand failed -:1`);
+        if (w1 === 'netns' && w2 === 'del' && !this.namespaces.delete(name!) && !a.includes('-force')) return fail('Command failed -:1');
+      }
+      return ok();
+    }
+    if (cmd.file === 'ip' && a[0] === '-n' && !this.namespaces.has(a[1]!)) return fail(`Cannot open network namespace "${a[1]}": No such file or directory`);
+    if (cmd.file === 'ip' && a[0] === 'netns' && a[1] === 'exec') {
+      if (!this.namespaces.has(a[2]!)) return fail(`Cannot open network namespace "${a[2]}": No such file or directory`);
+      if (a[3] === 'nginx') {
+        const conf = this.files.get(a[5]!) ?? '';
+        const pidfile = /^pid (.+);$/m.exec(conf)?.[1];
+        const pid = this.nextId++;
+        this.processes.set(pid, { netns: a[2]!, start: String(pid * 7) });
+        if (pidfile) this.files.set(pidfile, `${pid}\n`);
+      }
+      return ok();
+    }
+    if (cmd.file === 'tee') this.files.set(a[0]!, cmd.input ?? '');
+    return ok();
+  }
+
+  private addNetns(name: string): boolean {
+    if (this.namespaces.has(name)) return false;
+    this.namespaces.set(name, `4:${this.nextId++}`);
+    return true;
+  }
+
+  netnsId(name: string): string | null {
+    return this.namespaces.get(name) ?? null;
+  }
+
+  listNetns(): string[] {
+    return [...this.namespaces.keys()].sort();
+  }
+
+  process(pid: number): ProcessInfo | null {
+    if (pid === process.pid) return { start: 'self', netns: null };
+    const p = this.processes.get(pid);
+    return p ? { start: p.start, netns: `net:[${this.namespaces.get(p.netns)?.split(':')[1]}]` } : null;
+  }
+
+  kill(pid: number): boolean {
+    return this.processes.delete(pid);
+  }
+
+  readFile(path: string): string | null {
+    return this.files.get(path) ?? null;
+  }
+
+  hasCommand(name: string): boolean {
+    return !this.missing.includes(name);
+  }
+
+  async interactive(cmd: Command): Promise<number> {
+    this.commands.push(cmd);
+    return 0;
+  }
+}
