@@ -112,6 +112,7 @@ export async function main(argv: string[]): Promise<number> {
     .scriptName('knetlab')
     .usage('$0 <command> [options]\n\nBuild Kubernetes networking data paths out of real kernel objects, prove them with real packets, print them as tutorials.')
     .strict()
+    .parserConfiguration({ 'populate--': true })
     .demandCommand(1, 'name a command (knetlab --help lists them)')
     .command(
       'up <lab>',
@@ -254,7 +255,8 @@ export async function main(argv: string[]): Promise<number> {
         if (!lab.namespaces.some((n) => n.name === a.node)) {
           throw new InputError(`${lab.name} has no namespace "${a.node}"`, [`  hint: namespaces: ${lab.namespaces.map((n) => n.name).join(', ')}`]);
         }
-        const cmd = (a.cmd as string[] | undefined)?.length ? (a.cmd as string[]) : [process.env.SHELL || '/bin/sh'];
+        const given = [...((a.cmd as string[] | undefined) ?? []), ...(((a as { '--'?: unknown[] })['--'] ?? []) as unknown[])].map(String);
+        const cmd = given.length ? given : [process.env.SHELL || '/bin/sh'];
         code = await host.interactive({ file: 'ip', args: ['netns', 'exec', inst.netns(a.node), ...cmd.map(String)] });
       },
     )

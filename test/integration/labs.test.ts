@@ -1,0 +1,124 @@
+// Every shipped lab, for real: up → checks → down with real packets, then proof that the machine
+// is exactly as it was: no lab namespaces or processes, and the root namespace's addresses,
+// routes, iptables and nftables rulesets unchanged.
+import t from 'tap';
+import { basename, dirname } from 'node:path';
+import { shippedLabs } from '../../src/run/labs.js';
+import { loadLabFile } from '../../src/spec/validate.js';
+import { cli, isRoot, netnsWithPrefix, processesUnder, rootSnapshot, stateDir } from './helpers.js';
+
+if (!isRoot) {
+  t.skip('integration tests need root (run: sudo npm test)');
+} else {
+  const state = stateDir('labs');
+  const before = rootSnapshot();
+
+  for (const file of shippedLabs()) {
+    const name = basename(dirname(file));
+    const checks = loadLabFile(file).lab.checks.length;
+    t.test(`knetlab run ${name}`, async (t) => {
+      const r = cli(state, ['run', name, '--prefix', 'itl']);
+      t.equal(r.code, 0, `exit 0\n${r.stdout}\n${r.stderr}`);
+      const lines = r.stdout.trim().split('\n');
+      t.equal(lines.at(-1), `${checks} passed, 0 failed`);
+      t.equal(lines.filter((l) => l.startsWith('ok   ')).length, checks, 'one line per check');
+      t.same(netnsWithPrefix('itl-'), [], 'no namespaces left');
+      t.same(processesUnder(state), [], 'no processes left');
+    });
+  }
+
+  t.test('up, status, verify, exec, down by hand', async (t) => {
+    t.equal(cli(state, ['up', 'docker-bridge', '--prefix', 'ith']).code, 0);
+    const status = JSON.parse(cli(state, ['status', '--json']).stdout) as { labs: { instance: string; namespaces: { name: string; present: boolean }[]; processes: { running: boolean }[] }[] };
+    const mine = status.labs.find((l) => l.instance === 'ith-docker-bridge')!;
+    t.same(mine.namespaces.map((n) => n.name), ['ith-host', 'ith-container1', 'ith-container2', 'ith-outside']);
+    t.ok(mine.namespaces.every((n) => n.present));
+    t.equal(mine.processes.filter((p) => p.running).length, 3, 'three servers running');
+    const verify = cli(state, ['verify', 'docker-bridge', '--prefix', 'ith']);
+    t.equal(verify.code, 0, verify.stdout + verify.stderr);
+    // The container really sees its own default route via docker0.
+    const route = cli(state, ['exec', 'docker-bridge', 'container1', '--prefix', 'ith', '--', 'ip', 'route']);
+    t.equal(route.code, 0);
+    t.match(route.stdout, /default via 172\.17\.0\.1 dev eth0/);
+    // exec passes the command's own exit code through.
+    t.equal(cli(state, ['exec', 'docker-bridge', 'outside', '--prefix', 'ith', '--', 'ping', '-c', '1', '-W', '1', '172.17.0.2']).code, 2, 'outside cannot reach a container: ping exits 2, "Network is unreachable"');
+    const again = cli(state, ['up', 'docker-bridge', '--prefix', 'ith']);
+    t.equal(again.code, 1);
+    t.match(again.stderr, /lab ith-docker-bridge is already up/);
+    t.equal(cli(state, ['down', 'docker-bridge', '--prefix', 'ith']).code, 0);
+    t.equal(cli(state, ['down', 'docker-bridge', '--prefix', 'ith']).code, 0, 'down is idempotent');
+    t.same(netnsWithPrefix('ith-'), []);
+    t.same(processesUnder(state), []);
+  });
+
+  t.test('a failing check fails the run, prints its evidence, and the lab still comes down', async (t) => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const dir = mkdtempSync('/tmp/knetlab-lab-');
+    writeFileSync(
+      `${dir}/lab.yaml`,
+      `name: broken-check
+title: A check that must fail
+topology:
+  namespaces:
+    a:
+      interfaces:
+        e0: { addresses: [10.77.0.1/24] }
+    b:
+      interfaces:
+        e0: { addresses: [10.77.0.2/24] }
+      server: {}
+  links:
+    - endpoints: [a:e0, b:e0]
+checks:
+  - name: wrong pod name
+    from: a
+    http: http://10.77.0.2/
+    expect: { json: { pod: c } }
+    timeout: 1s
+  - name: a reaches b
+    from: a
+    ping: 10.77.0.2
+`,
+    );
+    const r = cli(state, ['run', dir, '--prefix', 'itf']);
+    t.equal(r.code, 1);
+    t.equal(r.stdout.trim().split('\n').at(-1), '1 passed, 1 failed');
+    t.match(r.stdout, /FAIL broken-check: wrong pod name/);
+    t.match(r.stdout, /ran: {6}ip netns exec itf-a curl/);
+    t.match(r.stdout, /expected: JSON with pod="c"/);
+    t.match(r.stdout, /saw: {6}pod="b" \(expected "c"\)/);
+    t.match(r.stdout, /evidence from b:/);
+    t.match(r.stdout, /10\.77\.0\.2\/24/);
+    t.same(netnsWithPrefix('itf-'), []);
+  });
+
+  t.test('down --all removes every recorded lab and nothing else', async (t) => {
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('ip', ['netns', 'add', 'ita-bystander']);
+    t.teardown(() => execFileSync('ip', ['netns', 'del', 'ita-bystander']));
+    const all = stateDir('all');
+    t.equal(cli(all, ['up', 'netns-veth', '--prefix', 'ita']).code, 0);
+    t.equal(cli(all, ['up', 'netns-veth', '--prefix', 'itb']).code, 0);
+    t.same(netnsWithPrefix('ita-').sort(), ['ita-bystander', 'ita-test1', 'ita-test2']);
+    const r = cli(all, ['down', '--all']);
+    t.equal(r.code, 0, r.stderr);
+    t.same(netnsWithPrefix('ita-'), ['ita-bystander'], 'the bystander namespace is untouched');
+    t.same(netnsWithPrefix('itb-'), []);
+  });
+
+  t.test('a namespace that exists and is not ours stops up before anything changes', async (t) => {
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('ip', ['netns', 'add', 'ito-test2']);
+    t.teardown(() => execFileSync('ip', ['netns', 'del', 'ito-test2']));
+    const r = cli(state, ['up', 'netns-veth', '--prefix', 'ito']);
+    t.equal(r.code, 1);
+    t.match(r.stderr, /namespace ito-test2 already exists and was not created by knetlab; knetlab never touches it/);
+    t.same(netnsWithPrefix('ito-'), ['ito-test2']);
+    t.equal(execFileSync('ip', ['-n', 'ito-test2', 'link']).toString().split('\n').filter((l) => /^\d+:/.test(l)).length, 1, 'still just lo');
+  });
+
+  t.test('the machine\'s own namespace is unchanged', async (t) => {
+    const after = rootSnapshot();
+    for (const k of Object.keys(before)) t.equal(after[k], before[k], k);
+  });
+}
