@@ -27,6 +27,8 @@ export interface Host {
   netnsId(name: string): string | null;
   listNetns(): string[];
   process(pid: number): ProcessInfo | null;
+  /** Every process whose network namespace is one of these ("net:[N]"), as `ip netns pids` finds them. */
+  pidsInNetns(inodes: Set<string>): number[];
   kill(pid: number, signal: NodeJS.Signals): boolean;
   readFile(path: string): string | null;
   hasCommand(name: string): boolean;
@@ -86,6 +88,19 @@ export class LocalHost implements Host {
     } catch {
       return null;
     }
+  }
+
+  pidsInNetns(inodes: Set<string>): number[] {
+    const pids: number[] = [];
+    for (const d of readdirSync('/proc')) {
+      if (!/^\d+$/.test(d)) continue;
+      try {
+        if (inodes.has(readlinkSync(`/proc/${d}/ns/net`))) pids.push(Number(d));
+      } catch {
+        /* exited, or a kernel thread */
+      }
+    }
+    return pids;
   }
 
   kill(pid: number, signal: NodeJS.Signals): boolean {

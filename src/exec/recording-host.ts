@@ -48,11 +48,20 @@ export class RecordingHost implements Host {
     if (cmd.file === 'ip' && a[0] === 'netns' && a[1] === 'exec') {
       if (!this.namespaces.has(a[2]!)) return fail(`Cannot open network namespace "${a[2]}": No such file or directory`);
       if (a[3] === 'nginx') {
-        const conf = this.files.get(a[5]!) ?? '';
-        const pidfile = /^pid (.+);$/m.exec(conf)?.[1];
+        const pidfile = /(?:^|; ?)pid ([^;]+);/.exec(a[a.indexOf('-g') + 1] ?? '')?.[1];
         const pid = this.nextId++;
         this.processes.set(pid, { netns: a[2]!, start: String(pid * 7) });
         if (pidfile) this.files.set(pidfile, `${pid}\n`);
+      }
+      return ok();
+    }
+    if (cmd.file === 'xargs') {
+      // xargs -L 1 ... ip netns exec: one "ip netns exec" per input line.
+      const fixed = a.slice(a.indexOf('ip'));
+      for (const line of (cmd.input ?? '').split('\n').filter(Boolean)) {
+        const words = [...line.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]!);
+        const r = await this.run({ file: fixed[0]!, args: [...fixed.slice(1), ...words] });
+        if (r.exitCode !== 0) return { ...r, exitCode: 123 };
       }
       return ok();
     }
@@ -64,6 +73,10 @@ export class RecordingHost implements Host {
     if (this.namespaces.has(name)) return false;
     this.namespaces.set(name, `4:${this.nextId++}`);
     return true;
+  }
+
+  pidsInNetns(inodes: Set<string>): number[] {
+    return [...this.processes.keys()].filter((pid) => inodes.has(this.process(pid)!.netns ?? ''));
   }
 
   netnsId(name: string): string | null {

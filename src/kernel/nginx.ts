@@ -1,31 +1,39 @@
-// nginx.conf for a lab server: one small nginx per namespace answering JSON that names the pod,
+// nginx.conf for lab servers: one small nginx per namespace answering JSON that names the pod,
 // its node, the address it answered on ($server_addr) and the client it saw ($remote_addr).
-// Small on purpose: one worker and a few connections keep 250 pods well under 2 GiB.
+// One configuration serves every pod on a port: a map from the address a request arrived on to
+// the pod that owns it. Each nginx gets its own PID file and error log with -g.
+// One worker and few connections keep 250 pods well under 2 GiB.
 
-import { join } from 'node:path';
 import type { Server } from '../spec/types.js';
 
-export function nginxConfig(server: Server, dir: string): string {
-  const body = `{"pod":"${server.pod}","node":"${server.node}","ip":"$server_addr","client":"$remote_addr"}\\n`;
-  return `# knetlab echo server for pod ${server.pod} on node ${server.node}
-worker_processes 1;
-pid ${join(dir, 'nginx.pid')};
-error_log ${join(dir, 'error.log')} warn;
-events { worker_connections 128; }
-http {
-    access_log off;
-    client_body_temp_path ${join(dir, 'tmp')};
-    proxy_temp_path ${join(dir, 'tmp')};
-    fastcgi_temp_path ${join(dir, 'tmp')};
-    uwsgi_temp_path ${join(dir, 'tmp')};
-    scgi_temp_path ${join(dir, 'tmp')};
-    server {
-        listen ${server.port};
-        default_type application/json;
-        location / {
-            return 200 '${body}';
-        }
-    }
+export interface ServerSite extends Server {
+  addresses: string[];
 }
-`;
+
+export function nginxConfig(port: number, sites: ServerSite[], dir: string): string {
+  const map = (field: 'pod' | 'node') => [
+    `    map $server_addr $knetlab_${field} {`,
+    '        default unknown;',
+    ...sites.flatMap((s) => s.addresses.map((a) => `        ${a} ${s[field]};`)),
+    '    }',
+  ];
+  return [
+    `# knetlab echo servers on port ${port}: ${sites.map((s) => s.pod).join(', ')}`,
+    'worker_processes 1;',
+    'events { worker_connections 128; }',
+    'http {',
+    '    access_log off;',
+    ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `    ${t}_temp_path ${dir}/nginx-tmp;`),
+    ...map('pod'),
+    ...map('node'),
+    '    server {',
+    `        listen ${port};`,
+    '        default_type application/json;',
+    '        location / {',
+    `            return 200 '{"pod":"$knetlab_pod","node":"$knetlab_node","ip":"$server_addr","client":"$remote_addr"}\\n';`,
+    '        }',
+    '    }',
+    '}',
+    '',
+  ].join('\n');
 }

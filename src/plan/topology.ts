@@ -2,7 +2,7 @@
 // in the order the kernel needs them. Pure: a resolved lab in, a plan out.
 
 import { join } from 'node:path';
-import type { Lab } from '../spec/types.js';
+import type { Lab, Namespace } from '../spec/types.js';
 import { nginxConfig } from '../kernel/nginx.js';
 import type { Instance } from './instance.js';
 import type { Phase, Plan, Step } from './types.js';
@@ -43,8 +43,8 @@ export function planLab(lab: Lab, inst: Instance): Plan {
   );
 
   add(
-    'Configure the interfaces: addresses, bridge ports, link state',
-    'An interface carries traffic only once it is up. Assigning an address also installs the connected route for its subnet. A veth end with "master" becomes a port of that bridge and carries no address of its own: the bridge switches its frames.',
+    'Configure the interfaces and routes',
+    'An interface carries traffic only once it is up. Assigning an address also installs the connected route for its subnet. A veth end with "master" becomes a port of that bridge and carries no address of its own: the bridge switches its frames. Routes then pick the next hop for everything not on a connected subnet: a container\'s default route points at its bridge\'s address.',
     lab.namespaces.flatMap((n) => [
       { kind: 'link.set', netns: ns(n.name), dev: 'lo', master: null, mac: null, mtu: null, up: true } as Step,
       ...n.interfaces.flatMap((i): Step[] => [
@@ -52,13 +52,8 @@ export function planLab(lab: Lab, inst: Instance): Plan {
         ...i.addresses.map((cidr): Step => ({ kind: 'addr.add', netns: ns(n.name), dev: i.name, cidr })),
         ...(i.up ? [{ kind: 'link.set', netns: ns(n.name), dev: i.name, master: null, mac: null, mtu: null, up: true } as Step] : []),
       ]),
+      ...n.routes.map((route): Step => ({ kind: 'route.add', netns: ns(n.name), route })),
     ]),
-  );
-
-  add(
-    'Add the routes',
-    'Routes decide the next hop for destinations that are not on a connected subnet. A container\'s default route points at its bridge\'s address; everything not local goes there.',
-    lab.namespaces.flatMap((n) => n.routes.map((route): Step => ({ kind: 'route.add', netns: ns(n.name), route }))),
   );
 
   add(
@@ -68,23 +63,26 @@ export function planLab(lab: Lab, inst: Instance): Plan {
   );
 
   const servers = lab.namespaces.filter((n) => n.server);
+  const ports = [...new Set(servers.map((n) => n.server!.port))];
+  const conf = (port: number) => join(inst.dir, ports.length === 1 ? 'nginx.conf' : `nginx-${port}.conf`);
   add(
-    'Write the server configurations',
-    'Each server is a real nginx (one master, one worker) answering every request with JSON: its pod name, its node, the address it answered on and the client address it saw. That last field is how the checks see NAT.',
+    'Write the server configuration',
+    'Every server is a real nginx (one master, one worker) answering each request with JSON: its pod name, its node, the address it answered on and the client address it saw. That last field is how the checks see NAT. All servers share one configuration: nginx maps the address a request arrived on to the pod that owns it.',
     servers.length
       ? [
-          { kind: 'dir.create', paths: servers.map((n) => join(inst.dir, n.name)) },
-          ...servers.map((n): Step => ({ kind: 'file.write', path: join(inst.dir, n.name, 'nginx.conf'), content: nginxConfig(n.server!, join(inst.dir, n.name)) })),
+          { kind: 'dir.create', paths: [inst.dir] },
+          ...ports.map((port): Step => ({ kind: 'file.write', path: conf(port), content: nginxConfig(port, servers.filter((n) => n.server!.port === port).map((n) => ({ ...n.server!, addresses: addressesOf(n) })), inst.dir) })),
         ]
       : [],
   );
 
   add(
     'Start the servers',
-    '"ip netns exec" runs nginx inside the namespace, so it listens on that namespace\'s addresses only. nginx daemonizes and writes its PID file; knetlab records the PID and stops exactly that process on down.',
+    '"ip netns exec" runs nginx inside the namespace, so it listens on that namespace\'s addresses only. nginx daemonizes and writes its PID file; knetlab records the PID and stops exactly that process on down. Many servers are started through one xargs, a few at a time.',
     servers.map((n) => {
-      const dir = join(inst.dir, n.name);
-      return { kind: 'process.start', netns: ns(n.name), name: 'nginx', argv: ['nginx', '-c', join(dir, 'nginx.conf')], pidfile: join(dir, 'nginx.pid') };
+      const pidfile = join(inst.dir, `${n.name}.nginx.pid`);
+      const log = join(inst.dir, `${n.name}.error.log`);
+      return { kind: 'process.start', netns: ns(n.name), name: 'nginx', argv: ['nginx', '-c', conf(n.server!.port), '-g', `pid ${pidfile}; error_log ${log} warn;`], pidfile };
     }),
   );
 
@@ -96,4 +94,8 @@ export function planLab(lab: Lab, inst: Instance): Plan {
   );
 
   return { lab: lab.name, instance: inst.name, phases };
+}
+
+function addressesOf(n: Namespace): string[] {
+  return [...n.bridges, ...n.interfaces].flatMap((d) => d.addresses.map((a) => a.split('/')[0]!));
 }

@@ -26,6 +26,7 @@ export const TOOLS: Tool[] = [
   { command: 'dig', pkg: 'dnsutils', why: 'DNS checks' },
   { command: 'iperf3', pkg: 'iperf3', why: 'throughput benchmarks' },
   { command: 'tee', pkg: 'coreutils', why: 'writing config files' },
+  { command: 'xargs', pkg: 'findutils', why: 'starting many servers at once' },
 ];
 
 function tool(command: string): Tool {
@@ -38,7 +39,7 @@ export function requiredTools(lab: Lab): Tool[] {
   for (const ns of lab.namespaces) {
     if (ns.sysctls.length) need.add('sysctl');
     if (ns.nat.length) need.add('iptables-restore');
-    if (ns.server) need.add('nginx');
+    if (ns.server) need.add('nginx').add('xargs');
   }
   for (const c of lab.checks) {
     need.add({ ping: 'ping', tcp: 'nc', http: 'curl', link: 'ip' }[c.probe.kind]);

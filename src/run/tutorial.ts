@@ -31,7 +31,7 @@ function sections(lab: Lab, inst: Instance): Section[] {
 }
 
 function cleanup(lab: Lab, inst: Instance): Command[] {
-  const pids = lab.namespaces.filter((n) => n.server).map((n) => `${inst.dir}/${n.name}/nginx.pid`);
+  const pids = lab.namespaces.filter((n) => n.server).map((n) => `${inst.dir}/${n.name}.nginx.pid`);
   return [
     ...pids.map((pidfile) => ({ file: 'pkill', args: ['-F', pidfile] })),
     ...lab.namespaces.map((n) => ({ file: 'ip', args: ['netns', 'del', inst.netns(n.name)] })),

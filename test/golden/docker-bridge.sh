@@ -46,10 +46,12 @@ link add veth5bed0bd type veth peer name eth0 netns container2
 link add eth0 type veth peer name eth0 netns outside
 EOF
 
-# 5. Configure the interfaces: addresses, bridge ports, link state
+# 5. Configure the interfaces and routes
 #    An interface carries traffic only once it is up. Assigning an address also installs the
 #    connected route for its subnet. A veth end with "master" becomes a port of that bridge and
-#    carries no address of its own: the bridge switches its frames.
+#    carries no address of its own: the bridge switches its frames. Routes then pick the next hop for
+#    everything not on a connected subnet: a container's default route points at its bridge's
+#    address.
 ip -n host -batch - <<'EOF'
 link set lo up
 link set vethbc789f2 master docker0
@@ -58,18 +60,21 @@ link set veth5bed0bd master docker0
 link set veth5bed0bd up
 addr add 203.0.113.10/24 dev eth0
 link set eth0 up
+route add default via 203.0.113.1
 EOF
 ip -n container1 -batch - <<'EOF'
 link set lo up
 link set eth0 address 02:42:ac:11:00:02
 addr add 172.17.0.2/16 dev eth0
 link set eth0 up
+route add default via 172.17.0.1
 EOF
 ip -n container2 -batch - <<'EOF'
 link set lo up
 link set eth0 address 02:42:ac:11:00:03
 addr add 172.17.0.3/16 dev eth0
 link set eth0 up
+route add default via 172.17.0.1
 EOF
 ip -n outside -batch - <<'EOF'
 link set lo up
@@ -77,14 +82,7 @@ addr add 203.0.113.1/24 dev eth0
 link set eth0 up
 EOF
 
-# 6. Add the routes
-#    Routes decide the next hop for destinations that are not on a connected subnet. A container's
-#    default route points at its bridge's address; everything not local goes there.
-ip -n host route add default via 203.0.113.1
-ip -n container1 route add default via 172.17.0.1
-ip -n container2 route add default via 172.17.0.1
-
-# 7. Program NAT
+# 6. Program NAT
 #    Rules in the nat table are consulted for the first packet of each connection; conntrack applies
 #    the same translation to the rest of it. MASQUERADE rewrites the source to the address of the
 #    interface the packet leaves by, so replies come back to this namespace.
@@ -94,87 +92,54 @@ ip netns exec host iptables-restore --noflush <<'EOF'
 COMMIT
 EOF
 
-# 8. Write the server configurations
-#    Each server is a real nginx (one master, one worker) answering every request with JSON: its pod
+# 7. Write the server configuration
+#    Every server is a real nginx (one master, one worker) answering each request with JSON: its pod
 #    name, its node, the address it answered on and the client address it saw. That last field is how
-#    the checks see NAT.
-mkdir -p -m 0700 /run/knetlab/labs/docker-bridge/container1 /run/knetlab/labs/docker-bridge/container2 /run/knetlab/labs/docker-bridge/outside
-tee /run/knetlab/labs/docker-bridge/container1/nginx.conf >/dev/null <<'EOF'
-# knetlab echo server for pod container1 on node host
+#    the checks see NAT. All servers share one configuration: nginx maps the address a request
+#    arrived on to the pod that owns it.
+mkdir -p -m 0700 /run/knetlab/labs/docker-bridge
+tee /run/knetlab/labs/docker-bridge/nginx.conf >/dev/null <<'EOF'
+# knetlab echo servers on port 80: container1, container2, outside
 worker_processes 1;
-pid /run/knetlab/labs/docker-bridge/container1/nginx.pid;
-error_log /run/knetlab/labs/docker-bridge/container1/error.log warn;
 events { worker_connections 128; }
 http {
     access_log off;
-    client_body_temp_path /run/knetlab/labs/docker-bridge/container1/tmp;
-    proxy_temp_path /run/knetlab/labs/docker-bridge/container1/tmp;
-    fastcgi_temp_path /run/knetlab/labs/docker-bridge/container1/tmp;
-    uwsgi_temp_path /run/knetlab/labs/docker-bridge/container1/tmp;
-    scgi_temp_path /run/knetlab/labs/docker-bridge/container1/tmp;
-    server {
-        listen 80;
-        default_type application/json;
-        location / {
-            return 200 '{"pod":"container1","node":"host","ip":"$server_addr","client":"$remote_addr"}\n';
-        }
+    client_body_temp_path /run/knetlab/labs/docker-bridge/nginx-tmp;
+    proxy_temp_path /run/knetlab/labs/docker-bridge/nginx-tmp;
+    fastcgi_temp_path /run/knetlab/labs/docker-bridge/nginx-tmp;
+    uwsgi_temp_path /run/knetlab/labs/docker-bridge/nginx-tmp;
+    scgi_temp_path /run/knetlab/labs/docker-bridge/nginx-tmp;
+    map $server_addr $knetlab_pod {
+        default unknown;
+        172.17.0.2 container1;
+        172.17.0.3 container2;
+        203.0.113.1 outside;
     }
-}
-EOF
-tee /run/knetlab/labs/docker-bridge/container2/nginx.conf >/dev/null <<'EOF'
-# knetlab echo server for pod container2 on node host
-worker_processes 1;
-pid /run/knetlab/labs/docker-bridge/container2/nginx.pid;
-error_log /run/knetlab/labs/docker-bridge/container2/error.log warn;
-events { worker_connections 128; }
-http {
-    access_log off;
-    client_body_temp_path /run/knetlab/labs/docker-bridge/container2/tmp;
-    proxy_temp_path /run/knetlab/labs/docker-bridge/container2/tmp;
-    fastcgi_temp_path /run/knetlab/labs/docker-bridge/container2/tmp;
-    uwsgi_temp_path /run/knetlab/labs/docker-bridge/container2/tmp;
-    scgi_temp_path /run/knetlab/labs/docker-bridge/container2/tmp;
-    server {
-        listen 80;
-        default_type application/json;
-        location / {
-            return 200 '{"pod":"container2","node":"host","ip":"$server_addr","client":"$remote_addr"}\n';
-        }
+    map $server_addr $knetlab_node {
+        default unknown;
+        172.17.0.2 host;
+        172.17.0.3 host;
+        203.0.113.1 outside;
     }
-}
-EOF
-tee /run/knetlab/labs/docker-bridge/outside/nginx.conf >/dev/null <<'EOF'
-# knetlab echo server for pod outside on node outside
-worker_processes 1;
-pid /run/knetlab/labs/docker-bridge/outside/nginx.pid;
-error_log /run/knetlab/labs/docker-bridge/outside/error.log warn;
-events { worker_connections 128; }
-http {
-    access_log off;
-    client_body_temp_path /run/knetlab/labs/docker-bridge/outside/tmp;
-    proxy_temp_path /run/knetlab/labs/docker-bridge/outside/tmp;
-    fastcgi_temp_path /run/knetlab/labs/docker-bridge/outside/tmp;
-    uwsgi_temp_path /run/knetlab/labs/docker-bridge/outside/tmp;
-    scgi_temp_path /run/knetlab/labs/docker-bridge/outside/tmp;
     server {
         listen 80;
         default_type application/json;
         location / {
-            return 200 '{"pod":"outside","node":"outside","ip":"$server_addr","client":"$remote_addr"}\n';
+            return 200 '{"pod":"$knetlab_pod","node":"$knetlab_node","ip":"$server_addr","client":"$remote_addr"}\n';
         }
     }
 }
 EOF
 
-# 9. Start the servers
+# 8. Start the servers
 #    "ip netns exec" runs nginx inside the namespace, so it listens on that namespace's addresses
 #    only. nginx daemonizes and writes its PID file; knetlab records the PID and stops exactly that
-#    process on down.
-ip netns exec container1 nginx -c /run/knetlab/labs/docker-bridge/container1/nginx.conf
-ip netns exec container2 nginx -c /run/knetlab/labs/docker-bridge/container2/nginx.conf
-ip netns exec outside nginx -c /run/knetlab/labs/docker-bridge/outside/nginx.conf
+#    process on down. Many servers are started through one xargs, a few at a time.
+ip netns exec container1 nginx -c /run/knetlab/labs/docker-bridge/nginx.conf -g 'pid /run/knetlab/labs/docker-bridge/container1.nginx.pid; error_log /run/knetlab/labs/docker-bridge/container1.error.log warn;'
+ip netns exec container2 nginx -c /run/knetlab/labs/docker-bridge/nginx.conf -g 'pid /run/knetlab/labs/docker-bridge/container2.nginx.pid; error_log /run/knetlab/labs/docker-bridge/container2.error.log warn;'
+ip netns exec outside nginx -c /run/knetlab/labs/docker-bridge/nginx.conf -g 'pid /run/knetlab/labs/docker-bridge/outside.nginx.pid; error_log /run/knetlab/labs/docker-bridge/outside.error.log warn;'
 
-# 10. Look around
+# 9. Look around
 #    Read-only commands that show what the steps above built.
 # Both veth ends on the host side are ports of docker0 ("master docker0"), as in the seed's `ip link`.
 ip -n host link show master docker0
@@ -185,7 +150,7 @@ ip -n container1 route
 # Docker's MASQUERADE rule rewrites the source of anything from 172.17.0.0/16 that leaves by an interface other than docker0.
 ip netns exec host iptables -t nat -S POSTROUTING
 
-# 11. Verify with real packets
+# 10. Verify with real packets
 #    Each check as the command knetlab runs for it. A command marked "must fail" proves that a path
 #    does not exist.
 # vethbc789f2 is a port of docker0
@@ -206,9 +171,9 @@ ip netns exec container1 curl -sS --max-time 2 -w '\nstatus=%{http_code}\n' http
 ! ip netns exec outside ping -n -c 1 -W 2 172.17.0.2
 
 # Clean up (what "knetlab down" does, by the recorded PIDs and namespaces):
-# pkill -F /run/knetlab/labs/docker-bridge/container1/nginx.pid
-# pkill -F /run/knetlab/labs/docker-bridge/container2/nginx.pid
-# pkill -F /run/knetlab/labs/docker-bridge/outside/nginx.pid
+# pkill -F /run/knetlab/labs/docker-bridge/container1.nginx.pid
+# pkill -F /run/knetlab/labs/docker-bridge/container2.nginx.pid
+# pkill -F /run/knetlab/labs/docker-bridge/outside.nginx.pid
 # ip netns del host
 # ip netns del container1
 # ip netns del container2

@@ -22,10 +22,12 @@ ip netns add test2
 #    result).
 ip -n test1 link add veth-test1 type veth peer name veth-test2 netns test2
 
-# 3. Configure the interfaces: addresses, bridge ports, link state
+# 3. Configure the interfaces and routes
 #    An interface carries traffic only once it is up. Assigning an address also installs the
 #    connected route for its subnet. A veth end with "master" becomes a port of that bridge and
-#    carries no address of its own: the bridge switches its frames.
+#    carries no address of its own: the bridge switches its frames. Routes then pick the next hop for
+#    everything not on a connected subnet: a container's default route points at its bridge's
+#    address.
 ip -n test1 -batch - <<'EOF'
 link set lo up
 addr add 192.168.1.1/24 dev veth-test1

@@ -92,6 +92,38 @@ checks:
     t.same(netnsWithPrefix('itf-'), []);
   });
 
+  t.test('ten pods on one bridge: servers started through one xargs, every pod answers as itself', async (t) => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const dir = mkdtempSync('/tmp/knetlab-lab-');
+    const pods = Array.from({ length: 10 }, (_, i) => i + 1);
+    writeFileSync(
+      `${dir}/lab.yaml`,
+      [
+        'name: ten-pods',
+        'title: Ten pods on one bridge',
+        'topology:',
+        '  namespaces:',
+        '    node:',
+        '      bridges: { cni0: { addresses: [10.88.0.1/24] } }',
+        '      interfaces:',
+        ...pods.map((i) => `        veth${i}: { master: cni0 }`),
+        ...pods.flatMap((i) => [`    pod${i}:`, `      interfaces: { eth0: { addresses: [10.88.0.${i + 1}/24] } }`, '      routes: [{ to: default, via: 10.88.0.1 }]', '      server: { node: node1 }']),
+        '  links:',
+        ...pods.map((i) => `    - endpoints: [node:veth${i}, pod${i}:eth0]`),
+        'checks:',
+        ...pods.flatMap((i) => [`  - from: pod${(i % 10) + 1}`, `    http: http://10.88.0.${i + 1}/`, `    expect: { json: { pod: pod${i}, node: node1, ip: 10.88.0.${i + 1}, client: 10.88.0.${(i % 10) + 2} } }`]),
+        '',
+      ].join('\n'),
+    );
+    const steps = cli(state, ['steps', dir]);
+    t.match(steps.stdout, /^xargs -L 1 -P 4 ip netns exec <<'EOF'$/m, 'the tutorial shows the fan-out');
+    const r = cli(state, ['run', dir, '--prefix', 'itx']);
+    t.equal(r.code, 0, r.stdout + r.stderr);
+    t.equal(r.stdout.trim().split('\n').at(-1), '10 passed, 0 failed');
+    t.same(netnsWithPrefix('itx-'), []);
+    t.same(processesUnder(state), []);
+  });
+
   t.test('down --all removes every recorded lab and nothing else', async (t) => {
     const { execFileSync } = await import('node:child_process');
     execFileSync('ip', ['netns', 'add', 'ita-bystander']);

@@ -40,11 +40,12 @@ t.test('up records every namespace and process; down removes exactly those', asy
 
 t.test('a failing step rolls back everything created so far', async (t) => {
   const { host, store, inst } = setup();
-  host.failWhen = (cmd) => (cmd.args.includes('route') ? { exitCode: 2, stdout: '', stderr: 'Error: Nexthop has invalid gateway.', timedOut: false } : undefined);
+  host.failWhen = (cmd) => (cmd.input?.includes('route add default via 203.0.113.1') ? { exitCode: 2, stdout: '', stderr: 'Error: Nexthop has invalid gateway.\nCommand failed -:8', timedOut: false } : undefined);
   const e = await up(lab, inst, { host, store }).catch((x: unknown) => x);
   t.type(e, KnetlabError);
-  t.match((e as KnetlabError).message, /step failed: ip -n host route add default via 203\.0\.113\.1/);
+  t.match((e as KnetlabError).message, /step failed: 8 ip changes in host/);
   t.match((e as KnetlabError).details.join('\n'), /Nexthop has invalid gateway/);
+  t.match((e as KnetlabError).details.join('\n'), />\s+8  route add default via 203\.0\.113\.1/);
   t.equal(host.namespaces.size, 0, 'namespaces rolled back');
   t.equal(store.load(inst.name), null, 'no record left');
 });

@@ -16,10 +16,9 @@ t.test('phases come in the order the kernel needs them, each with a reason', asy
     'Set per-namespace kernel parameters',
     'Create the bridges',
     'Create the veth pairs',
-    'Configure the interfaces: addresses, bridge ports, link state',
-    'Add the routes',
+    'Configure the interfaces and routes',
     'Program NAT',
-    'Write the server configurations',
+    'Write the server configuration',
     'Start the servers',
     'Look around',
   ]);
@@ -64,5 +63,5 @@ t.test('the bridge namespace gets one batch per phase; the veths are created fro
 t.test('namespace and process creation are claimed so the run layer records them first', async (t) => {
   const claims = lowerPlan(planLab(lab, inst)).flatMap((p) => p.actions.flatMap((a) => (a.claim ? [a.claim] : [])));
   t.same(claims[0], { kind: 'netns', names: ['host', 'container1', 'container2', 'outside'] });
-  t.same(claims.filter((c) => c.kind === 'process').map((c) => (c.kind === 'process' ? c.netns : '')), ['container1', 'container2', 'outside']);
+  t.same(claims.flatMap((c) => (c.kind === 'process' ? c.processes.map((p) => p.netns) : [])), ['container1', 'container2', 'outside']);
 });
