@@ -12,13 +12,15 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 
 $.verbose = false;
-const sizes = String(argv.sizes ?? '10,100,250').split(',').map(Number);
+const sizes = String(argv.sizes ?? '10,100,250')
+  .split(',')
+  .map(Number);
 const runs = Number(argv.runs ?? 3);
 const bin = join(__dirname, '..', 'bin', 'knetlab.js');
 const state = mkdtempSync('/run/knetlab-bench-');
 const env = { ...process.env, KNETLAB_STATE_DIR: state };
 
-function podLab(n) {
+function podLab(n, servers) {
   const pods = Array.from({ length: n }, (_, i) => i + 1);
   const ip = (i) => `10.244.${Math.floor((i + 1) / 256)}.${(i + 1) % 256}`;
   return `name: bench-${n}
@@ -30,18 +32,27 @@ topology:
         cni0: { addresses: [10.244.0.1/16] }
       interfaces:
 ${pods.map((i) => `        veth${i}: { master: cni0 }`).join('\n')}
-${pods.map((i) => `    pod${i}:
+${pods
+  .map(
+    (i) => `    pod${i}:
       interfaces:
         eth0: { addresses: [${ip(i)}/16] }
       routes:
         - { to: default, via: 10.244.0.1 }
-      server: { node: node }`).join('\n')}
+${servers ? '      server: { node: node }' : ''}`,
+  )
+  .join('\n')}
   links:
 ${pods.map((i) => `    - endpoints: [node:veth${i}, pod${i}:eth0]`).join('\n')}
 checks:
-  - from: pod1
+${
+  servers
+    ? `  - from: pod1
     http: http://${ip(n)}/
-    expect: { json: { pod: pod${n} } }
+    expect: { json: { pod: pod${n} } }`
+    : `  - from: pod1
+    ping: ${ip(n)}`
+}
 `;
 }
 
@@ -75,48 +86,53 @@ function labRssKiB() {
 
 const haveMininet = (await $`command -v mn`.nothrow()).exitCode === 0;
 const rows = [];
-for (const n of sizes) {
-  const dir = mkdtempSync(join(tmpdir(), `knetlab-bench-${n}-`));
-  writeFileSync(join(dir, 'lab.yaml'), podLab(n));
-  const ups = [];
-  const downs = [];
-  let rss = 0;
-  let memDelta = 0;
-  for (let r = 0; r < runs; r++) {
-    const before = memAvailableKiB();
-    ups.push(await timed(() => $({ env })`node ${bin} up ${dir}`));
-    if (r === 0) {
-      rss = labRssKiB();
-      memDelta = before - memAvailableKiB();
-      const v = await $({ env })`node ${bin} verify ${dir}`.nothrow();
-      if (v.exitCode !== 0) throw new Error(`bench lab ${n} does not work:\n${v.stdout}${v.stderr}`);
+for (const n of sizes)
+  for (const servers of [true, false]) {
+    const dir = mkdtempSync(join(tmpdir(), `knetlab-bench-${n}-`));
+    writeFileSync(join(dir, 'lab.yaml'), podLab(n, servers));
+    const ups = [];
+    const downs = [];
+    let rss = 0;
+    let memDelta = 0;
+    for (let r = 0; r < runs; r++) {
+      const before = memAvailableKiB();
+      ups.push(await timed(() => $({ env })`node ${bin} up ${dir}`));
+      if (r === 0) {
+        rss = labRssKiB();
+        memDelta = before - memAvailableKiB();
+        const v = await $({ env })`node ${bin} verify ${dir}`.nothrow();
+        if (v.exitCode !== 0) throw new Error(`bench lab ${n} does not work:\n${v.stdout}${v.stderr}`);
+      }
+      downs.push(await timed(() => $({ env })`node ${bin} down ${dir}`));
     }
-    downs.push(await timed(() => $({ env })`node ${bin} down ${dir}`));
-  }
-  rmSync(dir, { recursive: true, force: true });
-  const ours = median(ups) + median(downs);
-  let mn = null;
-  if (haveMininet) {
-    const ns = `knetlab-bench-mn`;
-    await $`ip netns add ${ns}`;
-    try {
-      const times = [];
-      for (let r = 0; r < runs; r++) times.push(await timed(() => $`ip netns exec ${ns} mn --switch lxbr --controller none --topo single,${n} --test none`));
-      mn = median(times);
-    } finally {
-      await $`ip netns del ${ns}`.nothrow();
+    rmSync(dir, { recursive: true, force: true });
+    const ours = median(ups) + median(downs);
+    let mn = null;
+    if (haveMininet && !servers) {
+      const ns = `knetlab-bench-mn`;
+      await $`ip netns add ${ns}`;
+      try {
+        const times = [];
+        for (let r = 0; r < runs; r++)
+          times.push(await timed(() => $`ip netns exec ${ns} mn --switch lxbr --controller none --topo single,${n} --test none`.quiet()));
+        mn = median(times);
+      } finally {
+        await $`ip netns del ${ns}`.nothrow();
+      }
     }
+    rows.push({ pods: n, servers, up: median(ups), down: median(downs), total: ours, mn, rssMiB: rss / 1024, memMiB: memDelta / 1024 });
+    console.error(`N=${n} ${servers ? 'with' : 'without'} servers done`);
   }
-  rows.push({ pods: n, up: median(ups), down: median(downs), total: ours, mn, rssMiB: rss / 1024, memMiB: memDelta / 1024 });
-  console.error(`N=${n} done`);
-}
 rmSync(state, { recursive: true, force: true });
+// Mininet was timed once per size; compare both variants with it.
+for (const r of rows) r.mn = rows.find((x) => x.pods === r.pods && x.mn !== null)?.mn ?? null;
 
 const f = (x, d = 2) => (x === null ? '-' : x.toFixed(d));
 console.log(`knetlab bench build: median of ${runs} runs, ${(await $`nproc`).stdout.trim()} cores`);
-console.log('pods   up (s)   down (s)   up+down (s)   mininet (s)   speed-up   lab RSS (MiB)   MemAvailable drop (MiB)');
+console.log('Mininet hosts run no server, so Mininet is compared with the same pods without nginx.');
+console.log('pods   servers   up (s)   down (s)   up+down (s)   mininet (s)   speed-up   lab RSS (MiB)   MemAvailable drop (MiB)');
 for (const r of rows) {
   console.log(
-    `${String(r.pods).padEnd(6)} ${f(r.up).padStart(6)}   ${f(r.down).padStart(8)}   ${f(r.total).padStart(11)}   ${f(r.mn).padStart(11)}   ${(r.mn ? `${(r.mn / r.total).toFixed(1)}x` : '-').padStart(8)}   ${f(r.rssMiB, 0).padStart(13)}   ${f(r.memMiB, 0).padStart(23)}`,
+    `${String(r.pods).padEnd(6)} ${(r.servers ? 'nginx' : 'none').padEnd(9)} ${f(r.up).padStart(6)}   ${f(r.down).padStart(8)}   ${f(r.total).padStart(11)}   ${f(r.mn).padStart(11)}   ${(r.mn ? `${(r.mn / r.total).toFixed(1)}x` : '-').padStart(8)}   ${f(r.rssMiB, 0).padStart(13)}   ${f(r.memMiB, 0).padStart(23)}`,
   );
 }

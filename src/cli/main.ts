@@ -43,7 +43,9 @@ function running(lab: Lab, prefix: string): Instance {
   const inst = instanceFor(lab, prefix);
   const rec = store().load(inst.name);
   if (!rec || rec.status !== 'up') {
-    throw new KnetlabError(`lab ${inst.name} is not up${rec ? ` (it is ${rec.status})` : ''}`, 1, [`  hint: run "knetlab up ${lab.name}${prefix ? ` --prefix ${prefix}` : ''}" first`]);
+    throw new KnetlabError(`lab ${inst.name} is not up${rec ? ` (it is ${rec.status})` : ''}`, 1, [
+      `  hint: run "knetlab up ${lab.name}${prefix ? ` --prefix ${prefix}` : ''}" first`,
+    ]);
   }
   return inst;
 }
@@ -110,7 +112,9 @@ export async function main(argv: string[]): Promise<number> {
   let code = 0;
   const cli = yargs(argv)
     .scriptName('knetlab')
-    .usage('$0 <command> [options]\n\nBuild Kubernetes networking data paths out of real kernel objects, prove them with real packets, print them as tutorials.')
+    .usage(
+      '$0 <command> [options]\n\nBuild Kubernetes networking data paths out of real kernel objects, prove them with real packets, print them as tutorials.',
+    )
     .strict()
     .parserConfiguration({ 'populate--': true })
     .demandCommand(1, 'name a command (knetlab --help lists them)')
@@ -126,17 +130,26 @@ export async function main(argv: string[]): Promise<number> {
         const progress = spinnerProgress(lab.name, true);
         try {
           const rec = await up(lab, inst, { host, store: store(), progress });
-          progress.done(`${inst.name} is up in ${((Date.now() - t0) / 1000).toFixed(1)}s: ${rec.namespaces.length} namespaces, ${rec.processes.length} servers`);
+          progress.done(
+            `${inst.name} is up in ${((Date.now() - t0) / 1000).toFixed(1)}s: ${rec.namespaces.length} namespaces, ${rec.processes.length} servers`,
+          );
         } finally {
           progress.stop();
         }
-        err(`  next: knetlab verify ${lab.name}${a.prefix ? ` --prefix ${a.prefix}` : ''}   ·   knetlab exec ${lab.name} ${lab.namespaces[0]!.name} -- ip addr   ·   knetlab down ${lab.name}`);
+        err(
+          `  next: knetlab verify ${lab.name}${a.prefix ? ` --prefix ${a.prefix}` : ''}   ·   knetlab exec ${lab.name} ${lab.namespaces[0]!.name} -- ip addr   ·   knetlab down ${lab.name}`,
+        );
       },
     )
     .command(
       'down [lab]',
       'Remove a lab and everything its record says it created',
-      (y) => prefixOption(y.positional('lab', { type: 'string', describe: 'a lab, or an instance name from "knetlab status"' })).option('all', { type: 'boolean', default: false, describe: 'Remove every lab knetlab has a record of' }),
+      (y) =>
+        prefixOption(y.positional('lab', { type: 'string', describe: 'a lab, or an instance name from "knetlab status"' })).option('all', {
+          type: 'boolean',
+          default: false,
+          describe: 'Remove every lab knetlab has a record of',
+        }),
       async (a) => {
         if (!a.all && !a.lab) throw new InputError('name a lab to take down, or use --all');
         validatePrefix(a.prefix);
@@ -171,15 +184,22 @@ export async function main(argv: string[]): Promise<number> {
       'Labs that are up, with their namespaces and processes',
       (y) => y.option('json', { type: 'boolean', default: false }),
       (a) => {
-        const recs = store().list().map((r) => ({
-          instance: r.instance,
-          lab: r.lab,
-          status: r.status,
-          labFile: r.labFile,
-          createdAt: r.createdAt,
-          namespaces: r.namespaces.map((n) => ({ name: n.name, present: host.netnsId(n.name) !== null })),
-          processes: r.processes.map((p) => ({ name: p.name, netns: p.netns, pid: p.pid, running: p.pid !== null && host.process(p.pid)?.start === p.start })),
-        }));
+        const recs = store()
+          .list()
+          .map((r) => ({
+            instance: r.instance,
+            lab: r.lab,
+            status: r.status,
+            labFile: r.labFile,
+            createdAt: r.createdAt,
+            namespaces: r.namespaces.map((n) => ({ name: n.name, present: host.netnsId(n.name) !== null })),
+            processes: r.processes.map((p) => ({
+              name: p.name,
+              netns: p.netns,
+              pid: p.pid,
+              running: p.pid !== null && host.process(p.pid)?.start === p.start,
+            })),
+          }));
         if (a.json) return void out(JSON.stringify({ labs: recs }, null, 2));
         if (!recs.length) return void out('No labs are up.');
         out(
@@ -199,7 +219,7 @@ export async function main(argv: string[]): Promise<number> {
     )
     .command(
       'verify <lab>',
-      'Run the lab\'s checks against the running lab',
+      "Run the lab's checks against the running lab",
       (y) => prefixOption(y.positional('lab', { type: 'string', demandOption: true })).option('json', { type: 'boolean', default: false }),
       async (a) => {
         const lab = load(a.lab);
@@ -212,7 +232,19 @@ export async function main(argv: string[]): Promise<number> {
           if (!a.json) out(checkLine(lab.name, r));
         }
         const failed = results.filter((r) => !r.passed).length;
-        if (a.json) out(JSON.stringify({ lab: lab.name, checks: results.map((r) => ({ name: r.check.name, passed: r.passed, saw: r.saw, ms: r.ms, details: r.details })), passed: results.length - failed, failed }, null, 2));
+        if (a.json)
+          out(
+            JSON.stringify(
+              {
+                lab: lab.name,
+                checks: results.map((r) => ({ name: r.check.name, passed: r.passed, saw: r.saw, ms: r.ms, details: r.details })),
+                passed: results.length - failed,
+                failed,
+              },
+              null,
+              2,
+            ),
+          );
         else out(`${results.length - failed} passed, ${failed} failed`);
         if (failed) code = 1;
       },
@@ -220,7 +252,10 @@ export async function main(argv: string[]): Promise<number> {
     .command(
       'run <labs..>',
       'For each lab: up, checks, down (continuing past failures)',
-      (y) => prefixOption(y.positional('labs', { type: 'string', array: true, demandOption: true, describe: 'labs, lab folders, or a folder of labs (e.g. labs)' })).option('json', { type: 'boolean', default: false }),
+      (y) =>
+        prefixOption(
+          y.positional('labs', { type: 'string', array: true, demandOption: true, describe: 'labs, lab folders, or a folder of labs (e.g. labs)' }),
+        ).option('json', { type: 'boolean', default: false }),
       async (a) => {
         const files = (a.labs as string[]).flatMap((l) => resolveLabArg(l, { many: true }));
         validatePrefix(a.prefix);
@@ -237,7 +272,8 @@ export async function main(argv: string[]): Promise<number> {
     .command(
       'steps <lab>',
       'Print the exact commands that build the lab, grouped by phase, with the reasons',
-      (y) => prefixOption(y.positional('lab', { type: 'string', demandOption: true })).option('format', { choices: ['sh', 'md'] as const, default: 'sh' as const }),
+      (y) =>
+        prefixOption(y.positional('lab', { type: 'string', demandOption: true })).option('format', { choices: ['sh', 'md'] as const, default: 'sh' as const }),
       (a) => {
         const lab = load(a.lab);
         const inst = instanceFor(lab, a.prefix);
@@ -246,8 +282,14 @@ export async function main(argv: string[]): Promise<number> {
     )
     .command(
       'exec <lab> <node> [cmd..]',
-      'Run a command inside one of a running lab\'s namespaces (knetlab exec LAB NODE -- CMD...)',
-      (y) => prefixOption(y.positional('lab', { type: 'string', demandOption: true }).positional('node', { type: 'string', demandOption: true }).positional('cmd', { type: 'string', array: true })),
+      "Run a command inside one of a running lab's namespaces (knetlab exec LAB NODE -- CMD...)",
+      (y) =>
+        prefixOption(
+          y
+            .positional('lab', { type: 'string', demandOption: true })
+            .positional('node', { type: 'string', demandOption: true })
+            .positional('cmd', { type: 'string', array: true }),
+        ),
       async (a) => {
         const lab = load(a.lab);
         requireRoot('exec');
@@ -269,9 +311,19 @@ export async function main(argv: string[]): Promise<number> {
         const r = await doctor(host);
         if (a.json) out(JSON.stringify(r, null, 2));
         else {
-          out(table(['KERNEL FEATURE', 'STATUS', 'USED BY', 'DETAIL'], r.features.map((f) => [f.feature, f.ok ? 'ok' : 'missing', f.usedBy, f.detail])));
+          out(
+            table(
+              ['KERNEL FEATURE', 'STATUS', 'USED BY', 'DETAIL'],
+              r.features.map((f) => [f.feature, f.ok ? 'ok' : 'missing', f.usedBy, f.detail]),
+            ),
+          );
           out('');
-          out(table(['COMMAND', 'STATUS', 'PACKAGE', 'USED FOR'], r.tools.map((t) => [t.command, t.ok ? 'ok' : 'missing', t.pkg, t.why])));
+          out(
+            table(
+              ['COMMAND', 'STATUS', 'PACKAGE', 'USED FOR'],
+              r.tools.map((t) => [t.command, t.ok ? 'ok' : 'missing', t.pkg, t.why]),
+            ),
+          );
           const pkgs = [...new Set(r.tools.filter((t) => !t.ok).map((t) => t.pkg))];
           if (pkgs.length) out(`\nInstall what is missing: apt-get install ${pkgs.join(' ')}   (or run scripts/setup.sh)`);
         }
@@ -287,13 +339,25 @@ export async function main(argv: string[]): Promise<number> {
         const labs = shippedLabs().map((f) => {
           try {
             const { lab } = loadLabFile(f);
-            return { name: lab.name, title: lab.title, source: lab.source, checks: lab.checks.length, up: recs.some((r) => r.lab === lab.name), error: null as string | null };
+            return {
+              name: lab.name,
+              title: lab.title,
+              source: lab.source,
+              checks: lab.checks.length,
+              up: recs.some((r) => r.lab === lab.name),
+              error: null as string | null,
+            };
           } catch (e) {
             return { name: basename(dirname(f)), title: '', source: '', checks: 0, up: false, error: (e as Error).message };
           }
         });
         if (a.json) return void out(JSON.stringify({ labs }, null, 2));
-        out(table(['NAME', 'SOURCE', 'CHECKS', 'UP', 'TITLE'], labs.map((l) => [l.name, l.source, l.checks, l.up ? 'yes' : '', l.error ? `invalid: ${l.error}` : l.title])));
+        out(
+          table(
+            ['NAME', 'SOURCE', 'CHECKS', 'UP', 'TITLE'],
+            labs.map((l) => [l.name, l.source, l.checks, l.up ? 'yes' : '', l.error ? `invalid: ${l.error}` : l.title]),
+          ),
+        );
       },
     )
     .command(

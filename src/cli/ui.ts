@@ -35,7 +35,23 @@ export function spinnerProgress(label: string, enabled: boolean): Progress & { s
 export function table(head: string[], rows: (string | number)[][]): string {
   const t = new Table({
     head,
-    chars: { top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '   ' },
+    chars: {
+      top: '',
+      'top-mid': '',
+      'top-left': '',
+      'top-right': '',
+      bottom: '',
+      'bottom-mid': '',
+      'bottom-left': '',
+      'bottom-right': '',
+      left: '',
+      'left-mid': '',
+      mid: '',
+      'mid-mid': '',
+      right: '',
+      'right-mid': '',
+      middle: '   ',
+    },
     style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
   });
   t.push(...rows.map((r) => r.map(String)));

@@ -31,15 +31,23 @@ export class RecordingHost implements Host {
     const ok = (stdout = ''): RunResult => ({ exitCode: 0, stdout, stderr: '', timedOut: false });
     const fail = (stderr: string): RunResult => ({ exitCode: 1, stdout: '', stderr, timedOut: false });
     const a = cmd.args;
-    if (cmd.file === 'ip' && a[0] === 'netns' && a[1] === 'add') return this.addNetns(a[2]!) ? ok() : fail(`Cannot create namespace file "/run/netns/${a[2]}": File exists`);
-    if (cmd.file === 'ip' && a[0] === 'netns' && a[1] === 'del') return this.namespaces.delete(a[2]!) ? ok() : fail(`Cannot remove namespace file "/run/netns/${a[2]}": No such file or directory`);
+    if (cmd.file === 'ip' && a[0] === 'netns' && a[1] === 'add')
+      return this.addNetns(a[2]!) ? ok() : fail(`Cannot create namespace file "/run/netns/${a[2]}": File exists`);
+    if (cmd.file === 'ip' && a[0] === 'netns' && a[1] === 'del')
+      return this.namespaces.delete(a[2]!) ? ok() : fail(`Cannot remove namespace file "/run/netns/${a[2]}": No such file or directory`);
     if (cmd.file === 'ip' && a[0] === 'netns' && a[1] === 'pids') {
-      return ok([...this.processes].filter(([, p]) => p.netns === a[2]).map(([pid]) => `${pid}\n`).join(''));
+      return ok(
+        [...this.processes]
+          .filter(([, p]) => p.netns === a[2])
+          .map(([pid]) => `${pid}\n`)
+          .join(''),
+      );
     }
     if (cmd.file === 'ip' && a.includes('-batch') && !a.includes('-n')) {
       for (const line of (cmd.input ?? '').split('\n').filter(Boolean)) {
         const [w1, w2, name] = line.split(' ');
-        if (w1 === 'netns' && w2 === 'add' && !this.addNetns(name!)) return fail(`Cannot create namespace file "/run/netns/${name}": File exists\nCommand failed -:1`);
+        if (w1 === 'netns' && w2 === 'add' && !this.addNetns(name!))
+          return fail(`Cannot create namespace file "/run/netns/${name}": File exists\nCommand failed -:1`);
         if (w1 === 'netns' && w2 === 'del' && !this.namespaces.delete(name!) && !a.includes('-force')) return fail('Command failed -:1');
       }
       return ok();

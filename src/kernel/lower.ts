@@ -46,8 +46,29 @@ type OtherStep = Exclude<Step, IpStep>;
 const ipArgs: { [K in IpStep['kind']]: (s: Extract<IpStep, { kind: K }>) => string[] } = {
   'netns.add': (s) => ['netns', 'add', s.netns],
   'bridge.add': (s) => ['link', 'add', s.name, ...(s.mac ? ['address', s.mac] : []), ...(s.mtu ? ['mtu', String(s.mtu)] : []), 'type', 'bridge'],
-  'veth.add': (s) => ['link', 'add', s.name, ...(s.mtu ? ['mtu', String(s.mtu)] : []), 'type', 'veth', 'peer', 'name', s.peerName, ...(s.mtu ? ['mtu', String(s.mtu)] : []), 'netns', s.peerNetns],
-  'link.set': (s) => ['link', 'set', s.dev, ...(s.mac ? ['address', s.mac] : []), ...(s.mtu ? ['mtu', String(s.mtu)] : []), ...(s.master ? ['master', s.master] : []), ...(s.up ? ['up'] : [])],
+  'veth.add': (s) => [
+    'link',
+    'add',
+    s.name,
+    ...(s.mtu ? ['mtu', String(s.mtu)] : []),
+    'type',
+    'veth',
+    'peer',
+    'name',
+    s.peerName,
+    ...(s.mtu ? ['mtu', String(s.mtu)] : []),
+    'netns',
+    s.peerNetns,
+  ],
+  'link.set': (s) => [
+    'link',
+    'set',
+    s.dev,
+    ...(s.mac ? ['address', s.mac] : []),
+    ...(s.mtu ? ['mtu', String(s.mtu)] : []),
+    ...(s.master ? ['master', s.master] : []),
+    ...(s.up ? ['up'] : []),
+  ],
   'addr.add': (s) => ['addr', 'add', s.cidr, 'dev', s.dev],
   'route.add': (s) => routeArgs(s.route),
 };
@@ -135,7 +156,11 @@ function lowerPhase(phase: Phase): Action[] {
  */
 function startMany(starts: Extract<Step, { kind: 'process.start' }>[]): Action {
   return {
-    command: { file: 'xargs', args: ['-L', '1', '-P', String(XARGS_PARALLEL), 'ip', 'netns', 'exec'], input: starts.map((s) => argvToShell([s.netns, ...s.argv])).join('\n') + '\n' },
+    command: {
+      file: 'xargs',
+      args: ['-L', '1', '-P', String(XARGS_PARALLEL), 'ip', 'netns', 'exec'],
+      input: starts.map((s) => argvToShell([s.netns, ...s.argv])).join('\n') + '\n',
+    },
     label: `start ${starts.length} ${starts[0]!.name} servers`,
     claim: { kind: 'process', processes: starts.map((s) => ({ netns: s.netns, name: s.name, pidfile: s.pidfile })) },
   };

@@ -28,18 +28,27 @@ export function planLab(lab: Lab, inst: Instance): Plan {
 
   add(
     'Create the bridges',
-    'A Linux bridge is a virtual switch: it learns MAC addresses on its ports and forwards frames between them. Given an address, it is also the gateway its ports\' namespaces route through (docker0, cni0).',
-    lab.namespaces.flatMap((n) => n.bridges.flatMap((b): Step[] => [
-      { kind: 'bridge.add', netns: ns(n.name), name: b.name, mac: b.mac, mtu: b.mtu },
-      ...b.addresses.map((cidr): Step => ({ kind: 'addr.add', netns: ns(n.name), dev: b.name, cidr })),
-      { kind: 'link.set', netns: ns(n.name), dev: b.name, master: null, mac: null, mtu: null, up: true },
-    ])),
+    "A Linux bridge is a virtual switch: it learns MAC addresses on its ports and forwards frames between them. Given an address, it is also the gateway its ports' namespaces route through (docker0, cni0).",
+    lab.namespaces.flatMap((n) =>
+      n.bridges.flatMap((b): Step[] => [
+        { kind: 'bridge.add', netns: ns(n.name), name: b.name, mac: b.mac, mtu: b.mtu },
+        ...b.addresses.map((cidr): Step => ({ kind: 'addr.add', netns: ns(n.name), dev: b.name, cidr })),
+        { kind: 'link.set', netns: ns(n.name), dev: b.name, master: null, mac: null, mtu: null, up: true },
+      ]),
+    ),
   );
 
   add(
     'Create the veth pairs',
     'A veth pair is a virtual cable: a frame sent into one end comes out of the other. Each pair is created with its ends already in their namespaces, so the machine\'s own namespace is never touched (creating it there and moving the ends with "ip link set ... netns" gives the same result).',
-    lab.links.map((l) => ({ kind: 'veth.add', netns: ns(l.a.namespace), name: l.a.interface, peerNetns: ns(l.b.namespace), peerName: l.b.interface, mtu: l.mtu })),
+    lab.links.map((l) => ({
+      kind: 'veth.add',
+      netns: ns(l.a.namespace),
+      name: l.a.interface,
+      peerNetns: ns(l.b.namespace),
+      peerName: l.b.interface,
+      mtu: l.mtu,
+    })),
   );
 
   add(
@@ -48,7 +57,9 @@ export function planLab(lab: Lab, inst: Instance): Plan {
     lab.namespaces.flatMap((n) => [
       { kind: 'link.set', netns: ns(n.name), dev: 'lo', master: null, mac: null, mtu: null, up: true } as Step,
       ...n.interfaces.flatMap((i): Step[] => [
-        ...(i.mac || i.mtu || i.master ? [{ kind: 'link.set', netns: ns(n.name), dev: i.name, master: i.master, mac: i.mac, mtu: i.mtu, up: false } as Step] : []),
+        ...(i.mac || i.mtu || i.master
+          ? [{ kind: 'link.set', netns: ns(n.name), dev: i.name, master: i.master, mac: i.mac, mtu: i.mtu, up: false } as Step]
+          : []),
         ...i.addresses.map((cidr): Step => ({ kind: 'addr.add', netns: ns(n.name), dev: i.name, cidr })),
         ...(i.up ? [{ kind: 'link.set', netns: ns(n.name), dev: i.name, master: null, mac: null, mtu: null, up: true } as Step] : []),
       ]),
@@ -71,7 +82,15 @@ export function planLab(lab: Lab, inst: Instance): Plan {
     servers.length
       ? [
           { kind: 'dir.create', paths: [inst.dir] },
-          ...ports.map((port): Step => ({ kind: 'file.write', path: conf(port), content: nginxConfig(port, servers.filter((n) => n.server!.port === port).map((n) => ({ ...n.server!, addresses: addressesOf(n) })), inst.dir) })),
+          ...ports.map((port): Step => ({
+            kind: 'file.write',
+            path: conf(port),
+            content: nginxConfig(
+              port,
+              servers.filter((n) => n.server!.port === port).map((n) => ({ ...n.server!, addresses: addressesOf(n) })),
+              inst.dir,
+            ),
+          })),
         ]
       : [],
   );
@@ -82,7 +101,13 @@ export function planLab(lab: Lab, inst: Instance): Plan {
     servers.map((n) => {
       const pidfile = join(inst.dir, `${n.name}.nginx.pid`);
       const log = join(inst.dir, `${n.name}.error.log`);
-      return { kind: 'process.start', netns: ns(n.name), name: 'nginx', argv: ['nginx', '-c', conf(n.server!.port), '-g', `pid ${pidfile}; error_log ${log} warn;`], pidfile };
+      return {
+        kind: 'process.start',
+        netns: ns(n.name),
+        name: 'nginx',
+        argv: ['nginx', '-c', conf(n.server!.port), '-g', `pid ${pidfile}; error_log ${log} warn;`],
+        pidfile,
+      };
     }),
   );
 

@@ -31,7 +31,12 @@ export class StepError extends KnetlabError {
 }
 
 function stepDetails(cmd: Command, stderr: string): string[] {
-  const out = ['  command:', ...renderCommand(cmd).split('\n').map((l) => '    ' + l)];
+  const out = [
+    '  command:',
+    ...renderCommand(cmd)
+      .split('\n')
+      .map((l) => '    ' + l),
+  ];
   const said = stderr.trim();
   if (said) out.push('  it said:', ...said.split('\n').map((l) => '    ' + l));
   // ip -batch reports "Command failed -:N"; iptables-restore "line N failed": show the lines around N.
@@ -100,11 +105,9 @@ export async function up(lab: Lab, inst: Instance, opts: UpOptions): Promise<Lab
 function preflight(lab: Lab, inst: Instance, host: Host, store: RecordStore): void {
   const missing = requiredTools(lab).filter((t) => !host.hasCommand(t.command));
   if (missing.length) {
-    throw new KnetlabError(
-      `cannot bring up ${lab.name}: missing ${missing.map((t) => t.command).join(', ')}`,
-      1,
-      [`  hint: apt-get install ${[...new Set(missing.map((t) => t.pkg))].join(' ')} (or run scripts/setup.sh); "knetlab doctor" lists everything`],
-    );
+    throw new KnetlabError(`cannot bring up ${lab.name}: missing ${missing.map((t) => t.command).join(', ')}`, 1, [
+      `  hint: apt-get install ${[...new Set(missing.map((t) => t.pkg))].join(' ')} (or run scripts/setup.sh); "knetlab doctor" lists everything`,
+    ]);
   }
   const existing = store.load(inst.name);
   if (existing) {
@@ -121,7 +124,11 @@ function preflight(lab: Lab, inst: Instance, host: Host, store: RecordStore): vo
         ? `namespace ${name} belongs to lab ${owner.instance}, which is ${owner.status}`
         : `namespace ${name} already exists and was not created by knetlab; knetlab never touches it`,
       1,
-      [owner ? `  hint: run "knetlab down ${owner.instance}" or use --prefix` : `  hint: use --prefix to give this lab's namespaces other names, or remove ${name} yourself if you know it is unused`],
+      [
+        owner
+          ? `  hint: run "knetlab down ${owner.instance}" or use --prefix`
+          : `  hint: use --prefix to give this lab's namespaces other names, or remove ${name} yourself if you know it is unused`,
+      ],
     );
   }
 }
@@ -233,10 +240,11 @@ export async function teardown(rec: LabRecord, host: Host, store: RecordStore): 
 
 async function stopProcesses(pids: number[], host: Host): Promise<number> {
   const starts = new Map(pids.map((pid) => [pid, host.process(pid)?.start]));
-  const alive = () => pids.filter((pid) => {
-    const info = host.process(pid);
-    return info !== null && info.start === starts.get(pid);
-  });
+  const alive = () =>
+    pids.filter((pid) => {
+      const info = host.process(pid);
+      return info !== null && info.start === starts.get(pid);
+    });
   for (const pid of pids) host.kill(pid, 'SIGTERM');
   for (let i = 0; i < 40 && alive().length; i++) await new Promise((r) => setTimeout(r, 50));
   for (const pid of alive()) host.kill(pid, 'SIGKILL');

@@ -33,7 +33,11 @@ const exec = (ns: string, ...argv: string[]): Command => ({ file: 'ip', args: ['
 const PROBES: Probe[] = [
   { feature: 'veth', usedBy: 'every lab', commands: (ns) => [ip(ns, 'link', 'add', 'kv0', 'type', 'veth', 'peer', 'name', 'kv1')] },
   { feature: 'bridge', usedBy: 'docker-bridge, cni0', commands: (ns) => [ip(ns, 'link', 'add', 'kbr0', 'type', 'bridge')] },
-  { feature: 'vxlan', usedBy: 'flannel vxlan, calico vxlan', commands: (ns) => [ip(ns, 'link', 'add', 'kvx0', 'type', 'vxlan', 'id', '1', 'dstport', '8472', 'nolearning')] },
+  {
+    feature: 'vxlan',
+    usedBy: 'flannel vxlan, calico vxlan',
+    commands: (ns) => [ip(ns, 'link', 'add', 'kvx0', 'type', 'vxlan', 'id', '1', 'dstport', '8472', 'nolearning')],
+  },
   { feature: 'tun', usedBy: 'flannel udp', commands: (ns) => [ip(ns, 'tuntap', 'add', 'mode', 'tun', 'dev', 'ktun0')] },
   { feature: 'macvlan', usedBy: 'macvlan networks', commands: (ns) => [ip(ns, 'link', 'add', 'km0', 'link', 'kv0', 'type', 'macvlan', 'mode', 'bridge')] },
   { feature: 'dummy', usedBy: 'kube-ipvs0 (IPVS mode)', commands: (ns) => [ip(ns, 'link', 'add', 'kd0', 'type', 'dummy')] },
@@ -71,11 +75,17 @@ export async function doctor(host: Host): Promise<{ features: FeatureResult[]; t
           break;
         }
       }
-      features.push({ feature: p.feature, ok, detail: ok ? detail : `${detail} (this kernel lacks it; labs that need it run in the kernel VM runner)`, usedBy: p.usedBy });
+      features.push({
+        feature: p.feature,
+        ok,
+        detail: ok ? detail : `${detail} (this kernel lacks it; labs that need it run in the kernel VM runner)`,
+        usedBy: p.usedBy,
+      });
     }
   } finally {
     // Everything probed lived in the scratch namespace: deleting it removes all of it.
-    for (const line of (await host.run({ file: 'ip', args: ['netns', 'pids', ns] })).stdout.split('\n')) if (/^\d+$/.test(line)) host.kill(Number(line), 'SIGKILL');
+    for (const line of (await host.run({ file: 'ip', args: ['netns', 'pids', ns] })).stdout.split('\n'))
+      if (/^\d+$/.test(line)) host.kill(Number(line), 'SIGKILL');
     await host.run({ file: 'ip', args: ['netns', 'del', ns] });
   }
   return { features, tools };

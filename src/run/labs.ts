@@ -33,7 +33,8 @@ export function resolveLabArg(arg: string, { many = false } = {}): string[] {
     if (existsSync(join(c, 'lab.yaml'))) return [resolve(c, 'lab.yaml')];
     const inside = labsIn(c);
     if (inside.length && many) return inside.map((f) => resolve(f));
-    if (inside.length) throw new InputError(`${arg} is a folder of ${inside.length} labs; name one of them`, [`  hint: ${inside.map((f) => basename(dirname(f))).join(', ')}`]);
+    if (inside.length)
+      throw new InputError(`${arg} is a folder of ${inside.length} labs; name one of them`, [`  hint: ${inside.map((f) => basename(dirname(f))).join(', ')}`]);
   }
   const known = shippedLabs().map((f) => basename(dirname(f)));
   throw new InputError(`no lab named "${arg}"`, [`  hint: labs: ${known.join(', ') || '(none)'}; or give a path to a lab folder or lab.yaml`]);

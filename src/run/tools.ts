@@ -18,7 +18,7 @@ export const TOOLS: Tool[] = [
   { command: 'ipset', pkg: 'ipset', why: 'address sets (kube-proxy IPVS mode)' },
   { command: 'ipvsadm', pkg: 'ipvsadm', why: 'IPVS virtual servers (kube-proxy IPVS mode)' },
   { command: 'conntrack', pkg: 'conntrack', why: 'connection tracking entries' },
-  { command: 'nginx', pkg: 'nginx-light', why: 'the pods\' echo servers' },
+  { command: 'nginx', pkg: 'nginx-light', why: "the pods' echo servers" },
   { command: 'ping', pkg: 'iputils-ping', why: 'ICMP checks' },
   { command: 'curl', pkg: 'curl', why: 'HTTP checks' },
   { command: 'nc', pkg: 'netcat-openbsd', why: 'TCP checks' },

@@ -3,7 +3,7 @@
 
 import type { Lab } from '../spec/types.js';
 import { renderCommand, type Command } from '../kernel/command.js';
-import { lowerPlan, observeCommand } from '../kernel/lower.js';
+import { lowerPlan } from '../kernel/lower.js';
 import { probeCommand } from '../kernel/probe.js';
 import type { Instance } from '../plan/instance.js';
 import { planLab } from '../plan/topology.js';

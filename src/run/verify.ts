@@ -65,7 +65,11 @@ function judge(check: Check, r: RunResult): Verdict {
     case 'ping':
     case 'tcp': {
       const reached = r.exitCode === 0;
-      const saw = reached ? (p.kind === 'ping' ? firstLine(r.stdout, /bytes from/) ?? 'a reply' : 'the connection was accepted') : (lastLine(r.stdout + r.stderr) ?? `no reply (exit ${r.exitCode})`);
+      const saw = reached
+        ? p.kind === 'ping'
+          ? (firstLine(r.stdout, /bytes from/) ?? 'a reply')
+          : 'the connection was accepted'
+        : (lastLine(r.stdout + r.stderr) ?? `no reply (exit ${r.exitCode})`);
       return { ok: reached === e.reachable, saw: reached ? `reachable: ${saw}` : `unreachable: ${saw}` };
     }
     case 'http': {
@@ -83,7 +87,11 @@ function judge(check: Check, r: RunResult): Verdict {
         const problem = replyProblem(check, reply.status, reply.body);
         if (problem) return { ok: false, saw: problem };
       }
-      if (e.backends) return judgeBackends(check, answered.map((x) => x.body));
+      if (e.backends)
+        return judgeBackends(
+          check,
+          answered.map((x) => x.body),
+        );
       return { ok: true, saw: `HTTP ${answered[0]!.status}: ${answered[0]!.body}` };
     }
     case 'link': {
@@ -131,17 +139,29 @@ function judgeBackends(check: Check, bodies: string[]): Verdict {
     counts.set(pod, (counts.get(pod) ?? 0) + 1);
   }
   const n = bodies.length;
-  const spread = [...counts].sort((a, b) => a[0].localeCompare(b[0])).map(([pod, c]) => `${pod} ${c}/${n}`).join(', ');
+  const spread = [...counts]
+    .sort((a, b) => a[0].localeCompare(b[0]))
+    .map(([pod, c]) => `${pod} ${c}/${n}`)
+    .join(', ');
   const missing = e.backends!.filter((b) => !counts.has(b));
   const unexpected = [...counts.keys()].filter((b) => !e.backends!.includes(b));
   const thin = e.backends!.filter((b) => (counts.get(b) ?? 0) / n < e.minShare);
   const ok = missing.length === 0 && unexpected.length === 0 && thin.length === 0;
-  const why = [missing.length ? `never answered: ${missing.join(', ')}` : '', unexpected.length ? `unexpected: ${unexpected.join(', ')}` : '', thin.length ? `under ${Math.round(e.minShare * 100)}%: ${thin.join(', ')}` : ''].filter(Boolean).join('; ');
+  const why = [
+    missing.length ? `never answered: ${missing.join(', ')}` : '',
+    unexpected.length ? `unexpected: ${unexpected.join(', ')}` : '',
+    thin.length ? `under ${Math.round(e.minShare * 100)}%: ${thin.join(', ')}` : '',
+  ]
+    .filter(Boolean)
+    .join('; ');
   return { ok, saw: `answers: ${spread}${why ? ` (${why})` : ''}` };
 }
 
 function firstLine(text: string, re: RegExp): string | undefined {
-  return text.split('\n').find((l) => re.test(l))?.trim();
+  return text
+    .split('\n')
+    .find((l) => re.test(l))
+    ?.trim();
 }
 
 function lastLine(text: string): string | undefined {
@@ -159,7 +179,12 @@ function expected(check: Check): string {
     return parts.join(', ') || 'the link exists';
   }
   if (e.status !== null) parts.push(`HTTP ${e.status}`);
-  if (e.json) parts.push(`JSON with ${Object.entries(e.json).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}`);
+  if (e.json)
+    parts.push(
+      `JSON with ${Object.entries(e.json)
+        .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+        .join(', ')}`,
+    );
   if (e.bodyContains) parts.push(`a body containing "${e.bodyContains}"`);
   if (e.backends) parts.push(`answers from ${e.backends.join(', ')}${e.minShare ? `, each at least ${Math.round(e.minShare * 100)}%` : ''}`);
   return parts.join('; ') || 'a reply';

@@ -36,7 +36,7 @@ export function network(c: Cidr): number {
 }
 
 export function contains(c: Cidr, address: number): boolean {
-  return ((address & mask(c.prefix)) >>> 0) === network(c);
+  return (address & mask(c.prefix)) >>> 0 === network(c);
 }
 
 export function formatCidr(c: Cidr): string {

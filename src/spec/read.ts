@@ -49,7 +49,13 @@ export function readSource(file: string, text = readFileSync(file, 'utf8')): Sou
   }
   const first = list[0];
   if (!first || first.contents === null) {
-    diagnostics.push({ file, pos: { line: 1, col: 1 }, severity: 'error', message: 'the file is empty', hint: 'a lab needs at least name, title and topology' });
+    diagnostics.push({
+      file,
+      pos: { line: 1, col: 1 },
+      severity: 'error',
+      message: 'the file is empty',
+      hint: 'a lab needs at least name, title and topology',
+    });
     return { file, data: undefined, positions, extra: [], diagnostics };
   }
   const walk = (node: Node | null | undefined, path: (string | number)[], key?: Position): void => {

@@ -27,7 +27,10 @@ export const InterfaceName = hint(
   Type.String({ pattern: IFNAME, description: 'A Linux interface name: at most 15 characters, letters, digits, "_", "." and "-".' }),
   'interface names are at most 15 characters (the kernel\'s IFNAMSIZ) of letters, digits, "_", "." and "-"',
 );
-const Cidr = hint(Type.String({ description: 'An IPv4 address with prefix length, e.g. 172.17.0.1/16.' }), 'write an IPv4 address with its prefix length, e.g. 172.17.0.1/16');
+const Cidr = hint(
+  Type.String({ description: 'An IPv4 address with prefix length, e.g. 172.17.0.1/16.' }),
+  'write an IPv4 address with its prefix length, e.g. 172.17.0.1/16',
+);
 const Mac = hint(
   Type.String({ pattern: '^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$', description: 'A MAC address, e.g. 02:42:ac:11:00:02.' }),
   'write six hex bytes separated by ":", e.g. 02:42:ac:11:00:02',
@@ -83,7 +86,7 @@ export const NatRule = Type.Object(
     toDestination: Type.Optional(Type.String({ description: 'DNAT target address[:port].' })),
     comment: Type.Optional(Type.String({ maxLength: 200 })),
   },
-  { additionalProperties: false, description: 'One rule in the namespace\'s iptables nat table.' },
+  { additionalProperties: false, description: "One rule in the namespace's iptables nat table." },
 );
 
 export const Server = Type.Object(
@@ -99,7 +102,9 @@ export const Namespace = Type.Object(
   {
     description: Type.Optional(Type.String()),
     sysctls: Type.Optional(
-      Type.Record(Type.String(), Type.Union([Type.String(), Type.Integer()]), { description: 'Per-namespace network sysctls (net.ipv4.*, net.ipv6.*, net.bridge.*).' }),
+      Type.Record(Type.String(), Type.Union([Type.String(), Type.Integer()]), {
+        description: 'Per-namespace network sysctls (net.ipv4.*, net.ipv6.*, net.bridge.*).',
+      }),
     ),
     bridges: Type.Optional(Type.Record(Type.String(), Bridge)),
     interfaces: Type.Optional(Type.Record(Type.String(), Interface)),
@@ -131,7 +136,9 @@ export const Expect = Type.Object(
     reachable: Type.Optional(Type.Boolean()),
     status: Type.Optional(Type.Integer({ minimum: 100, maximum: 599 })),
     bodyContains: Type.Optional(Type.String()),
-    json: Type.Optional(Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]), { description: 'Fields the JSON body must have.' })),
+    json: Type.Optional(
+      Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]), { description: 'Fields the JSON body must have.' }),
+    ),
     backends: Type.Optional(Type.Array(Type.String(), { description: 'Every one of these "pod" names must answer.' })),
     minShare: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Each expected backend answers at least this share of requests.' })),
     master: Type.Optional(Type.String()),

@@ -183,7 +183,12 @@ class Validator {
     const sysctls: [string, string][] = Object.entries(raw.sysctls ?? {}).map(([k, v]) => {
       const value = String(v);
       if (!SYSCTL_PREFIXES.some((p) => k.startsWith(p)) || !/^[a-z0-9_.-]+$/.test(k)) {
-        this.error([...path, 'sysctls', k], `sysctl "${k}" is not a per-namespace network setting`, `only ${SYSCTL_PREFIXES.map((p) => p + '*').join(', ')} may be set: other sysctls would change the whole machine`, 'key');
+        this.error(
+          [...path, 'sysctls', k],
+          `sysctl "${k}" is not a per-namespace network setting`,
+          `only ${SYSCTL_PREFIXES.map((p) => p + '*').join(', ')} may be set: other sysctls would change the whole machine`,
+          'key',
+        );
       }
       if (!/^[A-Za-z0-9_. -]+$/.test(value)) this.error([...path, 'sysctls', k], `sysctl value "${value}" has characters sysctl does not take`);
       return [k, value];
@@ -196,11 +201,23 @@ class Validator {
     const interfaces: Interface[] = Object.entries(raw.interfaces ?? {}).map(([ifn, i]) => {
       const p = [...path, 'interfaces', ifn];
       this.ifname(p, ifn);
-      if (bridges.some((b) => b.name === ifn)) this.error(p, `"${ifn}" is declared both as a bridge and as an interface in namespace ${name}`, 'give them different names', 'key');
+      if (bridges.some((b) => b.name === ifn))
+        this.error(p, `"${ifn}" is declared both as a bridge and as an interface in namespace ${name}`, 'give them different names', 'key');
       if (i.master !== undefined && !bridges.some((b) => b.name === i.master)) {
-        this.error([...p, 'master'], `master "${i.master}" is not a bridge in namespace ${name}`, bridges.length ? `bridges in ${name}: ${bridges.map((b) => b.name).join(', ')}` : `declare it under topology.namespaces.${name}.bridges`);
+        this.error(
+          [...p, 'master'],
+          `master "${i.master}" is not a bridge in namespace ${name}`,
+          bridges.length ? `bridges in ${name}: ${bridges.map((b) => b.name).join(', ')}` : `declare it under topology.namespaces.${name}.bridges`,
+        );
       }
-      return { name: ifn, addresses: this.cidrs(p, i.addresses), mac: i.mac?.toLowerCase() ?? null, mtu: i.mtu ?? null, master: i.master ?? null, up: i.up ?? true };
+      return {
+        name: ifn,
+        addresses: this.cidrs(p, i.addresses),
+        mac: i.mac?.toLowerCase() ?? null,
+        mtu: i.mtu ?? null,
+        master: i.master ?? null,
+        up: i.up ?? true,
+      };
     });
     const devices = new Set([...bridges.map((b) => b.name), ...interfaces.map((i) => i.name), 'lo']);
     const routes: Route[] = (raw.routes ?? []).map((r, i) => this.route(r, [...path, 'routes', i], devices, name));
@@ -208,18 +225,22 @@ class Validator {
       const p = [...path, 'nat', i];
       for (const f of ['source', 'destination'] as const) {
         const v = r[f];
-        if (v !== undefined && !parseCidr(v) && parseIPv4(v) === undefined) this.error([...p, f], `${f} "${v}" is not an IPv4 address or CIDR`, 'e.g. 172.17.0.0/16');
+        if (v !== undefined && !parseCidr(v) && parseIPv4(v) === undefined)
+          this.error([...p, f], `${f} "${v}" is not an IPv4 address or CIDR`, 'e.g. 172.17.0.0/16');
       }
       for (const f of ['inInterface', 'notInInterface', 'outInterface', 'notOutInterface'] as const) {
         const v = r[f];
-        if (v !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}\+?$/.test(v)) this.error([...p, f], `${f} "${v}" is not an interface name`, 'an interface name, optionally ending in "+" to match a prefix');
+        if (v !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}\+?$/.test(v))
+          this.error([...p, f], `${f} "${v}" is not an interface name`, 'an interface name, optionally ending in "+" to match a prefix');
       }
       if (r.dport !== undefined && r.protocol === undefined) this.error([...p, 'dport'], 'dport needs a protocol', 'add protocol: tcp or protocol: udp');
       if (r.jump === 'SNAT' && !r.toSource) this.error(p, 'SNAT needs toSource', 'add toSource: <address>');
       if (r.jump === 'DNAT' && !r.toDestination) this.error(p, 'DNAT needs toDestination', 'add toDestination: <address>[:port]');
       if (r.toSource !== undefined && parseIPv4(r.toSource) === undefined) this.error([...p, 'toSource'], `toSource "${r.toSource}" is not an IPv4 address`);
-      if (r.toDestination !== undefined && !/^\d+\.\d+\.\d+\.\d+(:\d{1,5})?$/.test(r.toDestination)) this.error([...p, 'toDestination'], `toDestination "${r.toDestination}" is not address[:port]`);
-      if (r.comment !== undefined && !/^[A-Za-z0-9 _.,:/()-]*$/.test(r.comment)) this.error([...p, 'comment'], 'comment may only hold letters, digits, spaces and _.,:/()-');
+      if (r.toDestination !== undefined && !/^\d+\.\d+\.\d+\.\d+(:\d{1,5})?$/.test(r.toDestination))
+        this.error([...p, 'toDestination'], `toDestination "${r.toDestination}" is not address[:port]`);
+      if (r.comment !== undefined && !/^[A-Za-z0-9 _.,:/()-]*$/.test(r.comment))
+        this.error([...p, 'comment'], 'comment may only hold letters, digits, spaces and _.,:/()-');
       return {
         chain: r.chain,
         source: r.source ?? null,
@@ -241,7 +262,8 @@ class Validator {
       const s = raw.server;
       for (const f of ['pod', 'node'] as const) {
         const v = s[f];
-        if (v !== undefined && !LABEL_RE.test(v)) this.error([...path, 'server', f], `server.${f} "${v}" must be a plain name`, 'letters, digits, "_", "." and "-", at most 63 characters');
+        if (v !== undefined && !LABEL_RE.test(v))
+          this.error([...path, 'server', f], `server.${f} "${v}" must be a plain name`, 'letters, digits, "_", "." and "-", at most 63 characters');
       }
       server = { port: s.port ?? 80, pod: s.pod ?? name, node: s.node ?? name };
     }
@@ -250,11 +272,14 @@ class Validator {
 
   private route(r: RawRoute, p: Path, devices: Set<string>, ns: string): Route {
     const type = r.type ?? 'unicast';
-    if (r.to !== 'default' && !parseCidr(r.to)) this.error([...p, 'to'], `route destination "${r.to}" is not "default" or an IPv4 CIDR`, 'e.g. 10.244.1.0/24 or default');
+    if (r.to !== 'default' && !parseCidr(r.to))
+      this.error([...p, 'to'], `route destination "${r.to}" is not "default" or an IPv4 CIDR`, 'e.g. 10.244.1.0/24 or default');
     if (r.via !== undefined && parseIPv4(r.via) === undefined) this.error([...p, 'via'], `gateway "${r.via}" is not an IPv4 address`);
     if (r.src !== undefined && parseIPv4(r.src) === undefined) this.error([...p, 'src'], `src "${r.src}" is not an IPv4 address`);
-    if (r.dev !== undefined && !devices.has(r.dev)) this.error([...p, 'dev'], `device "${r.dev}" does not exist in namespace ${ns}`, `devices in ${ns}: ${[...devices].join(', ')}`);
-    if (type === 'unicast' && r.via === undefined && r.dev === undefined) this.error(p, 'a route needs "via" or "dev"', 'add via: <gateway> or dev: <interface>');
+    if (r.dev !== undefined && !devices.has(r.dev))
+      this.error([...p, 'dev'], `device "${r.dev}" does not exist in namespace ${ns}`, `devices in ${ns}: ${[...devices].join(', ')}`);
+    if (type === 'unicast' && r.via === undefined && r.dev === undefined)
+      this.error(p, 'a route needs "via" or "dev"', 'add via: <gateway> or dev: <interface>');
     if (type !== 'unicast' && (r.via !== undefined || r.dev !== undefined)) this.error(p, `a ${type} route takes neither via nor dev`);
     if (r.onlink && (r.via === undefined || r.dev === undefined)) this.error([...p, 'onlink'], 'onlink needs both via and dev');
     return { to: r.to, via: r.via ?? null, dev: r.dev ?? null, onlink: r.onlink ?? false, src: r.src ?? null, metric: r.metric ?? null, type };
@@ -262,7 +287,12 @@ class Validator {
 
   private ifname(p: Path, name: string): void {
     if (!IFNAME_RE.test(name)) {
-      this.error(p, `invalid interface name "${name}"${name.length > 15 ? ` (${name.length} characters)` : ''}`, 'interface names are at most 15 characters (the kernel\'s IFNAMSIZ) of letters, digits, "_", "." and "-"', 'key');
+      this.error(
+        p,
+        `invalid interface name "${name}"${name.length > 15 ? ` (${name.length} characters)` : ''}`,
+        'interface names are at most 15 characters (the kernel\'s IFNAMSIZ) of letters, digits, "_", "." and "-"',
+        'key',
+      );
     } else if (name === 'lo') {
       this.error(p, '"lo" is created by the kernel in every namespace', 'remove it: knetlab brings lo up by itself', 'key');
     }
@@ -293,8 +323,14 @@ class Validator {
         }
         const [, ns, ifn] = m as unknown as [string, string, string];
         if (!namespaces.has(ns)) this.unknownNamespace(p, ns, namespaces);
-        else if (!IFNAME_RE.test(ifn)) this.error(p, `invalid interface name "${ifn}"${ifn.length > 15 ? ` (${ifn.length} characters, the kernel allows 15)` : ''}`, 'interface names are at most 15 characters of letters, digits, "_", "." and "-"');
-        else if (namespaces.get(ns)!.bridges.some((b) => b.name === ifn)) this.error(p, `"${ifn}" is a bridge in ${ns}; a veth end needs its own name`, `name the veth end and set master: ${ifn} on it`);
+        else if (!IFNAME_RE.test(ifn))
+          this.error(
+            p,
+            `invalid interface name "${ifn}"${ifn.length > 15 ? ` (${ifn.length} characters, the kernel allows 15)` : ''}`,
+            'interface names are at most 15 characters of letters, digits, "_", "." and "-"',
+          );
+        else if (namespaces.get(ns)!.bridges.some((b) => b.name === ifn))
+          this.error(p, `"${ifn}" is a bridge in ${ns}; a veth end needs its own name`, `name the veth end and set master: ${ifn} on it`);
         const key = `${ns}:${ifn}`;
         if (used.has(key)) this.error(p, `interface ${key} is already used by link ${used.get(key)! + 1}`, 'each interface belongs to one link');
         used.set(key, i);
@@ -311,14 +347,24 @@ class Validator {
     for (const ns of namespaces.values()) {
       for (const i of ns.interfaces) {
         if (!linked.has(`${ns.name}:${i.name}`)) {
-          this.error(['topology', 'namespaces', ns.name, 'interfaces', i.name], `interface ${i.name} in ${ns.name} is not created by any link`, `add a link with endpoint "${ns.name}:${i.name}" or remove the interface`, 'key');
+          this.error(
+            ['topology', 'namespaces', ns.name, 'interfaces', i.name],
+            `interface ${i.name} in ${ns.name} is not created by any link`,
+            `add a link with endpoint "${ns.name}:${i.name}" or remove the interface`,
+            'key',
+          );
         }
       }
       for (const dev of [...ns.bridges, ...ns.interfaces]) {
         dev.addresses.forEach((a, idx) => {
           const ip = a.split('/')[0]!;
           const kind = ns.bridges.includes(dev as Bridge) ? 'bridges' : 'interfaces';
-          if (seen.has(ip)) this.error(['topology', 'namespaces', ns.name, kind, dev.name, 'addresses', idx], `address ${ip} is already assigned to ${seen.get(ip)}`, 'every address in a lab must be unique');
+          if (seen.has(ip))
+            this.error(
+              ['topology', 'namespaces', ns.name, kind, dev.name, 'addresses', idx],
+              `address ${ip} is already assigned to ${seen.get(ip)}`,
+              'every address in a lab must be unique',
+            );
           seen.set(ip, `${ns.name}/${dev.name}`);
         });
       }
@@ -326,7 +372,12 @@ class Validator {
         if (!r.via || r.onlink) return;
         const gw = parseIPv4(r.via)!;
         const connected = [...ns.bridges, ...ns.interfaces].flatMap((d) => d.addresses.map(parseCidr)).some((c) => c && contains(c, gw));
-        if (!connected) this.warn(['topology', 'namespaces', ns.name, 'routes', idx, 'via'], `gateway ${r.via} is not on any subnet of ${ns.name}; the kernel will refuse the route ("Nexthop has invalid gateway")`, 'use a gateway on a connected subnet, or set onlink: true with dev');
+        if (!connected)
+          this.warn(
+            ['topology', 'namespaces', ns.name, 'routes', idx, 'via'],
+            `gateway ${r.via} is not on any subnet of ${ns.name}; the kernel will refuse the route ("Nexthop has invalid gateway")`,
+            'use a gateway on a connected subnet, or set onlink: true with dev',
+          );
       });
     }
   }
@@ -334,7 +385,12 @@ class Validator {
   private check(c: RawCheck, p: Path, namespaces: Map<string, Namespace>): Check {
     const kinds = (['ping', 'tcp', 'http', 'link'] as const).filter((k) => c[k] !== undefined);
     if (!namespaces.has(c.from)) this.unknownNamespace([...p, 'from'], c.from, namespaces);
-    if (kinds.length !== 1) this.error(p, kinds.length ? `a check takes one of ping, tcp, http or link, not ${kinds.join(' and ')}` : 'a check needs one of ping, tcp, http or link', 'split it into one check per probe');
+    if (kinds.length !== 1)
+      this.error(
+        p,
+        kinds.length ? `a check takes one of ping, tcp, http or link, not ${kinds.join(' and ')}` : 'a check needs one of ping, tcp, http or link',
+        'split it into one check per probe',
+      );
     const probe = this.probe(c, p, kinds[0] ?? 'ping', namespaces);
     const expect = this.expectation(c, p, probe);
     let timeoutMs = DEFAULT_TIMEOUT_MS;
@@ -377,7 +433,11 @@ class Validator {
         const ns = namespaces.get(c.from);
         const ifn = c.link ?? '';
         if (ns && !ns.interfaces.some((i) => i.name === ifn) && !ns.bridges.some((b) => b.name === ifn)) {
-          this.error([...p, 'link'], `interface "${ifn}" is not in namespace ${c.from}`, `interfaces in ${c.from}: ${[...ns.bridges, ...ns.interfaces].map((i) => i.name).join(', ') || 'none'}`);
+          this.error(
+            [...p, 'link'],
+            `interface "${ifn}" is not in namespace ${c.from}`,
+            `interfaces in ${c.from}: ${[...ns.bridges, ...ns.interfaces].map((i) => i.name).join(', ') || 'none'}`,
+          );
         }
         return { kind, interface: ifn };
       }
@@ -404,9 +464,16 @@ class Validator {
     only(['status', 'bodyContains', 'json', 'backends', 'minShare'], 'http');
     only(['master', 'state', 'mtu'], 'link');
     if (probe.kind === 'link' && c.expect === 'unreachable') this.error([...p, 'expect'], 'a link check cannot expect unreachable');
-    if (!reachable && (out.status ?? out.bodyContains ?? out.json ?? out.backends) !== null) this.error([...p, 'expect'], 'an unreachable check cannot also expect a response');
-    if (e.minShare !== undefined && !e.backends) this.error([...p, 'expect', 'minShare'], 'minShare needs backends', 'list the pods that must answer under expect.backends');
-    if (e.backends && probe.kind === 'http' && probe.requests < e.backends.length) this.error([...p, 'requests'], `${probe.requests} request(s) cannot reach ${e.backends.length} backends`, `set requests to at least ${e.backends.length}, e.g. ${e.backends.length * 20}`);
+    if (!reachable && (out.status ?? out.bodyContains ?? out.json ?? out.backends) !== null)
+      this.error([...p, 'expect'], 'an unreachable check cannot also expect a response');
+    if (e.minShare !== undefined && !e.backends)
+      this.error([...p, 'expect', 'minShare'], 'minShare needs backends', 'list the pods that must answer under expect.backends');
+    if (e.backends && probe.kind === 'http' && probe.requests < e.backends.length)
+      this.error(
+        [...p, 'requests'],
+        `${probe.requests} request(s) cannot reach ${e.backends.length} backends`,
+        `set requests to at least ${e.backends.length}, e.g. ${e.backends.length * 20}`,
+      );
     return out;
   }
 }

@@ -77,7 +77,7 @@ if (!isRoot) {
     t.same(netnsWithPrefix('itc-'), []);
   });
 
-  t.test('the machine\'s own namespace is unchanged', async (t) => {
+  t.test("the machine's own namespace is unchanged", async (t) => {
     const after = rootSnapshot();
     for (const k of Object.keys(before)) t.equal(after[k], before[k], k);
   });

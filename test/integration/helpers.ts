@@ -37,7 +37,10 @@ export function rootSnapshot(): Record<string, string> {
     'ip addr': sh('ip', ['addr']).replace(/valid_lft \S+ preferred_lft \S+/g, ''),
     'ip route': sh('ip', ['route']),
     'ip -6 route': sh('ip', ['-6', 'route']),
-    'iptables-save': sh('iptables-save', []).split('\n').filter((l) => !l.startsWith('#')).join('\n'),
+    'iptables-save': sh('iptables-save', [])
+      .split('\n')
+      .filter((l) => !l.startsWith('#'))
+      .join('\n'),
     'nft list ruleset': sh('nft', ['list', 'ruleset']),
   };
 }

@@ -9,10 +9,17 @@ if (!isRoot) {
 } else {
   const state = stateDir('invalid');
   // Other test files run beside this one with their own "it…-" prefixes; ignore theirs.
-  const netns = () => (existsSync('/run/netns') ? readdirSync('/run/netns').filter((n) => !/^it[a-z0-9]*-/.test(n)).sort() : []);
+  const netns = () =>
+    existsSync('/run/netns')
+      ? readdirSync('/run/netns')
+          .filter((n) => !/^it[a-z0-9]*-/.test(n))
+          .sort()
+      : [];
   const netnsBefore = netns();
   const dir = 'test/fixtures/invalid';
-  for (const f of readdirSync(dir).filter((x) => x.endsWith('.yaml')).sort()) {
+  for (const f of readdirSync(dir)
+    .filter((x) => x.endsWith('.yaml'))
+    .sort()) {
     t.test(`up ${f}`, async (t) => {
       const r = cli(state, ['up', join(dir, f)]);
       t.equal(r.code, 2, r.stderr);

@@ -29,9 +29,14 @@ if (!isRoot) {
 
   t.test('up, status, verify, exec, down by hand', async (t) => {
     t.equal(cli(state, ['up', 'docker-bridge', '--prefix', 'ith']).code, 0);
-    const status = JSON.parse(cli(state, ['status', '--json']).stdout) as { labs: { instance: string; namespaces: { name: string; present: boolean }[]; processes: { running: boolean }[] }[] };
+    const status = JSON.parse(cli(state, ['status', '--json']).stdout) as {
+      labs: { instance: string; namespaces: { name: string; present: boolean }[]; processes: { running: boolean }[] }[];
+    };
     const mine = status.labs.find((l) => l.instance === 'ith-docker-bridge')!;
-    t.same(mine.namespaces.map((n) => n.name), ['ith-host', 'ith-container1', 'ith-container2', 'ith-outside']);
+    t.same(
+      mine.namespaces.map((n) => n.name),
+      ['ith-host', 'ith-container1', 'ith-container2', 'ith-outside'],
+    );
     t.ok(mine.namespaces.every((n) => n.present));
     t.equal(mine.processes.filter((p) => p.running).length, 3, 'three servers running');
     const verify = cli(state, ['verify', 'docker-bridge', '--prefix', 'ith']);
@@ -41,7 +46,11 @@ if (!isRoot) {
     t.equal(route.code, 0);
     t.match(route.stdout, /default via 172\.17\.0\.1 dev eth0/);
     // exec passes the command's own exit code through.
-    t.equal(cli(state, ['exec', 'docker-bridge', 'outside', '--prefix', 'ith', '--', 'ping', '-c', '1', '-W', '1', '172.17.0.2']).code, 2, 'outside cannot reach a container: ping exits 2, "Network is unreachable"');
+    t.equal(
+      cli(state, ['exec', 'docker-bridge', 'outside', '--prefix', 'ith', '--', 'ping', '-c', '1', '-W', '1', '172.17.0.2']).code,
+      2,
+      'outside cannot reach a container: ping exits 2, "Network is unreachable"',
+    );
     const again = cli(state, ['up', 'docker-bridge', '--prefix', 'ith']);
     t.equal(again.code, 1);
     t.match(again.stderr, /lab ith-docker-bridge is already up/);
@@ -107,11 +116,20 @@ checks:
         '      bridges: { cni0: { addresses: [10.88.0.1/24] } }',
         '      interfaces:',
         ...pods.map((i) => `        veth${i}: { master: cni0 }`),
-        ...pods.flatMap((i) => [`    pod${i}:`, `      interfaces: { eth0: { addresses: [10.88.0.${i + 1}/24] } }`, '      routes: [{ to: default, via: 10.88.0.1 }]', '      server: { node: node1 }']),
+        ...pods.flatMap((i) => [
+          `    pod${i}:`,
+          `      interfaces: { eth0: { addresses: [10.88.0.${i + 1}/24] } }`,
+          '      routes: [{ to: default, via: 10.88.0.1 }]',
+          '      server: { node: node1 }',
+        ]),
         '  links:',
         ...pods.map((i) => `    - endpoints: [node:veth${i}, pod${i}:eth0]`),
         'checks:',
-        ...pods.flatMap((i) => [`  - from: pod${(i % 10) + 1}`, `    http: http://10.88.0.${i + 1}/`, `    expect: { json: { pod: pod${i}, node: node1, ip: 10.88.0.${i + 1}, client: 10.88.0.${(i % 10) + 2} } }`]),
+        ...pods.flatMap((i) => [
+          `  - from: pod${(i % 10) + 1}`,
+          `    http: http://10.88.0.${i + 1}/`,
+          `    expect: { json: { pod: pod${i}, node: node1, ip: 10.88.0.${i + 1}, client: 10.88.0.${(i % 10) + 2} } }`,
+        ]),
         '',
       ].join('\n'),
     );
@@ -146,10 +164,17 @@ checks:
     t.equal(r.code, 1);
     t.match(r.stderr, /namespace ito-test2 already exists and was not created by knetlab; knetlab never touches it/);
     t.same(netnsWithPrefix('ito-'), ['ito-test2']);
-    t.equal(execFileSync('ip', ['-n', 'ito-test2', 'link']).toString().split('\n').filter((l) => /^\d+:/.test(l)).length, 1, 'still just lo');
+    t.equal(
+      execFileSync('ip', ['-n', 'ito-test2', 'link'])
+        .toString()
+        .split('\n')
+        .filter((l) => /^\d+:/.test(l)).length,
+      1,
+      'still just lo',
+    );
   });
 
-  t.test('the machine\'s own namespace is unchanged', async (t) => {
+  t.test("the machine's own namespace is unchanged", async (t) => {
     const after = rootSnapshot();
     for (const k of Object.keys(before)) t.equal(after[k], before[k], k);
   });

@@ -16,7 +16,10 @@ for (const file of shippedLabs()) {
   t.test(name, async (t) => {
     const { lab } = loadLabFile(file);
     const inst = makeInstance(lab.name, '', DEFAULT_STATE_ROOT);
-    for (const [ext, text] of [['sh', renderScript(lab, inst)], ['md', renderMarkdown(lab, inst)]] as const) {
+    for (const [ext, text] of [
+      ['sh', renderScript(lab, inst)],
+      ['md', renderMarkdown(lab, inst)],
+    ] as const) {
       const golden = join('test/golden', `${name}.${ext}`);
       if (update) writeFileSync(golden, text);
       t.ok(existsSync(golden), `${golden} exists (create it with KNETLAB_UPDATE_GOLDEN=1)`);
@@ -25,7 +28,7 @@ for (const file of shippedLabs()) {
   });
 }
 
-t.test('netns-veth prints essentially the seed\'s commands (004 §3)', async (t) => {
+t.test("netns-veth prints essentially the seed's commands (004 §3)", async (t) => {
   const { lab } = loadLabFile('labs/netns-veth/lab.yaml');
   const script = renderScript(lab, makeInstance(lab.name, '', DEFAULT_STATE_ROOT));
   // Seed: ip netns add test1 / test2; a veth pair veth-test1/veth-test2; addresses; up; ping.
@@ -41,7 +44,11 @@ t.test('netns-veth prints essentially the seed\'s commands (004 §3)', async (t)
   ]) {
     t.ok(script.split('\n').includes(line), line);
   }
-  t.ok(script.indexOf('ip netns add test1') < script.indexOf('link add veth-test1') && script.indexOf('link add veth-test1') < script.indexOf('addr add 192.168.1.1/24'), 'in the seed\'s order');
+  t.ok(
+    script.indexOf('ip netns add test1') < script.indexOf('link add veth-test1') &&
+      script.indexOf('link add veth-test1') < script.indexOf('addr add 192.168.1.1/24'),
+    "in the seed's order",
+  );
 });
 
 t.test('--prefix renames namespaces only, never interfaces', async (t) => {

@@ -7,7 +7,9 @@ import { loadLabFile } from '../../src/spec/validate.js';
 import { LabFileError, formatDiagnostic } from '../../src/spec/diagnostics.js';
 
 const dir = 'test/fixtures/invalid';
-for (const f of readdirSync(dir).filter((x) => x.endsWith('.yaml')).sort()) {
+for (const f of readdirSync(dir)
+  .filter((x) => x.endsWith('.yaml'))
+  .sort()) {
   t.test(f, async (t) => {
     const file = join(dir, f);
     const expected = /^# expect: (.+)$/m.exec(readFileSync(file, 'utf8'))?.[1];

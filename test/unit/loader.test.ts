@@ -20,15 +20,25 @@ topology:
 ${namespaces}
 ${rest}`;
 
-t.test('a valid lab loads, resolved with defaults', async (t) => {
-  const { lab } = loadLabFile('lab.yaml', base('    a:\n      interfaces:\n        e0: { addresses: [10.0.0.1/24] }\n    b:\n      interfaces:\n        e0: { addresses: [10.0.0.2/24] }\n      server: {}', '  links:\n    - endpoints: [a:e0, b:e0]\nchecks:\n  - from: a\n    http: http://10.0.0.2/\n'));
-  t.equal(lab.namespaces.length, 2);
-  t.same(lab.namespaces[1]!.server, { port: 80, pod: 'b', node: 'b' });
-  t.same(lab.links, [{ a: { namespace: 'a', interface: 'e0' }, b: { namespace: 'b', interface: 'e0' }, mtu: null }]);
-  t.equal(lab.checks[0]!.name, 'a GETs http://10.0.0.2/');
-  t.equal(lab.checks[0]!.timeoutMs, 5000);
-  t.equal(lab.checks[0]!.line, 15);
-}, { skip: false });
+t.test(
+  'a valid lab loads, resolved with defaults',
+  async (t) => {
+    const { lab } = loadLabFile(
+      'lab.yaml',
+      base(
+        '    a:\n      interfaces:\n        e0: { addresses: [10.0.0.1/24] }\n    b:\n      interfaces:\n        e0: { addresses: [10.0.0.2/24] }\n      server: {}',
+        '  links:\n    - endpoints: [a:e0, b:e0]\nchecks:\n  - from: a\n    http: http://10.0.0.2/\n',
+      ),
+    );
+    t.equal(lab.namespaces.length, 2);
+    t.same(lab.namespaces[1]!.server, { port: 80, pod: 'b', node: 'b' });
+    t.same(lab.links, [{ a: { namespace: 'a', interface: 'e0' }, b: { namespace: 'b', interface: 'e0' }, mtu: null }]);
+    t.equal(lab.checks[0]!.name, 'a GETs http://10.0.0.2/');
+    t.equal(lab.checks[0]!.timeoutMs, 5000);
+    t.equal(lab.checks[0]!.line, 15);
+  },
+  { skip: false },
+);
 
 t.test('interfaces must come from links (this lab has none)', async (t) => {
   const errs = errorsOf(base('    a:\n      interfaces:\n        e0: { addresses: [10.0.0.1/24] }'));
@@ -60,12 +70,28 @@ checks:
   const errs = errorsOf(text);
   t.ok(errs.length >= 4, errs.join('\n'));
   t.match(errs[0], /^lab\.yaml:1:7  error  name "Bad_Name" is not valid\n  hint: use lowercase letters/);
-  t.ok(errs.some((e) => /^lab\.yaml:7:9  error  invalid interface name "this-name-is-far-too-long" \(25 characters\)/.test(e)), 'interface name length');
-  t.ok(errs.some((e) => /^lab\.yaml:9:17  error  route destination "10\.1\.0\.0\/33"/.test(e)), 'bad CIDR');
-  t.ok(errs.some((e) => /^lab\.yaml:11:48  error  namespace "zz" is not in topology\.namespaces/.test(e)), 'unknown namespace in link');
-  t.ok(errs.some((e) => /^lab\.yaml:14:11  error  "10\.0\.0\.300" is not an IPv4 address/.test(e)), 'bad ping address');
+  t.ok(
+    errs.some((e) => /^lab\.yaml:7:9  error  invalid interface name "this-name-is-far-too-long" \(25 characters\)/.test(e)),
+    'interface name length',
+  );
+  t.ok(
+    errs.some((e) => /^lab\.yaml:9:17  error  route destination "10\.1\.0\.0\/33"/.test(e)),
+    'bad CIDR',
+  );
+  t.ok(
+    errs.some((e) => /^lab\.yaml:11:48  error  namespace "zz" is not in topology\.namespaces/.test(e)),
+    'unknown namespace in link',
+  );
+  t.ok(
+    errs.some((e) => /^lab\.yaml:14:11  error  "10\.0\.0\.300" is not an IPv4 address/.test(e)),
+    'bad ping address',
+  );
   const lines = errs.map((e) => Number(/^lab\.yaml:(\d+):/.exec(e)![1]));
-  t.same(lines, [...lines].sort((a, b) => a - b), 'sorted by position');
+  t.same(
+    lines,
+    [...lines].sort((a, b) => a - b),
+    'sorted by position',
+  );
 });
 
 t.test('YAML syntax errors carry their position', async (t) => {
@@ -93,7 +119,13 @@ t.test('names with shell metacharacters never get through', async (t) => {
 t.test('a check needs exactly one probe and sensible expectations', async (t) => {
   const ns = '    a:\n      interfaces:\n        e0: { addresses: [10.0.0.1/24] }\n    b:\n      interfaces:\n        e0: { addresses: [10.0.0.2/24] }';
   const links = '  links:\n    - endpoints: [a:e0, b:e0]\n';
-  const errs = errorsOf(base(ns, links + 'checks:\n  - from: a\n    ping: 10.0.0.2\n    tcp: 10.0.0.2:80\n  - from: a\n    ping: 10.0.0.2\n    expect: { status: 200 }\n  - from: b\n    http: http://10.0.0.1/\n    requests: 2\n    expect: { backends: [x, y, z] }\n'));
+  const errs = errorsOf(
+    base(
+      ns,
+      links +
+        'checks:\n  - from: a\n    ping: 10.0.0.2\n    tcp: 10.0.0.2:80\n  - from: a\n    ping: 10.0.0.2\n    expect: { status: 200 }\n  - from: b\n    http: http://10.0.0.1/\n    requests: 2\n    expect: { backends: [x, y, z] }\n',
+    ),
+  );
   t.match(errs.join('\n'), /a check takes one of ping, tcp, http or link, not ping and tcp/);
   t.match(errs.join('\n'), /expect\.status applies to http checks only/);
   t.match(errs.join('\n'), /2 request\(s\) cannot reach 3 backends/);
@@ -105,10 +137,16 @@ t.test('enumerations list what is allowed', async (t) => {
 });
 
 t.test('a gateway off every connected subnet is a warning that names the kernel error', async (t) => {
-  const text = base('    a:\n      interfaces:\n        e0: { addresses: [10.0.0.1/24] }\n      routes:\n        - { to: default, via: 10.9.9.9 }\n    b:\n      interfaces:\n        e0: {}', '  links:\n    - endpoints: [a:e0, b:e0]\n');
+  const text = base(
+    '    a:\n      interfaces:\n        e0: { addresses: [10.0.0.1/24] }\n      routes:\n        - { to: default, via: 10.9.9.9 }\n    b:\n      interfaces:\n        e0: {}',
+    '  links:\n    - endpoints: [a:e0, b:e0]\n',
+  );
   const { warnings } = loadLabFile('lab.yaml', text);
   t.equal(warnings.length, 1);
-  t.match(formatDiagnostic(warnings[0]!), /^lab\.yaml:9:31  warning  gateway 10\.9\.9\.9 is not on any subnet of a; the kernel will refuse the route \("Nexthop has invalid gateway"\)/);
+  t.match(
+    formatDiagnostic(warnings[0]!),
+    /^lab\.yaml:9:31  warning  gateway 10\.9\.9\.9 is not on any subnet of a; the kernel will refuse the route \("Nexthop has invalid gateway"\)/,
+  );
 });
 
 t.test('the shipped labs are valid', async (t) => {

@@ -24,15 +24,24 @@ t.test('up records every namespace and process; down removes exactly those', asy
   const { host, store, inst } = setup();
   const rec = await up(lab, inst, { host, store });
   t.equal(rec.status, 'up');
-  t.same(rec.namespaces.map((n) => n.name), ['host', 'container1', 'container2', 'outside']);
-  t.ok(rec.namespaces.every((n) => n.id === host.netnsId(n.name)), 'namespace identities recorded');
+  t.same(
+    rec.namespaces.map((n) => n.name),
+    ['host', 'container1', 'container2', 'outside'],
+  );
+  t.ok(
+    rec.namespaces.every((n) => n.id === host.netnsId(n.name)),
+    'namespace identities recorded',
+  );
   t.equal(rec.processes.length, 3);
-  t.ok(rec.processes.every((p) => p.pid !== null && host.processes.has(p.pid)), 'server PIDs recorded');
+  t.ok(
+    rec.processes.every((p) => p.pid !== null && host.processes.has(p.pid)),
+    'server PIDs recorded',
+  );
   t.equal(statSync(store.path(inst.name)).mode & 0o777, 0o600, 'record is root-only');
   host.namespaces.set('bystander', '4:1');
   const report = await down(inst.name, { host, store });
   t.equal(report?.namespaces, 4);
-  t.same([...host.namespaces.keys()], ['bystander'], 'only the lab\'s namespaces were deleted');
+  t.same([...host.namespaces.keys()], ['bystander'], "only the lab's namespaces were deleted");
   t.equal(host.processes.size, 0, 'servers stopped');
   t.equal(store.load(inst.name), null, 'record removed');
   t.equal(await down(inst.name, { host, store }), null, 'down is idempotent');
@@ -40,7 +49,10 @@ t.test('up records every namespace and process; down removes exactly those', asy
 
 t.test('a failing step rolls back everything created so far', async (t) => {
   const { host, store, inst } = setup();
-  host.failWhen = (cmd) => (cmd.input?.includes('route add default via 203.0.113.1') ? { exitCode: 2, stdout: '', stderr: 'Error: Nexthop has invalid gateway.\nCommand failed -:8', timedOut: false } : undefined);
+  host.failWhen = (cmd) =>
+    cmd.input?.includes('route add default via 203.0.113.1')
+      ? { exitCode: 2, stdout: '', stderr: 'Error: Nexthop has invalid gateway.\nCommand failed -:8', timedOut: false }
+      : undefined;
   const e = await up(lab, inst, { host, store }).catch((x: unknown) => x);
   t.type(e, KnetlabError);
   t.match((e as KnetlabError).message, /step failed: 8 ip changes in host/);
@@ -52,7 +64,8 @@ t.test('a failing step rolls back everything created so far', async (t) => {
 
 t.test('a batch failure shows the payload lines around the failing one', async (t) => {
   const { host, store, inst } = setup();
-  host.failWhen = (cmd) => (cmd.args.join(' ') === '-n container1 -batch -' ? { exitCode: 1, stdout: '', stderr: 'Error: ...\nCommand failed -:3', timedOut: false } : undefined);
+  host.failWhen = (cmd) =>
+    cmd.args.join(' ') === '-n container1 -batch -' ? { exitCode: 1, stdout: '', stderr: 'Error: ...\nCommand failed -:3', timedOut: false } : undefined;
   const e = (await up(lab, inst, { host, store }).catch((x: unknown) => x)) as KnetlabError;
   t.match(e.details.join('\n'), />\s+3  addr add 172\.17\.0\.2\/16 dev eth0/);
 });
@@ -105,7 +118,11 @@ t.test('the record is written before each next step: a kill at any point leaves 
     await up(lab, inst, { host, store }).catch(() => {});
     host.beforeRun = () => {};
     const f = frozen!;
-    for (const [k, m] of [[host.namespaces, f.namespaces], [host.processes, f.processes], [host.files, f.files]] as const) {
+    for (const [k, m] of [
+      [host.namespaces, f.namespaces],
+      [host.processes, f.processes],
+      [host.files, f.files],
+    ] as const) {
       (k as Map<unknown, unknown>).clear();
       for (const [a, b] of m as Map<unknown, unknown>) (k as Map<unknown, unknown>).set(a, b);
     }
