@@ -78,7 +78,7 @@ export async function doctor(host: Host): Promise<{ features: FeatureResult[]; t
       features.push({
         feature: p.feature,
         ok,
-        detail: ok ? detail : `${detail} (this kernel lacks it; labs that need it run in the kernel VM runner)`,
+        detail: ok ? detail : `${detail} (not in this kernel)`,
         usedBy: p.usedBy,
       });
     }
