@@ -19,6 +19,8 @@ const runs = Number(argv.runs ?? 3);
 const bin = join(__dirname, '..', 'bin', 'knetlab.js');
 const state = mkdtempSync('/run/knetlab-bench-');
 const env = { ...process.env, KNETLAB_STATE_DIR: state };
+// Every bench lab is taken down; leave no empty state folder behind either, even on failure.
+process.on('exit', () => rmSync(state, { recursive: true, force: true }));
 
 function podLab(n, servers) {
   const pods = Array.from({ length: n }, (_, i) => i + 1);

@@ -61,8 +61,9 @@ if (!isRoot) {
   });
 
   t.test('a failing check fails the run, prints its evidence, and the lab still comes down', async (t) => {
-    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
     const dir = mkdtempSync('/tmp/knetlab-lab-');
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(
       `${dir}/lab.yaml`,
       `name: broken-check
@@ -102,8 +103,9 @@ checks:
   });
 
   t.test('ten pods on one bridge: servers started through one xargs, every pod answers as itself', async (t) => {
-    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
     const dir = mkdtempSync('/tmp/knetlab-lab-');
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
     const pods = Array.from({ length: 10 }, (_, i) => i + 1);
     writeFileSync(
       `${dir}/lab.yaml`,
