@@ -2,7 +2,7 @@
 // step; a failed up rolls back exactly what it created; down after a crash cleans up; nothing
 // that is not ours is ever touched.
 import t from 'tap';
-import { mkdtempSync, readFileSync, statSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RecordingHost } from '../../src/exec/recording-host.js';
@@ -15,8 +15,12 @@ import { Lock } from '../../src/run/lock.js';
 
 const { lab } = loadLabFile('labs/docker-bridge/lab.yaml');
 
+const roots: string[] = [];
+process.on('exit', () => roots.forEach((r) => rmSync(r, { recursive: true, force: true })));
+
 function setup(prefix = '') {
   const root = mkdtempSync(join(tmpdir(), 'knetlab-test-'));
+  roots.push(root);
   return { host: new RecordingHost(), store: new RecordStore(root), inst: makeInstance(lab.name, prefix, root), root };
 }
 
