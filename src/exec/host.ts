@@ -25,7 +25,6 @@ export interface Host {
   run(cmd: Command, opts?: { timeoutMs?: number }): Promise<RunResult>;
   /** Identity of a named network namespace ("dev:ino" of /run/netns/NAME), or null if absent. */
   netnsId(name: string): string | null;
-  listNetns(): string[];
   process(pid: number): ProcessInfo | null;
   /** Every process whose network namespace is one of these ("net:[N]"), as `ip netns pids` finds them. */
   pidsInNetns(inodes: Set<string>): number[];
@@ -61,14 +60,6 @@ export class LocalHost implements Host {
       return `${st.dev}:${st.ino}`;
     } catch {
       return null;
-    }
-  }
-
-  listNetns(): string[] {
-    try {
-      return readdirSync(NETNS_DIR).sort();
-    } catch {
-      return [];
     }
   }
 

@@ -91,10 +91,6 @@ export class RecordingHost implements Host {
     return this.namespaces.get(name) ?? null;
   }
 
-  listNetns(): string[] {
-    return [...this.namespaces.keys()].sort();
-  }
-
   process(pid: number): ProcessInfo | null {
     if (pid === process.pid) return { start: 'self', netns: null };
     const p = this.processes.get(pid);

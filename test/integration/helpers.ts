@@ -1,7 +1,7 @@
 // Helpers for integration tests: they run the real CLI as root against real namespaces, each
 // test file with its own state folder, prefix and cleanliness check.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const isRoot = process.getuid?.() === 0;
@@ -67,12 +67,4 @@ export function processesUnder(state: string): number[] {
     }
   }
   return pids;
-}
-
-export function netnsOf(pid: number): string | null {
-  try {
-    return readlinkSync(`/proc/${pid}/ns/net`);
-  } catch {
-    return null;
-  }
 }
