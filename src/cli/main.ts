@@ -14,7 +14,7 @@ import { down, up } from '../run/apply.js';
 import { doctor } from '../run/doctor.js';
 import { resolveLabArg, shippedLabs } from '../run/labs.js';
 import { RecordStore } from '../run/record.js';
-import { runCheck, type CheckResult } from '../run/verify.js';
+import { runChecks, type CheckResult } from '../run/verify.js';
 import { renderMarkdown, renderScript } from '../run/tutorial.js';
 import { spinnerProgress, table } from './ui.js';
 
@@ -87,11 +87,8 @@ async function runOne(file: string, prefix: string, json: boolean): Promise<LabR
     return result;
   }
   try {
-    for (const check of lab.checks) {
-      const r = await runCheck(lab, inst, host, check);
-      result.checks.push({ name: check.name, passed: r.passed, saw: r.saw, ms: r.ms });
-      if (!json) out(checkLine(lab.name, r));
-    }
+    const results = await runChecks(lab, inst, host, (r) => !json && out(checkLine(lab.name, r)));
+    result.checks = results.map((r) => ({ name: r.check.name, passed: r.passed, saw: r.saw, ms: r.ms }));
   } finally {
     try {
       await down(inst.name, { host, store: store() });
@@ -225,12 +222,7 @@ export async function main(argv: string[]): Promise<number> {
         const lab = load(a.lab);
         requireRoot('verify');
         const inst = running(lab, a.prefix);
-        const results: CheckResult[] = [];
-        for (const c of lab.checks) {
-          const r = await runCheck(lab, inst, host, c);
-          results.push(r);
-          if (!a.json) out(checkLine(lab.name, r));
-        }
+        const results = await runChecks(lab, inst, host, (r) => !a.json && out(checkLine(lab.name, r)));
         const failed = results.filter((r) => !r.passed).length;
         if (a.json)
           out(

@@ -2,7 +2,8 @@
 // in the order the kernel needs them. Pure: a resolved lab in, a plan out.
 
 import { join } from 'node:path';
-import type { Lab, Namespace } from '../spec/types.js';
+import type { Lab } from '../spec/types.js';
+import { cidrsOf } from '../spec/lab.js';
 import { nginxConfig } from '../kernel/nginx.js';
 import type { Instance } from './instance.js';
 import type { Phase, Plan, Step } from './types.js';
@@ -87,7 +88,7 @@ export function planLab(lab: Lab, inst: Instance): Plan {
             path: conf(port),
             content: nginxConfig(
               port,
-              servers.filter((n) => n.server!.port === port).map((n) => ({ ...n.server!, addresses: addressesOf(n) })),
+              servers.filter((n) => n.server!.port === port).map((n) => ({ ...n.server!, addresses: cidrsOf(n).map((a) => a.split('/')[0]!) })),
               inst.dir,
             ),
           })),
@@ -119,8 +120,4 @@ export function planLab(lab: Lab, inst: Instance): Plan {
   );
 
   return { lab: lab.name, instance: inst.name, phases };
-}
-
-function addressesOf(n: Namespace): string[] {
-  return [...n.bridges, ...n.interfaces].flatMap((d) => d.addresses.map((a) => a.split('/')[0]!));
 }

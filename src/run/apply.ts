@@ -196,8 +196,9 @@ export async function teardown(rec: LabRecord, host: Host, store: RecordStore): 
   const report: TeardownReport = { killed: 0, namespaces: 0, skipped: [] };
   rec.status = 'removing';
   store.save(rec);
+  const ids = new Map(rec.namespaces.map((n) => [n.name, host.netnsId(n.name)]));
   const ours = rec.namespaces.filter((n) => {
-    const id = host.netnsId(n.name);
+    const id = ids.get(n.name)!;
     if (id === null) return false;
     // A null id means we were stopped between creating it and recording it; we had checked
     // the name was free and held the lock, so it is ours.
@@ -207,7 +208,7 @@ export async function teardown(rec: LabRecord, host: Host, store: RecordStore): 
     }
     return true;
   });
-  const ourInodes = new Set(ours.map((n) => netnsInode(host.netnsId(n.name))));
+  const ourInodes = new Set(ours.map((n) => netnsInode(ids.get(n.name)!)));
 
   const victims = new Set<number>();
   for (const p of rec.processes) {

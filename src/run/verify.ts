@@ -4,6 +4,7 @@
 
 import type { Check, Lab } from '../spec/types.js';
 import { parseCidr, parseIPv4, contains } from '../spec/net.js';
+import { cidrsOf } from '../spec/lab.js';
 import type { Host, RunResult } from '../exec/host.js';
 import { renderCommand, type Command } from '../kernel/command.js';
 import { parseCurl, probeCommand } from '../kernel/probe.js';
@@ -194,18 +195,9 @@ function expected(check: Check): string {
 function ownerOf(lab: Lab, address: string): string | null {
   const ip = parseIPv4(address);
   if (ip === undefined) return null;
-  for (const ns of lab.namespaces) {
-    for (const dev of [...ns.bridges, ...ns.interfaces]) {
-      if (dev.addresses.some((a) => parseIPv4(a.split('/')[0]!) === ip)) return ns.name;
-    }
-  }
+  const owner = lab.namespaces.find((ns) => cidrsOf(ns).some((a) => parseCidr(a)!.address === ip));
   // Not assigned anywhere: show the namespace with a connected subnet for it, if any.
-  for (const ns of lab.namespaces) {
-    for (const dev of [...ns.bridges, ...ns.interfaces]) {
-      if (dev.addresses.some((a) => contains(parseCidr(a)!, ip))) return ns.name;
-    }
-  }
-  return null;
+  return (owner ?? lab.namespaces.find((ns) => cidrsOf(ns).some((a) => contains(parseCidr(a)!, ip))))?.name ?? null;
 }
 
 async function explain(lab: Lab, inst: Instance, host: Host, r: CheckResult): Promise<string[]> {

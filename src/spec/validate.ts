@@ -9,6 +9,7 @@ import { LabFileError } from './diagnostics.js';
 import { positionOf, readSource, type SourceDoc } from './read.js';
 import { LabSchema, type RawCheck, type RawLab, type RawNamespace, type RawRoute } from './schema.js';
 import { contains, formatCidr, parseCidr, parseIPv4 } from './net.js';
+import { cidrsOf } from './lab.js';
 import type { Bridge, Check, Expectation, Interface, Lab, Namespace, NatRule, Probe, Route, VethLink } from './types.js';
 
 type Path = (string | number)[];
@@ -371,7 +372,9 @@ class Validator {
       ns.routes.forEach((r, idx) => {
         if (!r.via || r.onlink) return;
         const gw = parseIPv4(r.via)!;
-        const connected = [...ns.bridges, ...ns.interfaces].flatMap((d) => d.addresses.map(parseCidr)).some((c) => c && contains(c, gw));
+        const connected = cidrsOf(ns)
+          .map(parseCidr)
+          .some((c) => c && contains(c, gw));
         if (!connected)
           this.warn(
             ['topology', 'namespaces', ns.name, 'routes', idx, 'via'],

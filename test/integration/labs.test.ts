@@ -127,6 +127,11 @@ checks:
         '  links:',
         ...pods.map((i) => `    - endpoints: [node:veth${i}, pod${i}:eth0]`),
         'checks:',
+        // Five requests in one curl, each on a new connection: every reply is parsed and counted.
+        '  - from: pod2',
+        '    http: http://10.88.0.2/',
+        '    requests: 5',
+        '    expect: { backends: [pod1], minShare: 1 }',
         ...pods.flatMap((i) => [
           `  - from: pod${(i % 10) + 1}`,
           `    http: http://10.88.0.${i + 1}/`,
@@ -139,7 +144,7 @@ checks:
     t.match(steps.stdout, /^xargs -L 1 -P 4 ip netns exec <<'EOF'$/m, 'the tutorial shows the fan-out');
     const r = cli(state, ['run', dir, '--prefix', 'itx']);
     t.equal(r.code, 0, r.stdout + r.stderr);
-    t.equal(r.stdout.trim().split('\n').at(-1), '10 passed, 0 failed');
+    t.equal(r.stdout.trim().split('\n').at(-1), '11 passed, 0 failed');
     t.same(netnsWithPrefix('itx-'), []);
     t.same(processesUnder(state), []);
   });
