@@ -2,7 +2,7 @@
 // few kernel facts the ownership rules need (namespace identity, process identity). Everything
 // else receives a Host, so tests can substitute a recording one.
 
-import { accessSync, constants, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { accessSync, constants, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import type { Command } from '../kernel/command.js';
@@ -33,6 +33,15 @@ export interface Host {
   hasCommand(name: string): boolean;
   /** Run with the terminal attached (knetlab exec); returns the exit code. */
   interactive(cmd: Command): Promise<number>;
+  /**
+   * Start a command that runs until stopped (a capture). Resolves once `ready` appears on its
+   * stderr, or it exits, or `timeoutMs` passes; stop() interrupts it (SIGINT) and returns its output.
+   */
+  start(cmd: Command, ready: string, timeoutMs: number): Promise<Running>;
+}
+
+export interface Running {
+  stop(): Promise<RunResult>;
 }
 
 export const NETNS_DIR = '/run/netns';
@@ -51,7 +60,9 @@ export class LocalHost implements Host {
       // The program could not be started at all (ENOENT and the like).
       return { exitCode: 127, stdout: '', stderr: r.message ?? 'could not start ' + cmd.file, timedOut: false };
     }
-    return { exitCode: r.exitCode ?? 1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), timedOut: r.timedOut };
+    const stdout = String(r.stdout ?? '');
+    if (cmd.stdoutTo && r.exitCode === 0) writeFileSync(cmd.stdoutTo, stdout, { mode: 0o600 });
+    return { exitCode: r.exitCode ?? 1, stdout, stderr: String(r.stderr ?? ''), timedOut: r.timedOut };
   }
 
   netnsId(name: string): string | null {
@@ -111,12 +122,44 @@ export class LocalHost implements Host {
     }
   }
 
+  async start(cmd: Command, ready: string, timeoutMs: number): Promise<Running> {
+    const sub = execa(cmd.file, cmd.args, { stdin: 'ignore', reject: false, env: { LC_ALL: 'C' }, forceKillAfterDelay: 2000 });
+    await new Promise<void>((resolve) => {
+      let seen = '';
+      const timer = setTimeout(resolve, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      sub.stderr?.on('data', (d: Buffer) => {
+        seen += d.toString();
+        if (seen.includes(ready)) done();
+      });
+      sub.once('exit', done);
+    });
+    return {
+      stop: async () => {
+        sub.kill('SIGINT');
+        const r = await sub;
+        return { exitCode: r.exitCode ?? 1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), timedOut: false };
+      },
+    };
+  }
+
   async interactive(cmd: Command): Promise<number> {
     const r = await execa(cmd.file, cmd.args, { stdio: 'inherit', reject: false });
     return r.exitCode ?? 1;
   }
 
   hasCommand(name: string): boolean {
+    if (name.startsWith('/')) {
+      try {
+        accessSync(name, constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    }
     for (const dir of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(delimiter).concat(['/usr/sbin', '/sbin'])) {
       try {
         accessSync(join(dir, name), constants.X_OK);

@@ -3,7 +3,7 @@
 // ownership rules to be exercised without root. Failures can be injected per command.
 
 import type { Command } from '../kernel/command.js';
-import type { Host, ProcessInfo, RunResult } from './host.js';
+import type { Host, ProcessInfo, RunResult, Running } from './host.js';
 
 interface FakeProcess {
   netns: string;
@@ -55,8 +55,8 @@ export class RecordingHost implements Host {
     if (cmd.file === 'ip' && a[0] === '-n' && !this.namespaces.has(a[1]!)) return fail(`Cannot open network namespace "${a[1]}": No such file or directory`);
     if (cmd.file === 'ip' && a[0] === 'netns' && a[1] === 'exec') {
       if (!this.namespaces.has(a[2]!)) return fail(`Cannot open network namespace "${a[2]}": No such file or directory`);
-      if (a[3] === 'nginx') {
-        const pidfile = /(?:^|; ?)pid ([^;]+);/.exec(a[a.indexOf('-g') + 1] ?? '')?.[1];
+      const pidfile = this.pidfileOf(a.slice(3));
+      if (pidfile !== undefined) {
         const pid = this.nextId++;
         this.processes.set(pid, { netns: a[2]!, start: String(pid * 7) });
         if (pidfile) this.files.set(pidfile, `${pid}\n`);
@@ -74,7 +74,18 @@ export class RecordingHost implements Host {
       return ok();
     }
     if (cmd.file === 'tee') this.files.set(a[0]!, cmd.input ?? '');
+    if (cmd.stdoutTo) this.files.set(cmd.stdoutTo, '{}\n');
     return ok();
+  }
+
+  /** Where a daemon started by a lab writes its PID: nginx -g 'pid X;', bird -P X, flanneld's --config JSON. */
+  private pidfileOf(argv: string[]): string | undefined {
+    const after = (flag: string) => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined);
+    if (argv[0] === 'nginx') return /(?:^|; ?)pid ([^;]+);/.exec(after('-g') ?? '')?.[1] ?? '';
+    if (argv[0] === 'bird') return after('-P') ?? '';
+    const config = after('--config');
+    if (argv[0] === 'node' && config) return (JSON.parse(this.files.get(config) ?? '{}') as { pidfile?: string }).pidfile ?? '';
+    return undefined;
   }
 
   private addNetns(name: string): boolean {
@@ -112,5 +123,10 @@ export class RecordingHost implements Host {
   async interactive(cmd: Command): Promise<number> {
     this.commands.push(cmd);
     return 0;
+  }
+
+  async start(cmd: Command): Promise<Running> {
+    this.commands.push(cmd);
+    return { stop: async () => this.failWhen(cmd) ?? { exitCode: 0, stdout: '', stderr: '', timedOut: false } };
   }
 }

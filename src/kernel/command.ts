@@ -7,6 +7,10 @@ export interface Command {
   input?: string;
   /** Output is of no interest (printed as ">/dev/null" in tutorials). */
   discardOutput?: boolean;
+  /** Save stdout to this file (printed as "> FILE"). */
+  stdoutTo?: string;
+  /** The command is expected to fail with this text in its error; the lab goes on (printed with "|| true"). */
+  mayFail?: string;
 }
 
 const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
@@ -23,10 +27,17 @@ export function argvToShell(argv: readonly string[]): string {
 
 /** The command as a person would type it, stdin shown as a quoted heredoc. */
 export function renderCommand(cmd: Command): string {
-  const line = argvToShell([cmd.file, ...cmd.args]) + (cmd.discardOutput ? ' >/dev/null' : '');
-  if (cmd.input === undefined) return line;
-  const input = cmd.input.endsWith('\n') ? cmd.input : cmd.input + '\n';
+  const line =
+    argvToShell([cmd.file, ...cmd.args]) +
+    (cmd.discardOutput ? ' >/dev/null' : '') +
+    (cmd.stdoutTo ? ` > ${quote(cmd.stdoutTo)}` : '') +
+    (cmd.mayFail ? ' || true' : '');
+  return (cmd.mayFail ? `# expected to fail with "${cmd.mayFail}"\n` : '') + line + (cmd.input === undefined ? '' : heredoc(cmd.input));
+}
+
+function heredoc(text: string): string {
+  const input = text.endsWith('\n') ? text : text + '\n';
   let tag = 'EOF';
   while (input.split('\n').includes(tag)) tag += '_';
-  return `${line} <<'${tag}'\n${input}${tag}`;
+  return ` <<'${tag}'\n${input}${tag}`;
 }

@@ -3,6 +3,7 @@
 // `ip -n NS -batch -`. Groups of one or two lines are written out as plain commands instead,
 // which is what a person would type and keeps short tutorials close to the seeds.
 
+import { basename, dirname } from 'node:path';
 import type { Route } from '../spec/types.js';
 import type { Phase, Plan, Step } from '../plan/types.js';
 import { argvToShell, type Command } from './command.js';
@@ -15,7 +16,11 @@ export interface ProcessClaim {
   pidfile: string;
 }
 
-export type Claim = { kind: 'netns'; names: string[] } | { kind: 'process'; processes: ProcessClaim[] };
+export type Claim =
+  | { kind: 'netns'; names: string[] }
+  | { kind: 'process'; processes: ProcessClaim[] }
+  /** Run this on teardown, while the namespaces still exist (a CNI DEL for an ADD). */
+  | { kind: 'cleanup'; command: Command };
 
 export interface Action {
   command: Command;
@@ -30,6 +35,7 @@ export interface LoweredPhase {
   title: string;
   why: string;
   readOnly: boolean;
+  sequential: boolean;
   actions: Action[];
 }
 
@@ -39,8 +45,13 @@ const FANOUT_MIN = 8;
 const XARGS_PARALLEL = 4;
 const ROOT = '';
 
-type IpStep = Extract<Step, { kind: 'netns.add' | 'bridge.add' | 'veth.add' | 'link.set' | 'addr.add' | 'route.add' }>;
-type OtherStep = Exclude<Step, IpStep>;
+type IpStep = Extract<
+  Step,
+  { kind: 'netns.add' | 'bridge.add' | 'veth.add' | 'link.set' | 'addr.add' | 'route.add' | 'vxlan.add' | 'tuntap.add' | 'neigh.add' }
+>;
+/** bridge(8) steps, batched per namespace like ip(8) ones. */
+type BridgeStep = Extract<Step, { kind: 'fdb.append' }>;
+type OtherStep = Exclude<Step, IpStep | BridgeStep>;
 
 /** ip(8) arguments for one step, without "ip" and without "-n NS". */
 const ipArgs: { [K in IpStep['kind']]: (s: Extract<IpStep, { kind: K }>) => string[] } = {
@@ -71,6 +82,33 @@ const ipArgs: { [K in IpStep['kind']]: (s: Extract<IpStep, { kind: K }>) => stri
   ],
   'addr.add': (s) => ['addr', 'add', s.cidr, 'dev', s.dev],
   'route.add': (s) => routeArgs(s.route),
+  // What flanneld's netlink.Vxlan{VtepDevIndex, SrcAddr, Port, Learning: false} amounts to.
+  'vxlan.add': (s) => [
+    'link',
+    'add',
+    s.name,
+    'address',
+    s.mac,
+    'mtu',
+    String(s.mtu),
+    'type',
+    'vxlan',
+    'id',
+    String(s.vni),
+    'local',
+    s.local,
+    'dev',
+    s.dev,
+    'dstport',
+    String(s.port),
+    'nolearning',
+  ],
+  'tuntap.add': (s) => ['tuntap', 'add', 'dev', s.name, 'mode', 'tun'],
+  'neigh.add': (s) => ['neigh', 'add', s.address, 'lladdr', s.lladdr, 'dev', s.dev, 'nud', 'permanent'],
+};
+
+const bridgeArgs: { [K in BridgeStep['kind']]: (s: Extract<BridgeStep, { kind: K }>) => string[] } = {
+  'fdb.append': (s) => ['fdb', 'append', s.lladdr, 'dev', s.dev, 'dst', s.dst, 'self', 'permanent'],
 };
 
 export function routeArgs(r: Route): string[] {
@@ -82,6 +120,7 @@ export function routeArgs(r: Route): string[] {
     ...(r.onlink ? ['onlink'] : []),
     ...(r.src ? ['src', r.src] : []),
     ...(r.metric !== null ? ['metric', String(r.metric)] : []),
+    ...(r.proto !== null ? ['proto', r.proto] : []),
   ];
 }
 
@@ -92,6 +131,35 @@ const otherCommand: { [K in OtherStep['kind']]: (s: Extract<OtherStep, { kind: K
     command: inNetns(s.netns, ['sysctl', '-q', '-w', ...s.values.map(([k, v]) => `${k}=${v}`)]),
     label: `set ${s.values.map(([k]) => k).join(', ')} in ${s.netns}`,
   }),
+  'route.refused': (s) => ({
+    command: { file: 'ip', args: ['-n', s.netns, ...routeArgs(s.route)], mayFail: s.error },
+    label: `ip -n ${s.netns} ${routeArgs(s.route).join(' ')} (expected to fail)`,
+    note: s.why,
+  }),
+  'iptables.restore': (s) => ({
+    command: { ...inNetns(s.netns, ['iptables-restore', '--noflush']), input: s.payload },
+    label: `program ${s.owner}'s iptables rules in ${s.netns}`,
+  }),
+  'cni.call': (s) => {
+    const call = (command: 'ADD' | 'DEL'): Command => ({
+      ...inNetns(s.netns, [
+        'env',
+        `CNI_COMMAND=${command}`,
+        `CNI_CONTAINERID=${s.containerId}`,
+        `CNI_NETNS=/run/netns/${s.podNetns}`,
+        `CNI_IFNAME=${s.ifname}`,
+        `CNI_PATH=${dirname(s.plugin)}`,
+        s.plugin,
+      ]),
+      input: s.config,
+      ...(command === 'ADD' && s.result ? { stdoutTo: s.result } : { discardOutput: true }),
+    });
+    return {
+      command: call(s.command),
+      label: `CNI ${s.command} ${basename(s.plugin)} ${s.ifname} in ${s.podNetns}`,
+      ...(s.command === 'ADD' ? { claim: { kind: 'cleanup', command: call('DEL') } as Claim } : {}),
+    };
+  },
   'nat.restore': (s) => ({
     command: { ...inNetns(s.netns, ['iptables-restore', '--noflush']), input: natPayload(s.rules) },
     label: `program ${s.rules.length} NAT rule(s) in ${s.netns}`,
@@ -127,20 +195,37 @@ function isIpStep(s: Step): s is IpStep {
   return s.kind in ipArgs;
 }
 
+function isBridgeStep(s: Step): s is BridgeStep {
+  return s.kind in bridgeArgs;
+}
+
+/** One line of a batch: the tool, and its arguments without the tool and without "-n NS". */
+interface BatchLine {
+  tool: 'ip' | 'bridge';
+  netns: string;
+  args: string[];
+}
+
 function lowerPhase(phase: Phase): Action[] {
   const actions: Action[] = [];
   // Group consecutive ip(8) steps by namespace, keeping first-seen namespace order.
-  const groups = new Map<string, IpStep[]>();
+  const groups = new Map<string, BatchLine[]>();
   const flush = () => {
-    for (const [netns, steps] of groups) actions.push(...ipGroup(netns, steps));
+    for (const lines of groups.values()) actions.push(...batch(lines));
     groups.clear();
   };
   const starts = phase.steps.filter((s): s is Extract<Step, { kind: 'process.start' }> => s.kind === 'process.start');
   if (starts.length >= FANOUT_MIN && starts.length === phase.steps.length) return [startMany(starts)];
+  const group = (line: BatchLine) => {
+    const key = `${line.tool} ${line.netns}`;
+    groups.set(key, [...(groups.get(key) ?? []), line]);
+  };
   for (const step of phase.steps) {
     if (isIpStep(step)) {
-      const key = step.kind === 'netns.add' ? ROOT : step.netns;
-      groups.set(key, [...(groups.get(key) ?? []), step]);
+      const netns = step.kind === 'netns.add' ? ROOT : step.netns;
+      group({ tool: 'ip', netns: netns, args: (ipArgs[step.kind] as (s: IpStep) => string[])(step) });
+    } else if (isBridgeStep(step)) {
+      group({ tool: 'bridge', netns: step.netns, args: (bridgeArgs[step.kind] as (s: BridgeStep) => string[])(step) });
     } else {
       flush();
       actions.push((otherCommand[step.kind] as (s: OtherStep) => Action)(step));
@@ -166,27 +251,30 @@ function startMany(starts: Extract<Step, { kind: 'process.start' }>[]): Action {
   };
 }
 
-function ipGroup(netns: string, steps: IpStep[]): Action[] {
-  const lines = steps.map((s) => (ipArgs[s.kind] as (s: IpStep) => string[])(s));
+/** Lines for one tool in one namespace: one `TOOL -n NS -batch -`, or plain commands when few. */
+function batch(lines: BatchLine[]): Action[] {
+  const { tool, netns } = lines[0]!;
   const ns = netns === ROOT ? [] : ['-n', netns];
-  const claim: Claim | undefined = netns === ROOT ? { kind: 'netns', names: steps.map((s) => s.netns) } : undefined;
+  // "netns add NAME" lines create namespaces: claim each one before it exists.
+  const created = (l: BatchLine) => (netns === ROOT ? [l.args[2]!] : []);
+  const claimOf = (ls: BatchLine[]): Claim | undefined => (netns === ROOT ? { kind: 'netns', names: ls.flatMap(created) } : undefined);
   const where = netns === ROOT ? 'namespaces' : netns;
   if (lines.length < BATCH_MIN) {
-    return lines.map((args, i) => ({
-      command: { file: 'ip', args: [...ns, ...args] },
-      label: `ip ${[...ns, ...args].join(' ')}`,
-      ...(claim ? { claim: { kind: 'netns', names: [steps[i]!.netns] } as Claim } : {}),
-    }));
+    return lines.map((l) => {
+      const claim = claimOf([l]);
+      return { command: { file: tool, args: [...ns, ...l.args] }, label: `${tool} ${[...ns, ...l.args].join(' ')}`, ...(claim ? { claim } : {}) };
+    });
   }
+  const claim = claimOf(lines);
   return [
     {
-      command: { file: 'ip', args: [...ns, '-batch', '-'], input: lines.map((l) => l.join(' ')).join('\n') + '\n' },
-      label: `${lines.length} ip changes in ${where}`,
+      command: { file: tool, args: [...ns, '-batch', '-'], input: lines.map((l) => l.args.join(' ')).join('\n') + '\n' },
+      label: `${lines.length} ${tool} changes in ${where}`,
       ...(claim ? { claim } : {}),
     },
   ];
 }
 
 export function lowerPlan(plan: Plan): LoweredPhase[] {
-  return plan.phases.map((p) => ({ title: p.title, why: p.why, readOnly: p.readOnly ?? false, actions: lowerPhase(p) }));
+  return plan.phases.map((p) => ({ title: p.title, why: p.why, readOnly: p.readOnly ?? false, sequential: p.sequential ?? false, actions: lowerPhase(p) }));
 }

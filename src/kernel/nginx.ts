@@ -6,11 +6,7 @@
 
 import type { Server } from '../spec/types.js';
 
-export interface ServerSite extends Server {
-  addresses: string[];
-}
-
-export function nginxConfig(port: number, sites: ServerSite[], dir: string): string {
+export function nginxConfig(port: number, sites: Server[], dir: string): string {
   const map = (field: 'pod' | 'node') => [
     `    map $server_addr $knetlab_${field} {`,
     '        default unknown;',

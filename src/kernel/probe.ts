@@ -8,7 +8,14 @@ import { inNetns } from './lower.js';
 /** curl's write-out after each transfer, so N responses can be told apart. */
 const WRITE_OUT = '\\nstatus=%{http_code}\\n';
 
-export function probeCommand(check: Check, netns: string): Command {
+/** Bounds on a capture: it stops after this many packets even if the flow goes on. */
+export const CAPTURE_MAX_PACKETS = 200;
+
+/**
+ * The command for a check. `birdSocket` names a speaker's BIRD control socket (bgp checks).
+ * A capture check's command is its tcpdump; the flow it watches is the nested check's command.
+ */
+export function probeCommand(check: Check, netns: string, birdSocket: (speaker: string) => string = () => ''): Command {
   const p = check.probe;
   // A must-fail probe waits its whole timeout once; a must-pass probe retries short attempts.
   const wait = check.expect.reachable ? 1 : Math.max(1, Math.round(check.timeoutMs / 1000));
@@ -25,6 +32,18 @@ export function probeCommand(check: Check, netns: string): Command {
     }
     case 'link':
       return { file: 'ip', args: ['-n', netns, '-j', 'link', 'show', 'dev', p.interface] };
+    // "ip route show PREFIX" selects exactly that prefix (of any type: blackhole routes too).
+    case 'route':
+      return { file: 'ip', args: ['-n', netns, '-j', 'route', 'show', p.to === 'default' || p.to.includes('/') ? p.to : `${p.to}/32`] };
+    case 'neigh':
+      return { file: 'ip', args: ['-n', netns, '-j', 'neigh', 'show', p.address] };
+    case 'fdb':
+      return { file: 'bridge', args: ['-n', netns, '-j', 'fdb', 'show', 'dev', p.dev] };
+    case 'bgp':
+      return inNetns(netns, ['birdc', '-s', birdSocket(check.from), 'show', 'protocols']);
+    case 'capture':
+      // -x: every packet's bytes in hex, decoded by knetlab (outer headers, VXLAN, inner packet).
+      return inNetns(netns, ['tcpdump', '-i', p.interface, '-nn', '-l', '-x', '-c', String(CAPTURE_MAX_PACKETS), ...(p.filter ? [p.filter] : [])]);
   }
 }
 

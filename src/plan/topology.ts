@@ -3,16 +3,16 @@
 
 import { join } from 'node:path';
 import type { Lab } from '../spec/types.js';
-import { cidrsOf } from '../spec/lab.js';
 import { nginxConfig } from '../kernel/nginx.js';
 import type { Instance } from './instance.js';
 import type { Phase, Plan, Step } from './types.js';
+import { cniPhases } from './cni.js';
 
 export function planLab(lab: Lab, inst: Instance): Plan {
   const ns = (name: string) => inst.netns(name);
   const phases: Phase[] = [];
-  const add = (title: string, why: string, steps: Step[], readOnly = false) => {
-    if (steps.length) phases.push({ title, why, steps, ...(readOnly ? { readOnly } : {}) });
+  const add = (title: string, why: string, steps: Step[], readOnly = false, sequential = false) => {
+    if (steps.length) phases.push({ title, why, steps, ...(readOnly ? { readOnly } : {}), ...(sequential ? { sequential } : {}) });
   };
 
   add(
@@ -68,6 +68,8 @@ export function planLab(lab: Lab, inst: Instance): Plan {
     ]),
   );
 
+  if (lab.cluster) for (const p of cniPhases(lab.cluster, inst)) add(p.title, p.why, p.steps, false, p.sequential);
+
   add(
     'Program NAT',
     'Rules in the nat table are consulted for the first packet of each connection; conntrack applies the same translation to the rest of it. MASQUERADE rewrites the source to the address of the interface the packet leaves by, so replies come back to this namespace.',
@@ -88,7 +90,7 @@ export function planLab(lab: Lab, inst: Instance): Plan {
             path: conf(port),
             content: nginxConfig(
               port,
-              servers.filter((n) => n.server!.port === port).map((n) => ({ ...n.server!, addresses: cidrsOf(n).map((a) => a.split('/')[0]!) })),
+              servers.filter((n) => n.server!.port === port).map((n) => n.server!),
               inst.dir,
             ),
           })),
@@ -115,7 +117,8 @@ export function planLab(lab: Lab, inst: Instance): Plan {
   add(
     'Look around',
     'Read-only commands that show what the steps above built.',
-    lab.observe.map((o) => ({ kind: 'observe', netns: ns(o.from), argv: o.argv, why: o.why })),
+    // "{labdir}" in an argument names this instance's folder (subnet.env, bird.cfg, CNI results).
+    lab.observe.map((o) => ({ kind: 'observe', netns: ns(o.from), argv: o.argv.map((a) => a.replaceAll('{labdir}', inst.dir)), why: o.why })),
     true,
   );
 

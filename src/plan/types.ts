@@ -11,7 +11,17 @@ export type Step =
   | { kind: 'link.set'; netns: string; dev: string; master: string | null; mac: string | null; mtu: number | null; up: boolean }
   | { kind: 'addr.add'; netns: string; dev: string; cidr: string }
   | { kind: 'route.add'; netns: string; route: Route }
+  /** A route the kernel is expected to refuse (the lab shows why); the error text it gives. */
+  | { kind: 'route.refused'; netns: string; route: Route; error: string; why: string }
+  | { kind: 'vxlan.add'; netns: string; name: string; vni: number; local: string; dev: string; port: number; mac: string; mtu: number }
+  | { kind: 'tuntap.add'; netns: string; name: string }
+  | { kind: 'neigh.add'; netns: string; dev: string; address: string; lladdr: string }
+  | { kind: 'fdb.append'; netns: string; dev: string; lladdr: string; dst: string }
   | { kind: 'nat.restore'; netns: string; rules: NatRule[] }
+  /** An iptables-restore --noflush payload written the way a daemon (flanneld) writes it. */
+  | { kind: 'iptables.restore'; netns: string; payload: string; owner: string }
+  /** A CNI plugin executed the way a container runtime does: config on stdin, parameters in CNI_* variables. */
+  | { kind: 'cni.call'; netns: string; plugin: string; command: 'ADD' | 'DEL'; containerId: string; podNetns: string; ifname: string; config: string; result: string | null }
   | { kind: 'dir.create'; paths: string[] }
   | { kind: 'file.write'; path: string; content: string }
   | { kind: 'process.start'; netns: string; name: string; argv: string[]; pidfile: string }
@@ -26,6 +36,8 @@ export interface Phase {
   steps: Step[];
   /** Read-only phases are printed in tutorials but not run by `up`. */
   readOnly?: boolean;
+  /** Run the steps one after another (they share state, like CNI plugins creating one bridge). */
+  sequential?: boolean;
 }
 
 export interface Plan {

@@ -4,6 +4,7 @@
 
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Command } from '../kernel/command.js';
 
 export interface NetnsEntry {
   name: string;
@@ -33,6 +34,8 @@ export interface LabRecord {
   pid: number;
   namespaces: NetnsEntry[];
   processes: ProcessEntry[];
+  /** Commands that undo what a plugin did (CNI DEL), run on teardown before the namespaces go. */
+  cleanups?: Command[];
 }
 
 export class RecordStore {

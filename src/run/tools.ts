@@ -27,6 +27,13 @@ export const TOOLS: Tool[] = [
   { command: 'iperf3', pkg: 'iperf3', why: 'throughput benchmarks' },
   { command: 'tee', pkg: 'coreutils', why: 'writing config files' },
   { command: 'xargs', pkg: 'findutils', why: 'starting many servers at once' },
+  { command: 'bird', pkg: 'bird2', why: "Calico's BGP daemon" },
+  { command: 'birdc', pkg: 'bird2', why: 'BGP session state in checks' },
+  { command: 'node', pkg: 'nodejs', why: "the flannel UDP backend's daemon" },
+  { command: 'env', pkg: 'coreutils', why: 'calling CNI plugins with CNI_* variables' },
+  { command: '/usr/lib/cni/bridge', pkg: 'containernetworking-plugins', why: 'the reference bridge CNI plugin' },
+  { command: '/usr/lib/cni/host-local', pkg: 'containernetworking-plugins', why: 'the reference host-local IPAM plugin' },
+  { command: '/usr/lib/cni/loopback', pkg: 'containernetworking-plugins', why: 'the reference loopback CNI plugin' },
 ];
 
 function tool(command: string): Tool {
@@ -41,8 +48,16 @@ export function requiredTools(lab: Lab): Tool[] {
     if (ns.nat.length) need.add('iptables-restore');
     if (ns.server) need.add('nginx').add('xargs');
   }
-  for (const c of lab.checks) {
-    need.add({ ping: 'ping', tcp: 'nc', http: 'curl', link: 'ip' }[c.probe.kind]);
+  const c = lab.cluster;
+  if (c?.cni.type === 'calico' && c.cni.mode === 'bgp') need.add('bird');
+  if (c?.cni.type === 'flannel') need.add('iptables-restore').add('bridge');
+  if (c?.cni.type === 'flannel' && c.cni.backend === 'udp') need.add('node');
+  if (c?.cni.type === 'calico' && c.cni.mode === 'vxlan') need.add('bridge');
+  if (c?.cni.type === 'bridge') need.add('env').add('/usr/lib/cni/bridge').add('/usr/lib/cni/host-local').add('/usr/lib/cni/loopback');
+  const probeTool = { ping: 'ping', tcp: 'nc', http: 'curl', link: 'ip', route: 'ip', neigh: 'ip', fdb: 'bridge', bgp: 'birdc', capture: 'tcpdump' } as const;
+  for (const check of lab.checks) {
+    need.add(probeTool[check.probe.kind]);
+    if (check.probe.kind === 'capture') need.add(probeTool[check.probe.during.probe.kind]);
   }
   return [...need].map(tool);
 }

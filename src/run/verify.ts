@@ -9,6 +9,9 @@ import type { Host, RunResult } from '../exec/host.js';
 import { renderCommand, type Command } from '../kernel/command.js';
 import { parseCurl, probeCommand } from '../kernel/probe.js';
 import type { Instance } from '../plan/instance.js';
+import { birdSocket } from '../plan/calico.js';
+import { birdProtocolState } from '../cni/calico.js';
+import { describePacket, parseCapture } from '../kernel/capture.js';
 
 export interface CheckResult {
   check: Check;
@@ -40,7 +43,8 @@ export async function runChecks(lab: Lab, inst: Instance, host: Host, onResult?:
 }
 
 export async function runCheck(lab: Lab, inst: Instance, host: Host, check: Check): Promise<CheckResult> {
-  const command = probeCommand(check, inst.netns(check.from));
+  if (check.probe.kind === 'capture') return runCapture(lab, inst, host, check);
+  const command = probeCommand(check, inst.netns(check.from), (speaker) => birdSocket(inst, speaker));
   const t0 = Date.now();
   const deadline = t0 + check.timeoutMs;
   let attempts = 0;
@@ -50,7 +54,8 @@ export async function runCheck(lab: Lab, inst: Instance, host: Host, check: Chec
     const remaining = Math.max(1000, deadline - Date.now());
     const r = await host.run(command, { timeoutMs: remaining + 2000 });
     verdict = judge(check, r);
-    // A must-fail check makes one attempt that waits the whole timeout.
+    // A must-fail check makes one attempt that waits the whole timeout. State checks retry:
+    // BGP sessions and learned routes take a few seconds to appear.
     if (verdict.ok || !check.expect.reachable || Date.now() + RETRY_DELAY_MS >= deadline) break;
     await new Promise((res) => setTimeout(res, RETRY_DELAY_MS));
   }
@@ -95,6 +100,13 @@ function judge(check: Check, r: RunResult): Verdict {
         );
       return { ok: true, saw: `HTTP ${answered[0]!.status}: ${answered[0]!.body}` };
     }
+    case 'route':
+    case 'neigh':
+    case 'fdb':
+    case 'bgp':
+      return judgeState(check, r);
+    case 'capture':
+      throw new Error('capture checks are judged by runCapture');
     case 'link': {
       if (r.exitCode !== 0) return { ok: false, saw: lastLine(r.stderr) ?? `ip exit ${r.exitCode}` };
       let link: { operstate?: string; master?: string; mtu?: number } = {};
@@ -108,6 +120,106 @@ function judge(check: Check, r: RunResult): Verdict {
       return { ok, saw };
     }
   }
+}
+
+/** Capture on an interface while the nested check sends its traffic; judge the decoded packets. */
+async function runCapture(lab: Lab, inst: Instance, host: Host, check: Check): Promise<CheckResult> {
+  const p = check.probe as Extract<Check['probe'], { kind: 'capture' }>;
+  const command = probeCommand(check, inst.netns(check.from));
+  const t0 = Date.now();
+  const capture = await host.start(command, 'listening on', 5000);
+  const flow = await runCheck(lab, inst, host, p.during);
+  // Let the last replies cross before stopping the capture.
+  await new Promise((res) => setTimeout(res, 300));
+  const r = await capture.stop();
+  const packets = parseCapture(r.stdout);
+  const e = check.expect;
+  const matches = packets.filter(
+    (pk) =>
+      pk.encap === e.encap &&
+      (e.vni === null || pk.vni === e.vni) &&
+      (e.port === null || pk.outer.dport === e.port) &&
+      (e.outer === null || ((e.outer.src === null || pk.outer.src === e.outer.src) && (e.outer.dst === null || pk.outer.dst === e.outer.dst))) &&
+      (e.inner === null || ((e.inner.src === null || pk.inner.src === e.inner.src) && (e.inner.dst === null || pk.inner.dst === e.inner.dst))),
+  );
+  // present: false — the flow must pass and nothing may match the filter (e.g. no VXLAN for same-node traffic).
+  const ok = flow.passed && (e.present ? matches.length > 0 : packets.length === 0);
+  const saw = !flow.passed
+    ? `the traffic itself failed: ${flow.saw}`
+    : !e.present
+      ? packets.length === 0
+        ? `no packet matched "${p.filter}" on ${check.from} ${p.interface}`
+        : `${packets.length} packets matched; first: ${describePacket(packets[0]!)}`
+      : packets.length === 0
+      ? `no packets matched "${p.filter}" on ${check.from} ${p.interface}${r.stderr.trim() ? ` (tcpdump: ${lastLine(r.stderr)})` : ''}`
+      : `${matches.length}/${packets.length} packets as expected; first: ${describePacket(matches[0] ?? packets[0]!)}`;
+  const result: CheckResult = { check, passed: ok, saw, attempts: 1, ms: Date.now() - t0, command, details: [] };
+  if (!ok) {
+    result.details = [
+      `    captured: ${renderCommand(command)}`,
+      `    during:   ${renderCommand(flow.command)} (from ${p.during.from}: ${flow.passed ? 'passed' : 'failed'})`,
+      `    expected: ${expected(check)}`,
+      `    saw:      ${saw}`,
+      `    decoded packets (${packets.length}):`,
+      ...(packets.length ? packets.slice(0, 12).map((pk) => `      ${describePacket(pk)}`) : ['      (none)']),
+      ...(packets.length ? ['    tcpdump said:', ...packets.slice(0, 6).map((pk) => `      ${pk.text}`)] : []),
+      ...(flow.passed ? [] : flow.details),
+    ];
+  }
+  return result;
+}
+
+interface RouteEntry {
+  dst?: string;
+  type?: string;
+  gateway?: string;
+  dev?: string;
+  protocol?: string;
+  flags?: string[];
+}
+
+function judgeState(check: Check, r: RunResult): Verdict {
+  const e = check.expect;
+  const p = check.probe;
+  if (r.exitCode !== 0) return { ok: false, saw: lastLine(r.stderr) ?? `exit ${r.exitCode}` };
+  if (p.kind === 'bgp') {
+    const proto = birdProtocolState(r.stdout).find((x) => x.name === p.protocol);
+    if (!proto) return { ok: false, saw: `BIRD has no protocol ${p.protocol}` };
+    const want = e.state ?? 'Established';
+    return { ok: proto.info.startsWith(want), saw: `${proto.name} ${proto.proto} ${proto.state} ${proto.info}`.trim() };
+  }
+  let entries: Record<string, unknown>[];
+  try {
+    entries = JSON.parse(r.stdout || '[]') as Record<string, unknown>[];
+  } catch {
+    return { ok: false, saw: `unreadable JSON: ${r.stdout.slice(0, 200)}` };
+  }
+  const describe = (x: Record<string, unknown>) =>
+    Object.entries(x)
+      .filter(([, v]) => v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0) && !(typeof v === 'object' && !Array.isArray(v)))
+      .map(([k, v]) => `${k} ${Array.isArray(v) ? v.join(',') : String(v)}`)
+      .join(', ');
+  const matches = entries.filter((x) => {
+    if (p.kind === 'route') {
+      const rt = x as RouteEntry;
+      return (
+        (e.via === null || rt.gateway === e.via) &&
+        (e.dev === null || rt.dev === e.dev) &&
+        (e.onlink === null || (rt.flags ?? []).includes('onlink') === e.onlink) &&
+        (e.proto === null || rt.protocol === e.proto) &&
+        (e.type === null || (rt.type ?? 'unicast') === e.type)
+      );
+    }
+    if (p.kind === 'neigh') {
+      const states = (x.state as string[] | undefined) ?? [];
+      return (e.dev === null || x.dev === e.dev) && (e.lladdr === null || x.lladdr === e.lladdr) && (e.state === null || states.includes(e.state));
+    }
+    // fdb: entries of one device; match the remote VTEP and MAC when given.
+    return (e.dst === null || x.dst === e.dst) && (e.lladdr === null || x.mac === e.lladdr) && (e.state === null || x.state === e.state);
+  });
+  const seen = entries.length ? entries.map(describe).join('; ') : 'no entry';
+  if (!e.present) return { ok: entries.length === 0, saw: seen };
+  return { ok: matches.length > 0, saw: matches.length ? describe(matches[0]!) : seen };
 }
 
 function replyProblem(check: Check, status: number, body: string): string | null {
@@ -173,6 +285,19 @@ function expected(check: Check): string {
   const e = check.expect;
   if (!e.reachable) return 'no reply';
   const parts: string[] = [];
+  const kind = check.probe.kind;
+  if (kind === 'route' || kind === 'neigh' || kind === 'fdb') {
+    if (!e.present) return `no ${kind} entry`;
+    const fields = { via: e.via, dev: e.dev, onlink: e.onlink, proto: e.proto, type: e.type, lladdr: e.lladdr, dst: e.dst, state: e.state };
+    const want = Object.entries(fields).filter(([, v]) => v !== null);
+    return `a ${kind} entry${want.length ? ' with ' + want.map(([k, v]) => `${k} ${String(v)}`).join(', ') : ''}`;
+  }
+  if (kind === 'bgp') return `session state ${e.state ?? 'Established'}`;
+  if (kind === 'capture') {
+    if (!e.present) return `no packet matching the filter while the traffic flows`;
+    const pair = (x: { src: string | null; dst: string | null } | null) => (x ? `${x.src ?? '*'} > ${x.dst ?? '*'}` : '* > *');
+    return `${e.encap === 'none' ? 'unencapsulated' : e.encap} packets${e.port !== null ? ` to port ${e.port}` : ''}${e.vni !== null ? `, vni ${e.vni}` : ''}, outer ${pair(e.outer)}, inner ${pair(e.inner)}`;
+  }
   if (check.probe.kind === 'link') {
     if (e.state) parts.push(`state ${e.state}`);
     if (e.master) parts.push(`master ${e.master}`);

@@ -3,8 +3,8 @@
 // lab files. Cross-references (does this namespace exist? is this a valid CIDR?) are checked in
 // validate.ts; this file only says what may be written where.
 //
-// Later sections (a `cluster:` with nodes, CNI and kube-proxy mode, and Kubernetes manifests as
-// further YAML documents) are added beside `topology`, so existing labs keep working.
+// A lab has a `topology` (namespaces and links written out by hand), a `cluster` (nodes, an
+// underlay and a CNI, expanded into namespaces the way that CNI wires them), or both.
 
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 
@@ -65,6 +65,7 @@ export const Route = Type.Object(
     onlink: Type.Optional(Type.Boolean({ description: 'Treat the gateway as directly reachable on dev.' })),
     src: Type.Optional(Type.String({ description: 'Preferred source address.' })),
     metric: Type.Optional(Type.Integer({ minimum: 0 })),
+    proto: Type.Optional(Type.String({ pattern: '^[a-z0-9]+$', description: 'Routing protocol (ip route ... proto), e.g. static or 80.' })),
     type: Type.Optional(Type.Union([Type.Literal('unicast'), Type.Literal('blackhole'), Type.Literal('unreachable'), Type.Literal('prohibit')])),
   },
   { additionalProperties: false },
@@ -126,6 +127,11 @@ export const Link = Type.Object(
   { additionalProperties: false, description: 'A veth pair joining two namespaces.' },
 );
 
+const AddressPair = Type.Object(
+  { src: Type.Optional(Type.String()), dst: Type.Optional(Type.String()) },
+  { additionalProperties: false, description: 'Source and destination IPv4 addresses of a captured packet.' },
+);
+
 const Duration = hint(
   Type.Union([Type.Number({ exclusiveMinimum: 0 }), Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?(ms|s)$' })]),
   'write seconds as a number or a string like "5s" or "500ms"',
@@ -142,8 +148,25 @@ export const Expect = Type.Object(
     backends: Type.Optional(Type.Array(Type.String(), { description: 'Every one of these "pod" names must answer.' })),
     minShare: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Each expected backend answers at least this share of requests.' })),
     master: Type.Optional(Type.String()),
-    state: Type.Optional(Type.Union([Type.Literal('UP'), Type.Literal('DOWN'), Type.Literal('UNKNOWN')])),
+    state: Type.Optional(
+      Type.String({
+        description: 'link: UP, DOWN or UNKNOWN; neigh: PERMANENT, REACHABLE, STALE, INCOMPLETE, FAILED…; fdb: permanent; bgp: Established, Active, Connect…',
+      }),
+    ),
     mtu: Type.Optional(Type.Integer()),
+    present: Type.Optional(Type.Boolean({ description: 'route, neigh, fdb: false to require that no such entry exists.' })),
+    via: Type.Optional(Type.String({ description: 'route: the gateway.' })),
+    dev: Type.Optional(Type.String({ description: 'route, neigh: the device.' })),
+    onlink: Type.Optional(Type.Boolean({ description: 'route: has the onlink flag.' })),
+    proto: Type.Optional(Type.String({ description: 'route: the protocol that installed it (kernel, boot, static, bird, …).' })),
+    type: Type.Optional(Type.String({ description: 'route: unicast, blackhole, …' })),
+    lladdr: Type.Optional(Mac),
+    dst: Type.Optional(Type.String({ description: 'fdb: the remote VTEP (underlay) address.' })),
+    encap: Type.Optional(Type.Union([Type.Literal('vxlan'), Type.Literal('udp'), Type.Literal('none')], { description: 'capture: how the packets crossed.' })),
+    vni: Type.Optional(Type.Integer({ minimum: 0, maximum: 16777215 })),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'capture: the UDP destination port of the encapsulation.' })),
+    outer: Type.Optional(AddressPair),
+    inner: Type.Optional(AddressPair),
   },
   { additionalProperties: false },
 );
@@ -156,11 +179,88 @@ export const Check = Type.Object(
     tcp: Type.Optional(Type.String({ description: 'address:port to open a TCP connection to.' })),
     http: Type.Optional(Type.String({ description: 'URL to GET with curl.' })),
     link: Type.Optional(Type.String({ description: 'An interface in "from" whose state is checked.' })),
+    route: Type.Optional(Type.String({ description: 'A route (destination CIDR or "default") in "from" whose presence and shape are checked.' })),
+    neigh: Type.Optional(Type.String({ description: 'A neighbour (ARP) entry for this IPv4 address in "from".' })),
+    fdb: Type.Optional(Type.String({ description: 'A device in "from" (a VXLAN device) whose forwarding database must hold an entry.' })),
+    bgp: Type.Optional(Type.String({ description: 'A BIRD protocol name on the node "from" (e.g. Mesh_192_168_56_12) whose BGP state is checked.' })),
+    capture: Type.Optional(Type.String({ description: 'An interface in "from" to capture on with tcpdump while the "during" probe runs.' })),
+    filter: Type.Optional(Type.String({ description: 'capture: a tcpdump filter expression, e.g. "udp port 8472".' })),
+    during: Type.Optional(
+      Type.Object(
+        {
+          from: Type.String(),
+          ping: Type.Optional(Type.String()),
+          http: Type.Optional(Type.String()),
+        },
+        { additionalProperties: false, description: 'capture: the traffic to send while capturing.' },
+      ),
+    ),
     expect: Type.Optional(Type.Union([Type.Literal('reachable'), Type.Literal('unreachable'), Expect])),
     requests: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Number of HTTP requests (each on a new connection).' })),
     timeout: Type.Optional(Duration),
   },
-  { additionalProperties: false, description: 'A check proven with real packets: exactly one of ping, tcp, http or link.' },
+  {
+    additionalProperties: false,
+    description: 'A check proven with real packets or kernel state: exactly one of ping, tcp, http, link, route, neigh, fdb, bgp or capture.',
+  },
+);
+
+const NodeName = hint(
+  Type.String({ pattern: NAME, maxLength: 24 }),
+  'use lowercase letters, digits and dashes, at most 24 characters, e.g. "node1" or "web-0"',
+);
+
+export const ClusterNode = Type.Object(
+  {
+    address: Type.Optional(Type.String({ description: 'The node IP on the underlay (default: .11, .12, … of the first subnet).' })),
+    podCIDR: Type.Optional(
+      hint(
+        Type.String({ description: "The node's pod subnet: flannel's lease or the bridge plugin's range (default: 10.244.<n>.0/24), Calico's first block." }),
+        'write a CIDR inside the pod network, e.g. 10.244.1.0/24',
+      ),
+    ),
+    pods: Type.Optional(Type.Array(NodeName, { description: 'Pods on this node. Each runs an nginx echo server on port 80.' })),
+  },
+  { additionalProperties: false },
+);
+
+export const Cni = Type.Object(
+  {
+    type: Type.Union([Type.Literal('flannel'), Type.Literal('calico'), Type.Literal('bridge')], {
+      description: 'flannel (flanneld + the flannel CNI plugin), calico (Calico CNI + Felix + BIRD) or bridge (the reference bridge + host-local plugins, called for real).',
+    }),
+    backend: Type.Optional(
+      Type.Union([Type.Literal('vxlan'), Type.Literal('udp'), Type.Literal('host-gw')], { description: 'flannel: the backend (default vxlan).' }),
+    ),
+    mode: Type.Optional(Type.Union([Type.Literal('bgp'), Type.Literal('vxlan')], { description: 'calico: BGP routing (default) or VXLAN.' })),
+    routeReflector: Type.Optional(
+      Type.String({ description: 'calico bgp: the namespace that reflects routes ("router" or a node); without it nodes form a full mesh.' }),
+    ),
+    blockSize: Type.Optional(Type.Integer({ minimum: 20, maximum: 30, description: 'calico: IPAM block prefix length (default 26).' })),
+  },
+  { additionalProperties: false },
+);
+
+export const Cluster = Type.Object(
+  {
+    podNetwork: Type.Optional(hint(Type.String({ description: 'The cluster pod CIDR (default 10.244.0.0/16).' }), 'e.g. 10.244.0.0/16')),
+    underlay: Type.Optional(
+      Type.Object(
+        {
+          subnets: Type.Array(Cidr, {
+            minItems: 1,
+            maxItems: 8,
+            description: 'One subnet: all nodes on one L2 segment (a switch). Several: one segment each, joined by a router.',
+          }),
+          mtu: Type.Optional(Mtu),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    cni: Cni,
+    nodes: Type.Record(NodeName, ClusterNode, { description: 'The nodes, by name (node1, node2, …).' }),
+  },
+  { additionalProperties: false, description: 'A Kubernetes cluster: nodes on an underlay, pods on nodes, wired by a CNI.' },
 );
 
 export const Observe = Type.Object(
@@ -179,12 +279,15 @@ export const LabSchema = Type.Object(
     title: Type.String({ minLength: 1 }),
     source: Type.Optional(Type.String({ description: 'The seed section this lab reproduces, e.g. "004 §3".' })),
     description: Type.Optional(Type.String()),
-    topology: Type.Object(
-      {
-        namespaces: Type.Record(Type.String(), Namespace, { description: 'Network namespaces, by name.' }),
-        links: Type.Optional(Type.Array(Link)),
-      },
-      { additionalProperties: false },
+    cluster: Type.Optional(Cluster),
+    topology: Type.Optional(
+      Type.Object(
+        {
+          namespaces: Type.Record(Type.String(), Namespace, { description: 'Network namespaces, by name.' }),
+          links: Type.Optional(Type.Array(Link)),
+        },
+        { additionalProperties: false },
+      ),
     ),
     observe: Type.Optional(Type.Array(Observe, { description: 'Read-only commands the tutorial shows after the lab is up.' })),
     checks: Type.Optional(Type.Array(Check)),
@@ -203,6 +306,7 @@ export type RawCheck = Static<typeof Check>;
 export type RawExpect = Static<typeof Expect>;
 export type RawRoute = Static<typeof Route>;
 export type RawNatRule = Static<typeof NatRule>;
+export type RawCluster = Static<typeof Cluster>;
 
 /** The published JSON Schema document. */
 export function jsonSchema(): object {

@@ -11,8 +11,50 @@ export interface Lab {
   dir: string;
   namespaces: Namespace[];
   links: VethLink[];
+  /** The cluster the namespaces above were expanded from, if the lab has one. */
+  cluster: Cluster | null;
   observe: Observation[];
   checks: Check[];
+}
+
+export type CniType = 'flannel' | 'calico' | 'bridge';
+export type FlannelBackend = 'vxlan' | 'udp' | 'host-gw';
+
+export interface Cluster {
+  /** The cluster pod CIDR, e.g. 10.244.0.0/16. */
+  podNetwork: string;
+  underlay: Underlay;
+  cni: { type: CniType; backend: FlannelBackend; mode: 'bgp' | 'vxlan'; routeReflector: string | null; blockSize: number };
+  nodes: ClusterNode[];
+}
+
+export interface Underlay {
+  /** A switch joins one subnet; a router joins several and forwards between them. */
+  kind: 'switch' | 'router';
+  /** Namespace holding the underlay bridges ("switch" or "router"). */
+  namespace: string;
+  segments: { cidr: string; gateway: string; bridge: string }[];
+  mtu: number;
+}
+
+export interface ClusterNode {
+  name: string;
+  /** Underlay address and prefix length, e.g. 192.168.56.11 and 24. */
+  address: string;
+  prefix: number;
+  gateway: string;
+  /** The node's pod subnet: flannel lease, bridge plugin range, or Calico block. */
+  podCIDR: string;
+  pods: ClusterPod[];
+}
+
+export interface ClusterPod {
+  name: string;
+  node: string;
+  /** The pod IP (no prefix). */
+  ip: string;
+  /** The host-side end of the pod's veth, in the node namespace. */
+  hostIf: string;
 }
 
 export interface Namespace {
@@ -64,6 +106,8 @@ export interface Route {
   src: string | null;
   metric: number | null;
   type: RouteType;
+  /** Routing protocol number or name (ip route ... proto), e.g. 80 for routes Felix programs. */
+  proto: string | null;
 }
 
 export interface NatRule {
@@ -87,6 +131,8 @@ export interface Server {
   port: number;
   pod: string;
   node: string;
+  /** The addresses it answers on: the namespace's own, or those a CNI plugin will assign. */
+  addresses: string[];
 }
 
 export interface Observation {
@@ -99,7 +145,12 @@ export type Probe =
   | { kind: 'ping'; address: string }
   | { kind: 'tcp'; address: string; port: number }
   | { kind: 'http'; url: string; host: string; requests: number }
-  | { kind: 'link'; interface: string };
+  | { kind: 'link'; interface: string }
+  | { kind: 'route'; to: string }
+  | { kind: 'neigh'; address: string }
+  | { kind: 'fdb'; dev: string }
+  | { kind: 'bgp'; protocol: string }
+  | { kind: 'capture'; interface: string; filter: string; during: Check };
 
 export interface Expectation {
   /** false for must-fail checks. */
@@ -113,6 +164,20 @@ export interface Expectation {
   master: string | null;
   state: string | null;
   mtu: number | null;
+  /** route, neigh, fdb: false when the entry must not exist. */
+  present: boolean;
+  via: string | null;
+  dev: string | null;
+  onlink: boolean | null;
+  proto: string | null;
+  type: string | null;
+  lladdr: string | null;
+  dst: string | null;
+  encap: 'vxlan' | 'udp' | 'none' | null;
+  vni: number | null;
+  port: number | null;
+  outer: { src: string | null; dst: string | null } | null;
+  inner: { src: string | null; dst: string | null } | null;
 }
 
 export interface Check {

@@ -7,10 +7,11 @@ import { Ajv, type ErrorObject } from 'ajv';
 import type { Diagnostic } from './diagnostics.js';
 import { LabFileError } from './diagnostics.js';
 import { positionOf, readSource, type SourceDoc } from './read.js';
-import { LabSchema, type RawCheck, type RawLab, type RawNamespace, type RawRoute } from './schema.js';
+import { LabSchema, type RawCheck, type RawExpect, type RawLab, type RawNamespace, type RawRoute } from './schema.js';
 import { contains, formatCidr, parseCidr, parseIPv4 } from './net.js';
 import { cidrsOf } from './lab.js';
-import type { Bridge, Check, Expectation, Interface, Lab, Namespace, NatRule, Probe, Route, VethLink } from './types.js';
+import { resolveCluster } from './cluster.js';
+import type { Bridge, Check, Cluster, Expectation, Interface, Lab, Namespace, NatRule, Probe, Route, VethLink } from './types.js';
 
 type Path = (string | number)[];
 
@@ -147,18 +148,25 @@ class Validator {
 
   private resolve(raw: RawLab): Lab {
     const namespaces = new Map<string, Namespace>();
-    const nsNames = Object.keys(raw.topology.namespaces);
-    if (nsNames.length === 0) this.error(['topology', 'namespaces'], 'the lab has no namespaces', 'add at least one namespace under topology.namespaces');
+    const topology = raw.topology ?? { namespaces: {} };
+    const nsNames = Object.keys(topology.namespaces);
+    if (!raw.cluster && !raw.topology) this.error([], 'the lab has neither a topology nor a cluster', 'add a topology: section, a cluster: section, or both');
+    else if (!raw.cluster && nsNames.length === 0)
+      this.error(['topology', 'namespaces'], 'the lab has no namespaces', 'add at least one namespace under topology.namespaces');
+    const expanded = raw.cluster ? resolveCluster(raw.cluster, (p, m, h, at) => this.error(p, m, h, at)) : undefined;
+    for (const ns of expanded?.namespaces ?? []) namespaces.set(ns.name, ns);
     for (const name of nsNames) {
       const path: Path = ['topology', 'namespaces', name];
       if (!NAME_RE.test(name) || name.length > 24) {
         this.error(path, `invalid namespace name "${name}"`, 'use lowercase letters, digits and dashes, at most 24 characters, e.g. "node1"', 'key');
       }
-      namespaces.set(name, this.namespace(name, raw.topology.namespaces[name]!, path));
+      if (namespaces.has(name))
+        this.error(path, `namespace "${name}" is already a node, a pod or the underlay of the cluster`, 'give it another name', 'key');
+      namespaces.set(name, this.namespace(name, topology.namespaces[name]!, path));
     }
-    const links = this.links(raw, namespaces);
+    const links = [...(expanded?.links ?? []), ...this.links(topology.links ?? [], namespaces)];
     this.crossChecks(namespaces, links);
-    const checks = (raw.checks ?? []).map((c, i) => this.check(c, ['checks', i], namespaces));
+    const checks = (raw.checks ?? []).map((c, i) => this.check(c, ['checks', i], namespaces, expanded?.cluster ?? null));
     const observe = (raw.observe ?? []).map((o, i) => {
       if (!namespaces.has(o.from)) this.unknownNamespace(['observe', i, 'from'], o.from, namespaces);
       o.run.forEach((arg, j) => {
@@ -175,6 +183,7 @@ class Validator {
       dir: dirname(this.abs),
       namespaces: [...namespaces.values()],
       links,
+      cluster: expanded?.cluster ?? null,
       observe,
       checks,
     };
@@ -266,9 +275,11 @@ class Validator {
         if (v !== undefined && !LABEL_RE.test(v))
           this.error([...path, 'server', f], `server.${f} "${v}" must be a plain name`, 'letters, digits, "_", "." and "-", at most 63 characters');
       }
-      server = { port: s.port ?? 80, pod: s.pod ?? name, node: s.node ?? name };
+      server = { port: s.port ?? 80, pod: s.pod ?? name, node: s.node ?? name, addresses: [] as string[] };
     }
-    return { name, description: raw.description ?? '', sysctls, bridges, interfaces, routes, nat, server };
+    const ns: Namespace = { name, description: raw.description ?? '', sysctls, bridges, interfaces, routes, nat, server };
+    if (server) server.addresses = cidrsOf(ns).map((a) => a.split('/')[0]!);
+    return ns;
   }
 
   private route(r: RawRoute, p: Path, devices: Set<string>, ns: string): Route {
@@ -283,7 +294,16 @@ class Validator {
       this.error(p, 'a route needs "via" or "dev"', 'add via: <gateway> or dev: <interface>');
     if (type !== 'unicast' && (r.via !== undefined || r.dev !== undefined)) this.error(p, `a ${type} route takes neither via nor dev`);
     if (r.onlink && (r.via === undefined || r.dev === undefined)) this.error([...p, 'onlink'], 'onlink needs both via and dev');
-    return { to: r.to, via: r.via ?? null, dev: r.dev ?? null, onlink: r.onlink ?? false, src: r.src ?? null, metric: r.metric ?? null, type };
+    return {
+      to: r.to,
+      via: r.via ?? null,
+      dev: r.dev ?? null,
+      onlink: r.onlink ?? false,
+      src: r.src ?? null,
+      metric: r.metric ?? null,
+      type,
+      proto: r.proto ?? null,
+    };
   }
 
   private ifname(p: Path, name: string): void {
@@ -312,9 +332,9 @@ class Validator {
     this.error(p, `namespace "${name}" is not in topology.namespaces`, guess ? `did you mean "${guess}"?` : `namespaces: ${[...namespaces.keys()].join(', ')}`);
   }
 
-  private links(raw: RawLab, namespaces: Map<string, Namespace>): VethLink[] {
+  private links(raw: NonNullable<RawLab['topology']>['links'] & object, namespaces: Map<string, Namespace>): VethLink[] {
     const used = new Map<string, number>();
-    return (raw.topology.links ?? []).map((l, i) => {
+    return raw.map((l, i) => {
       const ends = l.endpoints.map((text, j) => {
         const p: Path = ['topology', 'links', i, 'endpoints', j];
         const m = /^([^:]+):([^:]+)$/.exec(text);
@@ -385,16 +405,16 @@ class Validator {
     }
   }
 
-  private check(c: RawCheck, p: Path, namespaces: Map<string, Namespace>): Check {
-    const kinds = (['ping', 'tcp', 'http', 'link'] as const).filter((k) => c[k] !== undefined);
+  private check(c: RawCheck, p: Path, namespaces: Map<string, Namespace>, cluster: Cluster | null): Check {
+    const kinds = PROBE_KINDS.filter((k) => c[k] !== undefined);
     if (!namespaces.has(c.from)) this.unknownNamespace([...p, 'from'], c.from, namespaces);
     if (kinds.length !== 1)
       this.error(
         p,
-        kinds.length ? `a check takes one of ping, tcp, http or link, not ${kinds.join(' and ')}` : 'a check needs one of ping, tcp, http or link',
+        kinds.length ? `a check takes one of ${PROBE_KINDS.join(', ')}, not ${kinds.join(' and ')}` : `a check needs one of ${PROBE_KINDS.join(', ')}`,
         'split it into one check per probe',
       );
-    const probe = this.probe(c, p, kinds[0] ?? 'ping', namespaces);
+    const probe = this.probe(c, p, kinds[0] ?? 'ping', namespaces, cluster);
     const expect = this.expectation(c, p, probe);
     let timeoutMs = DEFAULT_TIMEOUT_MS;
     if (typeof c.timeout === 'number') timeoutMs = c.timeout * 1000;
@@ -403,8 +423,12 @@ class Validator {
     return { name: c.name ?? defaultCheckName(c.from, probe, expect), from: c.from, probe, expect, timeoutMs, line: positionOf(this.src, p).line };
   }
 
-  private probe(c: RawCheck, p: Path, kind: 'ping' | 'tcp' | 'http' | 'link', namespaces: Map<string, Namespace>): Probe {
+  private probe(c: RawCheck, p: Path, kind: ProbeKind, namespaces: Map<string, Namespace>, cluster: Cluster | null): Probe {
     if (c.requests !== undefined && kind !== 'http') this.error([...p, 'requests'], 'requests applies to http checks only');
+    for (const f of ['filter', 'during'] as const)
+      if (c[f] !== undefined && kind !== 'capture') this.error([...p, f], `${f} applies to capture checks only`, undefined, 'key');
+    const ns = namespaces.get(c.from);
+    const devicesOf = (n: Namespace) => [...n.bridges, ...n.interfaces].map((i) => i.name);
     switch (kind) {
       case 'ping': {
         const address = c.ping ?? '';
@@ -432,17 +456,46 @@ class Validator {
         }
         return { kind, url: url.href, host: url.hostname, requests: c.requests ?? 1 };
       }
-      case 'link': {
-        const ns = namespaces.get(c.from);
-        const ifn = c.link ?? '';
-        if (ns && !ns.interfaces.some((i) => i.name === ifn) && !ns.bridges.some((b) => b.name === ifn)) {
-          this.error(
-            [...p, 'link'],
-            `interface "${ifn}" is not in namespace ${c.from}`,
-            `interfaces in ${c.from}: ${[...ns.bridges, ...ns.interfaces].map((i) => i.name).join(', ') || 'none'}`,
-          );
+      case 'link':
+      case 'capture': {
+        const ifn = (kind === 'link' ? c.link : c.capture) ?? '';
+        // Devices a CNI creates (flannel.1, vxlan.calico, flannel0) are not in the topology: only
+        // declared devices can be checked by name here, the rest by the kernel at run time.
+        if (ns && !ns.interfaces.some((i) => i.name === ifn) && !ns.bridges.some((b) => b.name === ifn) && !cniDevices(cluster).includes(ifn)) {
+          this.error([...p, kind], `interface "${ifn}" is not in namespace ${c.from}`, `interfaces in ${c.from}: ${devicesOf(ns).join(', ') || 'none'}`);
         }
-        return { kind, interface: ifn };
+        if (kind === 'link') return { kind, interface: ifn };
+        const filter = c.filter ?? '';
+        if (!/^[A-Za-z0-9 ._:/()!<>=&|-]*$/.test(filter)) this.error([...p, 'filter'], 'filter has characters tcpdump expressions do not use');
+        if (!c.during) {
+          this.error(p, 'a capture check needs "during": the traffic to send while capturing', 'e.g. during: { from: pod1, ping: 10.244.2.2 }');
+          return { kind, interface: ifn, filter, during: { ...PLACEHOLDER_CHECK } };
+        }
+        const during = this.check({ from: c.during.from, ping: c.during.ping, http: c.during.http }, [...p, 'during'], namespaces, cluster);
+        return { kind, interface: ifn, filter, during };
+      }
+      case 'route': {
+        const to = c.route ?? '';
+        if (to !== 'default' && !parseCidr(to) && parseIPv4(to) === undefined)
+          this.error([...p, 'route'], `route "${to}" is not "default", an IPv4 address or a CIDR`, 'e.g. route: 10.244.2.0/24');
+        return { kind, to };
+      }
+      case 'neigh': {
+        const address = c.neigh ?? '';
+        if (parseIPv4(address) === undefined) this.error([...p, 'neigh'], `"${address}" is not an IPv4 address`, 'e.g. neigh: 10.244.2.0');
+        return { kind, address };
+      }
+      case 'fdb': {
+        const dev = c.fdb ?? '';
+        if (!IFNAME_RE.test(dev)) this.error([...p, 'fdb'], `"${dev}" is not an interface name`, 'e.g. fdb: flannel.1');
+        return { kind, dev };
+      }
+      case 'bgp': {
+        const protocol = c.bgp ?? '';
+        if (!/^[A-Za-z0-9_]+$/.test(protocol)) this.error([...p, 'bgp'], `"${protocol}" is not a BIRD protocol name`, 'e.g. bgp: Mesh_192_168_56_12');
+        if (!birdSpeakers(cluster).includes(c.from))
+          this.error([...p, 'from'], `${c.from} runs no BIRD`, 'bgp checks run on the nodes of a calico cluster in bgp mode (and on the router when it reflects routes)');
+        return { kind, protocol };
       }
     }
   }
@@ -460,13 +513,45 @@ class Validator {
       master: e.master ?? null,
       state: e.state ?? null,
       mtu: e.mtu ?? null,
+      present: e.present ?? true,
+      via: e.via ?? null,
+      dev: e.dev ?? null,
+      onlink: e.onlink ?? null,
+      proto: e.proto ?? null,
+      type: e.type ?? null,
+      lladdr: e.lladdr?.toLowerCase() ?? null,
+      dst: e.dst ?? null,
+      encap: e.encap ?? null,
+      vni: e.vni ?? null,
+      port: e.port ?? null,
+      outer: e.outer ? { src: e.outer.src ?? null, dst: e.outer.dst ?? null } : null,
+      inner: e.inner ? { src: e.inner.src ?? null, dst: e.inner.dst ?? null } : null,
     };
-    const only = (fields: (keyof typeof e)[], kind: Probe['kind']) => {
-      for (const f of fields) if (e[f] !== undefined && probe.kind !== kind) this.error([...p, 'expect', f], `expect.${f} applies to ${kind} checks only`);
-    };
-    only(['status', 'bodyContains', 'json', 'backends', 'minShare'], 'http');
-    only(['master', 'state', 'mtu'], 'link');
-    if (probe.kind === 'link' && c.expect === 'unreachable') this.error([...p, 'expect'], 'a link check cannot expect unreachable');
+    for (const [field, kinds] of EXPECT_FIELDS) {
+      if (e[field] !== undefined && !kinds.includes(probe.kind))
+        this.error([...p, 'expect', field], `expect.${field} applies to ${kinds.join(', ')} checks only`, undefined, 'key');
+    }
+    if (e.reachable !== undefined || c.expect === 'unreachable' || c.expect === 'reachable') {
+      if (!['ping', 'tcp', 'http'].includes(probe.kind))
+        this.error([...p, 'expect'], `a ${probe.kind} check cannot expect reachable or unreachable`, probe.kind in PRESENCE ? 'use expect: { present: false }' : undefined);
+    }
+    if (e.state !== undefined) {
+      const allowed = STATES[probe.kind];
+      if (allowed && !allowed.includes(e.state))
+        this.error([...p, 'expect', 'state'], `state "${e.state}" is not a ${probe.kind} state`, `one of ${allowed.join(', ')}`);
+    }
+    for (const f of ['via', 'dst'] as const)
+      if (e[f] !== undefined && parseIPv4(e[f]!) === undefined) this.error([...p, 'expect', f], `${f} "${e[f]}" is not an IPv4 address`);
+    for (const pair of ['outer', 'inner'] as const)
+      for (const f of ['src', 'dst'] as const) {
+        const v = e[pair]?.[f];
+        if (v !== undefined && parseIPv4(v) === undefined) this.error([...p, 'expect', pair, f], `${pair}.${f} "${v}" is not an IPv4 address`);
+      }
+    if (probe.kind === 'capture' && e.encap === undefined && e.present !== false)
+      this.error([...p, 'expect'], 'a capture check needs expect.encap', 'vxlan, udp (flannel\'s UDP backend) or none (plain routed packets)');
+    if (e.vni !== undefined && e.encap !== 'vxlan') this.error([...p, 'expect', 'vni'], 'vni needs encap: vxlan');
+    if (!out.present && Object.keys(e).some((k) => k !== 'present'))
+      this.error([...p, 'expect'], 'an entry that must be absent has no other fields to match', 'keep only present: false');
     if (!reachable && (out.status ?? out.bodyContains ?? out.json ?? out.backends) !== null)
       this.error([...p, 'expect'], 'an unreachable check cannot also expect a response');
     if (e.minShare !== undefined && !e.backends)
@@ -481,6 +566,61 @@ class Validator {
   }
 }
 
+const PROBE_KINDS = ['ping', 'tcp', 'http', 'link', 'route', 'neigh', 'fdb', 'bgp', 'capture'] as const;
+type ProbeKind = (typeof PROBE_KINDS)[number];
+const PRESENCE = { route: 1, neigh: 1, fdb: 1, capture: 1 };
+const EXPECT_FIELDS: [keyof RawExpect, ProbeKind[]][] = [
+  ['status', ['http']],
+  ['bodyContains', ['http']],
+  ['json', ['http']],
+  ['backends', ['http']],
+  ['minShare', ['http']],
+  ['master', ['link']],
+  ['mtu', ['link']],
+  ['state', ['link', 'neigh', 'fdb', 'bgp']],
+  ['present', ['route', 'neigh', 'fdb', 'capture']],
+  ['via', ['route']],
+  ['onlink', ['route']],
+  ['proto', ['route']],
+  ['type', ['route']],
+  ['dev', ['route', 'neigh']],
+  ['lladdr', ['neigh', 'fdb']],
+  ['dst', ['fdb']],
+  ['encap', ['capture']],
+  ['vni', ['capture']],
+  ['port', ['capture']],
+  ['outer', ['capture']],
+  ['inner', ['capture']],
+];
+const STATES: Partial<Record<ProbeKind, string[]>> = {
+  link: ['UP', 'DOWN', 'UNKNOWN'],
+  neigh: ['PERMANENT', 'REACHABLE', 'STALE', 'DELAY', 'PROBE', 'INCOMPLETE', 'FAILED', 'NOARP'],
+  fdb: ['permanent'],
+  bgp: ['Established', 'Idle', 'Connect', 'Active', 'OpenSent', 'OpenConfirm'],
+};
+const PLACEHOLDER_CHECK: Check = {
+  name: '',
+  from: '',
+  probe: { kind: 'ping', address: '' },
+  expect: {} as Expectation,
+  timeoutMs: DEFAULT_TIMEOUT_MS,
+  line: 0,
+};
+
+/** Devices a cluster's CNI creates on its nodes. */
+function cniDevices(cluster: Cluster | null): string[] {
+  if (!cluster) return [];
+  if (cluster.cni.type === 'flannel') return { vxlan: ['flannel.1'], udp: ['flannel0'], 'host-gw': [] }[cluster.cni.backend];
+  if (cluster.cni.type === 'calico') return cluster.cni.mode === 'vxlan' ? ['vxlan.calico'] : [];
+  return ['cni0', ...cluster.nodes.flatMap((n) => n.pods.map((p) => p.hostIf))];
+}
+
+/** The namespaces that run BIRD. */
+export function birdSpeakers(cluster: Cluster | null): string[] {
+  if (!cluster || cluster.cni.type !== 'calico' || cluster.cni.mode !== 'bgp') return [];
+  return [...cluster.nodes.map((n) => n.name), ...(cluster.cni.routeReflector === 'router' ? ['router'] : [])];
+}
+
 export function defaultCheckName(from: string, probe: Probe, expect: Expectation): string {
   const verb = expect.reachable ? '' : 'cannot ';
   switch (probe.kind) {
@@ -492,6 +632,16 @@ export function defaultCheckName(from: string, probe: Probe, expect: Expectation
       return `${from} ${verb}GET${expect.reachable ? 's' : ''} ${probe.url}${probe.requests > 1 ? ` ×${probe.requests}` : ''}`;
     case 'link':
       return `${from} has link ${probe.interface}`;
+    case 'route':
+      return `${from} ${expect.present ? 'has a' : 'has no'} route to ${probe.to}`;
+    case 'neigh':
+      return `${from} ${expect.present ? 'has a' : 'has no'} neighbour entry for ${probe.address}`;
+    case 'fdb':
+      return `${from} ${expect.present ? 'has an' : 'has no'} FDB entry on ${probe.dev}${expect.dst ? ` to ${expect.dst}` : ''}`;
+    case 'bgp':
+      return `${from}'s BGP session ${probe.protocol} is ${expect.state ?? 'Established'}`;
+    case 'capture':
+      return `${probe.during.name}, captured on ${from} ${probe.interface}`;
   }
 }
 
