@@ -355,7 +355,7 @@ export function birdProtocolState(showProtocolsOutput: string): BirdProtocol[] {
   const out: BirdProtocol[] = [];
   for (const raw of showProtocolsOutput.split('\n')) {
     // birdc -v prefixes lines with reply codes ("1002-"); strip them too.
-    const line = raw.replace(/^\d{4}[- ]/, '').trimEnd();
+    const line = raw.replace(/^(\d{4}[- ]| )/, '').trimEnd();
     if (line.trim() === '' || /^BIRD .* ready\.$/.test(line) || /^Name\s+Proto\s+Table\s+State/.test(line)) continue;
     const m = /^(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(?:(\d{4}-\d{2}-\d{2}\s+\S+|\S+)(?:\s+(.*))?)?$/.exec(line);
     if (!m) continue;

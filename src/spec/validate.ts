@@ -612,7 +612,7 @@ function cniDevices(cluster: Cluster | null): string[] {
   if (!cluster) return [];
   if (cluster.cni.type === 'flannel') return { vxlan: ['flannel.1'], udp: ['flannel0'], 'host-gw': [] }[cluster.cni.backend];
   if (cluster.cni.type === 'calico') return cluster.cni.mode === 'vxlan' ? ['vxlan.calico'] : [];
-  return ['cni0', ...cluster.nodes.flatMap((n) => n.pods.map((p) => p.hostIf))];
+  return ['cni0'];
 }
 
 /** The namespaces that run BIRD. */
