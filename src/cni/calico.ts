@@ -151,8 +151,13 @@ export function birdConfig(opts: BirdOptions): string {
     '#    to 0, so BGP routes get krt_metric 1024 from calico_kernel_programming exactly as on a Calico node.',
     '#  - one file instead of include "bird_aggr.cfg"; include "bird_ipam.cfg"; (sections marked below).',
     '#  - calico_kernel_programming first rejects RTS_DEVICE (direct) routes, which BIRD 1.x never exports.',
-    '#  - no krt_tunnel (a Calico-fork attribute): IPIP routes are not rendered; VXLAN routes are Felix\'s anyway.',
-    ...(isRR && exportToKernel ? ['# Route reflector: like a calico-node RR it installs the routes it reflects into its own kernel table,', '# so a router namespace running it can forward pod traffic (exportToKernel, the default).'] : []),
+    "#  - no krt_tunnel (a Calico-fork attribute): IPIP routes are not rendered; VXLAN routes are Felix's anyway.",
+    ...(isRR && exportToKernel
+      ? [
+          '# Route reflector: like a calico-node RR it installs the routes it reflects into its own kernel table,',
+          '# so a router namespace running it can forward pod traffic (exportToKernel, the default).',
+        ]
+      : []),
     ...(!exportToKernel ? ['#  - knetlab: kernel export disabled (export none): this BIRD reflects routes but never installs them.'] : []),
     ...(opts.socketHint ? [`# Query it with: birdc -s ${opts.socketHint} show protocols`] : []),
   ];
@@ -248,7 +253,9 @@ export function birdConfig(opts: BirdOptions): string {
     `          preference = ${OVERRIDE_PREFERENCE};`,
     '      }',
     '  }',
-    ...opts.pools.map((p) => (opts.vxlanPools ? `  if (net ~ ${p}) then { reject; } # VXLAN routes are handled by Felix.` : `  if (net ~ ${p}) then { accept; }`)),
+    ...opts.pools.map((p) =>
+      opts.vxlanPools ? `  if (net ~ ${p}) then { reject; } # VXLAN routes are handled by Felix.` : `  if (net ~ ${p}) then { accept; }`,
+    ),
     '  accept;',
     '}',
     '',

@@ -29,6 +29,8 @@ export interface Action {
   claim?: Claim;
   /** Shown above the command in tutorials. */
   note?: string;
+  /** Everything before it in the phase finishes first, and it finishes before anything after it starts (folders before their files). */
+  barrier?: boolean;
 }
 
 export interface LoweredPhase {
@@ -167,6 +169,7 @@ const otherCommand: { [K in OtherStep['kind']]: (s: Extract<OtherStep, { kind: K
   'dir.create': (s) => ({
     command: { file: 'mkdir', args: ['-p', '-m', '0700', ...s.paths] },
     label: `create ${s.paths.length} folder(s) for lab files`,
+    barrier: true,
   }),
   'file.write': (s) => ({
     command: { file: 'tee', args: [s.path], input: s.content, discardOutput: true },

@@ -134,20 +134,28 @@ function preflight(lab: Lab, inst: Instance, host: Host, store: RecordStore): vo
 }
 
 async function runPhase(phase: LoweredPhase, rec: LabRecord, host: Host, store: RecordStore): Promise<void> {
-  let next = 0;
-  let failure: unknown = null;
-  const worker = async () => {
-    while (failure === null && next < phase.actions.length) {
-      const action = phase.actions[next++]!;
-      try {
-        await runAction(action, rec, host, store);
-      } catch (e) {
-        failure ??= e;
+  // Actions between barriers are independent and run a few at a time; a barrier runs alone.
+  const segments: Action[][] = [];
+  for (const a of phase.actions) {
+    if (a.barrier || segments.length === 0 || segments.at(-1)![0]!.barrier) segments.push([a]);
+    else segments.at(-1)!.push(a);
+  }
+  for (const actions of segments) {
+    let next = 0;
+    let failure: unknown = null;
+    const worker = async () => {
+      while (failure === null && next < actions.length) {
+        const action = actions[next++]!;
+        try {
+          await runAction(action, rec, host, store);
+        } catch (e) {
+          failure ??= e;
+        }
       }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(phase.sequential ? 1 : CONCURRENCY, phase.actions.length) }, worker));
-  if (failure !== null) throw failure;
+    };
+    await Promise.all(Array.from({ length: Math.min(phase.sequential ? 1 : CONCURRENCY, actions.length) }, worker));
+    if (failure !== null) throw failure;
+  }
 }
 
 async function runAction(action: Action, rec: LabRecord, host: Host, store: RecordStore): Promise<void> {

@@ -1,0 +1,519 @@
+// flannel's "udp" backend, the userspace proxy that flanneld ran in C (backend/udp/proxy_amd64.c),
+// as a small daemon.
+//
+// The kernel side is one TUN device, flannel0 (MTU = NIC MTU - 28 for the outer IP + UDP headers),
+// carrying this node's lease address as a /32 and ONE route for the whole pod network. There are no
+// per-node routes, neighbours or FDB entries: the subnet -> node map lives here, in the daemon.
+//
+//   TUN -> UDP: read an IP packet from flannel0, find the node that holds the lease for its
+//               destination, and send the packet as the payload of one UDP datagram from
+//               <our public IP>:8285 to <that node>:8285. No header of our own.
+//   UDP -> TUN: the reverse: the datagram's payload goes back into flannel0 and the kernel
+//               routes it to the pod.
+//
+// Like a router, and like flanneld, the proxy decrements the inner TTL on each crossing. A
+// destination with no lease gets an ICMP "net unreachable" back through flannel0.
+//
+// Usage (the lab engine's contract):
+//   node flannel-udp.js --config FILE     start in the background; exit 0 once attached to the
+//                                         TUN, bound to UDP and the pidfile is written; else
+//                                         exit 1 with a one-line reason on stderr
+//   node flannel-udp.js --config FILE --foreground
+//                                         run in this process, logging to stderr
+import dgram from 'node:dgram';
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Tun } from './tun.js';
+import koffi from 'koffi';
+const libc = koffi.load('libc.so.6');
+const c_sendto = libc.func('intptr_t sendto(int fd, const void *buf, size_t len, int flags, const void *addr, uint32_t alen)');
+const c_recv = libc.func('intptr_t recv(int fd, void *buf, size_t len, int flags)');
+const EXP = process.env.FU_EXP ?? '';
+
+const PROG = 'flannel-udp';
+// How long the launcher waits for the daemon to say it is ready. Startup is a few hundred ms.
+const READY_TIMEOUT_MS = 15_000;
+
+// ---------------------------------------------------------------------------------------------
+// Configuration
+
+interface Net {
+  text: string;
+  addr: number; // network address, host order, unsigned
+  mask: number;
+}
+
+interface Config {
+  tun: string;
+  publicIP: string;
+  port: number;
+  network: Net;
+  subnet: Net;
+  leases: { subnet: Net; publicIP: string }[];
+  pidfile: string;
+  log: string;
+}
+
+class ConfigError extends Error {}
+
+function parseIPv4(s: unknown): number | null {
+  if (typeof s !== 'string') return null;
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  if (!m) return null;
+  const o = m.slice(1).map(Number);
+  if (o.some((x) => x > 255)) return null;
+  return ((o[0]! << 24) | (o[1]! << 16) | (o[2]! << 8) | o[3]!) >>> 0;
+}
+
+function ipString(a: number): string {
+  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
+}
+
+function parseNet(s: unknown, what: string): Net {
+  const m = typeof s === 'string' ? /^([\d.]+)\/(\d{1,2})$/.exec(s) : null;
+  const addr = m ? parseIPv4(m[1]) : null;
+  const len = m ? Number(m[2]) : NaN;
+  if (!m || addr === null || !(len >= 1 && len <= 32)) throw new ConfigError(`${what} must be an IPv4 prefix like 10.244.1.0/24, got ${JSON.stringify(s)}`);
+  const mask = len === 32 ? 0xffffffff : ~(0xffffffff >>> len) >>> 0;
+  if ((addr & mask) >>> 0 !== addr) throw new ConfigError(`${what} ${s} has host bits set (did you mean ${ipString((addr & mask) >>> 0)}/${len}?)`);
+  return { text: s as string, addr, mask };
+}
+
+const within = (inner: Net, outer: Net) => inner.mask >>> 0 >= outer.mask >>> 0 && (inner.addr & outer.mask) >>> 0 === outer.addr;
+const overlap = (a: Net, b: Net) => within(a, b) || within(b, a);
+
+const KEYS = ['tun', 'publicIP', 'port', 'network', 'subnet', 'leases', 'pidfile', 'log'];
+
+function loadConfig(file: string): Config {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new ConfigError(err.code ? `cannot read ${file}: ${err.code}` : `${file} is not valid JSON: ${err.message}`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${file}: expected a JSON object`);
+  const c = raw as Record<string, unknown>;
+  const where = (k: string) => `${file}: "${k}"`;
+  for (const k of Object.keys(c)) if (!KEYS.includes(k)) throw new ConfigError(`${file}: unknown key "${k}" (expected ${KEYS.join(', ')})`);
+  for (const k of KEYS) if (c[k] === undefined) throw new ConfigError(`${file}: missing "${k}"`);
+
+  if (typeof c.tun !== 'string' || !/^[^\s/:]{1,15}$/.test(c.tun)) throw new ConfigError(`${where('tun')} must be an interface name of 1-15 characters`);
+  if (parseIPv4(c.publicIP) === null) throw new ConfigError(`${where('publicIP')} must be an IPv4 address, got ${JSON.stringify(c.publicIP)}`);
+  if (!Number.isInteger(c.port) || (c.port as number) < 1 || (c.port as number) > 65535) throw new ConfigError(`${where('port')} must be an integer 1-65535`);
+  const network = parseNet(c.network, where('network'));
+  const subnet = parseNet(c.subnet, where('subnet'));
+  if (!within(subnet, network)) throw new ConfigError(`${where('subnet')} ${subnet.text} is not inside the network ${network.text}`);
+  if (!Array.isArray(c.leases)) throw new ConfigError(`${where('leases')} must be an array of { "subnet", "publicIP" }`);
+  const leases = c.leases.map((l: unknown, i: number) => {
+    const at = `${where('leases')}[${i}]`;
+    if (typeof l !== 'object' || l === null) throw new ConfigError(`${at} must be an object { "subnet", "publicIP" }`);
+    const { subnet: s, publicIP: ip, ...rest } = l as Record<string, unknown>;
+    const extra = Object.keys(rest)[0];
+    if (extra !== undefined) throw new ConfigError(`${at}: unknown key "${extra}"`);
+    const n = parseNet(s, `${at}.subnet`);
+    if (!within(n, network)) throw new ConfigError(`${at}.subnet ${n.text} is not inside the network ${network.text}`);
+    if (overlap(n, subnet)) throw new ConfigError(`${at}.subnet ${n.text} overlaps this node's own subnet ${subnet.text}`);
+    if (parseIPv4(ip) === null) throw new ConfigError(`${at}.publicIP must be an IPv4 address, got ${JSON.stringify(ip)}`);
+    return { subnet: n, publicIP: ip as string };
+  });
+  leases.forEach((a, i) =>
+    leases.slice(i + 1).forEach((b) => {
+      if (overlap(a.subnet, b.subnet)) throw new ConfigError(`${where('leases')}: ${a.subnet.text} and ${b.subnet.text} overlap`);
+    }),
+  );
+  for (const k of ['pidfile', 'log'] as const) {
+    if (typeof c[k] !== 'string' || !isAbsolute(c[k])) throw new ConfigError(`${where(k)} must be an absolute path`);
+  }
+  return { tun: c.tun, publicIP: c.publicIP as string, port: c.port as number, network, subnet, leases, pidfile: c.pidfile as string, log: c.log as string };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Logging, klog-style like flanneld's: "I1122 01:41:05.123456    4242 flannel-udp] message".
+// fd 2 is the log file when daemonized, the terminal with --foreground; writes are synchronous.
+
+function log(level: 'I' | 'W' | 'E', msg: string): void {
+  const d = new Date();
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  const ts = `${p(d.getMonth() + 1)}${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}000`;
+  try {
+    writeSync(2, `${level}${ts} ${String(process.pid).padStart(7)} ${PROG}] ${msg}\n`);
+  } catch {
+    /* nowhere left to complain to */
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// IPv4 header work. Offsets into struct iphdr: 0 version/ihl, 6 frag_off, 8 ttl, 9 protocol,
+// 10 check, 12 saddr, 16 daddr.
+
+/** One's-complement sum folded to 16 bits, complemented: the Internet checksum (RFC 1071). */
+function checksum(b: Buffer, off: number, len: number): number {
+  let sum = 0;
+  const end = off + (len & ~1);
+  for (let i = off; i < end; i += 2) sum += (b[i]! << 8) | b[i + 1]!;
+  if (len & 1) sum += b[off + len - 1]! << 8;
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
+
+/**
+ * What a router does to a packet it forwards: TTL - 1, and drop it if that reaches 0 (RFC 1812
+ * 5.3.1; flanneld sends no Time Exceeded either). The checksum is patched, not recomputed:
+ * RFC 1624 eqn. 3, HC' = ~(~HC + ~m + m'), with m the 16-bit word holding TTL and protocol.
+ */
+function decrementTtl(b: Buffer): boolean {
+  const ttl = b[8]!;
+  if (ttl <= 1) return false;
+  b[8] = ttl - 1;
+  const m = (ttl << 8) | b[9]!;
+  let sum = (~((b[10]! << 8) | b[11]!) & 0xffff) + (~m & 0xffff) + (m - 0x100);
+  sum = (sum & 0xffff) + (sum >>> 16);
+  sum = (sum & 0xffff) + (sum >>> 16);
+  sum = ~sum & 0xffff;
+  b[10] = sum >>> 8;
+  b[11] = sum & 0xff;
+  return true;
+}
+
+// ICMP types that are errors: never answer one with another (RFC 1122 3.2.2). flanneld stays
+// silent for every ICMP packet, echo requests included; we answer those, so ping shows
+// "Destination Net Unreachable" as it would from any router.
+const ICMP_ERRORS = new Set([3, 4, 5, 11, 12]);
+
+// ---------------------------------------------------------------------------------------------
+// The proxy
+
+class Counters {
+  tx = 0; // TUN -> UDP, packets sent to a peer
+  rx = 0; // UDP -> TUN, packets handed back to the kernel
+  ttl = 0; // dropped, TTL ran out
+  unreachable = 0; // no lease for the destination: ICMP net unreachable sent
+  dropped = 0; // not IPv4, malformed, not for our subnet, or the kernel refused it
+
+  toString(): string {
+    return `tx ${this.tx}, rx ${this.rx}, dropped-ttl ${this.ttl}, unreachable ${this.unreachable}, dropped-other ${this.dropped}`;
+  }
+}
+
+class Proxy {
+  readonly stats = new Counters();
+  private readonly tun: Tun;
+  private readonly sock: dgram.Socket;
+  // The lease table, flat. flanneld's find_route() is a linear scan too: a cluster has few
+  // nodes, and a linear scan over typed arrays beats any structure at this size.
+  private readonly leaseAddr: Uint32Array;
+  private readonly leaseMask: Uint32Array;
+  private readonly leasePeer: string[];
+  private readonly ownAddr: number;
+  private readonly ownMask: number;
+  private readonly leaseIP: number;
+  // ICMP reply: IP header + ICMP header + the offender's header (with options) + 8 bytes.
+  private readonly icmp = Buffer.alloc(20 + 8 + 60 + 8);
+
+  constructor(
+    private readonly cfg: Config,
+    onFatal: (err: Error) => void,
+  ) {
+    this.leaseAddr = Uint32Array.from(cfg.leases, (l) => l.subnet.addr);
+    this.leaseMask = Uint32Array.from(cfg.leases, (l) => l.subnet.mask);
+    this.leasePeer = cfg.leases.map((l) => l.publicIP);
+    this.ownAddr = cfg.subnet.addr;
+    this.ownMask = cfg.subnet.mask;
+    // The address flannel0 carries (the lease's network address): where our ICMP comes from.
+    this.leaseIP = cfg.subnet.addr;
+    this.tun = new Tun(cfg.tun, { mtu: 65535, onPacket: this.fromTun, onError: onFatal });
+    // The peer is always an IP literal: answer the "DNS lookup" synchronously. The default
+    // lookup defers every send() to the next tick, and then the TUN buffer the packet sits in
+    // would be overwritten by the next read before it is sent.
+    const lookup = (host: string, _o: unknown, cb: (err: Error | null, addr: string, family: number) => void) => cb(null, host, 4);
+    this.sock = dgram.createSocket({ type: 'udp4', lookup: lookup as never, recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+    this.sock.on('message', this.fromUdp);
+  }
+
+  /** Bind <publicIP>:<port>. Resolves once bound; rejects with a one-line reason. */
+  bind(): Promise<void> {
+    const { publicIP, port } = this.cfg;
+    return new Promise((res, rej) => {
+      const onError = (e: NodeJS.ErrnoException) => {
+        const why =
+          e.code === 'EADDRNOTAVAIL'
+            ? `${publicIP} is not an address in this network namespace`
+            : e.code === 'EADDRINUSE'
+              ? `port ${port} is already in use on ${publicIP}`
+              : e.code === 'EACCES'
+                ? `not allowed to bind port ${port}`
+                : (e.code ?? e.message);
+        rej(new Error(`cannot bind UDP ${publicIP}:${port}: ${why}`));
+      };
+      this.sock.once('error', onError);
+      this.sock.bind({ address: publicIP, port, exclusive: true }, () => {
+        this.sock.off('error', onError);
+        const sym = Object.getOwnPropertySymbols(this.sock).find((x) => x.description === 'state symbol')!;
+        this.udpFd = (this.sock as unknown as Record<symbol, { handle: { fd: number } }>)[sym]!.handle.fd;
+        this.peerSa = this.cfg.leases.map((l) => { const b = Buffer.alloc(16); b.writeUInt16LE(2, 0); b.writeUInt16BE(this.cfg.port, 2); b.writeUInt32BE(parseIPv4(l.publicIP)!, 4); return b; });
+        this.sock.on('error', (e) => log('E', `UDP socket: ${e.message}`));
+        res();
+      });
+    });
+  }
+
+  close(): void {
+    this.tun.close();
+    this.sock.close();
+  }
+
+  /** TUN -> UDP. Returns false to stop reading while the packet still waits in `buf`. */
+  private readonly fromTun = (buf: Buffer, len: number): boolean => {
+    if (len < 20 || buf[0]! >> 4 !== 4) {
+      // IPv6 (router solicitations and MLD on flannel0) or junk: flanneld carries IPv4 only.
+      this.stats.dropped++;
+      return true;
+    }
+    const dst = ((buf[16]! << 24) | (buf[17]! << 16) | (buf[18]! << 8) | buf[19]!) >>> 0;
+    const { leaseAddr, leaseMask } = this;
+    let i = 0;
+    while (i < leaseAddr.length && (dst & leaseMask[i]!) >>> 0 !== leaseAddr[i]) i++;
+    if (i === leaseAddr.length) {
+      this.netUnreachable(buf, len);
+      return true;
+    }
+    if (!decrementTtl(buf)) {
+      this.stats.ttl++;
+      return true;
+    }
+    if (EXP.includes('send')) {
+      if ((c_sendto(this.udpFd, buf, len, 0, this.peerSa[i], 16) as number) < 0) { this.stats.dropped++; return true; }
+      this.stats.tx++;
+      return true;
+    }
+    this.sock.send(buf, 0, len, this.cfg.port, this.leasePeer[i]);
+    this.stats.tx++;
+    // The send normally completes inside send() (sendto(2) on a non-blocking socket). Only when
+    // the socket buffer is full does libuv queue it, and then it still points into `buf`: stop
+    // reading the TUN until the queue drains. Meanwhile the kernel queues (and past
+    // txqueuelen drops) on flannel0, which is where a router's back-pressure belongs.
+    if (this.sock.getSendQueueCount() === 0) return true;
+    this.waitForSendQueue();
+    return false;
+  };
+
+  private waitForSendQueue(): void {
+    setImmediate(() => (this.sock.getSendQueueCount() === 0 ? this.tun.resume() : this.waitForSendQueue()));
+  }
+
+  /** UDP -> TUN. `msg` is a fresh buffer per datagram, so it can be modified in place. */
+  udpFd = -1;
+  peerSa: Buffer[] = [];
+  rbuf = Buffer.allocUnsafeSlow(65536);
+  private readonly fromUdp = (msg: Buffer): void => {
+    this.fromUdp1(msg, msg.length);
+    if (!EXP.includes('recv')) return;
+    for (let k = 0; k < 64; k++) {
+      const n = c_recv(this.udpFd, this.rbuf, 65536, 0x40) as number;
+      if (n <= 0) break;
+      this.fromUdp1(this.rbuf, n);
+    }
+  };
+  private readonly fromUdp1 = (msg: Buffer, len: number): void => {
+    if (len < 20 || msg[0]! >> 4 !== 4) {
+      this.stats.dropped++;
+      return;
+    }
+    const dst = ((msg[16]! << 24) | (msg[17]! << 16) | (msg[18]! << 8) | msg[19]!) >>> 0;
+    // Only traffic for our own subnet goes into the kernel. flanneld writes anything; but
+    // the kernel would route a packet for someone else straight back into flannel0 and here
+    // again, bouncing until its TTL runs out.
+    if ((dst & this.ownMask) >>> 0 !== this.ownAddr) {
+      this.stats.dropped++;
+      return;
+    }
+    if (!decrementTtl(msg)) {
+      this.stats.ttl++;
+      return;
+    }
+    // The write runs the kernel's whole receive path (routing, cni0, the pod's veth) before it
+    // returns. It fails only when the kernel will not take the packet; a router drops then.
+    if (this.tun.write(msg, len) === len) this.stats.rx++;
+    else this.stats.dropped++;
+  };
+
+  /**
+   * ICMP destination unreachable, code 0 (net), back through flannel0 to the sender: what
+   * flanneld's send_net_unreachable() does, from the lease address, TTL 8 like flanneld.
+   */
+  private netUnreachable(pkt: Buffer, len: number): void {
+    const ihl = (pkt[0]! & 0x0f) * 4;
+    const proto = pkt[9]!;
+    const fragOffset = ((pkt[6]! << 8) | pkt[7]!) & 0x1fff;
+    // Not for a malformed header, not about an ICMP error, not for a fragment other than the
+    // first (RFC 1122 3.2.2).
+    if (ihl < 20 || len < ihl || fragOffset !== 0 || (proto === 1 && (len <= ihl || ICMP_ERRORS.has(pkt[ihl]!)))) {
+      this.stats.dropped++;
+      return;
+    }
+    const quote = Math.min(len, ihl + 8);
+    const total = 28 + quote;
+    const o = this.icmp;
+    o.fill(0, 0, 28);
+    o[0] = 0x45; // IPv4, 20-byte header
+    o.writeUInt16BE(total, 2);
+    o[8] = 8; // TTL
+    o[9] = 1; // ICMP
+    o.writeUInt32BE(this.leaseIP, 12);
+    pkt.copy(o, 16, 12, 16); // back to the offender's source
+    o.writeUInt16BE(checksum(o, 0, 20), 10);
+    o[20] = 3; // destination unreachable
+    o[21] = 0; // net unreachable
+    pkt.copy(o, 28, 0, quote);
+    o.writeUInt16BE(checksum(o, 20, 8 + quote), 22);
+    if (this.tun.write(o, total) === total) this.stats.unreachable++;
+    else this.stats.dropped++;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Daemon plumbing
+
+function writePidfile(file: string): void {
+  // Write then rename: whoever reads the pidfile sees a whole PID or no file.
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, `${process.pid}\n`);
+    renameSync(tmp, file);
+  } catch (e) {
+    throw new Error(`cannot write pidfile ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+function removePidfile(file: string): void {
+  try {
+    // Only our own: a second daemon that failed to start must not remove the first one's.
+    if (readFileSync(file, 'utf8').trim() === String(process.pid)) unlinkSync(file);
+  } catch {}
+}
+
+/** The daemon proper. `readyFd`: where the launcher waits for "READY" or "ERROR <why>". */
+async function runDaemon(configFile: string, readyFd: number | null): Promise<void> {
+  let cfg: Config | null = null;
+  let proxy: Proxy | null = null;
+  let ready = false;
+
+  const exit = (code: number, why: string) => {
+    if (proxy) log(code === 0 ? 'I' : 'E', `${why}; packets: ${proxy.stats}`);
+    else log('E', why);
+    if (!ready && readyFd !== null) {
+      try {
+        writeSync(readyFd, `ERROR ${why}\n`);
+      } catch {}
+    }
+    if (ready && cfg) removePidfile(cfg.pidfile);
+    process.exit(code);
+  };
+  process.on('SIGTERM', () => exit(0, 'exiting on SIGTERM'));
+  process.on('SIGINT', () => exit(0, 'exiting on SIGINT'));
+  // Detached from any terminal: a hang-up means nothing to us.
+  process.on('SIGHUP', () => log('W', 'SIGHUP ignored'));
+  process.on('uncaughtException', (e) => exit(1, `internal error: ${e.stack ?? e.message}`));
+
+  try {
+    cfg = loadConfig(configFile);
+    proxy = new Proxy(cfg, (e) => exit(1, e.message));
+    await proxy.bind();
+    writePidfile(cfg.pidfile);
+    ready = true;
+  } catch (e) {
+    exit(1, (e as Error).message);
+    return;
+  }
+  const leases = cfg.leases.map((l) => `${l.subnet.text} via ${l.publicIP}`).join(', ') || 'none';
+  log('I', `udp backend on ${cfg.tun}: lease ${cfg.subnet.text} of network ${cfg.network.text}, UDP ${cfg.publicIP}:${cfg.port}, peers: ${leases}`);
+  if (readyFd !== null) {
+    writeSync(readyFd, 'READY\n');
+    closeSync(readyFd);
+  }
+}
+
+/**
+ * Start the daemon in the background, like nginx: re-run this file detached, with --foreground,
+ * its output going to the log, and wait until it says READY (attached, bound, pidfile written)
+ * or fails. The child reports over an inherited pipe (fd 3) rather than the pidfile alone, so
+ * that its reason for failing comes back to our stderr, not only into its log.
+ */
+async function launch(configFile: string): Promise<number> {
+  const cfg = loadConfig(configFile); // fail here, before any process exists
+  let logFd: number;
+  try {
+    logFd = openSync(cfg.log, 'a');
+  } catch (e) {
+    throw new Error(`cannot open log ${cfg.log}: ${(e as NodeJS.ErrnoException).code}`);
+  }
+  const self = fileURLToPath(import.meta.url);
+  const child = spawn(process.execPath, [self, '--config', configFile, '--foreground', '--ready-fd', '3'], {
+    detached: true, // own session: not killed with the shell or `ip netns exec` that started us
+    stdio: ['ignore', logFd, logFd, 'pipe'],
+  });
+  closeSync(logFd);
+  const pipe = child.stdio[3] as NodeJS.ReadableStream;
+  let said = '';
+  pipe.setEncoding('utf8');
+  pipe.on('data', (d: string) => (said += d));
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  const closed = new Promise<void>((res) => pipe.once('end', res));
+  const timedOut = new Promise<'timeout'>((res) => setTimeout(res, READY_TIMEOUT_MS, 'timeout').unref());
+
+  const first = await Promise.race([closed, exited, timedOut]);
+  if (first !== 'timeout' && said.startsWith('READY')) {
+    let pid = '';
+    try {
+      pid = readFileSync(cfg.pidfile, 'utf8').trim();
+    } catch {}
+    if (pid === String(child.pid)) {
+      child.unref();
+      (pipe as unknown as { destroy(): void }).destroy();
+      return 0;
+    }
+  }
+  // Not ready: make sure nothing is left behind, then say why.
+  if (child.exitCode === null && child.signalCode === null) {
+    child.kill('SIGKILL');
+    await exited;
+  }
+  const why = said.startsWith('ERROR ')
+    ? said.slice(6).trim()
+    : first === 'timeout'
+      ? `the daemon was not ready after ${READY_TIMEOUT_MS / 1000} s (see ${cfg.log})`
+      : `the daemon exited before it was ready (see ${cfg.log})`;
+  throw new Error(why);
+}
+
+function usage(): never {
+  process.stderr.write(`usage: ${PROG} --config FILE [--foreground]\n`);
+  process.exit(2);
+}
+
+async function main(argv: string[]): Promise<void> {
+  let config: string | undefined;
+  let foreground = false;
+  let readyFd: number | null = null;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--config') config = argv[++i];
+    else if (a === '--foreground') foreground = true;
+    else if (a === '--ready-fd') readyFd = Number(argv[++i]);
+    else usage();
+  }
+  if (!config) usage();
+  config = resolve(config);
+  if (foreground) return runDaemon(config, readyFd);
+  try {
+    process.exitCode = await launch(config);
+  } catch (e) {
+    process.stderr.write(`${PROG}: ${(e as Error).message}\n`);
+    process.exitCode = 1;
+  }
+}
+
+void main(process.argv.slice(2));
