@@ -25,7 +25,7 @@ export function calicoPhases(c: Cluster, inst: Instance): Phase[] {
   const phases: Phase[] = [
     {
       title: 'Calico CNI: proxy ARP on the host side of every pod veth',
-      why: 'A Calico pod has a /32 address and a default route via 169.254.1.1, an address nobody owns. The host end of its veth (cali…, MAC ee:ee:ee:ee:ee:ee, no address) answers ARP for it by proxy ARP, with no delay, so every packet from the pod lands in the node\'s routing table, which holds a /32 route per local pod. Proxy ARP only answers when the node routes 169.254.1.1 out of another interface: the node\'s default route via eth0 is what makes it work.',
+      why: "A Calico pod has a /32 address and a default route via 169.254.1.1, an address nobody owns. The host end of its veth (cali…, MAC ee:ee:ee:ee:ee:ee, no address) answers ARP for it by proxy ARP, with no delay, so every packet from the pod lands in the node's routing table, which holds a /32 route per local pod. Proxy ARP only answers when the node routes 169.254.1.1 out of another interface: the node's default route via eth0 is what makes it work.",
       steps: c.nodes
         .filter((n) => n.pods.length)
         .map((n): Step => ({ kind: 'sysctl.set', netns: ns(n.name), values: n.pods.flatMap((p) => hostSideSysctls(p.hostIf)) })),
@@ -49,7 +49,12 @@ function speakers(c: Cluster): Speaker[] {
   const blocksOf = (n: ClusterNode) => [n.podCIDR];
   if (rr === null) {
     // The default node-to-node mesh: every node peers with every other.
-    return nodes.map((n) => ({ name: n.name, ip: n.address, blocks: blocksOf(n), peers: nodes.filter((p) => p !== n).map((p) => ({ ip: p.address, kind: 'mesh' })) }));
+    return nodes.map((n) => ({
+      name: n.name,
+      ip: n.address,
+      blocks: blocksOf(n),
+      peers: nodes.filter((p) => p !== n).map((p) => ({ ip: p.address, kind: 'mesh' })),
+    }));
   }
   const router = c.underlay.kind === 'router' ? { name: c.underlay.namespace, ip: c.underlay.segments[0]!.gateway } : null;
   if (rr === 'router') {
@@ -64,17 +69,19 @@ function speakers(c: Cluster): Speaker[] {
   const reflector = nodes.find((n) => n.name === rr)!;
   const routerIP = router ? c.underlay.segments.find((s) => s.gateway === reflector.gateway)!.gateway : null;
   return [
-    ...nodes.map(
-      (n): Speaker =>
-        n === reflector
-          ? {
-              name: n.name,
-              ip: n.address,
-              blocks: blocksOf(n),
-              peers: [...nodes.filter((p) => p !== n).map((p): BirdPeer => ({ ip: p.address, kind: 'rr-client' })), ...(routerIP ? [{ ip: routerIP, kind: 'rr-client' } as BirdPeer] : [])],
-              clusterId: RR_CLUSTER_ID,
-            }
-          : { name: n.name, ip: n.address, blocks: blocksOf(n), peers: [{ ip: reflector.address, kind: 'rr' }] },
+    ...nodes.map((n): Speaker =>
+      n === reflector
+        ? {
+            name: n.name,
+            ip: n.address,
+            blocks: blocksOf(n),
+            peers: [
+              ...nodes.filter((p) => p !== n).map((p): BirdPeer => ({ ip: p.address, kind: 'rr-client' })),
+              ...(routerIP ? [{ ip: routerIP, kind: 'rr-client' } as BirdPeer] : []),
+            ],
+            clusterId: RR_CLUSTER_ID,
+          }
+        : { name: n.name, ip: n.address, blocks: blocksOf(n), peers: [{ ip: reflector.address, kind: 'rr' }] },
     ),
     ...(router && routerIP ? [{ name: router.name, ip: routerIP, blocks: [], peers: [{ ip: reflector.address, kind: 'rr' } as BirdPeer] }] : []),
   ];
@@ -94,36 +101,32 @@ function bgpPhases(c: Cluster, inst: Instance): Phase[] {
       }. Exported: the node's own blocks; learned routes keep the originating node as next hop.`,
       steps: [
         { kind: 'dir.create', paths: list.map((s) => nodeDir(inst, s.name)) },
-        ...list.map(
-          (s): Step => ({
-            kind: 'file.write',
-            path: conf(s),
-            content: birdConfig({
-              routerId: s.ip,
-              nodeIP: s.ip,
-              blocks: s.blocks,
-              pools: s.blocks.length ? [c.podNetwork] : [],
-              peers: s.peers,
-              ...(s.clusterId ? { clusterId: s.clusterId, routeReflector: true } : {}),
-              socketHint: birdSocket(inst, s.name),
-              logFile: join(nodeDir(inst, s.name), 'bird.log'),
-            }),
+        ...list.map((s): Step => ({
+          kind: 'file.write',
+          path: conf(s),
+          content: birdConfig({
+            routerId: s.ip,
+            nodeIP: s.ip,
+            blocks: s.blocks,
+            pools: s.blocks.length ? [c.podNetwork] : [],
+            peers: s.peers,
+            ...(s.clusterId ? { clusterId: s.clusterId, routeReflector: true } : {}),
+            socketHint: birdSocket(inst, s.name),
+            logFile: join(nodeDir(inst, s.name), 'bird.log'),
           }),
-        ),
+        })),
       ],
     },
     {
       title: 'Start BIRD on every BGP speaker',
       why: 'BIRD (Debian bird2) runs inside each namespace and speaks BGP on TCP 179 over the underlay. Once sessions are Established, each node installs its peers\' blocks as "proto bird" routes via the node that owns them, and its own blocks as blackhole routes. birdc talks to it through the control socket.',
-      steps: list.map(
-        (s): Step => ({
-          kind: 'process.start',
-          netns: inst.netns(s.name),
-          name: 'bird',
-          argv: ['bird', '-c', conf(s), '-s', birdSocket(inst, s.name), '-P', join(nodeDir(inst, s.name), 'bird.pid')],
-          pidfile: join(nodeDir(inst, s.name), 'bird.pid'),
-        }),
-      ),
+      steps: list.map((s): Step => ({
+        kind: 'process.start',
+        netns: inst.netns(s.name),
+        name: 'bird',
+        argv: ['bird', '-c', conf(s), '-s', birdSocket(inst, s.name), '-P', join(nodeDir(inst, s.name), 'bird.pid')],
+        pidfile: join(nodeDir(inst, s.name), 'bird.pid'),
+      })),
     },
   ];
 }
@@ -146,7 +149,7 @@ function vxlanPhases(c: Cluster, inst: Instance): Phase[] {
     },
     {
       title: 'Felix: neighbour and FDB entries for every remote VTEP',
-      why: "For each remote node: a permanent neighbour entry (its tunnel IP → its VTEP MAC) and a permanent FDB entry (that MAC → its node IP), the same pair flannel programs.",
+      why: 'For each remote node: a permanent neighbour entry (its tunnel IP → its VTEP MAC) and a permanent FDB entry (that MAC → its node IP), the same pair flannel programs.',
       steps: c.nodes.flatMap((n) =>
         remotes(n).flatMap((r): Step[] => [
           { kind: 'neigh.add', netns: ns(n.name), dev: 'vxlan.calico', address: formatIPv4(tunnelIP(r)), lladdr: mac(r) },
@@ -158,13 +161,11 @@ function vxlanPhases(c: Cluster, inst: Instance): Phase[] {
       title: 'Felix: route every remote block through vxlan.calico',
       why: 'Each remote block goes "via <remote tunnel IP> dev vxlan.calico onlink": the gateway is the remote VTEP address, not the node IP.',
       steps: c.nodes.flatMap((n) =>
-        remotes(n).map(
-          (r): Step => ({
-            kind: 'route.add',
-            netns: ns(n.name),
-            route: route(r.podCIDR, { via: formatIPv4(tunnelIP(r)), dev: 'vxlan.calico', onlink: true, proto: FELIX_PROTO }),
-          }),
-        ),
+        remotes(n).map((r): Step => ({
+          kind: 'route.add',
+          netns: ns(n.name),
+          route: route(r.podCIDR, { via: formatIPv4(tunnelIP(r)), dev: 'vxlan.calico', onlink: true, proto: FELIX_PROTO }),
+        })),
       ),
     },
   ];

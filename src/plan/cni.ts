@@ -62,19 +62,17 @@ function flannelPhases(c: Cluster, inst: Instance): Phase[] {
     steps: [
       { kind: 'dir.create', paths: c.nodes.map((n) => join(nodeDir(inst, n.name), 'run', 'flannel')) },
       { kind: 'file.write', path: join(inst.dir, 'net-conf.json'), content: netConf },
-      ...c.nodes.map(
-        (n): Step => ({
-          kind: 'file.write',
-          path: join(nodeDir(inst, n.name), 'run', 'flannel', 'subnet.env'),
-          content: [
-            `FLANNEL_NETWORK=${c.podNetwork}`,
-            `FLANNEL_SUBNET=${cni0Gateway(n)}/${n.podCIDR.split('/')[1]}`,
-            `FLANNEL_MTU=${mtu}`,
-            'FLANNEL_IPMASQ=true',
-            '',
-          ].join('\n'),
-        }),
-      ),
+      ...c.nodes.map((n): Step => ({
+        kind: 'file.write',
+        path: join(nodeDir(inst, n.name), 'run', 'flannel', 'subnet.env'),
+        content: [
+          `FLANNEL_NETWORK=${c.podNetwork}`,
+          `FLANNEL_SUBNET=${cni0Gateway(n)}/${n.podCIDR.split('/')[1]}`,
+          `FLANNEL_MTU=${mtu}`,
+          'FLANNEL_IPMASQ=true',
+          '',
+        ].join('\n'),
+      })),
     ],
   });
 
@@ -83,7 +81,17 @@ function flannelPhases(c: Cluster, inst: Instance): Phase[] {
       title: 'flanneld: create the VXLAN device flannel.1',
       why: `flannel.1 is a VXLAN tunnel endpoint: VNI ${FLANNEL_VNI}, the kernel's default port ${FLANNEL_VXLAN_PORT}, source address the node IP on eth0, learning off (flanneld programs every entry itself), MTU ${mtu} (eth0's ${c.underlay.mtu} minus 50 bytes of outer IP, UDP and VXLAN headers and inner Ethernet). Its address is the lease's network address as a /32, so no subnet route or broadcast route appears for it.`,
       steps: c.nodes.flatMap((n): Step[] => [
-        { kind: 'vxlan.add', netns: ns(n.name), name: 'flannel.1', vni: FLANNEL_VNI, local: n.address, dev: 'eth0', port: FLANNEL_VXLAN_PORT, mac: vtepMac(n.name), mtu },
+        {
+          kind: 'vxlan.add',
+          netns: ns(n.name),
+          name: 'flannel.1',
+          vni: FLANNEL_VNI,
+          local: n.address,
+          dev: 'eth0',
+          port: FLANNEL_VXLAN_PORT,
+          mac: vtepMac(n.name),
+          mtu,
+        },
         { kind: 'addr.add', netns: ns(n.name), dev: 'flannel.1', cidr: `${leaseIP(n)}/32` },
         { kind: 'link.set', netns: ns(n.name), dev: 'flannel.1', master: null, mac: null, mtu: null, up: true },
       ]),

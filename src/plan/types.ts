@@ -21,7 +21,17 @@ export type Step =
   /** An iptables-restore --noflush payload written the way a daemon (flanneld) writes it. */
   | { kind: 'iptables.restore'; netns: string; payload: string; owner: string }
   /** A CNI plugin executed the way a container runtime does: config on stdin, parameters in CNI_* variables. */
-  | { kind: 'cni.call'; netns: string; plugin: string; command: 'ADD' | 'DEL'; containerId: string; podNetns: string; ifname: string; config: string; result: string | null }
+  | {
+      kind: 'cni.call';
+      netns: string;
+      plugin: string;
+      command: 'ADD' | 'DEL';
+      containerId: string;
+      podNetns: string;
+      ifname: string;
+      config: string;
+      result: string | null;
+    }
   | { kind: 'dir.create'; paths: string[] }
   | { kind: 'file.write'; path: string; content: string }
   | { kind: 'process.start'; netns: string; name: string; argv: string[]; pidfile: string }

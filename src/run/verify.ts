@@ -151,8 +151,8 @@ async function runCapture(lab: Lab, inst: Instance, host: Host, check: Check): P
         ? `no packet matched "${p.filter}" on ${check.from} ${p.interface}`
         : `${packets.length} packets matched; first: ${describePacket(packets[0]!)}`
       : packets.length === 0
-      ? `no packets matched "${p.filter}" on ${check.from} ${p.interface}${r.stderr.trim() ? ` (tcpdump: ${lastLine(r.stderr)})` : ''}`
-      : `${matches.length}/${packets.length} packets as expected; first: ${describePacket(matches[0] ?? packets[0]!)}`;
+        ? `no packets matched "${p.filter}" on ${check.from} ${p.interface}${r.stderr.trim() ? ` (tcpdump: ${lastLine(r.stderr)})` : ''}`
+        : `${matches.length}/${packets.length} packets as expected; first: ${describePacket(matches[0] ?? packets[0]!)}`;
   const result: CheckResult = { check, passed: ok, saw, attempts: 1, ms: Date.now() - t0, command, details: [] };
   if (!ok) {
     result.details = [

@@ -65,8 +65,7 @@ export function resolveCluster(raw: RawCluster, report: Report): ExpandedCluster
 
   const podText = raw.podNetwork ?? DEFAULT_POD_NETWORK;
   const podNet = parseCidr(podText);
-  if (!podNet || podNet.prefix > 28)
-    report([...path, 'podNetwork'], `podNetwork "${podText}" is not an IPv4 network of at least /28`, 'e.g. 10.244.0.0/16');
+  if (!podNet || podNet.prefix > 28) report([...path, 'podNetwork'], `podNetwork "${podText}" is not an IPv4 network of at least /28`, 'e.g. 10.244.0.0/16');
 
   // The underlay: one switch for one subnet, a router for several.
   const subnets = raw.underlay?.subnets ?? [DEFAULT_UNDERLAY];
@@ -132,7 +131,11 @@ export function resolveCluster(raw: RawCluster, report: Report): ExpandedCluster
       const host = address - network(segment);
       const size = 2 ** (32 - segment.prefix);
       if (host <= 1 || host >= size - 1)
-        report([...p, raw_.address !== undefined ? 'address' : 'pods'], `${formatIPv4(address)} is not a usable node address in ${subnets[segIndex]}`, '.1 is the gateway; use .2 and up');
+        report(
+          [...p, raw_.address !== undefined ? 'address' : 'pods'],
+          `${formatIPv4(address)} is not a usable node address in ${subnets[segIndex]}`,
+          '.1 is the gateway; use .2 and up',
+        );
       if (used.has(address)) report([...p, 'address'], `${formatIPv4(address)} is already ${used.get(address)}'s address`, 'every node needs its own address');
       used.set(address, name);
     }

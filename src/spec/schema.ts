@@ -227,7 +227,8 @@ export const ClusterNode = Type.Object(
 export const Cni = Type.Object(
   {
     type: Type.Union([Type.Literal('flannel'), Type.Literal('calico'), Type.Literal('bridge')], {
-      description: 'flannel (flanneld + the flannel CNI plugin), calico (Calico CNI + Felix + BIRD) or bridge (the reference bridge + host-local plugins, called for real).',
+      description:
+        'flannel (flanneld + the flannel CNI plugin), calico (Calico CNI + Felix + BIRD) or bridge (the reference bridge + host-local plugins, called for real).',
     }),
     backend: Type.Optional(
       Type.Union([Type.Literal('vxlan'), Type.Literal('udp'), Type.Literal('host-gw')], { description: 'flannel: the backend (default vxlan).' }),

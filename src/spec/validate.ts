@@ -160,8 +160,7 @@ class Validator {
       if (!NAME_RE.test(name) || name.length > 24) {
         this.error(path, `invalid namespace name "${name}"`, 'use lowercase letters, digits and dashes, at most 24 characters, e.g. "node1"', 'key');
       }
-      if (namespaces.has(name))
-        this.error(path, `namespace "${name}" is already a node, a pod or the underlay of the cluster`, 'give it another name', 'key');
+      if (namespaces.has(name)) this.error(path, `namespace "${name}" is already a node, a pod or the underlay of the cluster`, 'give it another name', 'key');
       namespaces.set(name, this.namespace(name, topology.namespaces[name]!, path));
     }
     const links = [...(expanded?.links ?? []), ...this.links(topology.links ?? [], namespaces)];
@@ -494,7 +493,11 @@ class Validator {
         const protocol = c.bgp ?? '';
         if (!/^[A-Za-z0-9_]+$/.test(protocol)) this.error([...p, 'bgp'], `"${protocol}" is not a BIRD protocol name`, 'e.g. bgp: Mesh_192_168_56_12');
         if (!birdSpeakers(cluster).includes(c.from))
-          this.error([...p, 'from'], `${c.from} runs no BIRD`, 'bgp checks run on the nodes of a calico cluster in bgp mode (and on the router when it reflects routes)');
+          this.error(
+            [...p, 'from'],
+            `${c.from} runs no BIRD`,
+            'bgp checks run on the nodes of a calico cluster in bgp mode (and on the router when it reflects routes)',
+          );
         return { kind, protocol };
       }
     }
@@ -533,7 +536,11 @@ class Validator {
     }
     if (e.reachable !== undefined || c.expect === 'unreachable' || c.expect === 'reachable') {
       if (!['ping', 'tcp', 'http'].includes(probe.kind))
-        this.error([...p, 'expect'], `a ${probe.kind} check cannot expect reachable or unreachable`, probe.kind in PRESENCE ? 'use expect: { present: false }' : undefined);
+        this.error(
+          [...p, 'expect'],
+          `a ${probe.kind} check cannot expect reachable or unreachable`,
+          probe.kind in PRESENCE ? 'use expect: { present: false }' : undefined,
+        );
     }
     if (e.state !== undefined) {
       const allowed = STATES[probe.kind];
@@ -548,7 +555,7 @@ class Validator {
         if (v !== undefined && parseIPv4(v) === undefined) this.error([...p, 'expect', pair, f], `${pair}.${f} "${v}" is not an IPv4 address`);
       }
     if (probe.kind === 'capture' && e.encap === undefined && e.present !== false)
-      this.error([...p, 'expect'], 'a capture check needs expect.encap', 'vxlan, udp (flannel\'s UDP backend) or none (plain routed packets)');
+      this.error([...p, 'expect'], 'a capture check needs expect.encap', "vxlan, udp (flannel's UDP backend) or none (plain routed packets)");
     if (e.vni !== undefined && e.encap !== 'vxlan') this.error([...p, 'expect', 'vni'], 'vni needs encap: vxlan');
     if (!out.present && Object.keys(e).some((k) => k !== 'present'))
       this.error([...p, 'expect'], 'an entry that must be absent has no other fields to match', 'keep only present: false');

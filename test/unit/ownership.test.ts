@@ -191,3 +191,44 @@ t.test('missing tools are named with their package before anything runs', async 
   t.match(e.details.join('\n'), /apt-get install nginx-light curl/);
   t.same(host.commands, []);
 });
+
+t.test('CNI ADDs are recorded as DELs to run on down, before the namespaces go; daemons are recorded like servers', async (t) => {
+  const cni = loadLabFile('labs/cni-plugins/lab.yaml').lab;
+  const root = mkdtempSync(join(tmpdir(), 'knetlab-test-'));
+  roots.push(root);
+  const host = new RecordingHost();
+  const store = new RecordStore(root);
+  const inst = makeInstance(cni.name, '', root);
+  const rec = await up(cni, inst, { host, store });
+  t.equal(rec.cleanups?.length, 4, 'one DEL per ADD (loopback and bridge, two pods)');
+  host.commands.length = 0;
+  await down(inst.name, { host, store });
+  const dels = host.commands.findIndex((c) => c.args.includes('CNI_COMMAND=DEL'));
+  const netnsDel = host.commands.findIndex((c) => c.file === 'ip' && c.args.includes('-force'));
+  t.ok(dels >= 0 && dels < netnsDel, 'DEL runs before the namespaces are deleted');
+  t.same(
+    host.commands.filter((c) => c.args.includes('CNI_COMMAND=DEL')).map((c) => `${c.args.at(-1)} ${c.args.find((a) => a.startsWith('CNI_NETNS'))}`),
+    [
+      '/usr/lib/cni/bridge CNI_NETNS=/run/netns/pod2',
+      '/usr/lib/cni/loopback CNI_NETNS=/run/netns/pod2',
+      '/usr/lib/cni/bridge CNI_NETNS=/run/netns/pod1',
+      '/usr/lib/cni/loopback CNI_NETNS=/run/netns/pod1',
+    ],
+    'newest first',
+  );
+
+  const bgp = loadLabFile('labs/calico-bgp/lab.yaml').lab;
+  const inst2 = makeInstance(bgp.name, '', root);
+  const rec2 = await up(bgp, inst2, { host, store });
+  t.same(
+    rec2.processes.filter((p) => p.name === 'bird').map((p) => [p.netns, p.pid !== null]),
+    [
+      ['node1', true],
+      ['node2', true],
+      ['node3', true],
+    ],
+    'every BIRD is recorded with its PID',
+  );
+  await down(inst2.name, { host, store });
+  t.equal(host.processes.size, 0, 'and stopped on down');
+});

@@ -5,6 +5,9 @@ import { loadLabFile } from '../../src/spec/validate.js';
 import { makeInstance } from '../../src/plan/instance.js';
 import { planLab } from '../../src/plan/topology.js';
 import { lowerPlan } from '../../src/kernel/lower.js';
+import { shippedLabs } from '../../src/run/labs.js';
+import { renderCommand } from '../../src/kernel/command.js';
+import { flannelRules } from '../../src/plan/cni.js';
 
 const { lab } = loadLabFile('labs/docker-bridge/lab.yaml');
 const inst = makeInstance(lab.name, '', '/run/knetlab');
@@ -35,34 +38,41 @@ t.test('phases come in the order the kernel needs them, each with a reason', asy
   );
 });
 
-t.test('every kernel write names a lab namespace: the root namespace is never the target', async (t) => {
-  const labNs = new Set(lab.namespaces.map((n) => inst.netns(n.name)));
-  for (const phase of lowerPlan(planLab(lab, inst))) {
-    for (const { command: c } of phase.actions) {
-      if (phase.readOnly) {
-        t.ok(c.args[0] === '-n' ? labNs.has(c.args[1]!) : labNs.has(c.args[2]!), `read-only ${c.file} ${c.args.join(' ')} looks inside the lab`);
-      } else if (c.file === 'ip') {
+for (const file of shippedLabs()) {
+  const l = loadLabFile(file).lab;
+  const li = makeInstance(l.name, '', '/run/knetlab');
+  t.test(`${l.name}: every kernel write names a lab namespace, the root namespace is never the target`, async (t) => {
+    const labNs = new Set(l.namespaces.map((n) => li.netns(n.name)));
+    for (const phase of lowerPlan(planLab(l, li))) {
+      for (const { command: c } of phase.actions) {
         const a = c.args;
-        const target = a[0] === '-n' ? a[1] : a[0] === 'netns' && a[1] === 'exec' ? a[2] : null;
-        if (target) t.ok(labNs.has(target), `${a.join(' ')} targets a lab namespace`);
-        else {
-          // Only namespace creation runs without -n: "netns add" lines and nothing else.
-          const lines = c.input ? c.input.trim().split('\n') : [a.join(' ')];
+        if (phase.readOnly) {
+          t.ok(a[0] === '-n' ? labNs.has(a[1]!) : labNs.has(a[2]!), `read-only ${c.file} ${a.join(' ')} looks inside the lab`);
+        } else if (c.file === 'ip' || c.file === 'bridge') {
+          const target = a[0] === '-n' ? a[1] : a[0] === 'netns' && a[1] === 'exec' ? a[2] : null;
+          if (target) t.ok(labNs.has(target), `${c.file} ${a.join(' ')} targets a lab namespace`);
+          else {
+            // Only namespace creation runs without -n: "netns add" lines and nothing else.
+            const lines = c.input ? c.input.trim().split('\n') : [a.join(' ')];
+            t.ok(c.file === 'ip' && lines.every((x) => /^netns add \S+$/.test(x)), `root-level ip only adds namespaces: ${lines.join('; ')}`);
+          }
+        } else if (c.file === 'xargs') {
+          const lines = c.input!.trim().split('\n');
           t.ok(
-            lines.every((l) => /^netns add \S+$/.test(l)),
-            `root-level ip only adds namespaces: ${lines.join('; ')}`,
+            lines.every((x) => labNs.has(x.split(' ')[0]!)),
+            'each line xargs runs starts with a lab namespace',
+          );
+        } else {
+          t.ok(['tee', 'mkdir'].includes(c.file), `${c.file} writes only lab files`);
+          t.ok(
+            a.every((x) => !x.startsWith('/') || x.startsWith(li.dir)),
+            'inside the instance folder',
           );
         }
-      } else {
-        t.ok(['tee', 'mkdir'].includes(c.file), `${c.file} writes only lab files`);
-        t.ok(
-          c.args.every((x) => !x.startsWith('/') || x.startsWith('/run/knetlab/labs/docker-bridge')),
-          'inside the instance folder',
-        );
       }
     }
-  }
-});
+  });
+}
 
 t.test('the bridge namespace gets one batch per phase; the veths are created from the host side', async (t) => {
   const phases = lowerPlan(planLab(lab, inst));
@@ -85,4 +95,100 @@ t.test('namespace and process creation are claimed so the run layer records them
     claims.flatMap((c) => (c.kind === 'process' ? c.processes.map((p) => p.netns) : [])),
     ['container1', 'container2', 'outside'],
   );
+});
+
+t.test('flannel-vxlan: neighbour and FDB entries for each remote node, then the onlink route, batched per node', async (t) => {
+  const l = loadLabFile('labs/flannel-vxlan/lab.yaml').lab;
+  const phases = lowerPlan(planLab(l, makeInstance(l.name, '', '/run/knetlab')));
+  const titles = phases.map((p) => p.title);
+  const entries = titles.indexOf('flanneld: teach flannel.1 every remote node (neighbour and FDB entries)');
+  const routes = titles.indexOf('flanneld: route every remote subnet through flannel.1');
+  t.ok(entries > 0 && routes > entries, 'the routes come after the neighbour and FDB entries');
+  const node1 = phases[entries]!.actions.filter((x) => x.command.args[1] === 'node1').map((x) => renderCommand(x.command));
+  t.equal(node1.length, 2);
+  t.match(node1[0], /^ip -n node1 neigh add 10\.244\.2\.0 lladdr ([0-9a-f:]{17}) dev flannel\.1 nud permanent$/);
+  const mac = / lladdr (\S+) /.exec(node1[0]!)![1];
+  t.equal(node1[1], `bridge -n node1 fdb append ${mac} dev flannel.1 dst 192.168.56.12 self permanent`, "the FDB maps node2's VTEP MAC to node2");
+  t.same(phases[routes]!.actions.find((a) => a.command.args[1] === 'node1')!.command.args, [
+    '-n',
+    'node1',
+    'route',
+    'add',
+    '10.244.2.0/24',
+    'via',
+    '10.244.2.0',
+    'dev',
+    'flannel.1',
+    'onlink',
+  ]);
+  const vxlan = phases.find((p) => p.title === 'flanneld: create the VXLAN device flannel.1')!.actions[0]!.command.input!;
+  t.match(
+    vxlan,
+    /^link add flannel\.1 address [0-9a-f:]{17} mtu 1450 type vxlan id 1 local 192\.168\.56\.11 dev eth0 dstport 8472 nolearning\naddr add 10\.244\.1\.0\/32 dev flannel\.1\n/,
+  );
+});
+
+t.test("flanneld's iptables rules, exactly as the reference lists them", async (t) => {
+  const l = loadLabFile('labs/flannel-vxlan/lab.yaml').lab;
+  const rules = flannelRules(l.cluster!, l.cluster!.nodes[0]!);
+  t.equal(
+    rules,
+    [
+      '*nat',
+      ':FLANNEL-POSTRTG - [0:0]',
+      '-A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG',
+      '-A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000 -m comment --comment "flanneld masq" -j RETURN',
+      '-A FLANNEL-POSTRTG -s 10.244.1.0/24 -d 10.244.0.0/16 -m comment --comment "flanneld masq" -j RETURN',
+      '-A FLANNEL-POSTRTG -s 10.244.0.0/16 -d 10.244.1.0/24 -m comment --comment "flanneld masq" -j RETURN',
+      '-A FLANNEL-POSTRTG ! -s 10.244.0.0/16 -d 10.244.1.0/24 -m comment --comment "flanneld masq" -j RETURN',
+      '-A FLANNEL-POSTRTG -s 10.244.0.0/16 ! -d 224.0.0.0/4 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully',
+      '-A FLANNEL-POSTRTG ! -s 10.244.0.0/16 -d 10.244.0.0/16 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully',
+      'COMMIT',
+      '*filter',
+      ':FLANNEL-FWD - [0:0]',
+      '-A FORWARD -m comment --comment "flanneld forward" -j FLANNEL-FWD',
+      '-A FLANNEL-FWD -s 10.244.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT',
+      '-A FLANNEL-FWD -d 10.244.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT',
+      'COMMIT',
+      '',
+    ].join('\n'),
+  );
+});
+
+t.test('host-gw on a routed underlay: the off-link route is attempted and expected to fail', async (t) => {
+  const l = loadLabFile('labs/flannel-host-gw-routed/lab.yaml').lab;
+  const phases = lowerPlan(planLab(l, makeInstance(l.name, '', '/run/knetlab')));
+  const refused = phases.flatMap((p) => p.actions).filter((a) => a.command.mayFail);
+  t.equal(refused.length, 2, 'one refused route per node');
+  t.equal(
+    renderCommand(refused[0]!.command),
+    '# expected to fail with "Nexthop has invalid gateway"\nip -n node1 route add 10.244.2.0/24 via 192.168.57.12 dev eth0 || true',
+  );
+});
+
+t.test('cni-plugins: each ADD runs in the node namespace, one at a time, and claims its DEL', async (t) => {
+  const l = loadLabFile('labs/cni-plugins/lab.yaml').lab;
+  const phases = lowerPlan(planLab(l, makeInstance(l.name, '', '/run/knetlab')));
+  const calls = phases.find((p) => p.title.startsWith('Call the CNI plugins'))!;
+  t.ok(calls.sequential);
+  const add = calls.actions.find((a) => a.label.includes('bridge eth0 in pod1'))!;
+  t.same(add.command.args.slice(0, 9), [
+    'netns',
+    'exec',
+    'node1',
+    'env',
+    'CNI_COMMAND=ADD',
+    'CNI_CONTAINERID=pod1',
+    'CNI_NETNS=/run/netns/pod1',
+    'CNI_IFNAME=eth0',
+    'CNI_PATH=/usr/lib/cni',
+  ]);
+  t.equal(add.command.stdoutTo, '/run/knetlab/labs/cni-plugins/node1/cni/pod1.result.json');
+  t.match(JSON.parse(add.command.input!), {
+    type: 'bridge',
+    bridge: 'cni0',
+    ipam: { type: 'host-local', dataDir: '/run/knetlab/labs/cni-plugins/node1/cni/networks' },
+  });
+  t.equal(add.claim?.kind, 'cleanup');
+  if (add.claim?.kind === 'cleanup') t.ok(add.claim.command.args.includes('CNI_COMMAND=DEL'));
 });

@@ -1,0 +1,282 @@
+#!/bin/sh
+# flannel-host-gw-routed: host-gw needs L2 adjacency: the same backend on a routed underlay
+# Reproduces seed 004 §4.4 Flannel host-gw ("nodes must be L2-adjacent").
+# flannel host-gw again, but node1 (192.168.56.11/24) and node2 (192.168.57.12/24) sit on two
+# subnets joined by a router. flanneld asks for "10.244.2.0/24 via 192.168.57.12 dev eth0", and
+# the kernel refuses it ("Nexthop has invalid gateway"): node2 is not on any subnet node1 is
+# connected to. flanneld logs the error and carries on. Pods on one node still talk; traffic to
+# the other node's pods follows the default route to the router, which knows nothing about pod
+# subnets, and is lost.
+# The exact commands "knetlab up flannel-host-gw-routed" runs, in order. Run as root, on a scratch machine or VM.
+set -e
+
+# 1. Create the network namespaces
+#    Each network namespace has its own interfaces, routes, neighbour table and netfilter rules: the
+#    isolation a container or a pod gets. A new namespace holds only a loopback interface, and it is
+#    down.
+ip -batch - <<'EOF'
+netns add router
+netns add node1
+netns add pod1
+netns add pod2
+netns add node2
+netns add pod3
+EOF
+
+# 2. Set per-namespace kernel parameters
+#    Network sysctls are per namespace. A namespace only forwards packets between its interfaces
+#    (acts as a router) when net.ipv4.ip_forward is 1.
+ip netns exec router sysctl -q -w net.ipv4.ip_forward=1
+ip netns exec node1 sysctl -q -w net.ipv4.ip_forward=1
+ip netns exec node2 sysctl -q -w net.ipv4.ip_forward=1
+
+# 3. Create the bridges
+#    A Linux bridge is a virtual switch: it learns MAC addresses on its ports and forwards frames
+#    between them. Given an address, it is also the gateway its ports' namespaces route through
+#    (docker0, cni0).
+ip -n router -batch - <<'EOF'
+link add br0 type bridge
+addr add 192.168.56.1/24 dev br0
+link set br0 up
+link add br1 type bridge
+addr add 192.168.57.1/24 dev br1
+link set br1 up
+EOF
+ip -n node1 -batch - <<'EOF'
+link add cni0 mtu 1500 type bridge
+addr add 10.244.1.1/24 dev cni0
+link set cni0 up
+EOF
+ip -n node2 -batch - <<'EOF'
+link add cni0 mtu 1500 type bridge
+addr add 10.244.2.1/24 dev cni0
+link set cni0 up
+EOF
+
+# 4. Create the veth pairs
+#    A veth pair is a virtual cable: a frame sent into one end comes out of the other. Each pair is
+#    created with its ends already in their namespaces, so the machine's own namespace is never
+#    touched (creating it there and moving the ends with "ip link set ... netns" gives the same
+#    result).
+ip -n router link add node1 type veth peer name eth0 netns node1
+ip -n router link add node2 type veth peer name eth0 netns node2
+ip -n node1 link add veth8f489896 type veth peer name eth0 netns pod1
+ip -n node1 link add vetha7eeae7d type veth peer name eth0 netns pod2
+ip -n node2 link add veth86c1beb0 type veth peer name eth0 netns pod3
+
+# 5. Configure the interfaces and routes
+#    An interface carries traffic only once it is up. Assigning an address also installs the
+#    connected route for its subnet. A veth end with "master" becomes a port of that bridge and
+#    carries no address of its own: the bridge switches its frames. Routes then pick the next hop for
+#    everything not on a connected subnet: a container's default route points at its bridge's
+#    address.
+ip -n router -batch - <<'EOF'
+link set lo up
+link set node1 master br0
+link set node1 up
+link set node2 master br1
+link set node2 up
+EOF
+ip -n node1 -batch - <<'EOF'
+link set lo up
+addr add 192.168.56.11/24 dev eth0
+link set eth0 up
+link set veth8f489896 master cni0
+link set veth8f489896 up
+link set vetha7eeae7d master cni0
+link set vetha7eeae7d up
+route add default via 192.168.56.1
+EOF
+ip -n pod1 -batch - <<'EOF'
+link set lo up
+addr add 10.244.1.2/24 dev eth0
+link set eth0 up
+route add default via 10.244.1.1
+route add 10.244.0.0/16 via 10.244.1.1 dev eth0
+EOF
+ip -n pod2 -batch - <<'EOF'
+link set lo up
+addr add 10.244.1.3/24 dev eth0
+link set eth0 up
+route add default via 10.244.1.1
+route add 10.244.0.0/16 via 10.244.1.1 dev eth0
+EOF
+ip -n node2 -batch - <<'EOF'
+link set lo up
+addr add 192.168.57.12/24 dev eth0
+link set eth0 up
+link set veth86c1beb0 master cni0
+link set veth86c1beb0 up
+route add default via 192.168.57.1
+EOF
+ip -n pod3 -batch - <<'EOF'
+link set lo up
+addr add 10.244.2.2/24 dev eth0
+link set eth0 up
+route add default via 10.244.2.1
+route add 10.244.0.0/16 via 10.244.2.1 dev eth0
+EOF
+
+# 6. flanneld: take a subnet lease and write subnet.env
+#    Each node's flanneld leases one subnet of the cluster network 10.244.0.0/16 (under
+#    --kube-subnet-mgr: the node's spec.podCIDR) and writes /run/flannel/subnet.env, which the
+#    flannel CNI plugin reads to configure cni0 and pod addresses. FLANNEL_SUBNET is the lease's
+#    first usable address; FLANNEL_MTU is the host-gw backend's MTU (1500). Here each node's files
+#    live in its own folder of the lab.
+mkdir -p -m 0700 /run/knetlab/labs/flannel-host-gw-routed/node1/run/flannel /run/knetlab/labs/flannel-host-gw-routed/node2/run/flannel
+tee /run/knetlab/labs/flannel-host-gw-routed/net-conf.json >/dev/null <<'EOF'
+{
+  "Network": "10.244.0.0/16",
+  "Backend": {
+    "Type": "host-gw"
+  }
+}
+EOF
+tee /run/knetlab/labs/flannel-host-gw-routed/node1/run/flannel/subnet.env >/dev/null <<'EOF'
+FLANNEL_NETWORK=10.244.0.0/16
+FLANNEL_SUBNET=10.244.1.1/24
+FLANNEL_MTU=1500
+FLANNEL_IPMASQ=true
+EOF
+tee /run/knetlab/labs/flannel-host-gw-routed/node2/run/flannel/subnet.env >/dev/null <<'EOF'
+FLANNEL_NETWORK=10.244.0.0/16
+FLANNEL_SUBNET=10.244.2.1/24
+FLANNEL_MTU=1500
+FLANNEL_IPMASQ=true
+EOF
+
+# 7. flanneld: route every remote subnet via its node (host-gw)
+#    host-gw has no device and no encapsulation: each remote lease becomes a plain route "<remote
+#    subnet> via <remote node IP> dev eth0". The next hop must be directly reachable on eth0, so
+#    every node must share one L2 segment.
+# 192.168.57.12 is on no subnet connected to node1: the kernel refuses a gateway it cannot reach directly (ENETUNREACH). flanneld logs "Error adding route to 10.244.2.0/24" and carries on; node2's pods stay unreachable from node1.
+# expected to fail with "Nexthop has invalid gateway"
+ip -n node1 route add 10.244.2.0/24 via 192.168.57.12 dev eth0 || true
+# 192.168.56.11 is on no subnet connected to node2: the kernel refuses a gateway it cannot reach directly (ENETUNREACH). flanneld logs "Error adding route to 10.244.1.0/24" and carries on; node1's pods stay unreachable from node2.
+# expected to fail with "Nexthop has invalid gateway"
+ip -n node2 route add 10.244.1.0/24 via 192.168.56.11 dev eth0 || true
+
+# 8. flanneld: masquerade and forward rules
+#    With --ip-masq flanneld adds FLANNEL-POSTRTG to nat POSTROUTING: pod ↔ pod traffic inside the
+#    cluster network keeps its addresses (RETURN), kube-proxy-marked packets (0x4000) are left to
+#    kube-proxy, and pod → outside is masqueraded to the node. FLANNEL-FWD accepts forwarding to and
+#    from the cluster network.
+ip netns exec node1 iptables-restore --noflush <<'EOF'
+*nat
+:FLANNEL-POSTRTG - [0:0]
+-A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG
+-A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG -s 10.244.1.0/24 -d 10.244.0.0/16 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG -s 10.244.0.0/16 -d 10.244.1.0/24 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG ! -s 10.244.0.0/16 -d 10.244.1.0/24 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG -s 10.244.0.0/16 ! -d 224.0.0.0/4 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully
+-A FLANNEL-POSTRTG ! -s 10.244.0.0/16 -d 10.244.0.0/16 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully
+COMMIT
+*filter
+:FLANNEL-FWD - [0:0]
+-A FORWARD -m comment --comment "flanneld forward" -j FLANNEL-FWD
+-A FLANNEL-FWD -s 10.244.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT
+-A FLANNEL-FWD -d 10.244.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT
+COMMIT
+EOF
+ip netns exec node2 iptables-restore --noflush <<'EOF'
+*nat
+:FLANNEL-POSTRTG - [0:0]
+-A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG
+-A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG -s 10.244.2.0/24 -d 10.244.0.0/16 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG -s 10.244.0.0/16 -d 10.244.2.0/24 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG ! -s 10.244.0.0/16 -d 10.244.2.0/24 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG -s 10.244.0.0/16 ! -d 224.0.0.0/4 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully
+-A FLANNEL-POSTRTG ! -s 10.244.0.0/16 -d 10.244.0.0/16 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully
+COMMIT
+*filter
+:FLANNEL-FWD - [0:0]
+-A FORWARD -m comment --comment "flanneld forward" -j FLANNEL-FWD
+-A FLANNEL-FWD -s 10.244.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT
+-A FLANNEL-FWD -d 10.244.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT
+COMMIT
+EOF
+
+# 9. Write the server configuration
+#    Every server is a real nginx (one master, one worker) answering each request with JSON: its pod
+#    name, its node, the address it answered on and the client address it saw. That last field is how
+#    the checks see NAT. All servers share one configuration: nginx maps the address a request
+#    arrived on to the pod that owns it.
+mkdir -p -m 0700 /run/knetlab/labs/flannel-host-gw-routed
+tee /run/knetlab/labs/flannel-host-gw-routed/nginx.conf >/dev/null <<'EOF'
+# knetlab echo servers on port 80: pod1, pod2, pod3
+worker_processes 1;
+events { worker_connections 128; }
+http {
+    access_log off;
+    client_body_temp_path /run/knetlab/labs/flannel-host-gw-routed/nginx-tmp;
+    proxy_temp_path /run/knetlab/labs/flannel-host-gw-routed/nginx-tmp;
+    fastcgi_temp_path /run/knetlab/labs/flannel-host-gw-routed/nginx-tmp;
+    uwsgi_temp_path /run/knetlab/labs/flannel-host-gw-routed/nginx-tmp;
+    scgi_temp_path /run/knetlab/labs/flannel-host-gw-routed/nginx-tmp;
+    map $server_addr $knetlab_pod {
+        default unknown;
+        10.244.1.2 pod1;
+        10.244.1.3 pod2;
+        10.244.2.2 pod3;
+    }
+    map $server_addr $knetlab_node {
+        default unknown;
+        10.244.1.2 node1;
+        10.244.1.3 node1;
+        10.244.2.2 node2;
+    }
+    server {
+        listen 80;
+        default_type application/json;
+        location / {
+            return 200 '{"pod":"$knetlab_pod","node":"$knetlab_node","ip":"$server_addr","client":"$remote_addr"}\n';
+        }
+    }
+}
+EOF
+
+# 10. Start the servers
+#    "ip netns exec" runs nginx inside the namespace, so it listens on that namespace's addresses
+#    only. nginx daemonizes and writes its PID file; knetlab records the PID and stops exactly that
+#    process on down. Many servers are started through one xargs, a few at a time.
+ip netns exec pod1 nginx -c /run/knetlab/labs/flannel-host-gw-routed/nginx.conf -g 'pid /run/knetlab/labs/flannel-host-gw-routed/pod1.nginx.pid; error_log /run/knetlab/labs/flannel-host-gw-routed/pod1.error.log warn;'
+ip netns exec pod2 nginx -c /run/knetlab/labs/flannel-host-gw-routed/nginx.conf -g 'pid /run/knetlab/labs/flannel-host-gw-routed/pod2.nginx.pid; error_log /run/knetlab/labs/flannel-host-gw-routed/pod2.error.log warn;'
+ip netns exec pod3 nginx -c /run/knetlab/labs/flannel-host-gw-routed/nginx.conf -g 'pid /run/knetlab/labs/flannel-host-gw-routed/pod3.nginx.pid; error_log /run/knetlab/labs/flannel-host-gw-routed/pod3.error.log warn;'
+
+# 11. Look around
+#    Read-only commands that show what the steps above built.
+# No route for 10.244.2.0/24, only the default route via the router (192.168.56.1).
+ip -n node1 route
+# The router knows the two node subnets, and nothing about 10.244.0.0/16.
+ip -n router route
+# Pod traffic to node2 would go to the router.
+ip -n node1 route get 10.244.2.2
+
+# 12. Verify with real packets
+#    Each check as the command knetlab runs for it. A command marked "must fail" proves that a path
+#    does not exist.
+# the nodes reach each other through the router
+ip netns exec node1 ping -n -c 1 -W 1 192.168.57.12
+# the kernel refused node1's route to node2's lease
+ip -n node1 -j route show 10.244.2.0/24
+# the kernel refused node2's route to node1's lease
+ip -n node2 -j route show 10.244.1.0/24
+# pods on the same node still talk over cni0
+ip netns exec pod1 curl -sS --max-time 2 -w '\nstatus=%{http_code}\n' http://10.244.1.3/
+# must fail: pod1 cannot reach pod3 on the other subnet
+! ip netns exec pod1 ping -n -c 1 -W 2 10.244.2.2
+# must fail: nor over HTTP
+! ip netns exec pod1 curl -sS --max-time 2 -w '\nstatus=%{http_code}\n' http://10.244.2.2/
+
+# Clean up (what "knetlab down" does, by the recorded PIDs and namespaces):
+# pkill -F /run/knetlab/labs/flannel-host-gw-routed/pod1.nginx.pid
+# pkill -F /run/knetlab/labs/flannel-host-gw-routed/pod2.nginx.pid
+# pkill -F /run/knetlab/labs/flannel-host-gw-routed/pod3.nginx.pid
+# ip netns del router
+# ip netns del node1
+# ip netns del pod1
+# ip netns del pod2
+# ip netns del node2
+# ip netns del pod3

@@ -1,0 +1,177 @@
+// The cluster section: defaults resolved the way flannel, Calico and host-local hand them out,
+// and every mistake reported at its place with a hint.
+import t from 'tap';
+import { loadLabFile } from '../../src/spec/validate.js';
+import { LabFileError, formatDiagnostic } from '../../src/spec/diagnostics.js';
+
+const lab = (cluster: string, rest = '') => `name: c\ntitle: C\ncluster:\n${cluster}\n${rest}`;
+const load = (text: string) => loadLabFile('lab.yaml', text).lab;
+const errorsOf = (text: string): string[] => {
+  try {
+    loadLabFile('lab.yaml', text);
+  } catch (e) {
+    if (e instanceof LabFileError) return e.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
+    throw e;
+  }
+  return [];
+};
+
+t.test('flannel defaults: node IPs .11 up, leases from the second /24, pods from .2', async (t) => {
+  const l = load(lab('  cni: { type: flannel }\n  nodes:\n    node1: { pods: [a, b] }\n    node2: { pods: [c] }'));
+  const c = l.cluster!;
+  t.equal(c.podNetwork, '10.244.0.0/16');
+  t.equal(c.cni.backend, 'vxlan');
+  t.equal(c.underlay.kind, 'switch');
+  t.same(
+    c.nodes.map((n) => [n.name, n.address, n.podCIDR, n.gateway]),
+    [
+      ['node1', '192.168.56.11', '10.244.1.0/24', '192.168.56.1'],
+      ['node2', '192.168.56.12', '10.244.2.0/24', '192.168.56.1'],
+    ],
+  );
+  t.same(
+    c.nodes.flatMap((n) => n.pods.map((p) => [p.name, p.ip])),
+    [
+      ['a', '10.244.1.2'],
+      ['b', '10.244.1.3'],
+      ['c', '10.244.2.2'],
+    ],
+  );
+  t.match(c.nodes[0]!.pods[0]!.hostIf, /^veth[0-9a-f]{8}$/);
+  const node1 = l.namespaces.find((n) => n.name === 'node1')!;
+  t.same(node1.bridges, [{ name: 'cni0', addresses: ['10.244.1.1/24'], mac: null, mtu: 1450 }], 'cni0 carries the gateway at the VXLAN MTU');
+  const a = l.namespaces.find((n) => n.name === 'a')!;
+  t.same(
+    a.routes.map((r) => [r.to, r.via]),
+    [
+      ['default', '10.244.1.1'],
+      ['10.244.0.0/16', '10.244.1.1'],
+    ],
+  );
+  t.same(a.server, { port: 80, pod: 'a', node: 'node1', addresses: ['10.244.1.2'] });
+});
+
+t.test('Calico: /26 blocks in order, /32 pods, cali veths with the Calico MAC', async (t) => {
+  const l = load(lab('  cni: { type: calico }\n  nodes:\n    node1: { pods: [web-0] }\n    node2: { pods: [nginx] }'));
+  const c = l.cluster!;
+  t.same(
+    c.nodes.map((n) => n.podCIDR),
+    ['10.244.0.0/26', '10.244.0.64/26'],
+  );
+  t.same(
+    c.nodes.map((n) => n.pods[0]!.hostIf),
+    ['cali0d7763386da', 'calic440f455693'],
+    'the names Calico computes for default/web-0 and default/nginx',
+  );
+  const pod = l.namespaces.find((n) => n.name === 'web-0')!;
+  t.same(pod.interfaces[0]!.addresses, ['10.244.0.1/32']);
+  t.same(
+    pod.routes.map((r) => [r.to, r.via, r.dev]),
+    [
+      ['169.254.1.1/32', null, 'eth0'],
+      ['default', '169.254.1.1', 'eth0'],
+    ],
+  );
+  const node1 = l.namespaces.find((n) => n.name === 'node1')!;
+  t.equal(node1.interfaces.find((i) => i.name === 'cali0d7763386da')!.mac, 'ee:ee:ee:ee:ee:ee');
+  t.ok(
+    node1.routes.some((r) => r.to === '10.244.0.1' && r.dev === 'cali0d7763386da'),
+    'a /32 host route per pod',
+  );
+});
+
+t.test('several underlay subnets: a router with one bridge and gateway per subnet', async (t) => {
+  const l = load(
+    lab('  underlay: { subnets: [192.168.56.0/24, 192.168.57.0/24] }\n  cni: { type: flannel, backend: host-gw }\n  nodes:\n    node1: {}\n    node2: {}'),
+  );
+  const c = l.cluster!;
+  t.equal(c.underlay.kind, 'router');
+  t.same(
+    c.nodes.map((n) => [n.address, n.gateway]),
+    [
+      ['192.168.56.11', '192.168.56.1'],
+      ['192.168.57.12', '192.168.57.1'],
+    ],
+  );
+  const router = l.namespaces.find((n) => n.name === 'router')!;
+  t.same(router.sysctls, [['net.ipv4.ip_forward', '1']]);
+  t.same(
+    router.interfaces.map((i) => [i.name, i.master]),
+    [
+      ['node1', 'br0'],
+      ['node2', 'br1'],
+    ],
+  );
+});
+
+t.test('mistakes in a cluster are reported where they are', async (t) => {
+  const errs = errorsOf(
+    lab(
+      [
+        '  podNetwork: 10.244.0.0/16',
+        '  cni: { type: calico, backend: vxlan }',
+        '  nodes:',
+        '    node1: { address: 10.0.0.5, pods: [a] }',
+        '    node2: { podCIDR: 10.245.0.0/26, pods: [a] }',
+        '    node3: { podCIDR: 10.244.0.0/24 }',
+      ].join('\n'),
+    ),
+  );
+  const text = errs.join('\n');
+  t.match(text, /lab\.yaml:5:24 {2}error {2}cni\.backend applies to flannel only, not calico/);
+  t.match(text, /lab\.yaml:7:23 {2}error {2}10\.0\.0\.5 is on none of the underlay subnets/);
+  t.match(text, /lab\.yaml:8:23 {2}error {2}podCIDR 10\.245\.0\.0\/26 is not inside the pod network 10\.244\.0\.0\/16/);
+  t.match(text, /lab\.yaml:8:45 {2}error {2}pod "a" is already on node1/);
+  t.match(text, /a Calico block is a \/26, not a \/24/);
+});
+
+t.test('unknown route reflector, and a reflector named "router" on a single subnet', async (t) => {
+  t.match(
+    errorsOf(lab('  cni: { type: calico, routeReflector: node9 }\n  nodes:\n    node1: {}')).join('\n'),
+    /routeReflector "node9" is neither "router" nor a node/,
+  );
+  t.match(
+    errorsOf(lab('  cni: { type: calico, routeReflector: router }\n  nodes:\n    node1: {}')).join('\n'),
+    /routeReflector: router needs a routed underlay/,
+  );
+});
+
+t.test('a cluster namespace cannot be declared again in the topology', async (t) => {
+  t.match(
+    errorsOf(lab('  cni: { type: flannel }\n  nodes:\n    node1: {}', 'topology:\n  namespaces:\n    node1: {}\n')).join('\n'),
+    /namespace "node1" is already a node, a pod or the underlay of the cluster/,
+  );
+});
+
+t.test('state and capture checks are validated', async (t) => {
+  const c = '  cni: { type: flannel }\n  nodes:\n    node1: { pods: [a] }\n    node2: { pods: [b] }';
+  const text = errorsOf(
+    lab(
+      c,
+      [
+        'checks:',
+        '  - { from: node1, bgp: Mesh_192_168_56_12 }',
+        '  - { from: node1, capture: eth0, filter: "udp port 8472" }',
+        '  - { from: node1, route: 10.244.2.0/24, expect: { present: false, via: 10.244.2.0 } }',
+        '  - { from: node1, neigh: 10.244.2.0, expect: { state: UP } }',
+        '  - { from: node1, route: 10.244.2.0/24, expect: unreachable }',
+        '  - { from: node1, capture: eth9, during: { from: a, ping: 10.244.2.2 }, expect: { encap: vxlan } }',
+        '  - { from: node1, capture: eth0, during: { from: a, ping: 10.244.2.2 }, expect: { vni: 1, encap: udp } }',
+      ].join('\n') + '\n',
+    ),
+  ).join('\n');
+  t.match(text, /node1 runs no BIRD/);
+  t.match(text, /a capture check needs "during"/);
+  t.match(text, /an entry that must be absent has no other fields to match/);
+  t.match(text, /state "UP" is not a neigh state/);
+  t.match(text, /a route check cannot expect reachable or unreachable/);
+  t.match(text, /interface "eth9" is not in namespace node1/);
+  t.match(text, /vni needs encap: vxlan/);
+});
+
+t.test('the shipped cluster labs load', async (t) => {
+  for (const name of ['flannel-vxlan', 'flannel-host-gw', 'flannel-host-gw-routed', 'calico-bgp', 'calico-bgp-rr', 'calico-vxlan', 'cni-plugins']) {
+    const l = loadLabFile(`labs/${name}/lab.yaml`).lab;
+    t.ok(l.cluster, `${name} has a cluster`);
+  }
+});
