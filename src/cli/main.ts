@@ -24,8 +24,21 @@ const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s 
 const err = (s: string): void => void process.stderr.write(s.endsWith('\n') ? s : s + '\n');
 
 function load(arg: string): Lab {
-  const [file] = resolveLabArg(arg);
-  const { lab, warnings } = loadLabFile(file!);
+  let file: string;
+  try {
+    [file] = resolveLabArg(arg) as [string];
+  } catch (e) {
+    // A running lab brought up from a file elsewhere is known by its name: its record has the file.
+    const rec =
+      e instanceof InputError
+        ? store()
+            .list()
+            .find((r) => r.lab === arg || r.instance === arg)
+        : undefined;
+    if (!rec) throw e;
+    file = rec.labFile;
+  }
+  const { lab, warnings } = loadLabFile(file);
   for (const w of warnings) err(formatDiagnostic(w));
   return lab;
 }
@@ -118,17 +131,21 @@ export async function main(argv: string[]): Promise<number> {
     .command(
       'up <lab>',
       'Create a lab: namespaces, links, addresses, routes, NAT and servers',
-      (y) => prefixOption(y.positional('lab', { type: 'string', demandOption: true, describe: 'a lab name from labs/, a lab folder or a lab.yaml' })),
+      (y) =>
+        prefixOption(y.positional('lab', { type: 'string', demandOption: true, describe: 'a lab name from labs/, a lab folder or a lab.yaml' })).option(
+          'timings',
+          { type: 'boolean', default: false, describe: 'print how long each phase took' },
+        ),
       async (a) => {
         const lab = load(a.lab);
         requireRoot('up');
         const inst = instanceFor(lab, a.prefix);
         const t0 = Date.now();
-        const progress = spinnerProgress(lab.name, true);
+        const progress = spinnerProgress(lab.name, true, a.timings);
         try {
           const rec = await up(lab, inst, { host, store: store(), progress });
           progress.done(
-            `${inst.name} is up in ${((Date.now() - t0) / 1000).toFixed(1)}s: ${rec.namespaces.length} namespaces, ${rec.processes.length} servers`,
+            `${inst.name} is up in ${((Date.now() - t0) / 1000).toFixed(1)}s: ${rec.namespaces.length} namespaces, ${rec.processes.length} processes`,
           );
         } finally {
           progress.stop();

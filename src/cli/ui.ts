@@ -5,20 +5,32 @@ import Table from 'cli-table3';
 import ora, { type Ora } from 'ora';
 import type { Progress } from '../run/apply.js';
 
-export function spinnerProgress(label: string, enabled: boolean): Progress & { stop(): void } {
+export function spinnerProgress(label: string, enabled: boolean, timings = false): Progress & { stop(): void } {
   let spinner: Ora | null = null;
+  // With timings: how long each phase took, printed once the lab is up (for benchmarks).
+  const spent: [string, number][] = [];
+  let last = performance.now();
+  const lap = () => {
+    const now = performance.now();
+    if (spent.length) spent.at(-1)![1] = now - last;
+    last = now;
+  };
   const start = () => {
     if (!spinner && enabled) spinner = ora({ stream: process.stderr, isEnabled: process.stderr.isTTY === true }).start();
     return spinner;
   };
   return {
     phase(index, total, title) {
+      lap();
+      spent.push([title, 0]);
       const s = start();
       if (s) s.text = `${label}: [${index}/${total}] ${title}`;
     },
     done(message) {
+      lap();
       start()?.succeed(message);
       spinner = null;
+      if (timings) for (const [title, ms] of spent) process.stderr.write(`  ${(ms / 1000).toFixed(2).padStart(6)}s  ${title}\n`);
     },
     fail(message) {
       start()?.fail(message);
