@@ -21,7 +21,12 @@ export const AS_NUMBER = 64512;
 /** Felix VXLANVNI / VXLANPort defaults. */
 export const VXLAN_VNI = 4096;
 export const VXLAN_PORT = 4789;
-/** BGPConfiguration ipv4NormalRoutePriority default: the kernel metric of BIRD's BGP routes. */
+/**
+ * BGPConfiguration/FelixConfiguration ipv4NormalRoutePriority default (Calico v3.32+): the kernel metric
+ * BIRD gives BGP routes, and the metric Felix gives each pod's host route (`<podIP> dev cali… scope link
+ * metric 1024`). A pod route with metric 0 (what the CNI plugin adds before Felix reconciles it) passes
+ * calico_aggr's `krt_metric < 1024` test and is exported to peers as a /32 next to its block.
+ */
 export const NORMAL_ROUTE_PRIORITY = 1024;
 /** template.BirdIntMaxValue: bgp_local_pref = BIRD_INT_MAX - krt_metric. */
 const BIRD_INT_MAX = 2147483647;
@@ -144,7 +149,7 @@ export function birdConfig(opts: BirdOptions): string {
     `# knetlab: BIRD 2 configuration for Calico node ${opts.nodeIP}${isRR ? ` (route reflector, cluster id ${opts.clusterId})` : ''}.`,
     '# Mirrors calico-node confd output: bird.cfg with bird_aggr.cfg and bird_ipam.cfg inlined where bird.cfg',
     '# includes them (node/filesystem/etc/calico/confd/templates/*.template, projectcalico/calico 87c15906 ~ v3.32+).',
-    "# Calico runs its BIRD 1.6 fork; this file is for BIRD 2.0. Differences forced by BIRD 2's grammar:",
+    '# Calico runs its BIRD 1.6 fork; this file is for BIRD 2.0. What BIRD 2 forces to differ:',
     '#  - import/export filters, "gateway recursive" and "add paths on" live in ipv4 { } channel blocks;',
     '#    direct and static need an explicit "ipv4;" channel.',
     '#  - kernel "metric 0;": BIRD 2 defaults to metric 32, which would override krt_metric; BIRD 1.x defaults',
@@ -157,6 +162,9 @@ export function birdConfig(opts: BirdOptions): string {
           '# Route reflector: like a calico-node RR it installs the routes it reflects into its own kernel table,',
           '# so a router namespace running it can forward pod traffic (exportToKernel, the default).',
         ]
+      : []),
+    ...(isRR && opts.pools.length === 0
+      ? ['# WARNING: no pools. calico_export_to_bgp_peers accepts only pool routes, so this route reflector reflects nothing.']
       : []),
     ...(!exportToKernel ? ['#  - knetlab: kernel export disabled (export none): this BIRD reflects routes but never installs them.'] : []),
     ...(opts.socketHint ? [`# Query it with: birdc -s ${opts.socketHint} show protocols`] : []),

@@ -108,7 +108,8 @@ function bgpPhases(c: Cluster, inst: Instance): Phase[] {
             routerId: s.ip,
             nodeIP: s.ip,
             blocks: s.blocks,
-            pools: s.blocks.length ? [c.podNetwork] : [],
+            // Calico exports only routes inside a pool; a reflector without pools would reflect nothing.
+              pools: [c.podNetwork],
             peers: s.peers,
             ...(s.clusterId ? { clusterId: s.clusterId, routeReflector: true } : {}),
             socketHint: birdSocket(inst, s.name),

@@ -6,7 +6,7 @@
 
 import { createHash } from 'node:crypto';
 import type { RawCluster } from './schema.js';
-import { CALI_MAC, POD_GATEWAY, caliName } from '../cni/calico.js';
+import { CALI_MAC, NORMAL_ROUTE_PRIORITY, POD_GATEWAY, caliName } from '../cni/calico.js';
 import { contains, formatIPv4, formatNetwork, mask, network, parseCidr, parseIPv4, type Cidr } from './net.js';
 import type { Cluster, ClusterNode, ClusterPod, FlannelBackend, Interface, Namespace, Route, Server, Underlay, VethLink } from './types.js';
 
@@ -261,8 +261,9 @@ function expand(c: Cluster): { namespaces: Namespace[]; links: VethLink[] } {
         ],
         routes: [
           route('default', { via: n.gateway }),
-          // Calico's CNI plugin adds a /32 host route per pod; Felix owns it afterwards.
-          ...(c.cni.type === 'calico' ? n.pods.map((p) => route(p.ip, { dev: p.hostIf })) : []),
+          // Calico's CNI plugin adds a /32 host route per pod (Felix owns it afterwards), at the
+          // normal route priority: BIRD's export filter leaks anything below 1024 as a /32.
+          ...(c.cni.type === 'calico' ? n.pods.map((p) => route(p.ip, { dev: p.hostIf, metric: NORMAL_ROUTE_PRIORITY })) : []),
         ],
       }),
     );

@@ -81,7 +81,7 @@ link set eth0 up
 link set calice0906292e2 address ee:ee:ee:ee:ee:ee
 link set calice0906292e2 up
 route add default via 192.168.56.1
-route add 10.244.0.1 dev calice0906292e2
+route add 10.244.0.1 dev calice0906292e2 metric 1024
 EOF
 ip -n pod1 -batch - <<'EOF'
 link set lo up
@@ -97,7 +97,7 @@ link set eth0 up
 link set calibd2348b4f67 address ee:ee:ee:ee:ee:ee
 link set calibd2348b4f67 up
 route add default via 192.168.57.1
-route add 10.244.0.65 dev calibd2348b4f67
+route add 10.244.0.65 dev calibd2348b4f67 metric 1024
 EOF
 ip -n pod2 -batch - <<'EOF'
 link set lo up
@@ -113,7 +113,7 @@ link set eth0 up
 link set cali49778cadcf1 address ee:ee:ee:ee:ee:ee
 link set cali49778cadcf1 up
 route add default via 192.168.56.1
-route add 10.244.0.129 dev cali49778cadcf1
+route add 10.244.0.129 dev cali49778cadcf1 metric 1024
 EOF
 ip -n pod3 -batch - <<'EOF'
 link set lo up
@@ -145,7 +145,7 @@ tee /run/knetlab/labs/calico-bgp-rr/node1/bird.cfg >/dev/null <<'EOF'
 # knetlab: BIRD 2 configuration for Calico node 192.168.56.11 (route reflector, cluster id 244.0.0.1).
 # Mirrors calico-node confd output: bird.cfg with bird_aggr.cfg and bird_ipam.cfg inlined where bird.cfg
 # includes them (node/filesystem/etc/calico/confd/templates/*.template, projectcalico/calico 87c15906 ~ v3.32+).
-# Calico runs its BIRD 1.6 fork; this file is for BIRD 2.0. Differences forced by BIRD 2's grammar:
+# Calico runs its BIRD 1.6 fork; this file is for BIRD 2.0. What BIRD 2 forces to differ:
 #  - import/export filters, "gateway recursive" and "add paths on" live in ipv4 { } channel blocks;
 #    direct and static need an explicit "ipv4;" channel.
 #  - kernel "metric 0;": BIRD 2 defaults to metric 32, which would override krt_metric; BIRD 1.x defaults
@@ -374,7 +374,7 @@ tee /run/knetlab/labs/calico-bgp-rr/node2/bird.cfg >/dev/null <<'EOF'
 # knetlab: BIRD 2 configuration for Calico node 192.168.57.12.
 # Mirrors calico-node confd output: bird.cfg with bird_aggr.cfg and bird_ipam.cfg inlined where bird.cfg
 # includes them (node/filesystem/etc/calico/confd/templates/*.template, projectcalico/calico 87c15906 ~ v3.32+).
-# Calico runs its BIRD 1.6 fork; this file is for BIRD 2.0. Differences forced by BIRD 2's grammar:
+# Calico runs its BIRD 1.6 fork; this file is for BIRD 2.0. What BIRD 2 forces to differ:
 #  - import/export filters, "gateway recursive" and "add paths on" live in ipv4 { } channel blocks;
 #    direct and static need an explicit "ipv4;" channel.
 #  - kernel "metric 0;": BIRD 2 defaults to metric 32, which would override krt_metric; BIRD 1.x defaults
@@ -547,7 +547,7 @@ tee /run/knetlab/labs/calico-bgp-rr/node3/bird.cfg >/dev/null <<'EOF'
 # knetlab: BIRD 2 configuration for Calico node 192.168.56.13.
 # Mirrors calico-node confd output: bird.cfg with bird_aggr.cfg and bird_ipam.cfg inlined where bird.cfg
 # includes them (node/filesystem/etc/calico/confd/templates/*.template, projectcalico/calico 87c15906 ~ v3.32+).
-# Calico runs its BIRD 1.6 fork; this file is for BIRD 2.0. Differences forced by BIRD 2's grammar:
+# Calico runs its BIRD 1.6 fork; this file is for BIRD 2.0. What BIRD 2 forces to differ:
 #  - import/export filters, "gateway recursive" and "add paths on" live in ipv4 { } channel blocks;
 #    direct and static need an explicit "ipv4;" channel.
 #  - kernel "metric 0;": BIRD 2 defaults to metric 32, which would override krt_metric; BIRD 1.x defaults
@@ -720,7 +720,7 @@ tee /run/knetlab/labs/calico-bgp-rr/router/bird.cfg >/dev/null <<'EOF'
 # knetlab: BIRD 2 configuration for Calico node 192.168.56.1.
 # Mirrors calico-node confd output: bird.cfg with bird_aggr.cfg and bird_ipam.cfg inlined where bird.cfg
 # includes them (node/filesystem/etc/calico/confd/templates/*.template, projectcalico/calico 87c15906 ~ v3.32+).
-# Calico runs its BIRD 1.6 fork; this file is for BIRD 2.0. Differences forced by BIRD 2's grammar:
+# Calico runs its BIRD 1.6 fork; this file is for BIRD 2.0. What BIRD 2 forces to differ:
 #  - import/export filters, "gateway recursive" and "add paths on" live in ipv4 { } channel blocks;
 #    direct and static need an explicit "ipv4;" channel.
 #  - kernel "metric 0;": BIRD 2 defaults to metric 32, which would override krt_metric; BIRD 1.x defaults
@@ -789,6 +789,7 @@ function calico_export_to_bgp_peers(bool internal_peer) {
   reject_local_routes();
   apply_communities();
   calico_aggr();
+  if (net ~ 10.244.0.0/16) then { accept; }
 }
 
 filter calico_kernel_programming {
@@ -804,6 +805,7 @@ filter calico_kernel_programming {
           preference = 200;
       }
   }
+  if (net ~ 10.244.0.0/16) then { accept; }
   accept;
 }
 

@@ -80,8 +80,8 @@ link set calice0906292e2 up
 link set calibd2348b4f67 address ee:ee:ee:ee:ee:ee
 link set calibd2348b4f67 up
 route add default via 192.168.56.1
-route add 10.244.0.1 dev calice0906292e2
-route add 10.244.0.2 dev calibd2348b4f67
+route add 10.244.0.1 dev calice0906292e2 metric 1024
+route add 10.244.0.2 dev calibd2348b4f67 metric 1024
 EOF
 ip -n pod1 -batch - <<'EOF'
 link set lo up
@@ -104,7 +104,7 @@ link set eth0 up
 link set cali49778cadcf1 address ee:ee:ee:ee:ee:ee
 link set cali49778cadcf1 up
 route add default via 192.168.56.1
-route add 10.244.0.65 dev cali49778cadcf1
+route add 10.244.0.65 dev cali49778cadcf1 metric 1024
 EOF
 ip -n pod3 -batch - <<'EOF'
 link set lo up
@@ -120,7 +120,7 @@ link set eth0 up
 link set cali3a3e66463d6 address ee:ee:ee:ee:ee:ee
 link set cali3a3e66463d6 up
 route add default via 192.168.56.1
-route add 10.244.0.129 dev cali3a3e66463d6
+route add 10.244.0.129 dev cali3a3e66463d6 metric 1024
 EOF
 ip -n pod4 -batch - <<'EOF'
 link set lo up
@@ -151,7 +151,7 @@ tee /run/knetlab/labs/calico-bgp/node1/bird.cfg >/dev/null <<'EOF'
 # knetlab: BIRD 2 configuration for Calico node 192.168.56.11.
 # Mirrors calico-node confd output: bird.cfg with bird_aggr.cfg and bird_ipam.cfg inlined where bird.cfg
 # includes them (node/filesystem/etc/calico/confd/templates/*.template, projectcalico/calico 87c15906 ~ v3.32+).
-# Calico runs its BIRD 1.6 fork; this file is for BIRD 2.0. Differences forced by BIRD 2's grammar:
+# Calico runs its BIRD 1.6 fork; this file is for BIRD 2.0. What BIRD 2 forces to differ:
 #  - import/export filters, "gateway recursive" and "add paths on" live in ipv4 { } channel blocks;
 #    direct and static need an explicit "ipv4;" channel.
 #  - kernel "metric 0;": BIRD 2 defaults to metric 32, which would override krt_metric; BIRD 1.x defaults
@@ -350,7 +350,7 @@ tee /run/knetlab/labs/calico-bgp/node2/bird.cfg >/dev/null <<'EOF'
 # knetlab: BIRD 2 configuration for Calico node 192.168.56.12.
 # Mirrors calico-node confd output: bird.cfg with bird_aggr.cfg and bird_ipam.cfg inlined where bird.cfg
 # includes them (node/filesystem/etc/calico/confd/templates/*.template, projectcalico/calico 87c15906 ~ v3.32+).
-# Calico runs its BIRD 1.6 fork; this file is for BIRD 2.0. Differences forced by BIRD 2's grammar:
+# Calico runs its BIRD 1.6 fork; this file is for BIRD 2.0. What BIRD 2 forces to differ:
 #  - import/export filters, "gateway recursive" and "add paths on" live in ipv4 { } channel blocks;
 #    direct and static need an explicit "ipv4;" channel.
 #  - kernel "metric 0;": BIRD 2 defaults to metric 32, which would override krt_metric; BIRD 1.x defaults
@@ -548,7 +548,7 @@ tee /run/knetlab/labs/calico-bgp/node3/bird.cfg >/dev/null <<'EOF'
 # knetlab: BIRD 2 configuration for Calico node 192.168.56.13.
 # Mirrors calico-node confd output: bird.cfg with bird_aggr.cfg and bird_ipam.cfg inlined where bird.cfg
 # includes them (node/filesystem/etc/calico/confd/templates/*.template, projectcalico/calico 87c15906 ~ v3.32+).
-# Calico runs its BIRD 1.6 fork; this file is for BIRD 2.0. Differences forced by BIRD 2's grammar:
+# Calico runs its BIRD 1.6 fork; this file is for BIRD 2.0. What BIRD 2 forces to differ:
 #  - import/export filters, "gateway recursive" and "add paths on" live in ipv4 { } channel blocks;
 #    direct and static need an explicit "ipv4;" channel.
 #  - kernel "metric 0;": BIRD 2 defaults to metric 32, which would override krt_metric; BIRD 1.x defaults
@@ -827,6 +827,8 @@ ip -n node1 -j route show 10.244.0.0/26
 ip -n node1 -j route show 10.244.0.64/26
 # node3 learned node1's block, via node1
 ip -n node3 -j route show 10.244.0.0/26
+# node2 learned the block only, not pod1's /32 (the host route is at metric 1024, so BIRD aggregates it)
+ip -n node2 -j route show 10.244.0.1/32
 # node1 has a /32 host route to pod1 on its cali veth
 ip -n node1 -j route show 10.244.0.1/32
 # pod1 reaches pod3 on node2 over HTTP with its own address

@@ -71,8 +71,8 @@ link set calice0906292e2 up
 link set calibd2348b4f67 address ee:ee:ee:ee:ee:ee
 link set calibd2348b4f67 up
 route add default via 192.168.56.1
-route add 10.244.0.1 dev calice0906292e2
-route add 10.244.0.2 dev calibd2348b4f67
+route add 10.244.0.1 dev calice0906292e2 metric 1024
+route add 10.244.0.2 dev calibd2348b4f67 metric 1024
 EOF
 ip -n pod1 -batch - <<'EOF'
 link set lo up
@@ -95,7 +95,7 @@ link set eth0 up
 link set cali49778cadcf1 address ee:ee:ee:ee:ee:ee
 link set cali49778cadcf1 up
 route add default via 192.168.56.1
-route add 10.244.0.65 dev cali49778cadcf1
+route add 10.244.0.65 dev cali49778cadcf1 metric 1024
 EOF
 ip -n pod3 -batch - <<'EOF'
 link set lo up
