@@ -102,6 +102,55 @@ checks:
     t.same(netnsWithPrefix('itf-'), []);
   });
 
+  t.test('cluster checks that must fail do fail: a wrong VNI shows the decoded packets, a wrong route shows what is there', async (t) => {
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+    const dir = mkdtempSync('/tmp/knetlab-lab-');
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(
+      `${dir}/lab.yaml`,
+      `name: broken-cluster
+title: Cluster checks with wrong expectations
+cluster:
+  cni: { type: flannel, backend: vxlan }
+  nodes:
+    node1: { pods: [pod1] }
+    node2: { pods: [pod2] }
+checks:
+  - name: wrong vni
+    from: node1
+    capture: eth0
+    filter: udp port 8472
+    during: { from: pod1, ping: 10.244.2.2 }
+    expect: { encap: vxlan, vni: 2 }
+  - name: wrong gateway
+    from: node1
+    route: 10.244.2.0/24
+    expect: { via: 10.244.2.1 }
+    timeout: 1s
+  - name: no such neighbour
+    from: node1
+    neigh: 10.244.9.0
+    timeout: 1s
+  - name: right vni
+    from: node1
+    capture: eth0
+    filter: udp port 8472
+    during: { from: pod1, ping: 10.244.2.2 }
+    expect: { encap: vxlan, vni: 1, inner: { src: 10.244.1.2, dst: 10.244.2.2 } }
+`,
+    );
+    const r = cli(state, ['run', dir, '--prefix', 'itc']);
+    t.equal(r.code, 1);
+    t.equal(r.stdout.trim().split('\n').at(-1), '1 passed, 3 failed');
+    t.match(r.stdout, /FAIL broken-cluster: wrong vni/);
+    t.match(r.stdout, /decoded packets \(\d+\):\n {6}192\.168\.56\.11:\d+ > 192\.168\.56\.12:8472 VXLAN vni 1 carrying 10\.244\.1\.2 > 10\.244\.2\.2 ICMP/);
+    t.match(r.stdout, /tcpdump said:\n {6}.*OTV/);
+    t.match(r.stdout, /FAIL broken-cluster: wrong gateway/);
+    t.match(r.stdout, /saw: {6}dst 10\.244\.2\.0\/24, gateway 10\.244\.2\.0, dev flannel\.1, flags onlink/);
+    t.match(r.stdout, /FAIL broken-cluster: no such neighbour/);
+    t.same(netnsWithPrefix('itc-'), []);
+  });
+
   t.test('ten pods on one bridge: servers started through one xargs, every pod answers as itself', async (t) => {
     const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
     const dir = mkdtempSync('/tmp/knetlab-lab-');
