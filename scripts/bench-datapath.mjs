@@ -86,7 +86,7 @@ for (const name of chosen) {
   const file = join(labs, `${name}.yaml`);
   writeFileSync(file, path.lab);
   process.stderr.write(`${name}: up… `);
-  await $({ env })`node ${bin} up ${file}`;
+  await $({ env, quiet: true })`node ${bin} up ${file}`;
   try {
     // BGP routes take a second or two to be learned.
     await until(async () => (await $({ env, nothrow: true })`ip netns exec client ping -n -c1 -W1 ${path.server}`).exitCode === 0, `${path.server} to answer`);
@@ -100,15 +100,13 @@ for (const name of chosen) {
     }
     // Latency: one curl, a new TCP connection per request, time_total per request in seconds.
     const urls = Array.from({ length: requests }, () => `http://${path.server}/`);
-    const lat = await $`ip netns exec client curl -s -o /dev/null -H ${'Connection: close'} -w ${'%{time_total}\\n'} ${urls}`;
-    const ms = lat.stdout
-      .trim()
-      .split('\n')
-      .map((x) => Number(x) * 1000);
+    const lat = await $`ip netns exec client curl -s -H ${'Connection: close'} -w ${'\\ntime=%{time_total}\\n'} ${urls}`;
+    const ms = [...lat.stdout.matchAll(/^time=([0-9.]+)$/gm)].map((m) => Number(m[1]) * 1000);
+    if (ms.length !== requests) throw new Error(`${name}: ${ms.length}/${requests} requests answered`);
     results.push({ name, gbps: median(gbps), runs: gbps, p50: median(ms), p90: percentile(ms, 0.9) });
     process.stderr.write(`${median(gbps).toFixed(2)} Gbit/s, ${median(ms).toFixed(3)} ms\n`);
   } finally {
-    await $({ env, nothrow: true })`node ${bin} down ${name}`;
+    await $({ env, nothrow: true, quiet: true })`node ${bin} down ${name}`;
   }
 }
 

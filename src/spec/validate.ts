@@ -391,8 +391,10 @@ class Validator {
       ns.routes.forEach((r, idx) => {
         if (!r.via || r.onlink) return;
         const gw = parseIPv4(r.via)!;
-        const connected = cidrsOf(ns)
-          .map(parseCidr)
+        // Reachable directly: on a connected subnet, or covered by a device route ("169.254.1.1 dev eth0").
+        const linkRoutes = ns.routes.filter((x) => x.dev && !x.via && x.type === 'unicast' && x.to !== 'default').map((x) => x.to);
+        const connected = [...cidrsOf(ns), ...linkRoutes]
+          .map((c) => parseCidr(c.includes('/') ? c : `${c}/32`))
           .some((c) => c && contains(c, gw));
         if (!connected)
           this.warn(

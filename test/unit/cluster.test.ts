@@ -171,7 +171,8 @@ t.test('state and capture checks are validated', async (t) => {
 
 t.test('the shipped cluster labs load', async (t) => {
   for (const name of ['flannel-vxlan', 'flannel-host-gw', 'flannel-host-gw-routed', 'calico-bgp', 'calico-bgp-rr', 'calico-vxlan', 'cni-plugins']) {
-    const l = loadLabFile(`labs/${name}/lab.yaml`).lab;
+    const { lab: l, warnings } = loadLabFile(`labs/${name}/lab.yaml`);
     t.ok(l.cluster, `${name} has a cluster`);
+    t.same(warnings, [], `${name} loads without warnings`);
   }
 });
