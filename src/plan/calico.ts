@@ -109,7 +109,7 @@ function bgpPhases(c: Cluster, inst: Instance): Phase[] {
             nodeIP: s.ip,
             blocks: s.blocks,
             // Calico exports only routes inside a pool; a reflector without pools would reflect nothing.
-              pools: [c.podNetwork],
+            pools: [c.podNetwork],
             peers: s.peers,
             ...(s.clusterId ? { clusterId: s.clusterId, routeReflector: true } : {}),
             socketHint: birdSocket(inst, s.name),

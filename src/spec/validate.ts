@@ -393,9 +393,7 @@ class Validator {
         const gw = parseIPv4(r.via)!;
         // Reachable directly: on a connected subnet, or covered by a device route ("169.254.1.1 dev eth0").
         const linkRoutes = ns.routes.filter((x) => x.dev && !x.via && x.type === 'unicast' && x.to !== 'default').map((x) => x.to);
-        const connected = [...cidrsOf(ns), ...linkRoutes]
-          .map((c) => parseCidr(c.includes('/') ? c : `${c}/32`))
-          .some((c) => c && contains(c, gw));
+        const connected = [...cidrsOf(ns), ...linkRoutes].map((c) => parseCidr(c.includes('/') ? c : `${c}/32`)).some((c) => c && contains(c, gw));
         if (!connected)
           this.warn(
             ['topology', 'namespaces', ns.name, 'routes', idx, 'via'],
