@@ -20,17 +20,14 @@
 //                                         exit 1 with a one-line reason on stderr
 //   node flannel-udp.js --config FILE --foreground
 //                                         run in this process, logging to stderr
-import dgram from 'node:dgram';
+import koffi from 'koffi';
 import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
 import { closeSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { endianness } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Tun } from './tun.js';
-import koffi from 'koffi';
-const libc = koffi.load('libc.so.6');
-const c_sendto = libc.func('intptr_t sendto(int fd, const void *buf, size_t len, int flags, const void *addr, uint32_t alen)');
-const c_recv = libc.func('intptr_t recv(int fd, void *buf, size_t len, int flags)');
-const EXP = process.env.FU_EXP ?? '';
+import { errname, Tun } from './tun.js';
 
 const PROG = 'flannel-udp';
 // How long the launcher waits for the daemon to say it is ready. Startup is a few hundred ms.
@@ -56,8 +53,6 @@ interface Config {
   log: string;
 }
 
-class ConfigError extends Error {}
-
 function parseIPv4(s: unknown): number | null {
   if (typeof s !== 'string') return null;
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
@@ -75,13 +70,13 @@ function parseNet(s: unknown, what: string): Net {
   const m = typeof s === 'string' ? /^([\d.]+)\/(\d{1,2})$/.exec(s) : null;
   const addr = m ? parseIPv4(m[1]) : null;
   const len = m ? Number(m[2]) : NaN;
-  if (!m || addr === null || !(len >= 1 && len <= 32)) throw new ConfigError(`${what} must be an IPv4 prefix like 10.244.1.0/24, got ${JSON.stringify(s)}`);
+  if (!m || addr === null || !(len >= 1 && len <= 32)) throw new Error(`${what} must be an IPv4 prefix like 10.244.1.0/24, got ${JSON.stringify(s)}`);
   const mask = len === 32 ? 0xffffffff : ~(0xffffffff >>> len) >>> 0;
-  if ((addr & mask) >>> 0 !== addr) throw new ConfigError(`${what} ${s} has host bits set (did you mean ${ipString((addr & mask) >>> 0)}/${len}?)`);
+  if ((addr & mask) >>> 0 !== addr) throw new Error(`${what} ${s} has host bits set (did you mean ${ipString((addr & mask) >>> 0)}/${len}?)`);
   return { text: s as string, addr, mask };
 }
 
-const within = (inner: Net, outer: Net) => inner.mask >>> 0 >= outer.mask >>> 0 && (inner.addr & outer.mask) >>> 0 === outer.addr;
+const within = (inner: Net, outer: Net) => inner.mask >= outer.mask && (inner.addr & outer.mask) >>> 0 === outer.addr;
 const overlap = (a: Net, b: Net) => within(a, b) || within(b, a);
 
 const KEYS = ['tun', 'publicIP', 'port', 'network', 'subnet', 'leases', 'pidfile', 'log'];
@@ -92,40 +87,40 @@ function loadConfig(file: string): Config {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new ConfigError(err.code ? `cannot read ${file}: ${err.code}` : `${file} is not valid JSON: ${err.message}`);
+    throw new Error(err.code ? `cannot read ${file}: ${err.code}` : `${file} is not valid JSON: ${err.message}`);
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${file}: expected a JSON object`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${file}: expected a JSON object`);
   const c = raw as Record<string, unknown>;
   const where = (k: string) => `${file}: "${k}"`;
-  for (const k of Object.keys(c)) if (!KEYS.includes(k)) throw new ConfigError(`${file}: unknown key "${k}" (expected ${KEYS.join(', ')})`);
-  for (const k of KEYS) if (c[k] === undefined) throw new ConfigError(`${file}: missing "${k}"`);
+  for (const k of Object.keys(c)) if (!KEYS.includes(k)) throw new Error(`${file}: unknown key "${k}" (expected ${KEYS.join(', ')})`);
+  for (const k of KEYS) if (c[k] === undefined) throw new Error(`${file}: missing "${k}"`);
 
-  if (typeof c.tun !== 'string' || !/^[^\s/:]{1,15}$/.test(c.tun)) throw new ConfigError(`${where('tun')} must be an interface name of 1-15 characters`);
-  if (parseIPv4(c.publicIP) === null) throw new ConfigError(`${where('publicIP')} must be an IPv4 address, got ${JSON.stringify(c.publicIP)}`);
-  if (!Number.isInteger(c.port) || (c.port as number) < 1 || (c.port as number) > 65535) throw new ConfigError(`${where('port')} must be an integer 1-65535`);
+  if (typeof c.tun !== 'string' || !/^[^\s/:]{1,15}$/.test(c.tun)) throw new Error(`${where('tun')} must be an interface name of 1-15 characters`);
+  if (parseIPv4(c.publicIP) === null) throw new Error(`${where('publicIP')} must be an IPv4 address, got ${JSON.stringify(c.publicIP)}`);
+  if (!Number.isInteger(c.port) || (c.port as number) < 1 || (c.port as number) > 65535) throw new Error(`${where('port')} must be an integer 1-65535`);
   const network = parseNet(c.network, where('network'));
   const subnet = parseNet(c.subnet, where('subnet'));
-  if (!within(subnet, network)) throw new ConfigError(`${where('subnet')} ${subnet.text} is not inside the network ${network.text}`);
-  if (!Array.isArray(c.leases)) throw new ConfigError(`${where('leases')} must be an array of { "subnet", "publicIP" }`);
+  if (!within(subnet, network)) throw new Error(`${where('subnet')} ${subnet.text} is not inside the network ${network.text}`);
+  if (!Array.isArray(c.leases)) throw new Error(`${where('leases')} must be an array of { "subnet", "publicIP" }`);
   const leases = c.leases.map((l: unknown, i: number) => {
     const at = `${where('leases')}[${i}]`;
-    if (typeof l !== 'object' || l === null) throw new ConfigError(`${at} must be an object { "subnet", "publicIP" }`);
+    if (typeof l !== 'object' || l === null) throw new Error(`${at} must be an object { "subnet", "publicIP" }`);
     const { subnet: s, publicIP: ip, ...rest } = l as Record<string, unknown>;
     const extra = Object.keys(rest)[0];
-    if (extra !== undefined) throw new ConfigError(`${at}: unknown key "${extra}"`);
+    if (extra !== undefined) throw new Error(`${at}: unknown key "${extra}"`);
     const n = parseNet(s, `${at}.subnet`);
-    if (!within(n, network)) throw new ConfigError(`${at}.subnet ${n.text} is not inside the network ${network.text}`);
-    if (overlap(n, subnet)) throw new ConfigError(`${at}.subnet ${n.text} overlaps this node's own subnet ${subnet.text}`);
-    if (parseIPv4(ip) === null) throw new ConfigError(`${at}.publicIP must be an IPv4 address, got ${JSON.stringify(ip)}`);
+    if (!within(n, network)) throw new Error(`${at}.subnet ${n.text} is not inside the network ${network.text}`);
+    if (overlap(n, subnet)) throw new Error(`${at}.subnet ${n.text} overlaps this node's own subnet ${subnet.text}`);
+    if (parseIPv4(ip) === null) throw new Error(`${at}.publicIP must be an IPv4 address, got ${JSON.stringify(ip)}`);
     return { subnet: n, publicIP: ip as string };
   });
   leases.forEach((a, i) =>
     leases.slice(i + 1).forEach((b) => {
-      if (overlap(a.subnet, b.subnet)) throw new ConfigError(`${where('leases')}: ${a.subnet.text} and ${b.subnet.text} overlap`);
+      if (overlap(a.subnet, b.subnet)) throw new Error(`${where('leases')}: ${a.subnet.text} and ${b.subnet.text} overlap`);
     }),
   );
   for (const k of ['pidfile', 'log'] as const) {
-    if (typeof c[k] !== 'string' || !isAbsolute(c[k])) throw new ConfigError(`${where(k)} must be an absolute path`);
+    if (typeof c[k] !== 'string' || !isAbsolute(c[k])) throw new Error(`${where(k)} must be an absolute path`);
   }
   return { tun: c.tun, publicIP: c.publicIP as string, port: c.port as number, network, subnet, leases, pidfile: c.pidfile as string, log: c.log as string };
 }
@@ -160,9 +155,10 @@ function checksum(b: Buffer, off: number, len: number): number {
 }
 
 /**
- * What a router does to a packet it forwards: TTL - 1, and drop it if that reaches 0 (RFC 1812
- * 5.3.1; flanneld sends no Time Exceeded either). The checksum is patched, not recomputed:
- * RFC 1624 eqn. 3, HC' = ~(~HC + ~m + m'), with m the 16-bit word holding TTL and protocol.
+ * What a router does to a packet it forwards: TTL - 1, and no forwarding once that would reach 0.
+ * The drop is silent, as in flanneld (whose TODO was a Time Exceeded). The checksum is patched,
+ * not recomputed: RFC 1624 eqn. 3, HC' = ~(~HC + ~m + m'), m being the 16-bit word that holds
+ * TTL and protocol.
  */
 function decrementTtl(b: Buffer): boolean {
   const ttl = b[8]!;
@@ -198,20 +194,55 @@ class Counters {
   }
 }
 
+// node:dgram owns the UDP socket: it creates and binds it, reports bind errors and closes it.
+// But its per-datagram path (argument checks, a request object per send, a 64 KiB allocation per
+// receive, an rinfo object, an event) costs more CPU than the kernel's own work per packet, so
+// the packets themselves go through sendto(2)/recv(2) on the same fd, from preallocated buffers.
+const libc = koffi.load('libc.so.6');
+const c_sendto = libc.func('intptr_t sendto(int fd, const void *buf, size_t len, int flags, const void *addr, uint32_t addrlen)');
+const c_recv = libc.func('intptr_t recv(int fd, void *buf, size_t len, int flags)');
+const MSG_DONTWAIT = 0x40;
+const AF_INET = 2;
+const SIZEOF_SOCKADDR_IN = 16;
+
+/** The fd under a bound node:dgram socket (its handle sits behind an internal symbol). */
+function dgramFd(sock: dgram.Socket): number {
+  const key = Object.getOwnPropertySymbols(sock).find((s) => s.description === 'state symbol');
+  const state = key && (sock as unknown as Record<symbol, { handle?: { fd?: number } } | undefined>)[key];
+  const fd = state?.handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) throw new Error(`cannot find the fd of the UDP socket (node ${process.version}: node:dgram internals changed?)`);
+  return fd;
+}
+
+/** struct sockaddr_in: family in host order, port and address in network order. */
+function sockaddrIn(ip: string, port: number): Buffer {
+  const sa = Buffer.alloc(SIZEOF_SOCKADDR_IN);
+  if (endianness() === 'LE') sa.writeUInt16LE(AF_INET, 0);
+  else sa.writeUInt16BE(AF_INET, 0);
+  sa.writeUInt16BE(port, 2);
+  sa.writeUInt32BE(parseIPv4(ip)!, 4);
+  return sa;
+}
+
+// Packets handled per wake-up and direction before giving the other direction its turn.
+const BUDGET = 64;
+
 class Proxy {
   readonly stats = new Counters();
   private readonly tun: Tun;
   private readonly sock: dgram.Socket;
+  private udpFd = -1;
   // The lease table, flat. flanneld's find_route() is a linear scan too: a cluster has few
-  // nodes, and a linear scan over typed arrays beats any structure at this size.
+  // nodes, and at that size a scan over two typed arrays beats any cleverer structure.
   private readonly leaseAddr: Uint32Array;
   private readonly leaseMask: Uint32Array;
-  private readonly leasePeer: string[];
+  private readonly leaseSockaddr: Buffer[];
   private readonly ownAddr: number;
   private readonly ownMask: number;
-  private readonly leaseIP: number;
-  // ICMP reply: IP header + ICMP header + the offender's header (with options) + 8 bytes.
+  private readonly rxBuf = Buffer.allocUnsafeSlow(65536);
+  // ICMP reply: IP header + ICMP header + the offender's header (up to 60 bytes) + 8 bytes.
   private readonly icmp = Buffer.alloc(20 + 8 + 60 + 8);
+  private readonly complained = new Set<string>();
 
   constructor(
     private readonly cfg: Config,
@@ -219,18 +250,18 @@ class Proxy {
   ) {
     this.leaseAddr = Uint32Array.from(cfg.leases, (l) => l.subnet.addr);
     this.leaseMask = Uint32Array.from(cfg.leases, (l) => l.subnet.mask);
-    this.leasePeer = cfg.leases.map((l) => l.publicIP);
+    this.leaseSockaddr = cfg.leases.map((l) => sockaddrIn(l.publicIP, cfg.port));
     this.ownAddr = cfg.subnet.addr;
     this.ownMask = cfg.subnet.mask;
-    // The address flannel0 carries (the lease's network address): where our ICMP comes from.
-    this.leaseIP = cfg.subnet.addr;
-    this.tun = new Tun(cfg.tun, { mtu: 65535, onPacket: this.fromTun, onError: onFatal });
-    // The peer is always an IP literal: answer the "DNS lookup" synchronously. The default
-    // lookup defers every send() to the next tick, and then the TUN buffer the packet sits in
-    // would be overwritten by the next read before it is sent.
-    const lookup = (host: string, _o: unknown, cb: (err: Error | null, addr: string, family: number) => void) => cb(null, host, 4);
-    this.sock = dgram.createSocket({ type: 'udp4', lookup: lookup as never, recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
-    this.sock.on('message', this.fromUdp);
+    this.tun = new Tun(cfg.tun, { onPacket: this.fromTun, onError: onFatal, budget: BUDGET });
+    // Big socket buffers: a burst from the TUN must not overflow the peer's receive queue
+    // while its daemon waits for a CPU (capped by net.core.[rw]mem_max).
+    this.sock = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+    // libuv reads the first datagram of each wake-up (into a fresh buffer), we drain the rest.
+    this.sock.on('message', (msg: Buffer) => {
+      this.fromUdp(msg, msg.length);
+      this.drainUdp();
+    });
   }
 
   /** Bind <publicIP>:<port>. Resolves once bound; rejects with a one-line reason. */
@@ -251,81 +282,74 @@ class Proxy {
       this.sock.once('error', onError);
       this.sock.bind({ address: publicIP, port, exclusive: true }, () => {
         this.sock.off('error', onError);
-        const sym = Object.getOwnPropertySymbols(this.sock).find((x) => x.description === 'state symbol')!;
-        this.udpFd = (this.sock as unknown as Record<symbol, { handle: { fd: number } }>)[sym]!.handle.fd;
-        this.peerSa = this.cfg.leases.map((l) => { const b = Buffer.alloc(16); b.writeUInt16LE(2, 0); b.writeUInt16BE(this.cfg.port, 2); b.writeUInt32BE(parseIPv4(l.publicIP)!, 4); return b; });
         this.sock.on('error', (e) => log('E', `UDP socket: ${e.message}`));
-        res();
+        try {
+          this.udpFd = dgramFd(this.sock);
+          res();
+        } catch (e) {
+          rej(e as Error);
+        }
       });
     });
   }
 
-  close(): void {
-    this.tun.close();
-    this.sock.close();
+  /** Log the first failure of each kind; after that only the counters tell. */
+  private complain(what: string, errno: number): void {
+    const key = `${what} ${errname(errno)}`;
+    if (this.complained.has(key)) return;
+    this.complained.add(key);
+    log('W', `${key} (further ones are only counted)`);
   }
 
-  /** TUN -> UDP. Returns false to stop reading while the packet still waits in `buf`. */
-  private readonly fromTun = (buf: Buffer, len: number): boolean => {
+  /** TUN -> UDP. */
+  private readonly fromTun = (buf: Buffer, len: number): void => {
     if (len < 20 || buf[0]! >> 4 !== 4) {
-      // IPv6 (router solicitations and MLD on flannel0) or junk: flanneld carries IPv4 only.
+      // IPv6 (router solicitations and MLD from flannel0 itself) or junk: flannel is IPv4 only.
       this.stats.dropped++;
-      return true;
+      return;
     }
     const dst = ((buf[16]! << 24) | (buf[17]! << 16) | (buf[18]! << 8) | buf[19]!) >>> 0;
     const { leaseAddr, leaseMask } = this;
     let i = 0;
     while (i < leaseAddr.length && (dst & leaseMask[i]!) >>> 0 !== leaseAddr[i]) i++;
-    if (i === leaseAddr.length) {
-      this.netUnreachable(buf, len);
-      return true;
+    if (i === leaseAddr.length) return this.netUnreachable(buf, len);
+    if (this.udpFd < 0) {
+      this.stats.dropped++; // read between attaching and binding: nowhere to send it yet
+      return;
     }
     if (!decrementTtl(buf)) {
       this.stats.ttl++;
-      return true;
+      return;
     }
-    if (EXP.includes('send')) {
-      if ((c_sendto(this.udpFd, buf, len, 0, this.peerSa[i], 16) as number) < 0) { this.stats.dropped++; return true; }
+    // Non-blocking: a full socket buffer (EAGAIN) drops the packet, as a router's full queue
+    // would. TCP sees the loss and slows down.
+    if (c_sendto(this.udpFd, buf, len, 0, this.leaseSockaddr[i], SIZEOF_SOCKADDR_IN) === len) {
       this.stats.tx++;
-      return true;
+    } else {
+      this.stats.dropped++;
+      this.complain(`send to ${this.cfg.leases[i]!.publicIP}:${this.cfg.port} failed:`, koffi.errno());
     }
-    this.sock.send(buf, 0, len, this.cfg.port, this.leasePeer[i]);
-    this.stats.tx++;
-    // The send normally completes inside send() (sendto(2) on a non-blocking socket). Only when
-    // the socket buffer is full does libuv queue it, and then it still points into `buf`: stop
-    // reading the TUN until the queue drains. Meanwhile the kernel queues (and past
-    // txqueuelen drops) on flannel0, which is where a router's back-pressure belongs.
-    if (this.sock.getSendQueueCount() === 0) return true;
-    this.waitForSendQueue();
-    return false;
   };
 
-  private waitForSendQueue(): void {
-    setImmediate(() => (this.sock.getSendQueueCount() === 0 ? this.tun.resume() : this.waitForSendQueue()));
+  private drainUdp(): void {
+    const { rxBuf, udpFd } = this;
+    for (let i = 0; i < BUDGET; i++) {
+      const n = c_recv(udpFd, rxBuf, rxBuf.length, MSG_DONTWAIT) as number;
+      if (n < 0) break; // EAGAIN: empty, back to epoll
+      this.fromUdp(rxBuf, n);
+    }
   }
 
-  /** UDP -> TUN. `msg` is a fresh buffer per datagram, so it can be modified in place. */
-  udpFd = -1;
-  peerSa: Buffer[] = [];
-  rbuf = Buffer.allocUnsafeSlow(65536);
-  private readonly fromUdp = (msg: Buffer): void => {
-    this.fromUdp1(msg, msg.length);
-    if (!EXP.includes('recv')) return;
-    for (let k = 0; k < 64; k++) {
-      const n = c_recv(this.udpFd, this.rbuf, 65536, 0x40) as number;
-      if (n <= 0) break;
-      this.fromUdp1(this.rbuf, n);
-    }
-  };
-  private readonly fromUdp1 = (msg: Buffer, len: number): void => {
+  /** UDP -> TUN. */
+  private fromUdp(msg: Buffer, len: number): void {
     if (len < 20 || msg[0]! >> 4 !== 4) {
       this.stats.dropped++;
       return;
     }
     const dst = ((msg[16]! << 24) | (msg[17]! << 16) | (msg[18]! << 8) | msg[19]!) >>> 0;
-    // Only traffic for our own subnet goes into the kernel. flanneld writes anything; but
-    // the kernel would route a packet for someone else straight back into flannel0 and here
-    // again, bouncing until its TTL runs out.
+    // Only traffic for our own subnet goes into the kernel. flanneld writes anything; but the
+    // kernel would route a packet for someone else straight back into flannel0 and here again,
+    // bouncing until its TTL runs out.
     if ((dst & this.ownMask) >>> 0 !== this.ownAddr) {
       this.stats.dropped++;
       return;
@@ -334,15 +358,20 @@ class Proxy {
       this.stats.ttl++;
       return;
     }
-    // The write runs the kernel's whole receive path (routing, cni0, the pod's veth) before it
-    // returns. It fails only when the kernel will not take the packet; a router drops then.
-    if (this.tun.write(msg, len) === len) this.stats.rx++;
-    else this.stats.dropped++;
-  };
+    // The write runs the kernel's whole receive path (routing, cni0, the pod's veth, often the
+    // pod's TCP) before it returns. It fails only when the kernel will not take the packet.
+    const n = this.tun.write(msg, len);
+    if (n === len) {
+      this.stats.rx++;
+    } else {
+      this.stats.dropped++;
+      this.complain(`write to ${this.cfg.tun} failed:`, -n);
+    }
+  }
 
   /**
-   * ICMP destination unreachable, code 0 (net), back through flannel0 to the sender: what
-   * flanneld's send_net_unreachable() does, from the lease address, TTL 8 like flanneld.
+   * ICMP destination unreachable, code 0 (net), back through flannel0 to the sender, as
+   * flanneld's send_net_unreachable() does: from the lease address, TTL 8.
    */
   private netUnreachable(pkt: Buffer, len: number): void {
     const ihl = (pkt[0]! & 0x0f) * 4;
@@ -362,20 +391,42 @@ class Proxy {
     o.writeUInt16BE(total, 2);
     o[8] = 8; // TTL
     o[9] = 1; // ICMP
-    o.writeUInt32BE(this.leaseIP, 12);
-    pkt.copy(o, 16, 12, 16); // back to the offender's source
+    o.writeUInt32BE(this.cfg.subnet.addr, 12); // the lease address, the one on flannel0
+    pkt.copy(o, 16, 12, 16); // to the offender's source
     o.writeUInt16BE(checksum(o, 0, 20), 10);
     o[20] = 3; // destination unreachable
     o[21] = 0; // net unreachable
     pkt.copy(o, 28, 0, quote);
     o.writeUInt16BE(checksum(o, 20, 8 + quote), 22);
-    if (this.tun.write(o, total) === total) this.stats.unreachable++;
-    else this.stats.dropped++;
+    const n = this.tun.write(o, total);
+    if (n === total) {
+      this.stats.unreachable++;
+    } else {
+      this.stats.dropped++;
+      this.complain(`write to ${this.cfg.tun} failed:`, -n);
+    }
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Daemon plumbing
+
+/**
+ * Our ICMP errors come from the lease address, which is flannel0's own. The kernel drops a packet
+ * that arrives with one of its own addresses as source ("martian source", fib_validate_source())
+ * unless accept_local is set on the device it arrives on; flanneld never set it, so its net
+ * unreachables never reached anyone. Set it, for our device only.
+ */
+function acceptLocal(dev: string): void {
+  const knob = `/proc/sys/net/ipv4/conf/${dev}/accept_local`;
+  try {
+    if (readFileSync(knob, 'utf8').trim() === '1') return;
+    writeFileSync(knob, '1');
+    log('I', `set net.ipv4.conf.${dev}.accept_local=1 so that ICMP from the lease address is not dropped as martian`);
+  } catch (e) {
+    log('W', `cannot set ${knob} (${(e as NodeJS.ErrnoException).code}): ICMP net unreachable will be dropped as martian`);
+  }
+}
 
 function writePidfile(file: string): void {
   // Write then rename: whoever reads the pidfile sees a whole PID or no file.
@@ -406,7 +457,7 @@ async function runDaemon(configFile: string, readyFd: number | null): Promise<vo
     else log('E', why);
     if (!ready && readyFd !== null) {
       try {
-        writeSync(readyFd, `ERROR ${why}\n`);
+        writeSync(readyFd, `ERROR ${why.split('\n')[0]}\n`);
       } catch {}
     }
     if (ready && cfg) removePidfile(cfg.pidfile);
@@ -418,10 +469,13 @@ async function runDaemon(configFile: string, readyFd: number | null): Promise<vo
   process.on('SIGHUP', () => log('W', 'SIGHUP ignored'));
   process.on('uncaughtException', (e) => exit(1, `internal error: ${e.stack ?? e.message}`));
 
+  // A daemon pins no directory (the launcher's may be a mount that goes away).
+  if (readyFd !== null) process.chdir('/');
   try {
     cfg = loadConfig(configFile);
     proxy = new Proxy(cfg, (e) => exit(1, e.message));
     await proxy.bind();
+    acceptLocal(cfg.tun);
     writePidfile(cfg.pidfile);
     ready = true;
   } catch (e) {
@@ -456,34 +510,33 @@ async function launch(configFile: string): Promise<number> {
     stdio: ['ignore', logFd, logFd, 'pipe'],
   });
   closeSync(logFd);
-  const pipe = child.stdio[3] as NodeJS.ReadableStream;
+  // The pipe ends when the child closes fd 3: after READY, or by exiting, however it exits.
+  const pipe = child.stdio[3] as NodeJS.ReadableStream & { destroy(): void };
   let said = '';
   pipe.setEncoding('utf8');
   pipe.on('data', (d: string) => (said += d));
-  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
-  const closed = new Promise<void>((res) => pipe.once('end', res));
+  const exited = new Promise<void>((res) => child.once('exit', () => res()));
+  const ended = new Promise<'ended'>((res) => pipe.once('end', () => res('ended')));
   const timedOut = new Promise<'timeout'>((res) => setTimeout(res, READY_TIMEOUT_MS, 'timeout').unref());
-
-  const first = await Promise.race([closed, exited, timedOut]);
-  if (first !== 'timeout' && said.startsWith('READY')) {
+  const how = await Promise.race([ended, timedOut]);
+  if (how === 'ended' && said.startsWith('READY')) {
     let pid = '';
     try {
       pid = readFileSync(cfg.pidfile, 'utf8').trim();
     } catch {}
     if (pid === String(child.pid)) {
       child.unref();
-      (pipe as unknown as { destroy(): void }).destroy();
+      pipe.destroy();
       return 0;
     }
+    said = `ERROR the daemon said it was ready but ${cfg.pidfile} does not hold its pid ${child.pid}`;
   }
   // Not ready: make sure nothing is left behind, then say why.
-  if (child.exitCode === null && child.signalCode === null) {
-    child.kill('SIGKILL');
-    await exited;
-  }
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await exited;
   const why = said.startsWith('ERROR ')
     ? said.slice(6).trim()
-    : first === 'timeout'
+    : how === 'timeout'
       ? `the daemon was not ready after ${READY_TIMEOUT_MS / 1000} s (see ${cfg.log})`
       : `the daemon exited before it was ready (see ${cfg.log})`;
   throw new Error(why);

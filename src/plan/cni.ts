@@ -126,18 +126,19 @@ function flannelPhases(c: Cluster, inst: Instance): Phase[] {
         { kind: 'route.add', netns: ns(n.name), route: route(c.podNetwork, { dev: 'flannel0' }) },
       ]),
     });
+    const files = (n: ClusterNode) => {
+      const dir = nodeDir(inst, n.name);
+      return { dir, config: join(dir, 'flannel-udp.json'), pidfile: join(dir, 'flanneld.pid'), log: join(dir, 'flanneld.log') };
+    };
     phases.push({
-      title: 'flanneld: start the UDP proxy on every node',
-      why: `flanneld's udp backend: read each IP packet from flannel0, look up which node leased the destination subnet, and send the packet as the payload of a UDP datagram from <node IP>:${FLANNEL_UDP_PORT} to <remote node IP>:${FLANNEL_UDP_PORT}; datagrams received are written back into flannel0. Every packet crosses from kernel to userspace and back on both nodes, which is why this backend is slow and deprecated. Here the proxy is knetlab's own TypeScript daemon; it writes its PID file once attached and bound.`,
-      steps: c.nodes.flatMap((n): Step[] => {
-        const dir = nodeDir(inst, n.name);
-        const config = join(dir, 'flannel-udp.json');
-        const pidfile = join(dir, 'flanneld.pid');
-        return [
-          { kind: 'dir.create', paths: [dir] },
+      title: 'flanneld: configure the UDP proxy',
+      why: `Each node's proxy gets its lease and every remote lease with its node IP: the whole subnet → node table. flannel0 must also accept packets whose source is one of the node's own addresses (accept_local): the proxy's ICMP "net unreachable" comes from the lease address (e.g. 10.244.1.0), which flannel0 itself holds, and the kernel would drop it as a martian otherwise.`,
+      steps: [
+        { kind: 'dir.create', paths: c.nodes.map((n) => files(n).dir) },
+        ...c.nodes.flatMap((n): Step[] => [
           {
             kind: 'file.write',
-            path: config,
+            path: files(n).config,
             content:
               JSON.stringify(
                 {
@@ -147,16 +148,27 @@ function flannelPhases(c: Cluster, inst: Instance): Phase[] {
                   network: c.podNetwork,
                   subnet: n.podCIDR,
                   leases: c.nodes.filter((r) => r !== n).map((r) => ({ subnet: r.podCIDR, publicIP: r.address })),
-                  pidfile,
-                  log: join(dir, 'flanneld.log'),
+                  pidfile: files(n).pidfile,
+                  log: files(n).log,
                 },
                 null,
                 2,
               ) + '\n',
           },
-          { kind: 'process.start', netns: ns(n.name), name: 'flanneld', argv: ['node', FLANNEL_UDP_DAEMON, '--config', config], pidfile },
-        ];
-      }),
+          { kind: 'sysctl.set', netns: ns(n.name), values: [['net.ipv4.conf.flannel0.accept_local', '1']] },
+        ]),
+      ],
+    });
+    phases.push({
+      title: 'flanneld: start the UDP proxy on every node',
+      why: `flanneld's udp backend: read each IP packet from flannel0, look up which node leased the destination subnet, and send the packet as the payload of a UDP datagram from <node IP>:${FLANNEL_UDP_PORT} to <remote node IP>:${FLANNEL_UDP_PORT}; datagrams received are written back into flannel0. The inner TTL is decremented on each crossing. Every packet crosses from kernel to userspace and back on both nodes, which is why this backend is slow and deprecated. Here the proxy is knetlab's own TypeScript daemon; it writes its PID file once attached and bound.`,
+      steps: c.nodes.map((n): Step => ({
+        kind: 'process.start',
+        netns: ns(n.name),
+        name: 'flanneld',
+        argv: ['node', FLANNEL_UDP_DAEMON, '--config', files(n).config],
+        pidfile: files(n).pidfile,
+      })),
     });
   } else {
     const steps = c.nodes.flatMap((n) =>

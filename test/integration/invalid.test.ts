@@ -8,11 +8,11 @@ if (!isRoot) {
   t.skip('integration tests need root (run: sudo npm test)');
 } else {
   const state = stateDir('invalid');
-  // Other test files run beside this one with their own "it…-" prefixes; ignore theirs.
+  // Other test files run beside this one with their own prefixes ("it…-", "fu-", "cb-"); ignore theirs.
   const netns = () =>
     existsSync('/run/netns')
       ? readdirSync('/run/netns')
-          .filter((n) => !/^it[a-z0-9]*-/.test(n))
+          .filter((n) => !/^(it[a-z0-9]*|fu|cb)-/.test(n))
           .sort()
       : [];
   const netnsBefore = netns();

@@ -8,6 +8,7 @@ import { loadLabFile } from '../../src/spec/validate.js';
 import { makeInstance, DEFAULT_STATE_ROOT } from '../../src/plan/instance.js';
 import { shippedLabs } from '../../src/run/labs.js';
 import { renderMarkdown, renderScript } from '../../src/run/tutorial.js';
+import { FLANNEL_UDP_DAEMON } from '../../src/plan/cni.js';
 
 const update = process.env.KNETLAB_UPDATE_GOLDEN === '1';
 
@@ -16,9 +17,11 @@ for (const file of shippedLabs()) {
   t.test(name, async (t) => {
     const { lab } = loadLabFile(file);
     const inst = makeInstance(lab.name, '', DEFAULT_STATE_ROOT);
+    // The UDP daemon's path depends on where knetlab is installed; golden files show a placeholder.
+    const portable = (text: string) => text.replaceAll(FLANNEL_UDP_DAEMON, '<knetlab>/dist/daemon/flannel-udp.js');
     for (const [ext, text] of [
-      ['sh', renderScript(lab, inst)],
-      ['md', renderMarkdown(lab, inst)],
+      ['sh', portable(renderScript(lab, inst))],
+      ['md', portable(renderMarkdown(lab, inst))],
     ] as const) {
       const golden = join('test/golden', `${name}.${ext}`);
       if (update) writeFileSync(golden, text);

@@ -1,0 +1,346 @@
+#!/bin/sh
+# flannel-udp: Pod to pod across nodes with flannel's UDP backend (flannel0 and a userspace proxy)
+# Reproduces seed 004 §4.2 Flannel UDP.
+# flannel's first backend. Each node has flannel0, a TUN device (MTU 1472) with the lease address
+# as a /32 and one route for the whole pod network, and a daemon that reads each packet routed
+# into flannel0, finds the node that leased the destination subnet, and sends the packet as the
+# payload of a UDP datagram from port 8285 to port 8285 on that node, whose daemon writes it back
+# into its own flannel0. Here the daemon is knetlab's own, in TypeScript.
+# The exact commands "knetlab up flannel-udp" runs, in order. Run as root, on a scratch machine or VM.
+set -e
+
+# 1. Create the network namespaces
+#    Each network namespace has its own interfaces, routes, neighbour table and netfilter rules: the
+#    isolation a container or a pod gets. A new namespace holds only a loopback interface, and it is
+#    down.
+ip -batch - <<'EOF'
+netns add switch
+netns add node1
+netns add pod1
+netns add pod2
+netns add node2
+netns add pod3
+EOF
+
+# 2. Set per-namespace kernel parameters
+#    Network sysctls are per namespace. A namespace only forwards packets between its interfaces
+#    (acts as a router) when net.ipv4.ip_forward is 1.
+ip netns exec node1 sysctl -q -w net.ipv4.ip_forward=1
+ip netns exec node2 sysctl -q -w net.ipv4.ip_forward=1
+
+# 3. Create the bridges
+#    A Linux bridge is a virtual switch: it learns MAC addresses on its ports and forwards frames
+#    between them. Given an address, it is also the gateway its ports' namespaces route through
+#    (docker0, cni0).
+ip -n switch -batch - <<'EOF'
+link add br0 type bridge
+addr add 192.168.56.1/24 dev br0
+link set br0 up
+EOF
+ip -n node1 -batch - <<'EOF'
+link add cni0 mtu 1472 type bridge
+addr add 10.244.1.1/24 dev cni0
+link set cni0 up
+EOF
+ip -n node2 -batch - <<'EOF'
+link add cni0 mtu 1472 type bridge
+addr add 10.244.2.1/24 dev cni0
+link set cni0 up
+EOF
+
+# 4. Create the veth pairs
+#    A veth pair is a virtual cable: a frame sent into one end comes out of the other. Each pair is
+#    created with its ends already in their namespaces, so the machine's own namespace is never
+#    touched (creating it there and moving the ends with "ip link set ... netns" gives the same
+#    result).
+ip -n switch link add node1 type veth peer name eth0 netns node1
+ip -n switch link add node2 type veth peer name eth0 netns node2
+ip -n node1 link add veth8f489896 mtu 1472 type veth peer name eth0 mtu 1472 netns pod1
+ip -n node1 link add vetha7eeae7d mtu 1472 type veth peer name eth0 mtu 1472 netns pod2
+ip -n node2 link add veth86c1beb0 mtu 1472 type veth peer name eth0 mtu 1472 netns pod3
+
+# 5. Configure the interfaces and routes
+#    An interface carries traffic only once it is up. Assigning an address also installs the
+#    connected route for its subnet. A veth end with "master" becomes a port of that bridge and
+#    carries no address of its own: the bridge switches its frames. Routes then pick the next hop for
+#    everything not on a connected subnet: a container's default route points at its bridge's
+#    address.
+ip -n switch -batch - <<'EOF'
+link set lo up
+link set node1 master br0
+link set node1 up
+link set node2 master br0
+link set node2 up
+EOF
+ip -n node1 -batch - <<'EOF'
+link set lo up
+addr add 192.168.56.11/24 dev eth0
+link set eth0 up
+link set veth8f489896 master cni0
+link set veth8f489896 up
+link set vetha7eeae7d master cni0
+link set vetha7eeae7d up
+route add default via 192.168.56.1
+EOF
+ip -n pod1 -batch - <<'EOF'
+link set lo up
+addr add 10.244.1.2/24 dev eth0
+link set eth0 up
+route add default via 10.244.1.1
+route add 10.244.0.0/16 via 10.244.1.1 dev eth0
+EOF
+ip -n pod2 -batch - <<'EOF'
+link set lo up
+addr add 10.244.1.3/24 dev eth0
+link set eth0 up
+route add default via 10.244.1.1
+route add 10.244.0.0/16 via 10.244.1.1 dev eth0
+EOF
+ip -n node2 -batch - <<'EOF'
+link set lo up
+addr add 192.168.56.12/24 dev eth0
+link set eth0 up
+link set veth86c1beb0 master cni0
+link set veth86c1beb0 up
+route add default via 192.168.56.1
+EOF
+ip -n pod3 -batch - <<'EOF'
+link set lo up
+addr add 10.244.2.2/24 dev eth0
+link set eth0 up
+route add default via 10.244.2.1
+route add 10.244.0.0/16 via 10.244.2.1 dev eth0
+EOF
+
+# 6. flanneld: take a subnet lease and write subnet.env
+#    Each node's flanneld leases one subnet of the cluster network 10.244.0.0/16 (under
+#    --kube-subnet-mgr: the node's spec.podCIDR) and writes /run/flannel/subnet.env, which the
+#    flannel CNI plugin reads to configure cni0 and pod addresses. FLANNEL_SUBNET is the lease's
+#    first usable address; FLANNEL_MTU is the udp backend's MTU (1472). Here each node's files live
+#    in its own folder of the lab.
+mkdir -p -m 0700 /run/knetlab/labs/flannel-udp/node1/run/flannel /run/knetlab/labs/flannel-udp/node2/run/flannel
+tee /run/knetlab/labs/flannel-udp/net-conf.json >/dev/null <<'EOF'
+{
+  "Network": "10.244.0.0/16",
+  "Backend": {
+    "Type": "udp"
+  }
+}
+EOF
+tee /run/knetlab/labs/flannel-udp/node1/run/flannel/subnet.env >/dev/null <<'EOF'
+FLANNEL_NETWORK=10.244.0.0/16
+FLANNEL_SUBNET=10.244.1.1/24
+FLANNEL_MTU=1472
+FLANNEL_IPMASQ=true
+EOF
+tee /run/knetlab/labs/flannel-udp/node2/run/flannel/subnet.env >/dev/null <<'EOF'
+FLANNEL_NETWORK=10.244.0.0/16
+FLANNEL_SUBNET=10.244.2.1/24
+FLANNEL_MTU=1472
+FLANNEL_IPMASQ=true
+EOF
+
+# 7. flanneld: create the TUN device flannel0
+#    flannel0 is a TUN device: packets the kernel routes into it are read by flanneld in userspace,
+#    and packets flanneld writes into it enter the kernel as if received. MTU 1472 (eth0's 1500 minus
+#    20 bytes of outer IP and 8 of UDP), the lease address as a /32, and one route for the whole
+#    cluster network: no per-node routes, neighbours or FDB entries, because the subnet → node map
+#    lives in flanneld.
+ip -n node1 -batch - <<'EOF'
+tuntap add dev flannel0 mode tun
+link set flannel0 mtu 1472
+addr add 10.244.1.0/32 dev flannel0
+link set flannel0 up
+route add 10.244.0.0/16 dev flannel0
+EOF
+ip -n node2 -batch - <<'EOF'
+tuntap add dev flannel0 mode tun
+link set flannel0 mtu 1472
+addr add 10.244.2.0/32 dev flannel0
+link set flannel0 up
+route add 10.244.0.0/16 dev flannel0
+EOF
+
+# 8. flanneld: configure the UDP proxy
+#    Each node's proxy gets its lease and every remote lease with its node IP: the whole subnet →
+#    node table. flannel0 must also accept packets whose source is one of the node's own addresses
+#    (accept_local): the proxy's ICMP "net unreachable" comes from the lease address (e.g.
+#    10.244.1.0), which flannel0 itself holds, and the kernel would drop it as a martian otherwise.
+mkdir -p -m 0700 /run/knetlab/labs/flannel-udp/node1 /run/knetlab/labs/flannel-udp/node2
+tee /run/knetlab/labs/flannel-udp/node1/flannel-udp.json >/dev/null <<'EOF'
+{
+  "tun": "flannel0",
+  "publicIP": "192.168.56.11",
+  "port": 8285,
+  "network": "10.244.0.0/16",
+  "subnet": "10.244.1.0/24",
+  "leases": [
+    {
+      "subnet": "10.244.2.0/24",
+      "publicIP": "192.168.56.12"
+    }
+  ],
+  "pidfile": "/run/knetlab/labs/flannel-udp/node1/flanneld.pid",
+  "log": "/run/knetlab/labs/flannel-udp/node1/flanneld.log"
+}
+EOF
+ip netns exec node1 sysctl -q -w net.ipv4.conf.flannel0.accept_local=1
+tee /run/knetlab/labs/flannel-udp/node2/flannel-udp.json >/dev/null <<'EOF'
+{
+  "tun": "flannel0",
+  "publicIP": "192.168.56.12",
+  "port": 8285,
+  "network": "10.244.0.0/16",
+  "subnet": "10.244.2.0/24",
+  "leases": [
+    {
+      "subnet": "10.244.1.0/24",
+      "publicIP": "192.168.56.11"
+    }
+  ],
+  "pidfile": "/run/knetlab/labs/flannel-udp/node2/flanneld.pid",
+  "log": "/run/knetlab/labs/flannel-udp/node2/flanneld.log"
+}
+EOF
+ip netns exec node2 sysctl -q -w net.ipv4.conf.flannel0.accept_local=1
+
+# 9. flanneld: start the UDP proxy on every node
+#    flanneld's udp backend: read each IP packet from flannel0, look up which node leased the
+#    destination subnet, and send the packet as the payload of a UDP datagram from <node IP>:8285 to
+#    <remote node IP>:8285; datagrams received are written back into flannel0. The inner TTL is
+#    decremented on each crossing. Every packet crosses from kernel to userspace and back on both
+#    nodes, which is why this backend is slow and deprecated. Here the proxy is knetlab's own
+#    TypeScript daemon; it writes its PID file once attached and bound.
+ip netns exec node1 node <knetlab>/dist/daemon/flannel-udp.js --config /run/knetlab/labs/flannel-udp/node1/flannel-udp.json
+ip netns exec node2 node <knetlab>/dist/daemon/flannel-udp.js --config /run/knetlab/labs/flannel-udp/node2/flannel-udp.json
+
+# 10. flanneld: masquerade and forward rules
+#    With --ip-masq flanneld adds FLANNEL-POSTRTG to nat POSTROUTING: pod ↔ pod traffic inside the
+#    cluster network keeps its addresses (RETURN), kube-proxy-marked packets (0x4000) are left to
+#    kube-proxy, and pod → outside is masqueraded to the node. FLANNEL-FWD accepts forwarding to and
+#    from the cluster network.
+ip netns exec node1 iptables-restore --noflush <<'EOF'
+*nat
+:FLANNEL-POSTRTG - [0:0]
+-A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG
+-A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG -s 10.244.1.0/24 -d 10.244.0.0/16 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG -s 10.244.0.0/16 -d 10.244.1.0/24 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG ! -s 10.244.0.0/16 -d 10.244.1.0/24 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG -s 10.244.0.0/16 ! -d 224.0.0.0/4 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully
+-A FLANNEL-POSTRTG ! -s 10.244.0.0/16 -d 10.244.0.0/16 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully
+COMMIT
+*filter
+:FLANNEL-FWD - [0:0]
+-A FORWARD -m comment --comment "flanneld forward" -j FLANNEL-FWD
+-A FLANNEL-FWD -s 10.244.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT
+-A FLANNEL-FWD -d 10.244.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT
+COMMIT
+EOF
+ip netns exec node2 iptables-restore --noflush <<'EOF'
+*nat
+:FLANNEL-POSTRTG - [0:0]
+-A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG
+-A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG -s 10.244.2.0/24 -d 10.244.0.0/16 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG -s 10.244.0.0/16 -d 10.244.2.0/24 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG ! -s 10.244.0.0/16 -d 10.244.2.0/24 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG -s 10.244.0.0/16 ! -d 224.0.0.0/4 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully
+-A FLANNEL-POSTRTG ! -s 10.244.0.0/16 -d 10.244.0.0/16 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully
+COMMIT
+*filter
+:FLANNEL-FWD - [0:0]
+-A FORWARD -m comment --comment "flanneld forward" -j FLANNEL-FWD
+-A FLANNEL-FWD -s 10.244.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT
+-A FLANNEL-FWD -d 10.244.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT
+COMMIT
+EOF
+
+# 11. Write the server configuration
+#    Every server is a real nginx (one master, one worker) answering each request with JSON: its pod
+#    name, its node, the address it answered on and the client address it saw. That last field is how
+#    the checks see NAT. All servers share one configuration: nginx maps the address a request
+#    arrived on to the pod that owns it.
+mkdir -p -m 0700 /run/knetlab/labs/flannel-udp
+tee /run/knetlab/labs/flannel-udp/nginx.conf >/dev/null <<'EOF'
+# knetlab echo servers on port 80: pod1, pod2, pod3
+worker_processes 1;
+events { worker_connections 128; }
+http {
+    access_log off;
+    client_body_temp_path /run/knetlab/labs/flannel-udp/nginx-tmp;
+    proxy_temp_path /run/knetlab/labs/flannel-udp/nginx-tmp;
+    fastcgi_temp_path /run/knetlab/labs/flannel-udp/nginx-tmp;
+    uwsgi_temp_path /run/knetlab/labs/flannel-udp/nginx-tmp;
+    scgi_temp_path /run/knetlab/labs/flannel-udp/nginx-tmp;
+    map $server_addr $knetlab_pod {
+        default unknown;
+        10.244.1.2 pod1;
+        10.244.1.3 pod2;
+        10.244.2.2 pod3;
+    }
+    map $server_addr $knetlab_node {
+        default unknown;
+        10.244.1.2 node1;
+        10.244.1.3 node1;
+        10.244.2.2 node2;
+    }
+    server {
+        listen 80;
+        default_type application/json;
+        location / {
+            return 200 '{"pod":"$knetlab_pod","node":"$knetlab_node","ip":"$server_addr","client":"$remote_addr"}\n';
+        }
+    }
+}
+EOF
+
+# 12. Start the servers
+#    "ip netns exec" runs nginx inside the namespace, so it listens on that namespace's addresses
+#    only. nginx daemonizes and writes its PID file; knetlab records the PID and stops exactly that
+#    process on down. Many servers are started through one xargs, a few at a time.
+ip netns exec pod1 nginx -c /run/knetlab/labs/flannel-udp/nginx.conf -g 'pid /run/knetlab/labs/flannel-udp/pod1.nginx.pid; error_log /run/knetlab/labs/flannel-udp/pod1.error.log warn;'
+ip netns exec pod2 nginx -c /run/knetlab/labs/flannel-udp/nginx.conf -g 'pid /run/knetlab/labs/flannel-udp/pod2.nginx.pid; error_log /run/knetlab/labs/flannel-udp/pod2.error.log warn;'
+ip netns exec pod3 nginx -c /run/knetlab/labs/flannel-udp/nginx.conf -g 'pid /run/knetlab/labs/flannel-udp/pod3.nginx.pid; error_log /run/knetlab/labs/flannel-udp/pod3.error.log warn;'
+
+# 13. Look around
+#    Read-only commands that show what the steps above built.
+# FLANNEL_MTU=1472, the udp backend's MTU.
+ip netns exec node1 cat /run/knetlab/labs/flannel-udp/node1/run/flannel/subnet.env
+# link/none, POINTOPOINT,NOARP: a TUN device, tun type tun pi off.
+ip -n node1 -d link show flannel0
+# One route for the pod network, 10.244.0.0/16 dev flannel0 - no per-node routes: the daemon knows where each subnet lives.
+ip -n node1 route
+# The daemon bound to 192.168.56.11:8285.
+ip netns exec node1 ss -ulpn
+# The daemon's view - its lease and the remote leases it routes to.
+ip netns exec node1 cat /run/knetlab/labs/flannel-udp/node1/flanneld.log
+
+# 14. Verify with real packets
+#    Each check as the command knetlab runs for it. A command marked "must fail" proves that a path
+#    does not exist.
+# flannel0 is up at MTU 1472
+ip -n node1 -j link show dev flannel0
+# one route for the whole pod network through flannel0
+ip -n node1 -j route show 10.244.0.0/16
+# no per-node route in the kernel
+ip -n node1 -j route show 10.244.2.0/24
+# pod1 pings pod3 on node2
+ip netns exec pod1 ping -n -c 1 -W 1 10.244.2.2
+# pod3 reaches pod1 over HTTP with its own address
+ip netns exec pod3 curl -sS --max-time 2 -w '\nstatus=%{http_code}\n' http://10.244.1.2/
+# the packet crosses as UDP 8285 → 8285 between the nodes, the pod packet as payload
+ip netns exec node1 tcpdump -i eth0 -nn -l -x -c 200 'udp port 8285'
+# must fail: no lease for 10.244.9.0/24, so the daemon answers net unreachable
+! ip netns exec pod1 ping -n -c 1 -W 2 10.244.9.9
+
+# Clean up (what "knetlab down" does, by the recorded PIDs and namespaces):
+# pkill -F /run/knetlab/labs/flannel-udp/pod1.nginx.pid
+# pkill -F /run/knetlab/labs/flannel-udp/pod2.nginx.pid
+# pkill -F /run/knetlab/labs/flannel-udp/pod3.nginx.pid
+# ip netns del switch
+# ip netns del node1
+# ip netns del pod1
+# ip netns del pod2
+# ip netns del node2
+# ip netns del pod3
