@@ -110,29 +110,29 @@ export function resolveCluster(raw: RawCluster, report: Report): ExpandedCluster
   const nodes: ClusterNode[] = [];
   names.forEach((name, i) => {
     const p: Path = [...path, 'nodes', name];
-    const raw_ = raw.nodes[name]!;
+    const spec = raw.nodes[name]!;
     if (name.length > 15)
       report(p, `node name "${name}" is longer than 15 characters`, 'node names also name their port on the underlay switch, an interface name', 'key');
     if (name === underlay.namespace) report(p, `"${name}" is the underlay's namespace name`, 'choose another node name', 'key');
     // Address on the underlay.
     const seg = segs[i % segs.length];
     let address = seg ? network(seg) + UNDERLAY_HOST_BASE + i : 0;
-    if (raw_.address !== undefined) {
-      const a = parseIPv4(raw_.address);
-      if (a === undefined) report([...p, 'address'], `"${raw_.address}" is not an IPv4 address`, 'e.g. 192.168.56.11');
+    if (spec.address !== undefined) {
+      const a = parseIPv4(spec.address);
+      if (a === undefined) report([...p, 'address'], `"${spec.address}" is not an IPv4 address`, 'e.g. 192.168.56.11');
       address = a ?? 0;
     }
     const segIndex = segs.findIndex((c) => c && contains(c, address));
     const segment = segs[segIndex];
     if (segment === undefined) {
-      if (raw_.address !== undefined && parseIPv4(raw_.address) !== undefined)
-        report([...p, 'address'], `${raw_.address} is on none of the underlay subnets`, `underlay subnets: ${subnets.join(', ')}`);
+      if (spec.address !== undefined && parseIPv4(spec.address) !== undefined)
+        report([...p, 'address'], `${spec.address} is on none of the underlay subnets`, `underlay subnets: ${subnets.join(', ')}`);
     } else {
       const host = address - network(segment);
       const size = 2 ** (32 - segment.prefix);
       if (host <= 1 || host >= size - 1)
         report(
-          [...p, raw_.address !== undefined ? 'address' : 'pods'],
+          [...p, spec.address !== undefined ? 'address' : 'pods'],
           `${formatIPv4(address)} is not a usable node address in ${subnets[segIndex]}`,
           '.1 is the gateway; use .2 and up',
         );
@@ -141,14 +141,14 @@ export function resolveCluster(raw: RawCluster, report: Report): ExpandedCluster
     }
     // The node's pod subnet.
     let sub: Cidr | undefined;
-    if (raw_.podCIDR !== undefined) {
-      sub = parseCidr(raw_.podCIDR);
-      if (!sub) report([...p, 'podCIDR'], `podCIDR "${raw_.podCIDR}" is not a CIDR`, 'e.g. 10.244.1.0/24');
+    if (spec.podCIDR !== undefined) {
+      sub = parseCidr(spec.podCIDR);
+      if (!sub) report([...p, 'podCIDR'], `podCIDR "${spec.podCIDR}" is not a CIDR`, 'e.g. 10.244.1.0/24');
       else if (podNet && (sub.prefix < podNet.prefix || !contains(podNet, sub.address)))
-        report([...p, 'podCIDR'], `podCIDR ${raw_.podCIDR} is not inside the pod network ${podText}`);
+        report([...p, 'podCIDR'], `podCIDR ${spec.podCIDR} is not inside the pod network ${podText}`);
       else if (cniType === 'calico' && sub.prefix !== blockSize)
         report([...p, 'podCIDR'], `a Calico block is a /${blockSize}, not a /${sub.prefix}`, `write a /${blockSize} or set cni.blockSize`);
-      else if (network(sub) !== sub.address) report([...p, 'podCIDR'], `podCIDR ${raw_.podCIDR} has host bits set`, `write ${formatNetwork(sub)}`);
+      else if (network(sub) !== sub.address) report([...p, 'podCIDR'], `podCIDR ${spec.podCIDR} has host bits set`, `write ${formatNetwork(sub)}`);
     } else if (podNet) {
       // flannel skips the network's first subnet (etcd mode's SubnetMin); blocks are handed out in order.
       const index = cniType === 'calico' ? i : i + 1;
@@ -166,7 +166,7 @@ export function resolveCluster(raw: RawCluster, report: Report): ExpandedCluster
     }
     // Pods and their addresses: host-local hands out .2 upward (.1 is the cni0 gateway); Calico
     // IPAM hands out block addresses after the first, which the VXLAN tunnel address takes.
-    const pods: ClusterPod[] = (raw_.pods ?? []).map((pod, j) => {
+    const pods: ClusterPod[] = (spec.pods ?? []).map((pod, j) => {
       const pp = [...p, 'pods', j];
       if (podNames.has(pod)) report(pp, `pod "${pod}" is already on ${podNames.get(pod)}`, 'pod names are unique in a cluster');
       if (names.includes(pod) || pod === underlay.namespace) report(pp, `"${pod}" is also a node or the underlay's name`, 'give the pod another name');

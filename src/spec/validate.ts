@@ -625,7 +625,9 @@ function cniDevices(cluster: Cluster | null): string[] {
 /** The namespaces that run BIRD. */
 export function birdSpeakers(cluster: Cluster | null): string[] {
   if (!cluster || cluster.cni.type !== 'calico' || cluster.cni.mode !== 'bgp') return [];
-  return [...cluster.nodes.map((n) => n.name), ...(cluster.cni.routeReflector === 'router' ? ['router'] : [])];
+  // With a route reflector on a routed underlay the router runs BIRD too (as the reflector, or as its peer).
+  const router = cluster.cni.routeReflector !== null && cluster.underlay.kind === 'router';
+  return [...cluster.nodes.map((n) => n.name), ...(router ? [cluster.underlay.namespace] : [])];
 }
 
 export function defaultCheckName(from: string, probe: Probe, expect: Expectation): string {
