@@ -8,7 +8,8 @@ import { formatIPv4, parseCidr } from '../spec/net.js';
 import { birdConfig, hostSideSysctls, VXLAN_PORT, VXLAN_VNI, type BirdPeer } from '../cni/calico.js';
 import type { Instance } from './instance.js';
 import type { Phase, Step } from './types.js';
-import { nodeDir, route } from './cni.js';
+import { nodeDir } from './cni.js';
+import { route } from '../spec/lab.js';
 
 /** Felix's route protocol number (DefaultRouteProto): its routes show as "proto 80". */
 export const FELIX_PROTO = '80';

@@ -5,7 +5,8 @@
 
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Cluster, ClusterNode, Route } from '../spec/types.js';
+import type { Cluster, ClusterNode } from '../spec/types.js';
+import { route } from '../spec/lab.js';
 import { cni0Gateway, flannelMtu, vtepMac } from '../spec/cluster.js';
 import { contains, parseCidr, parseIPv4 } from '../spec/net.js';
 import type { Instance } from './instance.js';
@@ -20,18 +21,6 @@ export const FLANNEL_UDP_PORT = 8285;
 export const CNI_BIN_DIR = '/usr/lib/cni';
 /** The userspace UDP backend, compiled next to this file. */
 export const FLANNEL_UDP_DAEMON = fileURLToPath(new URL('../daemon/flannel-udp.js', import.meta.url));
-
-export const route = (to: string, fields: Partial<Route> = {}): Route => ({
-  to,
-  via: null,
-  dev: null,
-  onlink: false,
-  src: null,
-  metric: null,
-  type: 'unicast',
-  proto: null,
-  ...fields,
-});
 
 /** A node's own files (subnet.env, configs, logs) live under the instance folder, never in /run/flannel or /etc. */
 export const nodeDir = (inst: Instance, node: string) => join(inst.dir, node);

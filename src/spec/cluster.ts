@@ -6,9 +6,10 @@
 
 import { createHash } from 'node:crypto';
 import type { RawCluster } from './schema.js';
+import { route } from './lab.js';
 import { CALI_MAC, NORMAL_ROUTE_PRIORITY, POD_GATEWAY, caliName } from '../cni/calico.js';
 import { contains, formatIPv4, formatNetwork, mask, network, parseCidr, parseIPv4, type Cidr } from './net.js';
-import type { Cluster, ClusterNode, ClusterPod, FlannelBackend, Interface, Namespace, Route, Server, Underlay, VethLink } from './types.js';
+import type { Cluster, ClusterNode, ClusterPod, FlannelBackend, Interface, Namespace, Server, Underlay, VethLink } from './types.js';
 
 type Path = (string | number)[];
 export type Report = (path: Path, message: string, hint?: string, at?: 'key' | 'value') => void;
@@ -203,17 +204,6 @@ function overlaps(a: Cidr, b: Cidr): boolean {
 }
 
 const up = (name: string, fields: Partial<Interface> = {}): Interface => ({ name, addresses: [], mac: null, mtu: null, master: null, up: true, ...fields });
-const route = (to: string, fields: Partial<Route> = {}): Route => ({
-  to,
-  via: null,
-  dev: null,
-  onlink: false,
-  src: null,
-  metric: null,
-  type: 'unicast',
-  proto: null,
-  ...fields,
-});
 const nsOf = (name: string, description: string, fields: Partial<Namespace> = {}): Namespace => ({
   name,
   description,

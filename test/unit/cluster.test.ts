@@ -2,19 +2,10 @@
 // and every mistake reported at its place with a hint.
 import t from 'tap';
 import { loadLabFile } from '../../src/spec/validate.js';
-import { LabFileError, formatDiagnostic } from '../../src/spec/diagnostics.js';
+import { errorsOf } from './lib/errors.js';
 
 const lab = (cluster: string, rest = '') => `name: c\ntitle: C\ncluster:\n${cluster}\n${rest}`;
 const load = (text: string) => loadLabFile('lab.yaml', text).lab;
-const errorsOf = (text: string): string[] => {
-  try {
-    loadLabFile('lab.yaml', text);
-  } catch (e) {
-    if (e instanceof LabFileError) return e.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
-    throw e;
-  }
-  return [];
-};
 
 t.test('flannel defaults: node IPs .11 up, leases from the second /24, pods from .2', async (t) => {
   const l = load(lab('  cni: { type: flannel }\n  nodes:\n    node1: { pods: [a, b] }\n    node2: { pods: [c] }'));

@@ -1,17 +1,9 @@
 // The loader: every error collected, each with line:column, a message and a hint.
 import t from 'tap';
 import { loadLabFile } from '../../src/spec/validate.js';
-import { LabFileError, formatDiagnostic } from '../../src/spec/diagnostics.js';
+import { errorsOf } from './lib/errors.js';
+import { formatDiagnostic } from '../../src/spec/diagnostics.js';
 
-function errorsOf(text: string): string[] {
-  try {
-    loadLabFile('lab.yaml', text);
-  } catch (e) {
-    if (e instanceof LabFileError) return e.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
-    throw e;
-  }
-  return [];
-}
 
 const base = (namespaces: string, rest = '') => `name: demo
 title: Demo
