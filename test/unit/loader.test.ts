@@ -4,7 +4,6 @@ import { loadLabFile } from '../../src/spec/validate.js';
 import { errorsOf } from './lib/errors.js';
 import { formatDiagnostic } from '../../src/spec/diagnostics.js';
 
-
 const base = (namespaces: string, rest = '') => `name: demo
 title: Demo
 topology:
