@@ -331,7 +331,7 @@ ip netns exec pod1 ping -n -c 1 -W 1 10.244.2.2
 ip netns exec pod3 curl -sS --max-time 2 -w '\nstatus=%{http_code}\n' http://10.244.1.2/
 # the packet crosses as UDP 8285 → 8285 between the nodes, the pod packet as payload
 ip netns exec node1 tcpdump -i eth0 -nn -l -x -c 200 'udp port 8285'
-# must fail: no lease for 10.244.9.0/24, so the daemon answers net unreachable
+# must fail: pod1 cannot reach 10.244.9.9: no node leased 10.244.9.0/24
 ! ip netns exec pod1 ping -n -c 1 -W 2 10.244.9.9
 
 # Clean up (what "knetlab down" does, by the recorded PIDs and namespaces):
