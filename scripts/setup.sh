@@ -13,7 +13,7 @@ fi
 PACKAGES=(
   iproute2 iptables ipset ipvsadm nftables conntrack procps kmod
   nginx-light curl iputils-ping netcat-openbsd tcpdump dnsutils iperf3
-  bird2 containernetworking-plugins
+  bird2 containernetworking-plugins iputils-arping
   sudo ca-certificates
 )
 

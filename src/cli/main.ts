@@ -17,6 +17,10 @@ import { RecordStore } from '../run/record.js';
 import { runChecks, type CheckResult } from '../run/verify.js';
 import { renderMarkdown, renderScript } from '../run/tutorial.js';
 import { spinnerProgress, table } from './ui.js';
+import { applyFiles } from '../run/kube.js';
+import { readEvents, readState, stateFilePath } from '../k8s/store.js';
+import type { StateFile } from '../k8s/model.js';
+import { describeService, getEndpoints, getPods, getServices, humanDuration } from '../k8s/views.js';
 
 const host: Host = new LocalHost();
 const store = () => new RecordStore(stateRoot());
@@ -312,6 +316,91 @@ export async function main(argv: string[]): Promise<number> {
       },
     )
     .command(
+      'apply <lab>',
+      'Apply Kubernetes manifests to a running lab, like kubectl apply -f (create or change objects, scale Deployments)',
+      (y) =>
+        prefixOption(
+          y
+            .positional('lab', { type: 'string', demandOption: true })
+            .option('filename', { alias: 'f', type: 'string', array: true, demandOption: true, describe: 'Manifest file(s)' }),
+        ),
+      async (a) => {
+        const lab = load(a.lab);
+        requireRoot('apply');
+        const inst = running(lab, a.prefix);
+        for (const line of await applyFiles(lab, inst, a.filename as string[], 'apply', { host, store: store() })) out(line);
+      },
+    )
+    .command(
+      'delete <lab>',
+      'Delete the objects in Kubernetes manifests from a running lab, like kubectl delete -f',
+      (y) =>
+        prefixOption(
+          y
+            .positional('lab', { type: 'string', demandOption: true })
+            .option('filename', { alias: 'f', type: 'string', array: true, demandOption: true, describe: 'Manifest file(s)' }),
+        ),
+      async (a) => {
+        const lab = load(a.lab);
+        requireRoot('delete');
+        const inst = running(lab, a.prefix);
+        for (const line of await applyFiles(lab, inst, a.filename as string[], 'delete', { host, store: store() })) out(line);
+      },
+    )
+    .command(
+      'get <lab> <resource> [names..]',
+      'List pods, services or endpoints of a running lab, like kubectl get',
+      (y) =>
+        prefixOption(
+          y
+            .positional('lab', { type: 'string', demandOption: true })
+            .positional('resource', { type: 'string', demandOption: true, describe: 'pods (po), services (svc) or endpoints (ep)' })
+            .positional('names', { type: 'string', array: true })
+            .option('output', { alias: 'o', type: 'string', choices: ['wide', 'yaml', 'json'], describe: 'Output format' }),
+        ),
+      (a) => {
+        const lab = load(a.lab);
+        const inst = running(lab, a.prefix);
+        const s = apiState(inst);
+        const opts = { output: (a.output ?? 'table') as 'table' | 'wide' | 'yaml' | 'json', now: new Date(), names: (a.names as string[] | undefined)?.length ? (a.names as string[]) : undefined, nodes: s.nodes };
+        const view = RESOURCES[a.resource as string];
+        if (!view)
+          throw new InputError(`error: the server doesn't have a resource type "${a.resource}"`, ['  hint: knetlab knows pods (po), services (svc) and endpoints (ep)']);
+        out(view(s.state, opts));
+      },
+    )
+    .command(
+      'describe <lab> <resource> <name>',
+      'Describe a Service of a running lab, like kubectl describe svc',
+      (y) =>
+        prefixOption(
+          y
+            .positional('lab', { type: 'string', demandOption: true })
+            .positional('resource', { type: 'string', demandOption: true, describe: 'svc (service)' })
+            .positional('name', { type: 'string', demandOption: true }),
+        ),
+      (a) => {
+        const lab = load(a.lab);
+        const inst = running(lab, a.prefix);
+        if (!['svc', 'service', 'services'].includes(a.resource as string))
+          throw new InputError(`knetlab describes services only, not "${a.resource}"`, ['  hint: knetlab describe LAB svc NAME']);
+        const events = readEvents(inst.dir)
+          .filter((e) => e.object === `service/${a.name}`)
+          .map((e) => ({
+            type: e.type === 'Warning' ? ('Warning' as const) : ('Normal' as const),
+            reason: e.reason,
+            age: humanDuration(Date.now() - Date.parse(e.at)),
+            from: e.source,
+            message: e.message,
+          }));
+        try {
+          out(describeService(apiState(inst).state, a.name as string, 'default', events));
+        } catch (e) {
+          throw new KnetlabError((e as Error).message, 1);
+        }
+      },
+    )
+    .command(
       'doctor',
       'Which kernel features and tools this machine has, and what to install',
       (y) => y.option('json', { type: 'boolean', default: false }),
@@ -408,6 +497,26 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
 }
+
+/** The API contents of a running lab. */
+function apiState(inst: Instance): StateFile {
+  try {
+    return readState(stateFilePath(inst.dir));
+  } catch {
+    throw new KnetlabError(`lab ${inst.name} has no Kubernetes objects`, 1, ['  hint: labs with a cluster: section and manifests have them']);
+  }
+}
+
+const RESOURCES: Record<string, typeof getPods> = {
+  po: getPods,
+  pod: getPods,
+  pods: getPods,
+  svc: getServices,
+  service: getServices,
+  services: getServices,
+  ep: getEndpoints,
+  endpoints: getEndpoints,
+};
 
 function age(iso: string): string {
   const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));

@@ -15,7 +15,7 @@ export const CAPTURE_MAX_PACKETS = 200;
  * The command for a check. `birdSocket` names a speaker's BIRD control socket (bgp checks).
  * A capture check's command is its tcpdump; the flow it watches is the nested check's command.
  */
-export function probeCommand(check: Check, netns: string, birdSocket: (speaker: string) => string = () => ''): Command {
+export function probeCommand(check: Check, netns: string, birdSocket: (speaker: string) => string = () => '', labdir = ''): Command {
   const p = check.probe;
   // A must-fail probe waits its whole timeout once; a must-pass probe retries short attempts.
   const wait = check.expect.reachable ? 1 : Math.max(1, Math.round(check.timeoutMs / 1000));
@@ -23,7 +23,7 @@ export function probeCommand(check: Check, netns: string, birdSocket: (speaker: 
     case 'ping':
       return inNetns(netns, ['ping', '-n', '-c', '1', '-W', String(wait), p.address]);
     case 'tcp':
-      return inNetns(netns, ['nc', '-z', '-w', String(wait), p.address, String(p.port)]);
+      return inNetns(netns, ['nc', '-z', '-v', '-w', String(wait), p.address, String(p.port)]);
     case 'http': {
       const urls = Array.from({ length: p.requests }, () => p.url);
       // "Connection: close" makes every request a new connection, so each one is load-balanced.
@@ -44,6 +44,11 @@ export function probeCommand(check: Check, netns: string, birdSocket: (speaker: 
     case 'capture':
       // -x: every packet's bytes in hex, decoded by knetlab (outer headers, VXLAN, inner packet).
       return inNetns(netns, ['tcpdump', '-i', p.interface, '-nn', '-l', '-x', '-c', String(CAPTURE_MAX_PACKETS), ...(p.filter ? [p.filter] : [])]);
+    case 'exec':
+      return inNetns(
+        netns,
+        p.argv.map((a) => a.replaceAll('{labdir}', labdir)),
+      );
   }
 }
 

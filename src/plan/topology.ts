@@ -3,12 +3,20 @@
 
 import { join } from 'node:path';
 import type { Lab } from '../spec/types.js';
-import { nginxConfig } from '../kernel/nginx.js';
+import { nginxConfig, portsKey } from '../kernel/nginx.js';
 import type { Instance } from './instance.js';
 import type { Phase, Plan, Step } from './types.js';
 import { cniPhases } from './cni.js';
+import { kubernetesPhases } from './kubernetes.js';
 
-export function planLab(lab: Lab, inst: Instance): Plan {
+export interface PlanOptions {
+  /** Namespaces that already exist (a running lab's nodes, when pods are added to it). */
+  existing?: Set<string>;
+  /** Names this plan's server configuration apart from the lab's own (nginx-<tag>.conf). */
+  tag?: string;
+}
+
+export function planLab(lab: Lab, inst: Instance, opts: PlanOptions = {}): Plan {
   const ns = (name: string) => inst.netns(name);
   const phases: Phase[] = [];
   const add = (title: string, why: string, steps: Step[], readOnly = false, sequential = false) => {
@@ -18,7 +26,7 @@ export function planLab(lab: Lab, inst: Instance): Plan {
   add(
     'Create the network namespaces',
     'Each network namespace has its own interfaces, routes, neighbour table and netfilter rules: the isolation a container or a pod gets. A new namespace holds only a loopback interface, and it is down.',
-    lab.namespaces.map((n) => ({ kind: 'netns.add', netns: ns(n.name) })),
+    lab.namespaces.filter((n) => !opts.existing?.has(n.name)).map((n) => ({ kind: 'netns.add', netns: ns(n.name) })),
   );
 
   add(
@@ -77,20 +85,20 @@ export function planLab(lab: Lab, inst: Instance): Plan {
   );
 
   const servers = lab.namespaces.filter((n) => n.server);
-  const ports = [...new Set(servers.map((n) => n.server!.port))];
-  const conf = (port: number) => join(inst.dir, ports.length === 1 ? 'nginx.conf' : `nginx-${port}.conf`);
+  const keys = [...new Set(servers.map((n) => portsKey(n.server!)))];
+  const conf = (key: string) =>
+    join(inst.dir, opts.tag ? `nginx-${opts.tag}${keys.length === 1 ? '' : `-${key}`}.conf` : keys.length === 1 ? 'nginx.conf' : `nginx-${key}.conf`);
   add(
     'Write the server configuration',
     'Every server is a real nginx (one master, one worker) answering each request with JSON: its pod name, its node, the address it answered on and the client address it saw. That last field is how the checks see NAT. All servers share one configuration: nginx maps the address a request arrived on to the pod that owns it.',
     servers.length
       ? [
           { kind: 'dir.create', paths: [inst.dir] },
-          ...ports.map((port): Step => ({
+          ...keys.map((key): Step => ({
             kind: 'file.write',
-            path: conf(port),
+            path: conf(key),
             content: nginxConfig(
-              port,
-              servers.filter((n) => n.server!.port === port).map((n) => n.server!),
+              servers.filter((n) => portsKey(n.server!) === key).map((n) => n.server!),
               inst.dir,
             ),
           })),
@@ -108,11 +116,14 @@ export function planLab(lab: Lab, inst: Instance): Plan {
         kind: 'process.start',
         netns: ns(n.name),
         name: 'nginx',
-        argv: ['nginx', '-c', conf(n.server!.port), '-g', `pid ${pidfile}; error_log ${log} warn;`],
+        argv: ['nginx', '-c', conf(portsKey(n.server!)), '-g', `pid ${pidfile}; error_log ${log} warn;`],
         pidfile,
       };
     }),
   );
+
+  // Services come after the pods' servers: readiness probes find them answering.
+  if (lab.cluster) for (const p of kubernetesPhases(lab.cluster, inst)) add(p.title, p.why, p.steps, false, p.sequential);
 
   add(
     'Look around',

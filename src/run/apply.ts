@@ -292,3 +292,51 @@ export async function down(instance: string, opts: DownOptions): Promise<Teardow
     lock.release();
   }
 }
+
+/**
+ * Run more phases on a lab that is up (pods created by `knetlab apply`), recording what they
+ * create in the same record, so that `down` removes them with the rest. A failure leaves what
+ * was created recorded (down removes it) and is reported.
+ */
+export async function extend(instance: string, phases: LoweredPhase[], opts: DownOptions & { progress?: Progress }): Promise<void> {
+  const { host, store } = opts;
+  const progress = opts.progress ?? silentProgress;
+  const lock = Lock.acquire(store.root, instance, host, `apply to ${instance}`);
+  try {
+    const rec = store.load(instance);
+    if (!rec || rec.status !== 'up') throw new KnetlabError(`lab ${instance} is not up`, 1);
+    const todo = phases.filter((p) => !p.readOnly);
+    for (const [i, phase] of todo.entries()) {
+      progress.phase(i + 1, todo.length, phase.title);
+      await runPhase(phase, rec, host, store);
+    }
+  } finally {
+    lock.release();
+  }
+}
+
+/**
+ * Remove some of a running lab's namespaces (pods deleted by `knetlab apply`): stop the
+ * processes recorded in them, delete them, and drop them from the record.
+ */
+export async function removeNamespaces(instance: string, names: string[], opts: DownOptions): Promise<void> {
+  const { host, store } = opts;
+  if (!names.length) return;
+  const lock = Lock.acquire(store.root, instance, host, `apply to ${instance}`);
+  try {
+    const rec = store.load(instance);
+    if (!rec || rec.status !== 'up') throw new KnetlabError(`lab ${instance} is not up`, 1);
+    const gone = new Set(names.filter((n) => rec.namespaces.some((e) => e.name === n)));
+    const inodes = new Set([...gone].map((n) => host.netnsId(n)).filter((id): id is string => id !== null).map((id) => netnsInode(id)));
+    const victims = new Set<number>(host.pidsInNetns(new Set([...inodes].filter((i): i is string => i !== null))));
+    await stopProcesses([...victims], host);
+    const r = await host.run({ file: 'ip', args: ['-force', '-batch', '-'], input: [...gone].map((n) => `netns del ${n}`).join('\n') + '\n' });
+    const left = [...gone].filter((n) => host.netnsId(n) !== null);
+    if (r.exitCode !== 0 && left.length) throw new KnetlabError(`could not delete namespace(s) ${left.join(', ')}`, 1, [`  it said: ${r.stderr.trim()}`]);
+    rec.namespaces = rec.namespaces.filter((e) => !gone.has(e.name));
+    rec.processes = rec.processes.filter((p) => !gone.has(p.netns));
+    store.save(rec);
+  } finally {
+    lock.release();
+  }
+}

@@ -29,7 +29,7 @@ export const TOOLS: Tool[] = [
   { command: 'xargs', pkg: 'findutils', why: 'starting many servers at once' },
   { command: 'bird', pkg: 'bird2', why: "Calico's BGP daemon" },
   { command: 'birdc', pkg: 'bird2', why: 'BGP session state in checks' },
-  { command: 'node', pkg: 'nodejs', why: "the flannel UDP backend's daemon" },
+  { command: 'node', pkg: 'nodejs', why: "knetlab's daemons: flannel's UDP backend, kube-proxy, the readiness prober, MetalLB's speaker" },
   { command: 'env', pkg: 'coreutils', why: 'calling CNI plugins with CNI_* variables' },
   { command: '/usr/lib/cni/bridge', pkg: 'containernetworking-plugins', why: 'the reference bridge CNI plugin' },
   { command: '/usr/lib/cni/host-local', pkg: 'containernetworking-plugins', why: 'the reference host-local IPAM plugin' },
@@ -53,8 +53,9 @@ export function requiredTools(lab: Lab): Tool[] {
   if (c?.cni.type === 'flannel') need.add('iptables-restore').add('bridge');
   if (c?.cni.type === 'flannel' && c.cni.backend === 'udp') need.add('node');
   if (c?.cni.type === 'calico' && c.cni.mode === 'vxlan') need.add('bridge');
+  if (c?.kubernetes) need.add('node').add('iptables-restore').add('iptables-save').add('curl').add('nc');
   if (c?.cni.type === 'bridge') need.add('env').add('/usr/lib/cni/bridge').add('/usr/lib/cni/host-local').add('/usr/lib/cni/loopback');
-  const probeTool = { ping: 'ping', tcp: 'nc', http: 'curl', link: 'ip', route: 'ip', neigh: 'ip', fdb: 'bridge', bgp: 'birdc', capture: 'tcpdump' } as const;
+  const probeTool = { ping: 'ping', tcp: 'nc', http: 'curl', link: 'ip', route: 'ip', neigh: 'ip', fdb: 'bridge', bgp: 'birdc', capture: 'tcpdump', exec: 'ip' } as const;
   for (const check of lab.checks) {
     need.add(probeTool[check.probe.kind]);
     if (check.probe.kind === 'capture') need.add(probeTool[check.probe.during.probe.kind]);

@@ -44,7 +44,8 @@ export async function runChecks(lab: Lab, inst: Instance, host: Host, onResult?:
 
 export async function runCheck(lab: Lab, inst: Instance, host: Host, check: Check): Promise<CheckResult> {
   if (check.probe.kind === 'capture') return runCapture(lab, inst, host, check);
-  const command = probeCommand(check, inst.netns(check.from), (speaker) => birdSocket(inst, speaker));
+  if (check.waitMs) await new Promise((res) => setTimeout(res, check.waitMs));
+  const command = probeCommand(check, inst.netns(check.from), (speaker) => birdSocket(inst, speaker), inst.dir);
   const t0 = Date.now();
   const deadline = t0 + check.timeoutMs;
   let attempts = 0;
@@ -76,15 +77,18 @@ function judge(check: Check, r: RunResult): Verdict {
           ? (firstLine(r.stdout, /bytes from/) ?? 'a reply')
           : 'the connection was accepted'
         : (lastLine(r.stdout + r.stderr) ?? `no reply (exit ${r.exitCode})`);
+      if (!reached && e.failure !== null && p.kind === 'tcp') return failureVerdict(e.failure, r, saw);
       return { ok: reached === e.reachable, saw: reached ? `reachable: ${saw}` : `unreachable: ${saw}` };
     }
+    case 'exec':
+      return { ok: r.exitCode === 0, saw: r.exitCode === 0 ? 'exit 0' : `exit ${r.exitCode}: ${lastLine(r.stderr + r.stdout) ?? ''}` };
     case 'http': {
       const replies = parseCurl(r.stdout);
       const answered = replies.filter((x) => x.status !== 0);
       if (!e.reachable) {
-        return answered.length === 0
-          ? { ok: true, saw: `no response: ${lastLine(r.stderr) ?? `curl exit ${r.exitCode}`}` }
-          : { ok: false, saw: `HTTP ${answered[0]!.status}: ${answered[0]!.body}` };
+        if (answered.length) return { ok: false, saw: `HTTP ${answered[0]!.status}: ${answered[0]!.body}` };
+        const saw = `no response: ${lastLine(r.stderr) ?? `curl exit ${r.exitCode}`}`;
+        return e.failure !== null ? failureVerdict(e.failure, r, saw) : { ok: true, saw };
       }
       if (answered.length < p.requests) {
         return { ok: false, saw: `${answered.length}/${p.requests} requests answered; curl said: ${lastLine(r.stderr) ?? `exit ${r.exitCode}`}` };
@@ -239,6 +243,23 @@ function replyProblem(check: Check, status: number, body: string): string | null
   return null;
 }
 
+/**
+ * How a connection failed: REJECT answers the SYN with ICMP port unreachable, which the client
+ * sees at once as "Connection refused"; DROP answers nothing, so the client times out. nc -v
+ * prints the reason; curl says "Couldn't connect to server" (exit 7) for a refusal and exits 28
+ * on its --max-time.
+ */
+function failureVerdict(want: 'refused' | 'timeout', r: RunResult, saw: string): Verdict {
+  const text = `${r.stdout}\n${r.stderr}`;
+  const got =
+    /refused|Couldn't connect to server/i.test(text) && !/timed out/i.test(text)
+      ? 'refused'
+      : /timed out|timeout/i.test(text) || r.exitCode === 28
+        ? 'timeout'
+        : 'other';
+  return { ok: got === want, saw: `${saw} (${got === 'other' ? 'neither refused nor timed out' : got === 'refused' ? 'refused' : 'timed out'})` };
+}
+
 function judgeBackends(check: Check, bodies: string[]): Verdict {
   const e = check.expect;
   const counts = new Map<string, number>();
@@ -256,11 +277,15 @@ function judgeBackends(check: Check, bodies: string[]): Verdict {
     .sort((a, b) => a[0].localeCompare(b[0]))
     .map(([pod, c]) => `${pod} ${c}/${n}`)
     .join(', ');
-  const missing = e.backends!.filter((b) => !counts.has(b));
-  const unexpected = [...counts.keys()].filter((b) => !e.backends!.includes(b));
-  const thin = e.backends!.filter((b) => (counts.get(b) ?? 0) / n < e.minShare);
-  const ok = missing.length === 0 && unexpected.length === 0 && thin.length === 0;
+  // A number: that many different pods, whatever their (generated) names.
+  const wanted = typeof e.backends === 'number' ? [...counts.keys()] : e.backends!;
+  const missing = typeof e.backends === 'number' ? [] : wanted.filter((b) => !counts.has(b));
+  const unexpected = typeof e.backends === 'number' ? [] : [...counts.keys()].filter((b) => !wanted.includes(b));
+  const thin = wanted.filter((b) => (counts.get(b) ?? 0) / n < e.minShare);
+  const wrongCount = typeof e.backends === 'number' && counts.size !== e.backends;
+  const ok = missing.length === 0 && unexpected.length === 0 && thin.length === 0 && !wrongCount;
   const why = [
+    wrongCount ? `${counts.size} different pods answered, expected ${String(e.backends)}` : '',
     missing.length ? `never answered: ${missing.join(', ')}` : '',
     unexpected.length ? `unexpected: ${unexpected.join(', ')}` : '',
     thin.length ? `under ${Math.round(e.minShare * 100)}%: ${thin.join(', ')}` : '',
@@ -312,7 +337,10 @@ function expected(check: Check): string {
         .join(', ')}`,
     );
   if (e.bodyContains) parts.push(`a body containing "${e.bodyContains}"`);
-  if (e.backends) parts.push(`answers from ${e.backends.join(', ')}${e.minShare ? `, each at least ${Math.round(e.minShare * 100)}%` : ''}`);
+  if (e.backends)
+    parts.push(
+      `answers from ${typeof e.backends === 'number' ? `${e.backends} different pods` : e.backends.join(', ')}${e.minShare ? `, each at least ${Math.round(e.minShare * 100)}%` : ''}`,
+    );
   return parts.join('; ') || 'a reply';
 }
 

@@ -9,13 +9,16 @@ import type { RawCluster } from './schema.js';
 import { route } from './lab.js';
 import { CALI_MAC, NORMAL_ROUTE_PRIORITY, POD_GATEWAY, caliName } from '../cni/calico.js';
 import { contains, formatIPv4, formatNetwork, mask, network, parseCidr, parseIPv4, type Cidr } from './net.js';
-import type { Cluster, ClusterNode, ClusterPod, FlannelBackend, Interface, Namespace, Server, Underlay, VethLink } from './types.js';
+import type { Cluster, ClusterClient, ClusterNode, ClusterPod, FlannelBackend, Interface, Namespace, Server, Underlay, VethLink } from './types.js';
 
 type Path = (string | number)[];
 export type Report = (path: Path, message: string, hint?: string, at?: 'key' | 'value') => void;
 
 export const DEFAULT_POD_NETWORK = '10.244.0.0/16';
 export const DEFAULT_UNDERLAY = '192.168.56.0/24';
+export const DEFAULT_SERVICE_CIDR = '10.96.0.0/12';
+/** External clients take addresses from the top of the first underlay subnet: .100, .101, … */
+const CLIENT_HOST_BASE = 100;
 const UNDERLAY_HOST_BASE = 11;
 
 /** flannel's network MTU per backend: the NIC MTU minus the encapsulation overhead. */
@@ -49,7 +52,12 @@ export interface ExpandedCluster {
   links: VethLink[];
 }
 
-export function resolveCluster(raw: RawCluster, report: Report): ExpandedCluster | undefined {
+/**
+ * The cluster as written → resolved nodes, pods and addresses. `addPods`, when given, places
+ * more pods (those Kubernetes manifests create) on the resolved nodes before the expansion into
+ * namespaces; it sees the nodes with the lab's own pods already on them.
+ */
+export function resolveCluster(raw: RawCluster, report: Report, addPods?: (c: Cluster) => void): ExpandedCluster | undefined {
   const path: Path = ['cluster'];
   const cniType = raw.cni.type;
   const onlyFor = (field: 'backend' | 'mode' | 'routeReflector' | 'blockSize', types: string[]) => {
@@ -176,7 +184,7 @@ export function resolveCluster(raw: RawCluster, report: Report): ExpandedCluster
       const ip = sub ? sub.address + first + j : 0;
       if (sub && j + first >= 2 ** (32 - sub.prefix) - 1)
         report(pp, `${name}'s pod subnet ${formatNetwork(sub)} has no address left for ${pod}`, 'use a larger subnet or fewer pods');
-      return { name: pod, node: name, ip: formatIPv4(ip), hostIf: cniType === 'calico' ? caliName('default', pod) : bridgeVethName(pod) };
+      return { name: pod, node: name, ip: formatIPv4(ip), hostIf: podHostIf(cniType, pod), ports: [80], readinessPaths: [] };
     });
     nodes.push({
       name,
@@ -188,14 +196,87 @@ export function resolveCluster(raw: RawCluster, report: Report): ExpandedCluster
     });
   });
 
+  const clients = resolveClients(raw, underlay, segs, used, names, podNames, report);
+  const serviceText = raw.serviceCIDR ?? DEFAULT_SERVICE_CIDR;
+  const serviceNet = parseCidr(serviceText);
+  if (!serviceNet || serviceNet.prefix > 28 || network(serviceNet) !== serviceNet.address)
+    report([...path, 'serviceCIDR'], `serviceCIDR "${serviceText}" is not an IPv4 network of at least /28`, 'e.g. 10.96.0.0/12 (kubeadm\'s default)');
+  else {
+    if (podNet && overlaps(serviceNet, podNet)) report([...path, 'serviceCIDR'], `serviceCIDR ${serviceText} overlaps the pod network ${podText}`);
+    segs.forEach((c, i) => {
+      if (c && overlaps(serviceNet, c)) report([...path, 'serviceCIDR'], `serviceCIDR ${serviceText} overlaps the underlay subnet ${subnets[i]}`);
+    });
+  }
+  const lbPool = (raw.loadBalancer?.addresses ?? []).map((text, i) => {
+    const c = parseCidr(text);
+    const where = [...path, 'loadBalancer', 'addresses', i];
+    if (!c) report(where, `"${text}" is not a CIDR`, 'MetalLB pools are written as CIDRs, e.g. 192.168.56.240/28');
+    else if (!segs.some((s) => s && contains(s, c.address) && c.prefix >= s.prefix))
+      report(where, `${text} is not inside an underlay subnet`, 'MetalLB in layer 2 mode announces addresses on the nodes\' own L2 segment');
+    return c ? formatNetwork(c) : text;
+  });
+
   const cluster: Cluster = {
     podNetwork: podNet ? formatNetwork(podNet) : podText,
+    serviceCIDR: serviceNet ? formatNetwork(serviceNet) : serviceText,
     underlay,
     cni: { type: cniType, backend: raw.cni.backend ?? 'vxlan', mode, routeReflector: raw.cni.routeReflector ?? null, blockSize },
     nodes,
+    clients,
+    lbPool,
+    kubernetes: null,
   };
+  addPods?.(cluster);
   if (underlay.mtu - 50 < 576 && cniType !== 'bridge') report([...path, 'underlay', 'mtu'], `underlay MTU ${underlay.mtu} leaves no room for encapsulation`);
-  return { cluster, ...expand(cluster) };
+  return { cluster, ...expandCluster(cluster) };
+}
+
+/** The host side of a pod's veth, named the way its CNI names it. */
+export function podHostIf(cni: Cluster['cni']['type'], pod: string, namespace = 'default'): string {
+  return cni === 'calico' ? caliName(namespace, pod) : bridgeVethName(pod);
+}
+
+/** Machines outside the cluster on the underlay: the clients of NodePorts and LoadBalancer IPs, or external backends. */
+function resolveClients(
+  raw: RawCluster,
+  underlay: Underlay,
+  segs: (Cidr | undefined)[],
+  used: Map<number, string>,
+  nodeNames: string[],
+  podNames: Map<string, string>,
+  report: Report,
+): ClusterClient[] {
+  return Object.entries(raw.clients ?? {}).map(([name, spec], i) => {
+    const p: Path = ['cluster', 'clients', name];
+    if (nodeNames.includes(name) || podNames.has(name) || name === underlay.namespace)
+      report(p, `"${name}" is already a node, a pod or the underlay's name`, 'give the client another name', 'key');
+    if (name.length > 15) report(p, `client name "${name}" is longer than 15 characters`, 'client names also name their port on the underlay switch', 'key');
+    const first = segs[0];
+    let address = first ? network(first) + CLIENT_HOST_BASE + i : 0;
+    if (spec.address !== undefined) {
+      const a = parseIPv4(spec.address);
+      if (a === undefined) report([...p, 'address'], `"${spec.address}" is not an IPv4 address`, 'e.g. 192.168.56.100');
+      address = a ?? 0;
+    }
+    const segIndex = segs.findIndex((c) => c && contains(c, address));
+    const segment = segs[segIndex];
+    if (!segment) {
+      if (spec.address !== undefined) report([...p, 'address'], `${spec.address} is on none of the underlay subnets`);
+    } else {
+      const host = address - network(segment);
+      if (host <= 1 || host >= 2 ** (32 - segment.prefix) - 1) report([...p, 'address'], `${formatIPv4(address)} is not a usable address`, '.1 is the gateway');
+      if (used.has(address)) report([...p, 'address'], `${formatIPv4(address)} is already ${used.get(address)}'s address`);
+      used.set(address, name);
+    }
+    return {
+      name,
+      address: formatIPv4(address),
+      prefix: segment?.prefix ?? 24,
+      gateway: segment ? formatIPv4(network(segment) + 1) : '',
+      bridge: underlay.segments[Math.max(0, segIndex)]?.bridge ?? 'br0',
+      serverPorts: spec.server ? [spec.server.port ?? 80] : [],
+    };
+  });
 }
 
 function overlaps(a: Cidr, b: Cidr): boolean {
@@ -217,7 +298,7 @@ const nsOf = (name: string, description: string, fields: Partial<Namespace> = {}
 });
 
 /** The namespaces and links every CNI shares. The bridge CNI's pods are wired by the plugin itself. */
-function expand(c: Cluster): { namespaces: Namespace[]; links: VethLink[] } {
+export function expandCluster(c: Cluster): { namespaces: Namespace[]; links: VethLink[] } {
   const u = c.underlay;
   const namespaces: Namespace[] = [];
   const links: VethLink[] = [];
@@ -231,7 +312,7 @@ function expand(c: Cluster): { namespaces: Namespace[]; links: VethLink[] } {
       {
         sysctls: u.kind === 'router' ? [['net.ipv4.ip_forward', '1']] : [],
         bridges: u.segments.map((s) => ({ name: s.bridge, addresses: [`${s.gateway}/${s.cidr.split('/')[1]}`], mac: null, mtu: null })),
-        interfaces: c.nodes.map((n) => up(n.name, { master: segmentOf(n).bridge })),
+        interfaces: [...c.nodes.map((n) => up(n.name, { master: segmentOf(n).bridge })), ...c.clients.map((cl) => up(cl.name, { master: cl.bridge }))],
       },
     ),
   );
@@ -258,7 +339,9 @@ function expand(c: Cluster): { namespaces: Namespace[]; links: VethLink[] } {
       }),
     );
     for (const p of n.pods) {
-      const server: Server = { port: 80, pod: p.name, node: n.name, addresses: [p.ip] };
+      const server: Server | null = p.ports.length
+        ? { ports: p.ports, pod: p.name, node: n.name, addresses: [p.ip], readinessPaths: p.readinessPaths }
+        : null;
       if (!wired) {
         namespaces.push(nsOf(p.name, `pod ${p.name} on ${n.name}, wired by the bridge CNI plugin`, { server }));
         continue;
@@ -276,6 +359,16 @@ function expand(c: Cluster): { namespaces: Namespace[]; links: VethLink[] } {
         }),
       );
     }
+  }
+  for (const cl of c.clients) {
+    links.push({ a: { namespace: u.namespace, interface: cl.name }, b: { namespace: cl.name, interface: 'eth0' }, mtu: u.mtu === 1500 ? null : u.mtu });
+    namespaces.push(
+      nsOf(cl.name, `a machine outside the cluster at ${cl.address}, on the nodes' underlay`, {
+        interfaces: [up('eth0', { addresses: [`${cl.address}/${cl.prefix}`] })],
+        routes: [route('default', { via: cl.gateway })],
+        server: cl.serverPorts.length ? { ports: cl.serverPorts, pod: cl.name, node: cl.name, addresses: [cl.address], readinessPaths: [] } : null,
+      }),
+    );
   }
   return { namespaces, links };
 }

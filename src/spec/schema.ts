@@ -145,7 +145,16 @@ export const Expect = Type.Object(
     json: Type.Optional(
       Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]), { description: 'Fields the JSON body must have.' }),
     ),
-    backends: Type.Optional(Type.Array(Type.String(), { description: 'Every one of these "pod" names must answer.' })),
+    backends: Type.Optional(
+      Type.Union([Type.Array(Type.String()), Type.Integer({ minimum: 1 })], {
+        description: 'Every one of these "pod" names must answer; or a number: exactly that many different pods must answer.',
+      }),
+    ),
+    failure: Type.Optional(
+      Type.Union([Type.Literal('refused'), Type.Literal('timeout')], {
+        description: 'tcp, http with reachable: false: how the connection must fail (REJECT → refused at once, DROP → timeout).',
+      }),
+    ),
     minShare: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Each expected backend answers at least this share of requests.' })),
     master: Type.Optional(Type.String()),
     state: Type.Optional(
@@ -184,6 +193,14 @@ export const Check = Type.Object(
     fdb: Type.Optional(Type.String({ description: 'A device in "from" (a VXLAN device) whose forwarding database must hold an entry.' })),
     bgp: Type.Optional(Type.String({ description: 'A BIRD protocol name on the node "from" (e.g. Mesh_192_168_56_12) whose BGP state is checked.' })),
     capture: Type.Optional(Type.String({ description: 'An interface in "from" to capture on with tcpdump while the "during" probe runs.' })),
+    exec: Type.Optional(
+      Type.Array(Type.String(), {
+        minItems: 1,
+        description:
+          'A step rather than a probe: run this command in "from" (e.g. make a pod fail its readiness probe) and require exit status 0. "{labdir}" names the running lab\'s folder.',
+      }),
+    ),
+    wait: Type.Optional(Duration),
     filter: Type.Optional(Type.String({ description: 'capture: a tcpdump filter expression, e.g. "udp port 8472".' })),
     during: Type.Optional(
       Type.Object(
@@ -260,6 +277,38 @@ export const Cluster = Type.Object(
     ),
     cni: Cni,
     nodes: Type.Record(NodeName, ClusterNode, { description: 'The nodes, by name (node1, node2, …).' }),
+    serviceCIDR: Type.Optional(
+      hint(Type.String({ description: 'Where ClusterIPs are allocated from (default 10.96.0.0/12, as kubeadm).' }), 'e.g. 10.96.0.0/12'),
+    ),
+    clients: Type.Optional(
+      Type.Record(
+        NodeName,
+        Type.Object(
+          {
+            address: Type.Optional(Type.String({ description: 'Its address on the underlay (default .100, .101, … of the first subnet).' })),
+            server: Type.Optional(
+              Type.Object(
+                { port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'TCP port (default 80).' })) },
+                { additionalProperties: false, description: 'Run an echo server: an "external" backend for a Service without a selector.' },
+              ),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        { description: 'Machines on the underlay outside the cluster: clients of NodePorts and LoadBalancer IPs, or external backends.' },
+      ),
+    ),
+    loadBalancer: Type.Optional(
+      Type.Object(
+        {
+          addresses: Type.Array(Cidr, {
+            minItems: 1,
+            description: "MetalLB's IPAddressPool in layer 2 mode: CIDRs on the underlay subnet, e.g. 192.168.56.240/28.",
+          }),
+        },
+        { additionalProperties: false, description: 'A MetalLB layer 2 load balancer for Services of type LoadBalancer.' },
+      ),
+    ),
   },
   { additionalProperties: false, description: 'A Kubernetes cluster: nodes on an underlay, pods on nodes, wired by a CNI.' },
 );
@@ -289,6 +338,12 @@ export const LabSchema = Type.Object(
         },
         { additionalProperties: false },
       ),
+    ),
+    manifests: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        description:
+          'Kubernetes YAML files (Pods, Deployments, Services, Endpoints, EndpointSlices), relative to the lab folder, applied in order at up. Manifests may also follow the lab in lab.yaml as further "---" documents.',
+      }),
     ),
     observe: Type.Optional(Type.Array(Observe, { description: 'Read-only commands the tutorial shows after the lab is up.' })),
     checks: Type.Optional(Type.Array(Check)),

@@ -1,6 +1,8 @@
 // The resolved lab: every default applied, every reference checked. Nothing here is optional
 // or undefined; code downstream of the loader never re-checks input.
 
+import type { ClusterState } from '../k8s/model.js';
+
 export interface Lab {
   name: string;
   title: string;
@@ -23,9 +25,39 @@ export type FlannelBackend = 'vxlan' | 'udp' | 'host-gw';
 export interface Cluster {
   /** The cluster pod CIDR, e.g. 10.244.0.0/16. */
   podNetwork: string;
+  /** Where ClusterIPs come from (kube-apiserver --service-cluster-ip-range). */
+  serviceCIDR: string;
   underlay: Underlay;
   cni: { type: CniType; backend: FlannelBackend; mode: 'bgp' | 'vxlan'; routeReflector: string | null; blockSize: number };
   nodes: ClusterNode[];
+  /** Machines on the underlay that are not nodes. */
+  clients: ClusterClient[];
+  /** MetalLB's IPAddressPool (CIDRs); empty: LoadBalancer services stay <pending>. */
+  lbPool: string[];
+  /** The Kubernetes objects the lab declares, resolved by the control plane; null without manifests. */
+  kubernetes: Kubernetes | null;
+}
+
+/** What the lab's manifests became: the API contents at `up`, and the manifests they came from. */
+export interface Kubernetes {
+  state: ClusterState;
+  /** Events the controllers emitted while reconciling (IPAllocated, …), for describe. */
+  events: { object: string; type: 'Normal' | 'Warning'; reason: string; message: string }[];
+  /** Manifest files and the lab file itself when it carries manifests as further documents. */
+  sources: string[];
+  /** The objects as written (plain data), in order: what `knetlab apply` merges into. */
+  objects: unknown[];
+}
+
+export interface ClusterClient {
+  name: string;
+  address: string;
+  prefix: number;
+  gateway: string;
+  /** The underlay bridge it is plugged into. */
+  bridge: string;
+  /** Ports an echo server answers on (an "external" backend), or none. */
+  serverPorts: number[];
 }
 
 export interface Underlay {
@@ -55,6 +87,10 @@ export interface ClusterPod {
   ip: string;
   /** The host-side end of the pod's veth, in the node namespace. */
   hostIf: string;
+  /** TCP ports its echo server answers on (the containers' ports; 80 for a lab pod). */
+  ports: number[];
+  /** HTTP paths of readiness probes: answered 503 while the pod is made to fail them. */
+  readinessPaths: string[];
 }
 
 export interface Namespace {
@@ -128,11 +164,13 @@ export interface NatRule {
 
 /** nginx answering every request with JSON: pod, node, the address it answered on, the client it saw. */
 export interface Server {
-  port: number;
+  ports: number[];
   pod: string;
   node: string;
   /** The addresses it answers on: the namespace's own, or those a CNI plugin will assign. */
   addresses: string[];
+  /** Readiness probe paths: answered 503 while <instance dir>/unready/<pod> exists. */
+  readinessPaths: string[];
 }
 
 export interface Observation {
@@ -150,7 +188,9 @@ export type Probe =
   | { kind: 'neigh'; address: string }
   | { kind: 'fdb'; dev: string }
   | { kind: 'bgp'; protocol: string }
-  | { kind: 'capture'; interface: string; filter: string; during: Check };
+  | { kind: 'capture'; interface: string; filter: string; during: Check }
+  /** Not a probe: a step (make a pod fail its readiness probe, …) that must exit 0. */
+  | { kind: 'exec'; argv: string[] };
 
 export interface Expectation {
   /** false for must-fail checks. */
@@ -158,9 +198,11 @@ export interface Expectation {
   status: number | null;
   bodyContains: string | null;
   json: Record<string, string | number | boolean> | null;
-  /** Pods that must all answer over `requests`, each with at least minShare of them. */
-  backends: string[] | null;
+  /** Pods that must all answer over `requests`, each with at least minShare of them; or how many different pods must answer. */
+  backends: string[] | number | null;
   minShare: number;
+  /** For must-fail tcp/http: refused (a REJECT) or timeout (a DROP); null: either. */
+  failure: 'refused' | 'timeout' | null;
   master: string | null;
   state: string | null;
   mtu: number | null;
@@ -186,6 +228,8 @@ export interface Check {
   probe: Probe;
   expect: Expectation;
   timeoutMs: number;
+  /** Pause before the check (after an affinity timeout, a probe period…). */
+  waitMs: number;
   /** Source line of the check, for messages. */
   line: number;
 }

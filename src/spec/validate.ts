@@ -11,6 +11,8 @@ import { LabSchema, type RawCheck, type RawExpect, type RawLab, type RawNamespac
 import { contains, formatCidr, parseCidr, parseIPv4 } from './net.js';
 import { cidrsOf } from './lab.js';
 import { resolveCluster } from './cluster.js';
+import { readFileSync } from 'node:fs';
+import { addKubernetes, laterDocuments } from '../k8s/lab.js';
 import type { Bridge, Check, Cluster, Expectation, Interface, Lab, Namespace, NatRule, Probe, Route, VethLink } from './types.js';
 
 type Path = (string | number)[];
@@ -39,11 +41,12 @@ export function loadLabFile(file: string, text?: string): LoadResult {
   const abs = resolvePath(file);
   // Messages name the file as the user would: relative to where they are, when it is below.
   const shown = relative(process.cwd(), abs);
-  const src = readSource(shown.startsWith('..') || isAbsolute(shown) ? abs : shown, text);
+  const source = text ?? readFileSync(abs, 'utf8');
+  const src = readSource(shown.startsWith('..') || isAbsolute(shown) ? abs : shown, source);
   const diags = [...src.diagnostics];
   let lab: Lab | undefined;
   if (!diags.some((d) => d.severity === 'error')) {
-    const v = new Validator(src, abs);
+    const v = new Validator(src, abs, source);
     lab = v.run();
     diags.push(...v.diags);
   }
@@ -61,6 +64,7 @@ class Validator {
   constructor(
     private readonly src: SourceDoc,
     private readonly abs: string,
+    private readonly text: string,
   ) {}
 
   error(path: Path, message: string, hint?: string, at: 'key' | 'value' = 'value'): void {
@@ -76,13 +80,15 @@ class Validator {
 
   run(): Lab | undefined {
     const data = this.src.data;
-    for (const doc of this.src.extra) {
+    // Further documents are Kubernetes manifests; they need a cluster to run on.
+    const hasCluster = typeof data === 'object' && data !== null && 'cluster' in data;
+    if (!hasCluster && this.src.extra[0]) {
       this.diags.push({
         file: this.src.file,
-        pos: doc.pos,
+        pos: this.src.extra[0].pos,
         severity: 'error',
-        message: 'this lab file has more than one YAML document',
-        hint: 'put the whole lab in one document (Kubernetes manifests as further documents need a cluster section, which this lab format version does not have yet)',
+        message: 'Kubernetes manifests after the lab need a cluster to run on',
+        hint: 'add a cluster: section (nodes, underlay, cni), or remove the documents after the first "---"',
       });
     }
     if (!validateShape(data)) {
@@ -153,7 +159,14 @@ class Validator {
     if (!raw.cluster && !raw.topology) this.error([], 'the lab has neither a topology nor a cluster', 'add a topology: section, a cluster: section, or both');
     else if (!raw.cluster && nsNames.length === 0)
       this.error(['topology', 'namespaces'], 'the lab has no namespaces', 'add at least one namespace under topology.namespaces');
-    const expanded = raw.cluster ? resolveCluster(raw.cluster, (p, m, h, at) => this.error(p, m, h, at)) : undefined;
+    if (raw.manifests && !raw.cluster) this.error(['manifests'], 'manifests need a cluster to run on', 'add a cluster: section (nodes, underlay, cni)', 'key');
+    const expanded = raw.cluster
+      ? resolveCluster(
+          raw.cluster,
+          (p, m, h, at) => this.error(p, m, h, at),
+          (c) => this.kubernetes(c, raw),
+        )
+      : undefined;
     for (const ns of expanded?.namespaces ?? []) namespaces.set(ns.name, ns);
     for (const name of nsNames) {
       const path: Path = ['topology', 'namespaces', name];
@@ -186,6 +199,24 @@ class Validator {
       observe,
       checks,
     };
+  }
+
+  /** Read the lab's manifests (files, then documents after the lab) and put their pods on the nodes. */
+  private kubernetes(c: Cluster, raw: RawLab): void {
+    if (this.diags.some((d) => d.severity === 'error')) return; // allocation needs sound nodes
+    const sources: { file: string; text: string }[] = [];
+    (raw.manifests ?? []).forEach((m, i) => {
+      const abs = resolvePath(dirname(this.abs), m);
+      try {
+        sources.push({ file: relative(process.cwd(), abs).startsWith('..') ? abs : relative(process.cwd(), abs), text: readFileSync(abs, 'utf8') });
+      } catch (e) {
+        this.error(['manifests', i], `cannot read manifest ${m}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'paths are relative to the lab folder');
+      }
+    });
+    const later = laterDocuments(this.text);
+    if (later !== null) sources.push({ file: this.src.file, text: later });
+    if (!sources.length) return;
+    this.diags.push(...addKubernetes(c, sources, new Date().toISOString()));
   }
 
   private namespace(name: string, raw: RawNamespace, path: Path): Namespace {
@@ -274,7 +305,7 @@ class Validator {
         if (v !== undefined && !LABEL_RE.test(v))
           this.error([...path, 'server', f], `server.${f} "${v}" must be a plain name`, 'letters, digits, "_", "." and "-", at most 63 characters');
       }
-      server = { port: s.port ?? 80, pod: s.pod ?? name, node: s.node ?? name, addresses: [] as string[] };
+      server = { ports: [s.port ?? 80], pod: s.pod ?? name, node: s.node ?? name, addresses: [] as string[], readinessPaths: [] };
     }
     const ns: Namespace = { name, description: raw.description ?? '', sysctls, bridges, interfaces, routes, nat, server };
     if (server) server.addresses = cidrsOf(ns).map((a) => a.split('/')[0]!);
@@ -415,11 +446,19 @@ class Validator {
       );
     const probe = this.probe(c, p, kinds[0] ?? 'ping', namespaces, cluster);
     const expect = this.expectation(c, p, probe);
-    let timeoutMs = DEFAULT_TIMEOUT_MS;
-    if (typeof c.timeout === 'number') timeoutMs = c.timeout * 1000;
-    else if (typeof c.timeout === 'string') timeoutMs = c.timeout.endsWith('ms') ? Number(c.timeout.slice(0, -2)) : Number(c.timeout.slice(0, -1)) * 1000;
+    const timeoutMs = c.timeout === undefined ? DEFAULT_TIMEOUT_MS : durationMs(c.timeout);
     if (timeoutMs > 120_000) this.error([...p, 'timeout'], 'timeout is over 120s', 'checks retry until their timeout; keep it short');
-    return { name: c.name ?? defaultCheckName(c.from, probe, expect), from: c.from, probe, expect, timeoutMs, line: positionOf(this.src, p).line };
+    const waitMs = c.wait === undefined ? 0 : durationMs(c.wait);
+    if (waitMs > 120_000) this.error([...p, 'wait'], 'wait is over 120s', 'keep labs quick to run');
+    return {
+      name: c.name ?? defaultCheckName(c.from, probe, expect),
+      from: c.from,
+      probe,
+      expect,
+      timeoutMs,
+      waitMs,
+      line: positionOf(this.src, p).line,
+    };
   }
 
   private probe(c: RawCheck, p: Path, kind: ProbeKind, namespaces: Map<string, Namespace>, cluster: Cluster | null): Probe {
@@ -500,6 +539,13 @@ class Validator {
           );
         return { kind, protocol };
       }
+      case 'exec': {
+        const argv = c.exec ?? [];
+        argv.forEach((arg, j) => {
+          if (/[\n\0]/.test(arg)) this.error([...p, 'exec', j], 'command arguments cannot contain newlines');
+        });
+        return { kind, argv };
+      }
     }
   }
 
@@ -513,6 +559,7 @@ class Validator {
       json: e.json ?? null,
       backends: e.backends ?? null,
       minShare: e.minShare ?? 0,
+      failure: e.failure ?? null,
       master: e.master ?? null,
       state: e.state ?? null,
       mtu: e.mtu ?? null,
@@ -559,21 +606,26 @@ class Validator {
     if (e.vni !== undefined && e.encap !== 'vxlan') this.error([...p, 'expect', 'vni'], 'vni needs encap: vxlan');
     if (!out.present && Object.keys(e).some((k) => k !== 'present'))
       this.error([...p, 'expect'], 'an entry that must be absent has no other fields to match', 'keep only present: false');
+    if (reachable && out.failure !== null) this.error([...p, 'expect', 'failure'], 'failure needs reachable: false', 'add reachable: false');
     if (!reachable && (out.status ?? out.bodyContains ?? out.json ?? out.backends) !== null)
       this.error([...p, 'expect'], 'an unreachable check cannot also expect a response');
     if (e.minShare !== undefined && !e.backends)
       this.error([...p, 'expect', 'minShare'], 'minShare needs backends', 'list the pods that must answer under expect.backends');
-    if (e.backends && probe.kind === 'http' && probe.requests < e.backends.length)
-      this.error(
-        [...p, 'requests'],
-        `${probe.requests} request(s) cannot reach ${e.backends.length} backends`,
-        `set requests to at least ${e.backends.length}, e.g. ${e.backends.length * 20}`,
-      );
+    const wanted = typeof e.backends === 'number' ? e.backends : (e.backends?.length ?? 0);
+    if (e.backends !== undefined && probe.kind === 'http' && probe.requests < wanted)
+      this.error([...p, 'requests'], `${probe.requests} request(s) cannot reach ${wanted} backends`, `set requests to at least ${wanted}, e.g. ${wanted * 20}`);
+    if (probe.kind === 'exec' && typeof c.expect === 'object' && Object.keys(e).length)
+      this.error([...p, 'expect'], 'an exec step has nothing to expect but its exit status 0', 'remove expect');
     return out;
   }
 }
 
-const PROBE_KINDS = ['ping', 'tcp', 'http', 'link', 'route', 'neigh', 'fdb', 'bgp', 'capture'] as const;
+function durationMs(d: number | string): number {
+  if (typeof d === 'number') return d * 1000;
+  return d.endsWith('ms') ? Number(d.slice(0, -2)) : Number(d.slice(0, -1)) * 1000;
+}
+
+const PROBE_KINDS = ['ping', 'tcp', 'http', 'link', 'route', 'neigh', 'fdb', 'bgp', 'capture', 'exec'] as const;
 type ProbeKind = (typeof PROBE_KINDS)[number];
 const PRESENCE = { route: 1, neigh: 1, fdb: 1, capture: 1 };
 const EXPECT_FIELDS: [keyof RawExpect, ProbeKind[]][] = [
@@ -582,6 +634,7 @@ const EXPECT_FIELDS: [keyof RawExpect, ProbeKind[]][] = [
   ['json', ['http']],
   ['backends', ['http']],
   ['minShare', ['http']],
+  ['failure', ['tcp', 'http']],
   ['master', ['link']],
   ['mtu', ['link']],
   ['state', ['link', 'neigh', 'fdb', 'bgp']],
@@ -611,6 +664,7 @@ const PLACEHOLDER_CHECK: Check = {
   probe: { kind: 'ping', address: '' },
   expect: {} as Expectation,
   timeoutMs: DEFAULT_TIMEOUT_MS,
+  waitMs: 0,
   line: 0,
 };
 
@@ -651,6 +705,8 @@ export function defaultCheckName(from: string, probe: Probe, expect: Expectation
       return `${from}'s BGP session ${probe.protocol} is ${expect.state ?? 'Established'}`;
     case 'capture':
       return `${probe.during.name}, captured on ${from} ${probe.interface}`;
+    case 'exec':
+      return `in ${from}: ${probe.argv.join(' ')}`;
   }
 }
 

@@ -1,0 +1,86 @@
+// A lab's Kubernetes objects: its manifest files (and any manifests that follow the lab itself
+// in lab.yaml as further YAML documents) read, reconciled by the control plane against the
+// lab's nodes, and the resulting pods placed on the cluster's nodes as ordinary cluster pods,
+// so that the CNI wires them like any other.
+
+import { parseAllDocuments } from 'yaml';
+import type { Diagnostic } from '../spec/diagnostics.js';
+import { podHostIf } from '../spec/cluster.js';
+import type { Cluster, ClusterPod } from '../spec/types.js';
+import { reconcile, type ControlPlaneConfig } from './controlplane.js';
+import { readManifests, type ManifestObject } from './manifest.js';
+import type { ClusterState, Pod } from './model.js';
+import { NODE_PORT_RANGE } from './model.js';
+
+/** The lab file's text with its first document blanked out, line breaks kept, so positions stay true. */
+export function laterDocuments(text: string): string | null {
+  const docs = parseAllDocuments(text);
+  const list = Array.isArray(docs) ? docs : [docs];
+  if (list.length < 2) return null;
+  const end = list[1]!.range[0];
+  return text.slice(0, end).replace(/[^\n]/g, ' ') + text.slice(end);
+}
+
+export function controlPlaneConfig(c: Cluster, now: string): ControlPlaneConfig {
+  return {
+    serviceCIDR: c.serviceCIDR,
+    nodePortRange: NODE_PORT_RANGE,
+    // host-local (flannel, bridge) starts at .2 after the cni0 gateway; Calico IPAM at block+1.
+    nodes: c.nodes.map((n) => ({ name: n.name, podCIDR: n.podCIDR, firstHost: c.cni.type === 'calico' ? 1 : 2, reserved: n.pods.map((p) => p.ip) })),
+    lbPool: c.lbPool,
+    now,
+  };
+}
+
+/** The ports a pod's echo server answers on: its containers' TCP ports, or 80 when none is declared (nginx's). */
+export function echoPorts(pod: Pod): number[] {
+  const ports = [...new Set(pod.containers.flatMap((c) => c.ports.filter((p) => p.protocol === 'TCP').map((p) => p.containerPort)))];
+  return ports.length ? ports.sort((a, b) => a - b) : [80];
+}
+
+export function clusterPod(c: Cluster, pod: Pod): ClusterPod {
+  const paths = pod.containers.flatMap((k) => (k.readinessProbe?.kind === 'httpGet' ? [k.readinessProbe.path] : []));
+  return {
+    name: pod.meta.name,
+    node: pod.nodeName,
+    ip: pod.podIP,
+    hostIf: podHostIf(c.cni.type, pod.meta.name, pod.meta.namespace),
+    ports: echoPorts(pod),
+    readinessPaths: [...new Set(paths)],
+  };
+}
+
+export interface LabKubernetes {
+  objects: ManifestObject[];
+  diagnostics: Diagnostic[];
+}
+
+/**
+ * Read and reconcile the lab's manifests, then put their pods on the nodes. `sources` are
+ * (file, text) pairs; names already taken by the lab (nodes, clients, its own pods) are refused.
+ */
+export function addKubernetes(c: Cluster, sources: { file: string; text: string }[], now: string, prev: ClusterState | null = null): Diagnostic[] {
+  const read = readManifests(sources);
+  const diagnostics = [...read.diagnostics];
+  if (diagnostics.some((d) => d.severity === 'error')) return diagnostics;
+  const r = reconcile(read.objects, controlPlaneConfig(c, now), prev);
+  diagnostics.push(...r.diagnostics);
+  const taken = new Set([...c.nodes.map((n) => n.name), ...c.nodes.flatMap((n) => n.pods.map((p) => p.name)), ...c.clients.map((x) => x.name), c.underlay.namespace]);
+  for (const pod of r.state.pods) {
+    if (taken.has(pod.meta.name)) {
+      const o = read.objects.find((x) => x.name === pod.meta.name) ?? read.objects[0];
+      diagnostics.push({
+        file: o?.file ?? sources[0]?.file ?? '',
+        pos: o?.pos ?? { line: 1, col: 1 },
+        severity: 'error',
+        message: `pod name "${pod.meta.name}" is already a node, a client or a pod of the lab`,
+        hint: 'pods become network namespaces named after them; rename one of the two',
+      });
+      continue;
+    }
+    taken.add(pod.meta.name);
+    c.nodes.find((n) => n.name === pod.nodeName)?.pods.push(clusterPod(c, pod));
+  }
+  c.kubernetes = { state: r.state, events: r.events, sources: sources.map((s) => s.file), objects: read.objects.map((o) => o.raw) };
+  return diagnostics;
+}

@@ -1,0 +1,94 @@
+// The running lab's API contents on disk: <instance dir>/cluster/state.json (model.ts StateFile).
+// Several writers take turns (`knetlab apply`, the control plane's readiness prober) under a
+// lock file; readers (each node's kube-proxy and MetalLB speaker) see whole files only, since
+// every write is a rename. The generation number tells a reader whether it has seen a version.
+
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { StateFile } from './model.js';
+
+const LOCK_WAIT_MS = 10_000;
+
+export const clusterDir = (instanceDir: string): string => join(instanceDir, 'cluster');
+export const stateFilePath = (instanceDir: string): string => join(clusterDir(instanceDir), 'state.json');
+/** Each node's kube-proxy writes the generation it last programmed here. */
+export const syncedPath = (instanceDir: string, node: string): string => join(clusterDir(instanceDir), `kube-proxy-${node}.synced`);
+/** Events (the API server's, the controllers', the kubelet's probes), one JSON object per line. */
+export const eventsPath = (instanceDir: string): string => join(clusterDir(instanceDir), 'events.jsonl');
+
+export function readState(file: string): StateFile {
+  return JSON.parse(readFileSync(file, 'utf8')) as StateFile;
+}
+
+export function writeState(file: string, state: StateFile): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(state) + '\n', { mode: 0o600 });
+  renameSync(tmp, file);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Read, change and write the state under the lock; the new generation is one more than the
+ * one read. A lock left by a process that died is taken over.
+ */
+export async function updateState(file: string, change: (s: StateFile) => StateFile): Promise<StateFile> {
+  const lock = `${file}.lock`;
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      const fd = openSync(lock, 'wx', 0o600);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      let holder = 0;
+      try {
+        holder = Number(readFileSync(lock, 'utf8'));
+      } catch {
+        continue; // released between our open and read
+      }
+      if (holder && !alive(holder)) {
+        unlinkSync(lock);
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`${lock} is held by process ${holder}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  try {
+    const before = readState(file);
+    const after = { ...change(before), generation: before.generation + 1 };
+    writeState(file, after);
+    return after;
+  } finally {
+    unlinkSync(lock);
+  }
+}
+
+export function appendEvents(instanceDir: string, events: { object: string; type: string; reason: string; message: string; source?: string }[]): void {
+  if (!events.length) return;
+  mkdirSync(clusterDir(instanceDir), { recursive: true });
+  const at = new Date().toISOString();
+  const lines = events.map((e) => JSON.stringify({ at, source: 'knetlab', ...e })).join('\n') + '\n';
+  writeFileSync(eventsPath(instanceDir), lines, { flag: 'a', mode: 0o600 });
+}
+
+export function readEvents(instanceDir: string): { at: string; object: string; type: string; reason: string; message: string; source: string }[] {
+  try {
+    return readFileSync(eventsPath(instanceDir), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { at: string; object: string; type: string; reason: string; message: string; source: string });
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,171 @@
+// `knetlab apply -f` and `knetlab delete -f` on a running lab: what kubectl and the control
+// plane do, in order. The objects as written are merged (apply replaces an object with the same
+// kind, namespace and name; delete removes it), the control plane reconciles them (allocations
+// and pod addresses already made are kept), new pods are created and wired by the CNI like the
+// lab's own, the state file is rewritten, every node's kube-proxy re-syncs, and only then are
+// pods that went away deleted — so no node still sends traffic to a pod that no longer exists.
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
+import { LabFileError, KnetlabError, InputError } from '../spec/diagnostics.js';
+import type { Cluster, Lab, Namespace, VethLink } from '../spec/types.js';
+import type { Host } from '../exec/host.js';
+import { lowerPlan } from '../kernel/lower.js';
+import { hostSideSysctls } from '../cni/calico.js';
+import { expandCluster } from '../spec/cluster.js';
+import { clusterPod, controlPlaneConfig } from '../k8s/lab.js';
+import { computeSlices, reconcile } from '../k8s/controlplane.js';
+import { readManifests } from '../k8s/manifest.js';
+import type { ClusterState, Pod } from '../k8s/model.js';
+import { appendEvents, readState, stateFilePath, syncedPath, updateState } from '../k8s/store.js';
+import type { Instance } from '../plan/instance.js';
+import { objectsPath, objectsYaml } from '../plan/kubernetes.js';
+import { planLab } from '../plan/topology.js';
+import { extend, removeNamespaces, type Progress } from './apply.js';
+import type { RecordStore } from './record.js';
+
+const SYNC_WAIT_MS = 15_000;
+
+interface Ctx {
+  host: Host;
+  store: RecordStore;
+  progress?: Progress;
+}
+
+type Raw = { kind?: string; apiVersion?: string; metadata?: { name?: string; namespace?: string } };
+const keyOf = (o: unknown): string => {
+  const r = o as Raw;
+  return `${r.kind}/${r.metadata?.namespace ?? 'default'}/${r.metadata?.name}`;
+};
+/** kubectl's "kind.group/name", e.g. deployment.apps/nginx-deploy, service/web. */
+const shownAs = (o: unknown): string => {
+  const r = o as Raw;
+  const group = r.apiVersion?.includes('/') ? '.' + r.apiVersion.split('/')[0] : '';
+  return `${(r.kind ?? '').toLowerCase()}${group}/${r.metadata?.name}`;
+};
+
+export async function applyFiles(lab: Lab, inst: Instance, files: string[], mode: 'apply' | 'delete', ctx: Ctx): Promise<string[]> {
+  const c = lab.cluster;
+  if (!c) throw new InputError(`lab ${lab.name} has no cluster to apply Kubernetes objects to`);
+  const stateFile = stateFilePath(inst.dir);
+  let current;
+  try {
+    current = readState(stateFile);
+  } catch {
+    throw new KnetlabError(`lab ${inst.name} runs no control plane (${stateFile} is missing)`, 1, ['  hint: Kubernetes objects need a lab with a cluster: section']);
+  }
+
+  // 1. Read what was given; any error stops here, before anything changes.
+  const sources = files.map((file) => {
+    try {
+      return { file, text: readFileSync(file, 'utf8') };
+    } catch (e) {
+      throw new InputError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  });
+  const given = readManifests(sources);
+  if (given.diagnostics.some((d) => d.severity === 'error')) throw new LabFileError(given.diagnostics);
+
+  // 2. Merge into the objects as written.
+  const stored = parseAllDocuments(readFileSync(objectsPath(inst), 'utf8'))
+    .map((d) => d.toJS() as unknown)
+    .filter((o) => o !== null);
+  const merged = new Map(stored.map((o) => [keyOf(o), o]));
+  const report: string[] = [];
+  for (const o of given.objects) {
+    const k = keyOf(o.raw);
+    if (mode === 'delete') {
+      if (!merged.delete(k)) throw new KnetlabError(`Error from server (NotFound): ${(o.kind ?? '').toLowerCase()}s "${o.name}" not found`, 1);
+      report.push(`${shownAs(o.raw)} deleted`);
+    } else {
+      const before = merged.get(k);
+      report.push(`${shownAs(o.raw)} ${before === undefined ? 'created' : JSON.stringify(before) === JSON.stringify(o.raw) ? 'unchanged' : 'configured'}`);
+      merged.set(k, o.raw);
+    }
+  }
+  const objects = [...merged.values()];
+  const all = readManifests([{ file: objectsPath(inst), text: objectsYaml(objects) }]);
+  if (all.diagnostics.some((d) => d.severity === 'error')) throw new LabFileError(all.diagnostics);
+
+  // 3. Reconcile against the lab's own nodes and pods (not those the manifests made).
+  const k8sPods = new Set(current.state.pods.map((p) => p.meta.name));
+  const labOnly: Cluster = { ...c, nodes: c.nodes.map((n) => ({ ...n, pods: n.pods.filter((p) => !k8sPods.has(p.name)) })) };
+  const r = reconcile(all.objects, controlPlaneConfig(labOnly, new Date().toISOString()), current.state);
+  if (r.diagnostics.some((d) => d.severity === 'error')) throw new LabFileError(r.diagnostics.map((d) => ({ ...d, file: files.join(', ') })));
+  const clash = r.state.pods.find((p) => !k8sPods.has(p.meta.name) && lab.namespaces.some((n) => n.name === p.meta.name));
+  if (clash) throw new InputError(`pod name "${clash.meta.name}" is already a namespace of lab ${lab.name}`);
+
+  const added = r.state.pods.filter((p) => !k8sPods.has(p.meta.name));
+  const removed = current.state.pods.filter((p) => !r.state.pods.some((q) => q.meta.name === p.meta.name));
+  if (added.length && c.cni.type === 'bridge')
+    throw new InputError(`pods cannot be added to a running ${lab.name}: its pods are wired by CNI plugin calls at up`, [
+      '  hint: put the pods in the lab\'s manifests and run "knetlab up" again',
+    ]);
+
+  // 4. New pods first: namespaces, veths, addresses, routes, servers.
+  if (added.length) await extend(inst.name, lowerPlan(podPlan(lab, labOnly, inst, added)), ctx);
+
+  // 5. The new API contents. Readiness flipped by the prober meanwhile is kept.
+  const next = await updateState(stateFile, (s) => {
+    const pods = r.state.pods.map((p) => ({ ...p, ready: s.state.pods.find((q) => q.meta.name === p.meta.name)?.ready ?? p.ready }));
+    const state: ClusterState = { ...r.state, pods };
+    return { ...s, state: { ...state, slices: computeSlices(state) } };
+  });
+  writeFileSync(objectsPath(inst), objectsYaml(objects), { mode: 0o600 });
+  appendEvents(inst.dir, r.events);
+  await waitSynced(inst, next.nodes.map((n) => n.name), next.generation, ctx.host);
+
+  // 6. Pods that went away, once no rule points at them any more.
+  await removeNamespaces(
+    inst.name,
+    removed.map((p) => inst.netns(p.meta.name)),
+    ctx,
+  );
+  return report;
+}
+
+/** The steps that create some pods on a running cluster: the same expansion as at up, restricted to them. */
+function podPlan(lab: Lab, labOnly: Cluster, inst: Instance, pods: Pod[]) {
+  const cluster: Cluster = {
+    ...labOnly,
+    nodes: labOnly.nodes.map((n) => ({ ...n, pods: pods.filter((p) => p.nodeName === n.name).map((p) => clusterPod(labOnly, p)) })),
+  };
+  const expanded = expandCluster(cluster);
+  const names = new Set(pods.map((p) => p.meta.name));
+  const hostIfs = new Set(cluster.nodes.flatMap((n) => n.pods.map((p) => p.hostIf)));
+  const nodes = new Set(cluster.nodes.map((n) => n.name));
+  const namespaces: Namespace[] = expanded.namespaces
+    .filter((n) => names.has(n.name) || nodes.has(n.name))
+    .map((n) =>
+      names.has(n.name)
+        ? n
+        : {
+            // A node: only the host side of the new veths, their routes, and (Calico) their sysctls.
+            ...n,
+            sysctls: cluster.cni.type === 'calico' ? n.interfaces.filter((i) => hostIfs.has(i.name)).flatMap((i) => hostSideSysctls(i.name)) : [],
+            bridges: [],
+            interfaces: n.interfaces.filter((i) => hostIfs.has(i.name)),
+            routes: n.routes.filter((rt) => rt.dev !== null && hostIfs.has(rt.dev)),
+            nat: [],
+            server: null,
+          },
+    )
+    .filter((n) => names.has(n.name) || n.interfaces.length);
+  const links: VethLink[] = expanded.links.filter((l) => names.has(l.b.namespace));
+  const delta: Lab = { ...lab, namespaces, links, cluster: null, observe: [], checks: [] };
+  return planLab(delta, inst, { existing: nodes, tag: `pods-${Date.now().toString(36)}` });
+}
+
+/** Wait until every node's kube-proxy has programmed this generation (or a later one). */
+async function waitSynced(inst: Instance, nodes: string[], generation: number, host: Host): Promise<void> {
+  const deadline = Date.now() + SYNC_WAIT_MS;
+  for (;;) {
+    const behind = nodes.filter((n) => Number((host.readFile(syncedPath(inst.dir, n)) ?? '').trim() || -1) < generation);
+    if (!behind.length) return;
+    if (Date.now() > deadline)
+      throw new KnetlabError(`kube-proxy on ${behind.join(', ')} did not sync generation ${generation} within ${SYNC_WAIT_MS / 1000} s`, 1, [
+        `  hint: see ${inst.dir}/cluster/kube-proxy-<node>.log`,
+      ]);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}

@@ -1,0 +1,245 @@
+// The kernel's view of kube-proxy's iptables mode: in a scratch network namespace, install the
+// jump rules and restore the reference's worked example (§1.13), then compare `iptables-save`
+// with the real outputs recorded in the reference, §1.13(b) and (c). Every iptables command runs
+// through `ip netns exec kp-itest`; the machine's own tables are never touched.
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import type { EndpointSlice, Meta, NodeInfo, Service } from '../../src/k8s/model.js';
+import { DEFAULT_PROXIER_CONFIG, RESTORE_COMMAND, chainsIn, jumpCommands, jumpRulesPayload, syncProxyRules } from '../../src/proxy/iptables.js';
+
+const NETNS = 'kp-itest';
+
+/** Reference §1.13(b), real `iptables-save -t nat` output (iptables 1.8.9, nft and legacy alike). */
+const EXPECTED_NAT = `*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:KUBE-EXT-XPGD46QRK7WJZT7O - [0:0]
+:KUBE-MARK-MASQ - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-POSTROUTING - [0:0]
+:KUBE-PROXY-CANARY - [0:0]
+:KUBE-SEP-ICDUIKC33SFI6ZPR - [0:0]
+:KUBE-SEP-LXVODXWDISEETFEF - [0:0]
+:KUBE-SEP-SXIVWICOYRO3J4NJ - [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-SVC-XPGD46QRK7WJZT7O - [0:0]
+-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING
+-A KUBE-EXT-XPGD46QRK7WJZT7O -m comment --comment "masquerade traffic for ns1/svc1:p80 external destinations" -j KUBE-MARK-MASQ
+-A KUBE-EXT-XPGD46QRK7WJZT7O -j KUBE-SVC-XPGD46QRK7WJZT7O
+-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000
+-A KUBE-NODEPORTS -p tcp -m comment --comment "ns1/svc1:p80" -m tcp --dport 3001 -j KUBE-EXT-XPGD46QRK7WJZT7O
+-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN
+-A KUBE-POSTROUTING -j MARK --set-xmark 0x4000/0x0
+-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully
+-A KUBE-SEP-ICDUIKC33SFI6ZPR -s 10.180.0.3/32 -m comment --comment "ns1/svc1:p80" -j KUBE-MARK-MASQ
+-A KUBE-SEP-ICDUIKC33SFI6ZPR -p tcp -m comment --comment "ns1/svc1:p80" -m tcp -j DNAT --to-destination 10.180.0.3:80
+-A KUBE-SEP-LXVODXWDISEETFEF -s 10.180.0.2/32 -m comment --comment "ns1/svc1:p80" -j KUBE-MARK-MASQ
+-A KUBE-SEP-LXVODXWDISEETFEF -p tcp -m comment --comment "ns1/svc1:p80" -m tcp -j DNAT --to-destination 10.180.0.2:80
+-A KUBE-SEP-SXIVWICOYRO3J4NJ -s 10.180.0.1/32 -m comment --comment "ns1/svc1:p80" -j KUBE-MARK-MASQ
+-A KUBE-SEP-SXIVWICOYRO3J4NJ -p tcp -m comment --comment "ns1/svc1:p80" -m tcp -j DNAT --to-destination 10.180.0.1:80
+-A KUBE-SERVICES -d 172.30.0.41/32 -p tcp -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp --dport 80 -j KUBE-SVC-XPGD46QRK7WJZT7O
+-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS
+-A KUBE-SVC-XPGD46QRK7WJZT7O ! -s 10.0.0.0/8 -d 172.30.0.41/32 -p tcp -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp --dport 80 -j KUBE-MARK-MASQ
+-A KUBE-SVC-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 -> 10.180.0.1:80" -m statistic --mode random --probability 0.33333333349 -j KUBE-SEP-SXIVWICOYRO3J4NJ
+-A KUBE-SVC-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 -> 10.180.0.2:80" -m statistic --mode random --probability 0.50000000000 -j KUBE-SEP-LXVODXWDISEETFEF
+-A KUBE-SVC-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 -> 10.180.0.3:80" -j KUBE-SEP-ICDUIKC33SFI6ZPR
+COMMIT
+`;
+
+/** Reference §1.13(c), real `iptables-save -t filter` output, same run. */
+const EXPECTED_FILTER = `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:KUBE-EXTERNAL-SERVICES - [0:0]
+:KUBE-FIREWALL - [0:0]
+:KUBE-FORWARD - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-PROXY-CANARY - [0:0]
+:KUBE-PROXY-FIREWALL - [0:0]
+:KUBE-SERVICES - [0:0]
+-A INPUT -j KUBE-FIREWALL
+-A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
+-A INPUT -m comment --comment "kubernetes health check service ports" -j KUBE-NODEPORTS
+-A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES
+-A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
+-A FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD
+-A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES
+-A OUTPUT -j KUBE-FIREWALL
+-A OUTPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
+-A OUTPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-A KUBE-FIREWALL ! -s 127.0.0.0/8 -d 127.0.0.0/8 -m comment --comment "block incoming localnet connections" -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP
+-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP
+-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x4000/0x4000 -j ACCEPT
+-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+COMMIT
+`;
+
+// The §1.13 service: ns1/svc1, NodePort 3001, three ready endpoints on other nodes.
+const NODE: NodeInfo = { name: 'test-node', address: '192.168.0.2', netns: NETNS, podCIDR: '10.0.1.0/24' };
+const CFG = { ...DEFAULT_PROXIER_CONFIG, clusterCIDR: '10.0.0.0/8' };
+const meta = (namespace: string, name: string): Meta => ({
+  name,
+  namespace,
+  labels: {},
+  annotations: {},
+  creationTimestamp: '2024-01-01T00:00:00Z',
+  uid: name,
+});
+const SVC1: Service = {
+  meta: meta('ns1', 'svc1'),
+  type: 'NodePort',
+  clusterIP: '172.30.0.41',
+  ports: [{ name: 'p80', protocol: 'TCP', port: 80, targetPort: 80, nodePort: 3001 }],
+  selector: { app: 'svc1' },
+  sessionAffinity: 'None',
+  affinityTimeoutSeconds: 10800,
+  externalTrafficPolicy: 'Cluster',
+  internalTrafficPolicy: 'Cluster',
+  externalIPs: [],
+  loadBalancerIP: null,
+  loadBalancerSourceRanges: [],
+  publishNotReadyAddresses: false,
+  healthCheckNodePort: null,
+  externalName: null,
+  ingressIPs: [],
+};
+const SLICE: EndpointSlice = {
+  meta: meta('ns1', 'svc1-1'),
+  service: 'svc1',
+  ports: [{ name: 'p80', port: 80, protocol: 'TCP' }],
+  endpoints: ['10.180.0.1', '10.180.0.2', '10.180.0.3'].map((address) => ({
+    address,
+    conditions: { ready: true, serving: true, terminating: false },
+    nodeName: 'other-node',
+    pod: null,
+  })),
+  managedBy: 'endpointslice-controller.k8s.io',
+};
+
+/** Runs argv inside the scratch namespace, never in the machine's own. */
+const inNetns = (argv: string[], input?: string): string => execFileSync('ip', ['netns', 'exec', NETNS, ...argv], { input, encoding: 'utf8' });
+
+/** iptables-save of one table without its "#" comment lines, counters zeroed. */
+const save = (table: string): string =>
+  inNetns(['iptables-save', '-t', table])
+    .split('\n')
+    .filter((line) => !line.startsWith('#'))
+    .join('\n')
+    .replace(/\[\d+:\d+\]/g, '[0:0]');
+
+const netnsExists = (): boolean =>
+  execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .split('\n')
+    .some((l) => l.split(' ')[0] === NETNS);
+
+function freshNetns(): void {
+  if (netnsExists()) execFileSync('ip', ['netns', 'del', NETNS]);
+  execFileSync('ip', ['netns', 'add', NETNS]);
+}
+
+if (process.getuid?.() !== 0) {
+  t.skip('the kube-proxy iptables integration test needs root (it creates a network namespace)', () => {});
+} else {
+  t.teardown(() => {
+    if (netnsExists()) execFileSync('ip', ['netns', 'del', NETNS]);
+  });
+
+  t.test('jump commands + the §1.13 payload: iptables-save is the reference output', async (t) => {
+    freshNetns();
+    for (const argv of jumpCommands()) inNetns(argv);
+    inNetns(RESTORE_COMMAND, syncProxyRules(NODE, [SVC1], [SLICE], CFG).payload);
+    t.equal(save('nat'), EXPECTED_NAT);
+    t.equal(save('filter'), EXPECTED_FILTER);
+  });
+
+  t.test('the jump rules as one restore: the same tables, and idempotent', async (t) => {
+    freshNetns();
+    inNetns(RESTORE_COMMAND, jumpRulesPayload(inNetns(['iptables-save'])));
+    inNetns(RESTORE_COMMAND, syncProxyRules(NODE, [SVC1], [SLICE], CFG).payload);
+    t.equal(save('nat'), EXPECTED_NAT);
+    t.equal(save('filter'), EXPECTED_FILTER);
+    // A restarted proxy: nothing is missing, so nothing is declared (flushed) or inserted again.
+    const again = jumpRulesPayload(inNetns(['iptables-save']));
+    t.equal(again, '*mangle\nCOMMIT\n*nat\nCOMMIT\n*filter\nCOMMIT\n');
+    inNetns(RESTORE_COMMAND, again);
+    t.equal(save('nat'), EXPECTED_NAT);
+  });
+
+  t.test('every other rule shape loads, and iptables-save prints it as the reference says', async (t) => {
+    freshNetns();
+    inNetns(RESTORE_COMMAND, jumpRulesPayload(''));
+    // Upstream's svc2 (LB, externalTrafficPolicy Local, no local endpoint), svc5 (LB, ClientIP
+    // affinity, a space-padded source range) and svc6 (no endpoints), reference §1.6 and §1.14.
+    const svc = (name: string, fields: Partial<Service>): Service => ({ ...SVC1, meta: meta(name.replace('svc', 'ns'), name), ...fields });
+    const lb = (clusterIP: string, nodePort: number, ingressIP: string) => ({
+      type: 'LoadBalancer' as const,
+      clusterIP,
+      ports: [{ ...SVC1.ports[0]!, nodePort }],
+      ingressIPs: [ingressIP],
+    });
+    const services = [
+      svc('svc2', { ...lb('172.30.0.42', 3001, '1.2.3.4'), externalIPs: ['192.168.99.22'], externalTrafficPolicy: 'Local', healthCheckNodePort: 30000 }),
+      svc('svc5', { ...lb('172.30.0.45', 3002, '5.6.7.8'), loadBalancerSourceRanges: [' 203.0.113.0/25'], sessionAffinity: 'ClientIP' }),
+      svc('svc6', { type: 'ClusterIP', clusterIP: '172.30.0.46', ports: [{ ...SVC1.ports[0]!, nodePort: null }] }),
+    ];
+    const slices = [
+      { ...SLICE, meta: meta('ns2', 'svc2-1'), service: 'svc2', endpoints: [{ ...SLICE.endpoints[1]! }] },
+      { ...SLICE, meta: meta('ns5', 'svc5-1'), service: 'svc5', endpoints: [{ ...SLICE.endpoints[2]! }] },
+    ];
+    inNetns(RESTORE_COMMAND, syncProxyRules(NODE, services, slices, CFG).payload);
+    const nat = save('nat').split('\n');
+    const filter = save('filter').split('\n');
+    t.ok(
+      nat.includes(
+        '-A KUBE-SVC-NUKIZ6OKUXPJNT4C -m comment --comment "ns5/svc5:p80 -> 10.180.0.3:80" -m recent --rcheck --seconds 10800 --reap --name KUBE-SEP-I77PXRDZVX7PMWMN --mask 255.255.255.255 --rsource -j KUBE-SEP-I77PXRDZVX7PMWMN',
+      ),
+    );
+    t.ok(
+      nat.includes(
+        '-A KUBE-SEP-I77PXRDZVX7PMWMN -p tcp -m comment --comment "ns5/svc5:p80" -m recent --set --name KUBE-SEP-I77PXRDZVX7PMWMN --mask 255.255.255.255 --rsource -m tcp -j DNAT --to-destination 10.180.0.3:80',
+      ),
+    );
+    t.ok(nat.includes('-A KUBE-FW-NUKIZ6OKUXPJNT4C -s 203.0.113.0/25 -m comment --comment "ns5/svc5:p80 loadbalancer IP" -j KUBE-EXT-NUKIZ6OKUXPJNT4C'));
+    t.ok(nat.includes('-A KUBE-FW-NUKIZ6OKUXPJNT4C -m comment --comment "other traffic to ns5/svc5:p80 will be dropped by KUBE-PROXY-FIREWALL"'));
+    t.ok(
+      nat.includes(
+        '-A KUBE-EXT-GNZBNJ2PO5MGZ6GT -s 10.0.0.0/8 -m comment --comment "pod traffic for ns2/svc2:p80 external destinations" -j KUBE-SVC-GNZBNJ2PO5MGZ6GT',
+      ),
+    );
+    t.ok(
+      filter.includes(
+        '-A KUBE-SERVICES -d 172.30.0.46/32 -p tcp -m comment --comment "ns6/svc6:p80 has no endpoints" -m tcp --dport 80 -j REJECT --reject-with icmp-port-unreachable',
+      ),
+    );
+    t.ok(
+      filter.includes(
+        '-A KUBE-EXTERNAL-SERVICES -p tcp -m comment --comment "ns2/svc2:p80 has no local endpoints" -m addrtype --dst-type LOCAL -m tcp --dport 3001 -j DROP',
+      ),
+    );
+    t.ok(filter.includes('-A KUBE-NODEPORTS -p tcp -m comment --comment "ns2/svc2:p80 health check node port" -m tcp --dport 30000 -j ACCEPT'));
+    t.ok(
+      filter.includes(
+        '-A KUBE-PROXY-FIREWALL -d 5.6.7.8/32 -p tcp -m comment --comment "ns5/svc5:p80 traffic not accepted by KUBE-FW-NUKIZ6OKUXPJNT4C" -m tcp --dport 80 -j DROP',
+      ),
+    );
+  });
+
+  t.test('a later sync deletes the chains of a removed service, and nothing else', async (t) => {
+    freshNetns();
+    for (const argv of jumpCommands()) inNetns(argv);
+    inNetns(RESTORE_COMMAND, syncProxyRules(NODE, [SVC1], [SLICE], CFG).payload);
+    const existing = chainsIn(inNetns(['iptables-save']));
+    const { payload, natChains } = syncProxyRules(NODE, [], [], CFG, existing);
+    inNetns(RESTORE_COMMAND, payload);
+    const after = chainsIn(inNetns(['iptables-save']));
+    t.same(after.nat.filter((c) => c.startsWith('KUBE-')).sort(), [...natChains, 'KUBE-PROXY-CANARY'].sort());
+    t.notMatch(save('nat'), /KUBE-(SVC|SEP|EXT)-/);
+    t.match(save('nat'), /-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES\n/, 'the jump rules stay');
+  });
+}
