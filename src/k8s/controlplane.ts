@@ -95,7 +95,12 @@ function uidFor(kind: string, namespace: string, name: string, created: string):
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-function metaFor(kind: string, o: { name: string; namespace: string; labels: Record<string, string>; annotations: Record<string, string> }, prev: Meta | undefined, now: string): Meta {
+function metaFor(
+  kind: string,
+  o: { name: string; namespace: string; labels: Record<string, string>; annotations: Record<string, string> },
+  prev: Meta | undefined,
+  now: string,
+): Meta {
   const creationTimestamp = prev?.creationTimestamp ?? now;
   return {
     name: o.name,
@@ -165,7 +170,11 @@ class ControlPlane {
     const services = this.services();
     const state: ClusterState = { pods, deployments, services, slices: this.prev?.slices ?? [] };
     this.checkEndpointObjects(services);
-    return { state: { ...state, slices: computeSlices(state, { objects: this.objects, now: this.cfg.now }) }, diagnostics: this.diagnostics, events: this.events };
+    return {
+      state: { ...state, slices: computeSlices(state, { objects: this.objects, now: this.cfg.now }) },
+      diagnostics: this.diagnostics,
+      events: this.events,
+    };
   }
 
   private error(obj: ManifestObject, path: Path, message: string, hint?: string): void {
@@ -223,7 +232,13 @@ class ControlPlane {
     }
     if (current.length !== d.replicas) {
       const verb = current.length < d.replicas ? 'up' : 'down';
-      this.event(deploymentObject, 'Normal', 'ScalingReplicaSet', `Scaled ${verb} replica set ${rs} from ${current.length} to ${d.replicas}`, 'deployment-controller');
+      this.event(
+        deploymentObject,
+        'Normal',
+        'ScalingReplicaSet',
+        `Scaled ${verb} replica set ${rs} from ${current.length} to ${d.replicas}`,
+        'deployment-controller',
+      );
     }
 
     // Scaling down removes pods in the ReplicaSet controller's order (controller.ActivePods):
@@ -282,7 +297,14 @@ class ControlPlane {
       if (!cidr) throw new Error(`node ${n.name}: podCIDR ${n.podCIDR} is not a CIDR`);
       const base = network(cidr);
       const broadcast = base + 2 ** (32 - cidr.prefix) - 1;
-      return { name: n.name, podCIDR: n.podCIDR, first: base + n.firstHost, last: broadcast - 1, taken: new Set(n.reserved.map((r) => parseIPv4(r)!)), pods: 0 };
+      return {
+        name: n.name,
+        podCIDR: n.podCIDR,
+        first: base + n.firstHost,
+        last: broadcast - 1,
+        taken: new Set(n.reserved.map((r) => parseIPv4(r)!)),
+        pods: 0,
+      };
     });
     const slotOf = (name: string | null) => slots.find((s) => s.name === name);
     const placed = new Map<PodRequest, { slot: NodeSlot; ip: number | undefined }>();
@@ -302,7 +324,12 @@ class ControlPlane {
       if (placed.has(r) || r.spec.nodeName === null) continue;
       const slot = slotOf(r.spec.nodeName);
       if (!slot) {
-        this.error(r.source, r.nodeNamePath, `spec.nodeName "${r.spec.nodeName}" is not a node of this cluster`, `the nodes are ${slots.map((s) => s.name).join(', ') || '(none)'}; remove nodeName to let the scheduler place the pod`);
+        this.error(
+          r.source,
+          r.nodeNamePath,
+          `spec.nodeName "${r.spec.nodeName}" is not a node of this cluster`,
+          `the nodes are ${slots.map((s) => s.name).join(', ') || '(none)'}; remove nodeName to let the scheduler place the pod`,
+        );
         continue;
       }
       slot.pods++;
@@ -441,10 +468,20 @@ class ControlPlane {
       const at: Path = o.raw.spec && (o.raw.spec as Record<string, unknown>).clusterIP !== undefined ? ['spec', 'clusterIP'] : ['spec', 'clusterIPs', 0];
       const other = n === kubernetesService && keyOf(o.namespace, o.name) !== 'default/kubernetes' ? 'default/kubernetes' : holder.get(n);
       if (!inRange(n)) {
-        this.error(o, at, `spec.clusterIP ${asked}: the provided IP is not in the valid range. The range of valid IPs is ${this.cfg.serviceCIDR}`, 'omit clusterIP to have one allocated, or pick an address in the service CIDR');
+        this.error(
+          o,
+          at,
+          `spec.clusterIP ${asked}: the provided IP is not in the valid range. The range of valid IPs is ${this.cfg.serviceCIDR}`,
+          'omit clusterIP to have one allocated, or pick an address in the service CIDR',
+        );
         failed.add(o);
       } else if (other !== undefined) {
-        this.error(o, at, `spec.clusterIP ${asked}: the provided IP is already allocated`, `Service ${other} has it; omit clusterIP to have one allocated, or pick a free address`);
+        this.error(
+          o,
+          at,
+          `spec.clusterIP ${asked}: the provided IP is already allocated`,
+          `Service ${other} has it; omit clusterIP to have one allocated, or pick a free address`,
+        );
         failed.add(o);
       } else hold(o, n);
     }
@@ -454,7 +491,12 @@ class ControlPlane {
       if (out.has(o) || failed.has(o)) continue;
       while (next < broadcast && (next === kubeDns || next === kubernetesService || holder.has(next))) next++;
       if (next >= broadcast) {
-        this.error(o, ['metadata', 'name'], `failed to allocate a serviceIP: range is full (${this.cfg.serviceCIDR})`, 'delete a Service, or give the cluster a larger service CIDR');
+        this.error(
+          o,
+          ['metadata', 'name'],
+          `failed to allocate a serviceIP: range is full (${this.cfg.serviceCIDR})`,
+          'delete a Service, or give the cluster a larger service CIDR',
+        );
         failed.add(o);
         continue;
       }
@@ -528,7 +570,12 @@ class ControlPlane {
         }
         const other = claim(o, n, use);
         if (other === undefined) return true;
-        this.error(o, path, `${what} ${n}: provided port is already allocated`, `${other === service ? 'this Service' : `Service ${other}`} uses it; omit it to have one allocated, or pick a free port`);
+        this.error(
+          o,
+          path,
+          `${what} ${n}: provided port is already allocated`,
+          `${other === service ? 'this Service' : `Service ${other}`} uses it; omit it to have one allocated, or pick a free port`,
+        );
         return false;
       };
       let ok = true;
@@ -548,7 +595,12 @@ class ControlPlane {
     const allocate = (o: ServiceObject): number | undefined => {
       while (next <= hi && holder.has(next)) next++;
       if (next > hi) {
-        this.error(o, ['spec', 'ports'], `failed to allocate a nodePort: range is full (${lo}-${hi})`, 'delete a NodePort Service, or set nodePort on the ports that need fixed ones');
+        this.error(
+          o,
+          ['spec', 'ports'],
+          `failed to allocate a nodePort: range is full (${lo}-${hi})`,
+          'delete a NodePort Service, or set nodePort on the ports that need fixed ones',
+        );
         return undefined;
       }
       holder.set(next, { service: keyOf(o.namespace, o.name), uses: new Set(['allocated']) });
@@ -678,7 +730,9 @@ export function computeSlices(state: ClusterState, from?: { objects: readonly Ma
     if (svc.selector !== null) {
       out.push(...selectedSlices(svc, state.pods).map((g) => slice(svc, g.ports, g.endpoints, ENDPOINTSLICE_CONTROLLER)));
     } else if (from) {
-      const eps = from.objects.find((o): o is Extract<ManifestObject, { kind: 'Endpoints' }> => o.kind === 'Endpoints' && o.namespace === svc.meta.namespace && o.name === svc.meta.name);
+      const eps = from.objects.find(
+        (o): o is Extract<ManifestObject, { kind: 'Endpoints' }> => o.kind === 'Endpoints' && o.namespace === svc.meta.namespace && o.name === svc.meta.name,
+      );
       if (eps) out.push(...mirroredSlices(eps.resolved).map((g) => slice(svc, g.ports, g.endpoints, MIRRORING_CONTROLLER)));
     } else {
       out.push(...state.slices.filter((s) => s.managedBy === MIRRORING_CONTROLLER && s.meta.namespace === svc.meta.namespace && s.service === svc.meta.name));

@@ -227,7 +227,8 @@ function listEntries(
   if (!isJson(data) || data.kind !== 'List') return [{ raw: data, positions, pos: start }];
   const list = new ObjectReader(file, positions, start, NODE_PORT_RANGE);
   list.fields(data, [], ['apiVersion', 'kind', 'items'], ['metadata']);
-  if (data.apiVersion !== 'v1') list.error(['apiVersion'], `no matches for kind "List" in version "${String(data.apiVersion)}"`, 'List is served by apiVersion v1');
+  if (data.apiVersion !== 'v1')
+    list.error(['apiVersion'], `no matches for kind "List" in version "${String(data.apiVersion)}"`, 'List is served by apiVersion v1');
   const items = list.list(data.items, ['items']) ?? [];
   found.push(...list.diagnostics);
   return items.map((raw, i) => {
@@ -334,15 +335,18 @@ const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const LABEL_HINT = "at most 63 characters: lowercase letters, digits and '-', starting and ending with a letter or digit (e.g. my-name)";
 const DNS1035_HINT = "at most 63 characters: lowercase letters, digits and '-', starting with a letter and ending with a letter or digit (e.g. my-name)";
-const SUBDOMAIN_HINT = "at most 253 characters: lowercase letters, digits, '-' and '.', each part starting and ending with a letter or digit (e.g. my-name.example)";
-const IANA_HINT = "a port name is at most 15 characters: lowercase letters, digits and '-', with at least one letter, no '--' and no '-' at either end (e.g. http)";
+const SUBDOMAIN_HINT =
+  "at most 253 characters: lowercase letters, digits, '-' and '.', each part starting and ending with a letter or digit (e.g. my-name.example)";
+const IANA_HINT =
+  "a port name is at most 15 characters: lowercase letters, digits and '-', with at least one letter, no '--' and no '-' at either end (e.g. http)";
 const PORT_HINT = 'ports are numbers from 1 to 65535';
 
 const isDns1123Label = (s: string): boolean => s.length <= 63 && DNS1123_LABEL.test(s);
 const isDns1035Label = (s: string): boolean => s.length <= 63 && DNS1035_LABEL.test(s);
 const isDns1123Subdomain = (s: string): boolean => s.length <= 253 && s.split('.').every((part) => DNS1123_LABEL.test(part));
 /** IsValidPortName: the IANA_SVC_NAME syntax. */
-const isIanaSvcName = (s: string): boolean => s.length <= 15 && /^[-a-z0-9]+$/.test(s) && /[a-z]/.test(s) && !s.includes('--') && !s.startsWith('-') && !s.endsWith('-');
+const isIanaSvcName = (s: string): boolean =>
+  s.length <= 15 && /^[-a-z0-9]+$/.test(s) && /[a-z]/.test(s) && !s.includes('--') && !s.startsWith('-') && !s.endsWith('-');
 
 function labelKeyProblem(key: string): string | undefined {
   const parts = key.split('/');
@@ -442,7 +446,11 @@ class ObjectReader {
   string(value: unknown, path: Path, required?: string): string | undefined {
     if (this.absent(value, path, required)) return undefined;
     if (typeof value === 'string') return value;
-    this.error(path, `${fieldPath(path)} must be a string, not ${describe(value)}`, typeof value === 'number' || typeof value === 'boolean' ? 'put it in quotes' : undefined);
+    this.error(
+      path,
+      `${fieldPath(path)} must be a string, not ${describe(value)}`,
+      typeof value === 'number' || typeof value === 'boolean' ? 'put it in quotes' : undefined,
+    );
     return undefined;
   }
 
@@ -505,11 +513,21 @@ class ObjectReader {
     for (const [k, v] of Object.entries(m)) {
       const p = [...path, k];
       const problem = labelKeyProblem(k);
-      if (problem) this.error(p, `${fieldPath(path)} key "${k}" ${problem}`, 'a key is an optional DNS-subdomain prefix and "/", then at most 63 letters, digits, "-", "_" or "."', 'key');
+      if (problem)
+        this.error(
+          p,
+          `${fieldPath(path)} key "${k}" ${problem}`,
+          'a key is an optional DNS-subdomain prefix and "/", then at most 63 letters, digits, "-", "_" or "."',
+          'key',
+        );
       const s = this.string(v, p);
       if (s === undefined) continue;
       if (kind === 'labels' && !isLabelValue(s)) {
-        this.error(p, `${fieldPath(p)} "${s}" is not a valid label value`, 'a label value is empty or at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit');
+        this.error(
+          p,
+          `${fieldPath(p)} "${s}" is not a valid label value`,
+          'a label value is empty or at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit',
+        );
       }
       out[k] = s;
     }
@@ -551,7 +569,11 @@ class ObjectReader {
       return undefined;
     }
     const obj = raw;
-    const kind = this.string(obj.kind, ['kind'], `a manifest starts with apiVersion, kind and metadata; kind is one of ${Object.keys(API_VERSIONS).join(', ')}`);
+    const kind = this.string(
+      obj.kind,
+      ['kind'],
+      `a manifest starts with apiVersion, kind and metadata; kind is one of ${Object.keys(API_VERSIONS).join(', ')}`,
+    );
     if (kind === undefined) return undefined;
     if (!(kind in API_VERSIONS)) {
       const guess = closest(kind, Object.keys(API_VERSIONS));
@@ -566,7 +588,11 @@ class ObjectReader {
     }
     this.fields(obj, [], TOP_FIELDS[k], []);
     if (obj.status !== undefined && obj.status !== null) {
-      this.warn(['status'], 'status is written by the cluster, not by a manifest, and is ignored', "knetlab's control plane fills it in (pod IPs, load balancer addresses)");
+      this.warn(
+        ['status'],
+        'status is written by the cluster, not by a manifest, and is ignored',
+        "knetlab's control plane fills it in (pod IPs, load balancer addresses)",
+      );
     }
     const meta = this.metadata(obj.metadata, k);
     switch (k) {
@@ -597,7 +623,11 @@ class ObjectReader {
     const m = this.map(value, ['metadata'], 'add metadata: with at least a name');
     if (!m) return undefined;
     this.fields(m, ['metadata'], ['name', 'namespace', 'labels', 'annotations'], META_UNMODELLED);
-    const name = this.string(m.name, ['metadata', 'name'], m.generateName !== undefined ? 'knetlab does not generate names: give the object a name' : 'add name: under metadata');
+    const name = this.string(
+      m.name,
+      ['metadata', 'name'],
+      m.generateName !== undefined ? 'knetlab does not generate names: give the object a name' : 'add name: under metadata',
+    );
     if (name !== undefined) {
       // ValidateServiceName is a DNS-1035 label (it becomes a DNS name and an env var prefix);
       // the other kinds here take a DNS-1123 subdomain.
@@ -608,7 +638,8 @@ class ObjectReader {
       }
     }
     const namespace = this.string(m.namespace, ['metadata', 'namespace']) ?? 'default';
-    if (!isDns1123Label(namespace)) this.error(['metadata', 'namespace'], `metadata.namespace "${namespace}" is not a valid namespace name (a DNS-1123 label)`, LABEL_HINT);
+    if (!isDns1123Label(namespace))
+      this.error(['metadata', 'namespace'], `metadata.namespace "${namespace}" is not a valid namespace name (a DNS-1123 label)`, LABEL_HINT);
     const labels = this.stringMap(m.labels, ['metadata', 'labels'], 'labels');
     const annotations = this.stringMap(m.annotations, ['metadata', 'annotations'], 'annotations');
     return name === undefined ? undefined : { name, namespace, labels, annotations };
@@ -627,12 +658,16 @@ class ObjectReader {
     const names = new Set<string>();
     (list ?? []).forEach((c, i) => {
       const container = this.container(c, [...path, 'containers', i]);
-      if (!container) return;
-      if (names.has(container.name)) {
-        this.error([...path, 'containers', i, 'name'], `${fieldPath([...path, 'containers', i, 'name'])} "${container.name}" is used by another container of this pod`, 'container names are unique within a pod');
+      const name = isJson(c) && typeof c.name === 'string' ? c.name : undefined;
+      if (name !== undefined && names.has(name)) {
+        this.error(
+          [...path, 'containers', i, 'name'],
+          `${fieldPath([...path, 'containers', i, 'name'])} "${name}" is used by another container of this pod`,
+          'container names are unique within a pod',
+        );
       }
-      names.add(container.name);
-      containers.push(container);
+      if (name !== undefined) names.add(name);
+      if (container) containers.push(container);
     });
     return { nodeName, hostname, subdomain, containers };
   }
@@ -649,8 +684,13 @@ class ObjectReader {
     if (!c) return undefined;
     this.fields(c, path, ['name', 'image', 'ports', 'readinessProbe'], CONTAINER_UNMODELLED);
     const name = this.string(c.name, [...path, 'name'], 'every container needs a name');
-    if (name !== undefined && !isDns1123Label(name)) this.error([...path, 'name'], `${fieldPath([...path, 'name'])} "${name}" is not a DNS-1123 label`, LABEL_HINT);
-    const image = this.string(c.image, [...path, 'image'], 'every container needs an image (knetlab runs its own server in the pod, but the field is required)');
+    if (name !== undefined && !isDns1123Label(name))
+      this.error([...path, 'name'], `${fieldPath([...path, 'name'])} "${name}" is not a DNS-1123 label`, LABEL_HINT);
+    const image = this.string(
+      c.image,
+      [...path, 'image'],
+      'every container needs an image (knetlab runs its own server in the pod, but the field is required)',
+    );
     const ports: ContainerPort[] = [];
     const portNames = new Set<string>();
     (this.list(c.ports, [...path, 'ports']) ?? []).forEach((value, i) => {
@@ -662,8 +702,10 @@ class ObjectReader {
       const protocol = this.oneOf(m.protocol ?? 'TCP', [...p, 'protocol'], PROTOCOLS) ?? 'TCP';
       const portName = this.string(m.name, [...p, 'name']) ?? null;
       if (portName !== null) {
-        if (!isIanaSvcName(portName)) this.error([...p, 'name'], `${fieldPath([...p, 'name'])} "${portName}" is not a valid port name (IANA_SVC_NAME)`, IANA_HINT);
-        else if (portNames.has(portName)) this.error([...p, 'name'], `${fieldPath([...p, 'name'])} "${portName}" is used twice in this container`, 'port names are unique within a container');
+        if (!isIanaSvcName(portName))
+          this.error([...p, 'name'], `${fieldPath([...p, 'name'])} "${portName}" is not a valid port name (IANA_SVC_NAME)`, IANA_HINT);
+        else if (portNames.has(portName))
+          this.error([...p, 'name'], `${fieldPath([...p, 'name'])} "${portName}" is used twice in this container`, 'port names are unique within a container');
         portNames.add(portName);
       }
       if (containerPort !== undefined) ports.push({ name: portName, containerPort, protocol });
@@ -678,15 +720,25 @@ class ObjectReader {
     const m = this.map(value, path);
     if (!m) return value === undefined || value === null ? null : undefined;
     const handlers = ['httpGet', 'tcpSocket', 'exec', 'grpc'];
-    this.fields(m, path, [...handlers, 'initialDelaySeconds', 'periodSeconds', 'timeoutSeconds', 'successThreshold', 'failureThreshold'], ['terminationGracePeriodSeconds']);
+    this.fields(
+      m,
+      path,
+      [...handlers, 'initialDelaySeconds', 'periodSeconds', 'timeoutSeconds', 'successThreshold', 'failureThreshold'],
+      ['terminationGracePeriodSeconds'],
+    );
     const given = handlers.filter((h) => m[h] !== undefined && m[h] !== null);
     for (const h of given.filter((g) => g === 'exec' || g === 'grpc')) {
-      this.error([...path, h], `${fieldPath([...path, h])} probes are not supported`, "knetlab's prober runs httpGet and tcpSocket probes; use one of those");
+      this.error(
+        [...path, h],
+        `${fieldPath([...path, h])} probes are not supported`,
+        "knetlab's prober runs httpGet and tcpSocket probes; use one of those",
+        'key',
+      );
     }
     if (given.length === 0) {
       this.error(path, `${fieldPath(path)} must specify a handler type`, 'add httpGet: { path: /, port: 80 } or tcpSocket: { port: 80 }');
     } else if (given.length > 1) {
-      this.error([...path, given[1]!], `${fieldPath(path)} may not specify more than 1 handler type`, `keep one of ${given.join(', ')}`);
+      this.error([...path, given[1]!], `${fieldPath(path)} may not specify more than 1 handler type`, `keep one of ${given.join(', ')}`, 'key');
     }
     let kind: ReadinessProbe['kind'] | undefined;
     let port: number | string | undefined;
@@ -700,7 +752,8 @@ class ObjectReader {
         port = this.portOrName(h.port, [...p, 'port'], 'add port: the container port to probe');
         httpPath = this.string(h.path, [...p, 'path']) ?? '/';
         const scheme = this.oneOf(h.scheme ?? 'HTTP', [...p, 'scheme'], ['HTTP', 'HTTPS']);
-        if (scheme === 'HTTPS') this.error([...p, 'scheme'], `${fieldPath([...p, 'scheme'])} HTTPS is not supported`, "knetlab's pods serve plain HTTP; use scheme: HTTP");
+        if (scheme === 'HTTPS')
+          this.error([...p, 'scheme'], `${fieldPath([...p, 'scheme'])} HTTPS is not supported`, "knetlab's pods serve plain HTTP; use scheme: HTTP");
       }
     } else if (given[0] === 'tcpSocket') {
       const p = [...path, 'tcpSocket'];
@@ -712,7 +765,10 @@ class ObjectReader {
       }
     }
     if (typeof port === 'string' && !ports.some((cp) => cp.name === port)) {
-      this.warn([...path, kind!, 'port'], `${fieldPath([...path, kind!, 'port'])} names "${port}", which is not a port of this container: the probe will fail and the pod will never be ready`);
+      this.warn(
+        [...path, kind!, 'port'],
+        `${fieldPath([...path, kind!, 'port'])} names "${port}", which is not a port of this container: the probe will fail and the pod will never be ready`,
+      );
     }
     // The API server defaults a zero period, timeout and thresholds (SetDefaults_Probe) and
     // refuses negative values (ValidateNonnegativeField).
@@ -744,10 +800,16 @@ class ObjectReader {
     if (sel) {
       this.fields(sel, ['spec', 'selector'], ['matchLabels', 'matchExpressions'], []);
       if (sel.matchExpressions !== undefined && sel.matchExpressions !== null) {
-        this.error(['spec', 'selector', 'matchExpressions'], 'spec.selector.matchExpressions is not supported: knetlab selects pods by matchLabels only', 'write the selector as matchLabels (equal labels)', 'key');
+        this.error(
+          ['spec', 'selector', 'matchExpressions'],
+          'spec.selector.matchExpressions is not supported: knetlab selects pods by matchLabels only',
+          'write the selector as matchLabels (equal labels)',
+          'key',
+        );
       }
       selector = this.stringMap(sel.matchLabels, ['spec', 'selector', 'matchLabels'], 'labels');
-      if (Object.keys(selector).length === 0) this.error(['spec', 'selector'], 'spec.selector: empty selector is invalid for deployment', 'add matchLabels, e.g. app: web');
+      if (Object.keys(selector).length === 0)
+        this.error(['spec', 'selector'], 'spec.selector: empty selector is invalid for deployment', 'add matchLabels, e.g. app: web');
     }
     const tpl = this.map(spec.template, ['spec', 'template'], 'add template: with metadata.labels and the pod spec');
     if (!tpl) return undefined;
@@ -809,34 +871,58 @@ class ObjectReader {
     const clusterIPs = this.list(spec.clusterIPs, S('clusterIPs'));
     if (clusterIPs && clusterIPs.length > 0) {
       const first = this.string(clusterIPs[0], S('clusterIPs', 0));
-      if (clusterIPs.length > 1) this.error(S('clusterIPs', 1), 'spec.clusterIPs may hold one address: knetlab clusters are IPv4 single-stack', 'remove the second address');
+      if (clusterIPs.length > 1)
+        this.error(S('clusterIPs', 1), 'spec.clusterIPs may hold one address: knetlab clusters are IPv4 single-stack', 'remove the second address');
       if (clusterIP !== undefined && first !== undefined && first !== clusterIP) {
-        this.error(S('clusterIPs', 0), `spec.clusterIPs[0] "${first}" must match spec.clusterIP "${clusterIP}"`, 'write the same address in both, or only in clusterIP');
+        this.error(
+          S('clusterIPs', 0),
+          `spec.clusterIPs[0] "${first}" must match spec.clusterIP "${clusterIP}"`,
+          'write the same address in both, or only in clusterIP',
+        );
       }
       clusterIP ??= first;
     }
     const clusterIPPath = spec.clusterIP !== undefined ? S('clusterIP') : S('clusterIPs', 0);
     const headless = clusterIP === 'None';
     if (clusterIP !== undefined && clusterIP !== '' && !headless && parseIPv4(clusterIP) === undefined) {
-      this.error(clusterIPPath, `${fieldPath(clusterIPPath)} "${clusterIP}" is not an IPv4 address`, 'omit clusterIP to have one allocated, write None for a headless Service, or give an address in the service CIDR');
+      this.error(
+        clusterIPPath,
+        `${fieldPath(clusterIPPath)} "${clusterIP}" is not an IPv4 address`,
+        'omit clusterIP to have one allocated, write None for a headless Service, or give an address in the service CIDR',
+      );
     }
     if (externalName && clusterIP !== undefined && clusterIP !== '') {
-      this.error(clusterIPPath, `${fieldPath(clusterIPPath)} may not be set for ExternalName services`, 'an ExternalName Service is a DNS CNAME and has no cluster IP; remove clusterIP', 'key');
+      this.error(
+        clusterIPPath,
+        `${fieldPath(clusterIPPath)} may not be set for ExternalName services`,
+        'an ExternalName Service is a DNS CNAME and has no cluster IP; remove clusterIP',
+        'key',
+      );
     }
     if (headless && needsNodePorts) {
-      this.error(clusterIPPath, `spec.clusterIP may not be set to 'None' for ${type} services`, `a ${type} Service needs a cluster IP; remove clusterIP: None or use type: ClusterIP`);
+      this.error(
+        clusterIPPath,
+        `spec.clusterIP may not be set to 'None' for ${type} services`,
+        `a ${type} Service needs a cluster IP; remove clusterIP: None or use type: ClusterIP`,
+      );
     }
     const families = this.list(spec.ipFamilies, S('ipFamilies')) ?? [];
     families.forEach((f, i) => {
-      if (this.oneOf(f, S('ipFamilies', i), ['IPv4', 'IPv6']) === 'IPv6') this.error(S('ipFamilies', i), 'spec.ipFamilies: IPv6 is not supported: knetlab clusters are IPv4 single-stack', 'remove ipFamilies or write [IPv4]');
+      if (this.oneOf(f, S('ipFamilies', i), ['IPv4', 'IPv6']) === 'IPv6')
+        this.error(S('ipFamilies', i), 'spec.ipFamilies: IPv6 is not supported: knetlab clusters are IPv4 single-stack', 'remove ipFamilies or write [IPv4]');
     });
     const familyPolicy = this.oneOf(spec.ipFamilyPolicy, S('ipFamilyPolicy'), ['SingleStack', 'PreferDualStack', 'RequireDualStack']);
-    if (familyPolicy === 'RequireDualStack') this.error(S('ipFamilyPolicy'), 'spec.ipFamilyPolicy RequireDualStack cannot be met: knetlab clusters are IPv4 single-stack', 'use SingleStack or PreferDualStack');
+    if (familyPolicy === 'RequireDualStack')
+      this.error(
+        S('ipFamilyPolicy'),
+        'spec.ipFamilyPolicy RequireDualStack cannot be met: knetlab clusters are IPv4 single-stack',
+        'use SingleStack or PreferDualStack',
+      );
 
     // Ports: ValidateService / validateServicePort.
     const portList = this.list(spec.ports, S('ports')) ?? [];
     if (portList.length === 0 && !headless && !externalName) {
-      this.error(S('ports'), 'spec.ports is required', 'add ports: - port: 80 (only headless and ExternalName Services may have none)');
+      this.error(S('ports'), 'spec.ports is required', 'add ports: - port: 80 (only headless and ExternalName Services may have none)', 'key');
     }
     const ports: ServicePort[] = [];
     const names = new Set<string>();
@@ -849,7 +935,11 @@ class ObjectReader {
       this.fields(m, p, ['name', 'port', 'targetPort', 'nodePort', 'protocol'], ['appProtocol']);
       const name = this.string(m.name, [...p, 'name']) ?? '';
       if (name === '' && portList.length > 1) {
-        this.error(m.name === undefined ? p : [...p, 'name'], `${fieldPath([...p, 'name'])} is required when a Service has more than one port`, 'name every port, e.g. name: http');
+        this.error(
+          m.name === undefined ? p : [...p, 'name'],
+          `${fieldPath([...p, 'name'])} is required when a Service has more than one port`,
+          'name every port, e.g. name: http',
+        );
       } else if (name !== '' && !isDns1123Label(name)) {
         this.error([...p, 'name'], `${fieldPath([...p, 'name'])} "${name}" is not a DNS-1123 label`, LABEL_HINT);
       } else if (name !== '' && names.has(name)) {
@@ -859,7 +949,12 @@ class ObjectReader {
       const port = this.port(m.port, [...p, 'port'], 'add port: the port the Service listens on');
       const protocol = this.oneOf(m.protocol ?? 'TCP', [...p, 'protocol'], PROTOCOLS) ?? 'TCP';
       if (port !== undefined) {
-        if (seen.has(`${port}/${protocol}`)) this.error([...p, 'port'], `${fieldPath(p)}: port ${port}/${protocol} is used by another port of this Service`, 'each port and protocol pair appears once');
+        if (seen.has(`${port}/${protocol}`))
+          this.error(
+            [...p, 'port'],
+            `${fieldPath(p)}: port ${port}/${protocol} is used by another port of this Service`,
+            'each port and protocol pair appears once',
+          );
         seen.add(`${port}/${protocol}`);
       }
       const targetPort = m.targetPort === undefined || m.targetPort === null ? port : this.portOrName(m.targetPort, [...p, 'targetPort']);
@@ -894,7 +989,12 @@ class ObjectReader {
     if (affinityConfig) {
       this.fields(affinityConfig, S('sessionAffinityConfig'), ['clientIP'], []);
       if (sessionAffinity !== 'ClientIP') {
-        this.error(S('sessionAffinityConfig'), "spec.sessionAffinityConfig must not be set when sessionAffinity is 'None'", 'set sessionAffinity: ClientIP, or remove sessionAffinityConfig', 'key');
+        this.error(
+          S('sessionAffinityConfig'),
+          "spec.sessionAffinityConfig must not be set when sessionAffinity is 'None'",
+          'set sessionAffinity: ClientIP, or remove sessionAffinityConfig',
+          'key',
+        );
       }
       const clientIP = this.map(affinityConfig.clientIP, S('sessionAffinityConfig', 'clientIP'));
       if (clientIP) {
@@ -919,7 +1019,12 @@ class ObjectReader {
     const externallyAccessible = needsNodePorts || (type === 'ClusterIP' && externalIPs.length > 0);
     const etp = this.oneOf(spec.externalTrafficPolicy, S('externalTrafficPolicy'), ['Cluster', 'Local']);
     if (etp !== undefined && !externallyAccessible) {
-      this.error(S('externalTrafficPolicy'), 'spec.externalTrafficPolicy may only be set for externally-accessible services', 'it applies to NodePort and LoadBalancer Services (and to externalIPs); remove it or change the type', 'key');
+      this.error(
+        S('externalTrafficPolicy'),
+        'spec.externalTrafficPolicy may only be set for externally-accessible services',
+        'it applies to NodePort and LoadBalancer Services (and to externalIPs); remove it or change the type',
+        'key',
+      );
     }
     const externalTrafficPolicy = etp ?? 'Cluster';
     const internalTrafficPolicy = this.oneOf(spec.internalTrafficPolicy, S('internalTrafficPolicy'), ['Cluster', 'Local']) ?? 'Cluster';
@@ -934,7 +1039,12 @@ class ObjectReader {
     const loadBalancerSourceRanges: string[] = [];
     const ranges = this.list(spec.loadBalancerSourceRanges, S('loadBalancerSourceRanges')) ?? [];
     if (ranges.length > 0 && type !== 'LoadBalancer') {
-      this.error(S('loadBalancerSourceRanges'), "spec.loadBalancerSourceRanges may only be used when type is 'LoadBalancer'", 'remove it, or set type: LoadBalancer', 'key');
+      this.error(
+        S('loadBalancerSourceRanges'),
+        "spec.loadBalancerSourceRanges may only be used when type is 'LoadBalancer'",
+        'remove it, or set type: LoadBalancer',
+        'key',
+      );
     }
     ranges.forEach((v, i) => {
       const r = this.string(v, S('loadBalancerSourceRanges', i));
@@ -942,7 +1052,11 @@ class ObjectReader {
       // kube-proxy trims the ranges (" 203.0.113.0/25" works), so the API accepts them padded.
       const trimmed = r.trim();
       if (parseCidr(trimmed) === undefined) {
-        this.error(S('loadBalancerSourceRanges', i), `spec.loadBalancerSourceRanges[${i}] "${r}" is not an IPv4 CIDR`, 'must be a list of IP ranges, e.g. 10.240.0.0/24');
+        this.error(
+          S('loadBalancerSourceRanges', i),
+          `spec.loadBalancerSourceRanges[${i}] "${r}" is not an IPv4 CIDR`,
+          'must be a list of IP ranges, e.g. 10.240.0.0/24',
+        );
       } else loadBalancerSourceRanges.push(trimmed);
     });
 
@@ -953,11 +1067,24 @@ class ObjectReader {
     if (hc !== undefined && hc !== 0) {
       const [lo, hi] = this.nodePortRange;
       if (type !== 'LoadBalancer' || externalTrafficPolicy !== 'Local') {
-        this.error(S('healthCheckNodePort'), "spec.healthCheckNodePort may only be set when type is 'LoadBalancer' and externalTrafficPolicy is 'Local'", 'remove healthCheckNodePort', 'key');
+        this.error(
+          S('healthCheckNodePort'),
+          "spec.healthCheckNodePort may only be set when type is 'LoadBalancer' and externalTrafficPolicy is 'Local'",
+          'remove healthCheckNodePort',
+          'key',
+        );
       } else if (hc < lo || hc > hi) {
-        this.error(S('healthCheckNodePort'), `spec.healthCheckNodePort ${hc} is outside ${lo}-${hi}`, 'omit healthCheckNodePort to have one allocated, or pick a port in the NodePort range');
+        this.error(
+          S('healthCheckNodePort'),
+          `spec.healthCheckNodePort ${hc} is outside ${lo}-${hi}`,
+          'omit healthCheckNodePort to have one allocated, or pick a port in the NodePort range',
+        );
       } else if ([...nodePorts].some((np) => np.startsWith(`${hc}/`))) {
-        this.error(S('healthCheckNodePort'), `spec.healthCheckNodePort ${hc} is also a nodePort of this Service`, 'omit healthCheckNodePort to have one allocated');
+        this.error(
+          S('healthCheckNodePort'),
+          `spec.healthCheckNodePort ${hc} is also a nodePort of this Service`,
+          'omit healthCheckNodePort to have one allocated',
+        );
       } else healthCheckNodePort = hc;
     }
 
@@ -965,7 +1092,12 @@ class ObjectReader {
     let externalNameValue: string | null = null;
     if (externalName) {
       if (en === undefined || en === '') {
-        this.error(S('externalName'), 'spec.externalName is required for ExternalName services', 'add externalName: the DNS name the Service is an alias for (e.g. my.database.example.com)');
+        this.error(
+          S('externalName'),
+          'spec.externalName is required for ExternalName services',
+          'add externalName: the DNS name the Service is an alias for (e.g. my.database.example.com)',
+          'key',
+        );
       } else if (!isDns1123Subdomain(en.replace(/\.$/, ''))) {
         this.error(S('externalName'), `spec.externalName "${en}" is not a valid DNS name`, SUBDOMAIN_HINT);
       } else externalNameValue = en;
@@ -1000,7 +1132,8 @@ class ObjectReader {
       this.fields(m, p, ['addresses', 'notReadyAddresses', 'ports'], []);
       const addresses = this.endpointAddresses(m.addresses, [...p, 'addresses']);
       const notReadyAddresses = this.endpointAddresses(m.notReadyAddresses, [...p, 'notReadyAddresses']);
-      if (addresses.length === 0 && notReadyAddresses.length === 0) this.error(p, `subsets[${i}] must specify addresses or notReadyAddresses`, 'add addresses: - ip: 10.0.0.1');
+      if (addresses.length === 0 && notReadyAddresses.length === 0)
+        this.error(p, `subsets[${i}] must specify addresses or notReadyAddresses`, 'add addresses: - ip: 10.0.0.1');
       const ports = this.slicePorts(m.ports, [...p, 'ports'], 'Endpoints');
       subsets.push({ addresses, notReadyAddresses, ports });
     });
@@ -1080,7 +1213,9 @@ class ObjectReader {
       const port = this.port(
         m.port,
         [...p, 'port'],
-        kind === 'EndpointSlice' ? 'knetlab does not model all-ports slices: give the port the endpoints listen on' : 'add port: the port the endpoints listen on',
+        kind === 'EndpointSlice'
+          ? 'knetlab does not model all-ports slices: give the port the endpoints listen on'
+          : 'add port: the port the endpoints listen on',
       );
       const protocol = this.oneOf(m.protocol ?? 'TCP', [...p, 'protocol'], PROTOCOLS) ?? 'TCP';
       if (port !== undefined) out.push({ name, port, protocol });
@@ -1094,7 +1229,9 @@ class ObjectReader {
       this.error(
         ['addressType'],
         `addressType "${addressType}" is not supported`,
-        addressType === 'IPv6' || addressType === 'FQDN' ? 'knetlab clusters are IPv4 single-stack; use addressType: IPv4' : 'the values are IPv4, IPv6 and FQDN; knetlab supports IPv4',
+        addressType === 'IPv6' || addressType === 'FQDN'
+          ? 'knetlab clusters are IPv4 single-stack; use addressType: IPv4'
+          : 'the values are IPv4, IPv6 and FQDN; knetlab supports IPv4',
       );
     }
     const endpoints: SliceEndpoint[] = [];
@@ -1125,7 +1262,7 @@ class ObjectReader {
       this.error(
         ['metadata', 'labels'],
         'an EndpointSlice needs the label kubernetes.io/service-name',
-        'kube-proxy finds a Service\'s slices by this label: add kubernetes.io/service-name: <service name> under metadata.labels',
+        "kube-proxy finds a Service's slices by this label: add kubernetes.io/service-name: <service name> under metadata.labels",
       );
       return undefined;
     }

@@ -167,7 +167,7 @@ const otherCommand: { [K in OtherStep['kind']]: (s: Extract<OtherStep, { kind: K
     label: `program ${s.rules.length} NAT rule(s) in ${s.netns}`,
   }),
   'dir.create': (s) => ({
-    command: { file: 'mkdir', args: ['-p', '-m', '0700', ...s.paths] },
+    command: { file: 'mkdir', args: ['-p', '-m', s.mode ?? '0700', ...s.paths] },
     label: `create ${s.paths.length} folder(s) for lab files`,
     barrier: true,
   }),

@@ -59,7 +59,9 @@ export function kubernetesPhases(c: Cluster, inst: Instance): Phase[] {
     title: 'Store the Kubernetes objects',
     why: "The lab's manifests, as the API server and controllers left them: ClusterIPs and NodePorts allocated, pods scheduled and given addresses, EndpointSlices computed from the Services' selectors and the pods' readiness. Every node's kube-proxy (and MetalLB speaker) watches this file, as they watch the API server; `knetlab apply` and the readiness prober rewrite it.",
     steps: [
-      { kind: 'dir.create', paths: [dir, join(inst.dir, 'unready')] },
+      { kind: 'dir.create', paths: [dir] },
+      // Searchable by nginx's workers (nobody), which look for <pod> in it on every probe.
+      { kind: 'dir.create', paths: [join(inst.dir, 'unready')], mode: '0711' },
       { kind: 'file.write', path: stateFile, content: JSON.stringify(state) + '\n' },
       { kind: 'file.write', path: objectsPath(inst), content: objectsYaml(c.kubernetes.objects) },
       ...c.nodes.map(

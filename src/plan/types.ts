@@ -32,7 +32,8 @@ export type Step =
       config: string;
       result: string | null;
     }
-  | { kind: 'dir.create'; paths: string[] }
+  /** Folders for lab files: root-only (0700) unless a mode says otherwise. */
+  | { kind: 'dir.create'; paths: string[]; mode?: string }
   | { kind: 'file.write'; path: string; content: string }
   | { kind: 'process.start'; netns: string; name: string; argv: string[]; pidfile: string }
   | { kind: 'observe'; netns: string; argv: string[]; why: string };

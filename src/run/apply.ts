@@ -1,7 +1,7 @@
 // Applying a plan and tearing it down. The only place where plans have effects, always through
 // an injected Host, always recording what was created before running the next action.
 
-import { mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { KnetlabError } from '../spec/diagnostics.js';
 import type { Lab } from '../spec/types.js';
 import type { Host } from '../exec/host.js';
@@ -80,7 +80,8 @@ export async function up(lab: Lab, inst: Instance, opts: UpOptions): Promise<Lab
       processes: [],
     };
     store.save(rec);
-    mkdirSync(inst.dir, { recursive: true, mode: 0o700 });
+    mkdirSync(inst.dir, { recursive: true, mode: 0o711 });
+    chmodSync(inst.dir, 0o711); // see RecordStore.ensure
     try {
       for (const [i, phase] of phases.entries()) {
         progress.phase(i + 1, phases.length, phase.title);

@@ -50,9 +50,16 @@ export class RecordStore {
   }
 
   ensure(): void {
-    for (const d of [this.root, this.dir, join(this.root, 'labs'), join(this.root, 'locks')]) {
-      mkdirSync(d, { recursive: true, mode: 0o700 });
-      chmodSync(d, 0o700);
+    // Records and locks are root's alone. The lab folders may be searched (not listed) by
+    // others: nginx workers run as nobody and stat a pod's readiness flag in <lab>/unready/.
+    for (const [d, mode] of [
+      [this.root, 0o711],
+      [this.dir, 0o700],
+      [join(this.root, 'labs'), 0o711],
+      [join(this.root, 'locks'), 0o700],
+    ] as const) {
+      mkdirSync(d, { recursive: true, mode });
+      chmodSync(d, mode);
     }
   }
 

@@ -38,6 +38,15 @@ export function bridgeVethName(pod: string): string {
   return 'veth' + createHash('sha1').update(pod).digest('hex').slice(0, 8);
 }
 
+/**
+ * A node's NIC MAC, fixed so that labs and tutorials can name it: QEMU's 52:54:00 prefix (what
+ * Vagrant VMs have) and the last three bytes of the node's address, e.g. 192.168.56.11 →
+ * 52:54:00:a8:38:0b.
+ */
+export function nicMac(address: string): string {
+  return ['52', '54', '00', ...address.split('.').slice(1).map((b) => Number(b).toString(16).padStart(2, '0'))].join(':');
+}
+
 /** A locally administered unicast MAC derived from a name: flannel picks one at random per VTEP. */
 export function vtepMac(seed: string): string {
   const h = createHash('sha1').update(seed).digest();
@@ -327,7 +336,7 @@ export function expandCluster(c: Cluster): { namespaces: Namespace[]; links: Vet
         sysctls: [['net.ipv4.ip_forward', '1']],
         bridges: c.cni.type === 'flannel' ? [{ name: 'cni0', addresses: [`${gw}/${n.podCIDR.split('/')[1]}`], mac: null, mtu }] : [],
         interfaces: [
-          up('eth0', { addresses: [`${n.address}/${n.prefix}`] }),
+          up('eth0', { addresses: [`${n.address}/${n.prefix}`], mac: nicMac(n.address) }),
           ...(wired ? n.pods.map((p) => up(p.hostIf, flannelLike ? { master: 'cni0' } : { mac: CALI_MAC })) : []),
         ],
         routes: [

@@ -16,7 +16,8 @@ const shown = (text: string, severity: 'error' | 'warning') =>
     .map(formatDiagnostic);
 const errorsOf = (text: string) => shown(text, 'error');
 const warningsOf = (text: string) => shown(text, 'warning');
-const only = <K extends ManifestObject['kind']>(objects: ManifestObject[], kind: K) => objects.find((o): o is Extract<ManifestObject, { kind: K }> => o.kind === kind)!;
+const only = <K extends ManifestObject['kind']>(objects: ManifestObject[], kind: K) =>
+  objects.find((o): o is Extract<ManifestObject, { kind: K }> => o.kind === kind)!;
 
 const service = (spec: string, name = 'web') => `apiVersion: v1
 kind: Service
@@ -29,7 +30,11 @@ t.test('every seed example reads, or fails at its line and column', async (t) =>
   // [fixture, objects read, first error (file:line:col  error  message) or null]
   const table: [string, string[], string | null][] = [
     ['seed000-web-nodeport.yaml', ['Service default/web'], null],
-    ['seed000-fragments-completed.yaml', ['Service default/my-nodeport-service', 'Service default/my-lb-service', 'Service default/my-externalname-service'], null],
+    [
+      'seed000-fragments-completed.yaml',
+      ['Service default/my-nodeport-service', 'Service default/my-lb-service', 'Service default/my-externalname-service'],
+      null,
+    ],
     ['seed000-nodeport-fragment.yaml', [], '2:1  error  kind is required'],
     ['seed000-loadbalancer-fragment.yaml', [], '2:1  error  kind is required'],
     ['seed000-externalname-fragment.yaml', [], '2:1  error  kind is required'],
@@ -140,7 +145,7 @@ t.test('every error of a Service at once, in file order, each at its key or valu
     "m.yaml:11:3  error  spec.loadBalancerSourceRanges may only be used when type is 'LoadBalancer'\n  hint: remove it, or set type: LoadBalancer",
     'm.yaml:11:45  error  spec.loadBalancerSourceRanges[1] "10.1.0.0/33" is not an IPv4 CIDR\n  hint: must be a list of IP ranges, e.g. 10.240.0.0/24',
     "m.yaml:12:3  error  spec.healthCheckNodePort may only be set when type is 'LoadBalancer' and externalTrafficPolicy is 'Local'\n  hint: remove healthCheckNodePort",
-    'm.yaml:16:17  error  spec.ports[0].targetPort "HTTP" is not a valid port name (IANA_SVC_NAME)\n  hint: a port name is at most 15 characters: lowercase letters, digits and \'-\', with at least one letter, no \'--\' and no \'-\' at either end (e.g. http)',
+    "m.yaml:16:17  error  spec.ports[0].targetPort \"HTTP\" is not a valid port name (IANA_SVC_NAME)\n  hint: a port name is at most 15 characters: lowercase letters, digits and '-', with at least one letter, no '--' and no '-' at either end (e.g. http)",
     'm.yaml:17:15  error  spec.ports[0].nodePort 80 is outside 30000-32767\n  hint: omit nodePort to have one allocated, or pick a port in the NodePort range',
     'm.yaml:18:11  error  spec.ports[1].name "http" is used by another port of this Service\n  hint: port names are unique within a Service',
     'm.yaml:19:11  error  spec.ports[1].port 70000 is not a valid port number\n  hint: ports are numbers from 1 to 65535',
@@ -159,20 +164,32 @@ t.test('nodePort on a ClusterIP Service, ExternalName without externalName, head
   t.same(errorsOf(service('  type: ExternalName')), [
     'm.yaml:5:1  error  spec.externalName is required for ExternalName services\n  hint: add externalName: the DNS name the Service is an alias for (e.g. my.database.example.com)',
   ]);
-  t.match(errorsOf(service('  type: NodePort\n  clusterIP: None\n  ports: [{ port: 80 }]'))[0], /^m\.yaml:7:14  error  spec\.clusterIP may not be set to 'None' for NodePort services/);
-  t.match(errorsOf(service('  clusterIP: 10.96.0.300\n  ports: [{ port: 80 }]'))[0], /^m\.yaml:6:14  error  spec\.clusterIP "10\.96\.0\.300" is not an IPv4 address/);
-  t.match(errorsOf(service('  externalTrafficPolicy: Local\n  ports: [{ port: 80 }]'))[0], /^m\.yaml:6:26  error  spec\.externalTrafficPolicy may only be set for externally-accessible services/);
+  t.match(
+    errorsOf(service('  type: NodePort\n  clusterIP: None\n  ports: [{ port: 80 }]'))[0],
+    /^m\.yaml:7:14  error  spec\.clusterIP may not be set to 'None' for NodePort services/,
+  );
+  t.match(
+    errorsOf(service('  clusterIP: 10.96.0.300\n  ports: [{ port: 80 }]'))[0],
+    /^m\.yaml:6:14  error  spec\.clusterIP "10\.96\.0\.300" is not an IPv4 address/,
+  );
+  t.match(
+    errorsOf(service('  externalTrafficPolicy: Local\n  ports: [{ port: 80 }]'))[0],
+    /^m\.yaml:6:3  error  spec\.externalTrafficPolicy may only be set for externally-accessible services/,
+  );
   t.match(errorsOf(service('  selector: { app: web }'))[0], /^m\.yaml:5:1  error  spec\.ports is required/);
   t.same(errorsOf(service('  clusterIP: None\n  selector: { app: web }')), [], 'a headless Service may have no ports');
 });
 
 t.test('names follow the API server: Services are DNS-1035 labels, pods DNS-1123 subdomains', async (t) => {
-  t.match(errorsOf(service('  ports: [{ port: 80 }]', '1web'))[0], /^m\.yaml:4:9  error  metadata\.name "1web" is not a valid Service name \(a DNS-1035 label\)/);
+  t.match(
+    errorsOf(service('  ports: [{ port: 80 }]', '1web'))[0],
+    /^m\.yaml:4:9  error  metadata\.name "1web" is not a valid Service name \(a DNS-1035 label\)/,
+  );
   t.match(errorsOf(service('  ports: [{ port: 80 }]', 'a'.repeat(64)))[0], /is not a valid Service name/);
   const pod = (name: string) => `apiVersion: v1\nkind: Pod\nmetadata: { name: ${name} }\nspec:\n  containers: [{ name: c, image: nginx }]\n`;
   t.same(errorsOf(pod('web.v1-0')), []);
   t.match(errorsOf(pod('Web_1'))[0], /^m\.yaml:3:19  error  metadata\.name "Web_1" is not a valid Pod name \(a DNS-1123 subdomain\)/);
-  t.match(errorsOf(pod('web\n  namespace: Prod'))[0], /^m\.yaml:4:14  error  metadata\.namespace "Prod" is not a valid namespace name/);
+  t.match(errorsOf(pod('web, namespace: Prod'))[0], /^m\.yaml:3:35  error  metadata\.namespace "Prod" is not a valid namespace name/);
 });
 
 t.test('named targetPorts must be IANA service names', async (t) => {
@@ -212,10 +229,22 @@ t.test('Service fields resolve: clusterIPs, trimmed source ranges, affinity, pol
     { name: 'dns', protocol: 'UDP', port: 53, targetPort: 53, nodePort: 30053 },
   ]);
   t.same(
-    [s.sessionAffinity, s.affinityTimeoutSeconds, s.externalTrafficPolicy, s.internalTrafficPolicy, s.healthCheckNodePort, s.loadBalancerIP, s.externalIPs, s.publishNotReadyAddresses],
+    [
+      s.sessionAffinity,
+      s.affinityTimeoutSeconds,
+      s.externalTrafficPolicy,
+      s.internalTrafficPolicy,
+      s.healthCheckNodePort,
+      s.loadBalancerIP,
+      s.externalIPs,
+      s.publishNotReadyAddresses,
+    ],
     ['ClientIP', 60, 'Local', 'Local', 32100, '192.168.56.241', ['198.51.100.7'], true],
   );
-  t.match(errorsOf(service('  clusterIPs: [10.96.0.5, "fd00::5"]\n  ports: [{ port: 80 }]'))[0], /spec\.clusterIPs may hold one address: knetlab clusters are IPv4 single-stack/);
+  t.match(
+    errorsOf(service('  clusterIPs: [10.96.0.5, "fd00::5"]\n  ports: [{ port: 80 }]'))[0],
+    /spec\.clusterIPs may hold one address: knetlab clusters are IPv4 single-stack/,
+  );
   t.match(errorsOf(service('  ipFamilyPolicy: RequireDualStack\n  ports: [{ port: 80 }]'))[0], /RequireDualStack cannot be met/);
 });
 
@@ -270,7 +299,16 @@ t.test('a Deployment resolves: replicas default to 1, the template is a pod spec
       name: 'nginx',
       image: 'nginx:1.14.2',
       ports: [{ name: 'http', containerPort: 80, protocol: 'TCP' }],
-      readinessProbe: { kind: 'httpGet', port: 'http', path: '/healthz', initialDelaySeconds: 0, periodSeconds: 5, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 3 },
+      readinessProbe: {
+        kind: 'httpGet',
+        port: 'http',
+        path: '/healthz',
+        initialDelaySeconds: 0,
+        periodSeconds: 5,
+        timeoutSeconds: 1,
+        successThreshold: 1,
+        failureThreshold: 3,
+      },
     },
   ]);
   const one = read(`apiVersion: apps/v1
@@ -302,11 +340,17 @@ ${selector}
     'm.yaml:7:5  error  spec.selector.matchExpressions is not supported: knetlab selects pods by matchLabels only\n  hint: write the selector as matchLabels (equal labels)',
   ]);
   t.same(errorsOf(deployment('    matchLabels: { app: d, tier: web }', '{ app: d }')), [
-    'm.yaml:10:15  error  spec.template.metadata.labels: `selector` does not match template `labels`\n  hint: the template needs tier: web (every matchLabels pair)',
+    'm.yaml:9:15  error  spec.template.metadata.labels: `selector` does not match template `labels`\n  hint: the template needs tier: web (every matchLabels pair)',
   ]);
   t.match(errorsOf(deployment('    matchLabels: {}', '{ app: d }'))[0], /^m\.yaml:6:5  error  spec\.selector: empty selector is invalid for deployment/);
-  t.match(errorsOf(deployment('    matchLabels: { app: d }', '{ app: d }').replace('kind: Deployment', 'kind: Deployment\nspec2: 1'))[0], /unknown field "spec2"/);
-  t.match(errorsOf(deployment('    matchLabels: { app: d }', '{ app: d }').replace('apps/v1', 'extensions/v1beta1'))[0], /^m\.yaml:1:13  error  no matches for kind "Deployment" in version "extensions\/v1beta1"\n  hint: Deployment is served by apiVersion apps\/v1/);
+  t.match(
+    errorsOf(deployment('    matchLabels: { app: d }', '{ app: d }').replace('kind: Deployment', 'kind: Deployment\nspec2: 1'))[0],
+    /unknown field "spec2"/,
+  );
+  t.match(
+    errorsOf(deployment('    matchLabels: { app: d }', '{ app: d }').replace('apps/v1', 'extensions/v1beta1'))[0],
+    /^m\.yaml:1:13  error  no matches for kind "Deployment" in version "extensions\/v1beta1"\n  hint: Deployment is served by apiVersion apps\/v1/,
+  );
 });
 
 t.test('pods: containers, ports and readiness probes are checked', async (t) => {
@@ -328,29 +372,34 @@ t.test('pods: containers, ports and readiness probes are checked', async (t) => 
 `),
     ).map((e) => e.split('\n')[0]),
     [
-      'm.yaml:8:48  error  spec.containers[0].ports[1].name "http" is used twice in this container',
-      'm.yaml:8:66  error  spec.containers[0].ports[1].containerPort 0 is not a valid port number',
+      'm.yaml:8:56  error  spec.containers[0].ports[1].name "http" is used twice in this container',
+      'm.yaml:8:77  error  spec.containers[0].ports[1].containerPort 0 is not a valid port number',
       'm.yaml:10:7  error  spec.containers[0].readinessProbe.exec probes are not supported',
-      'm.yaml:11:5  error  spec.containers[1].name "web" is used by another container of this pod',
-      'm.yaml:14:7  error  spec.containers[1].readinessProbe may not specify more than 1 handler type',
-      'm.yaml:14:40  error  spec.containers[1].readinessProbe.httpGet.scheme HTTPS is not supported',
+      'm.yaml:11:11  error  spec.containers[1].name "web" is used by another container of this pod',
+      'm.yaml:14:36  error  spec.containers[1].readinessProbe.httpGet.scheme HTTPS is not supported',
+      'm.yaml:15:7  error  spec.containers[1].readinessProbe may not specify more than 1 handler type',
       'm.yaml:16:22  error  spec.containers[1].readinessProbe.periodSeconds -1 must be greater than or equal to 0',
       'm.yaml:17:5  error  spec.containers[2].name is required',
     ],
   );
-  t.match(warningsOf(pod('  - name: web\n    image: nginx\n    readinessProbe: { tcpSocket: { port: http } }\n'))[0], /readinessProbe\.tcpSocket\.port names "http", which is not a port of this container: the probe will fail/);
-  t.match(errorsOf(pod('  []\n'))[0], /spec\.containers must have at least one container/);
+  t.match(
+    warningsOf(pod('  - name: web\n    image: nginx\n    readinessProbe: { tcpSocket: { port: http } }\n'))[0],
+    /readinessProbe\.tcpSocket\.port names "http", which is not a port of this container: the probe will fail/,
+  );
+  t.match(errorsOf(pod('    []\n'))[0], /spec\.containers must have at least one container/);
 });
 
 t.test('documents, files and lists: positions are per document, duplicates are errors at the second', async (t) => {
   const a = service('  ports: [{ port: 80 }]', 'a');
   const text = `${a}\n---\n# a comment between documents\n\n${service('  ports: [{ port: 80 }]', 'b')}\n---\n${service('  ports: [{ port: 0 }]', 'c')}\n---\n`;
-  t.same(errorsOf(text), ['m.yaml:20:17  error  spec.ports[0].port 0 is not a valid port number\n  hint: ports are numbers from 1 to 65535']);
+  t.same(errorsOf(text), ['m.yaml:22:19  error  spec.ports[0].port 0 is not a valid port number\n  hint: ports are numbers from 1 to 65535']);
   const r = readManifests([
     { file: 'one.yaml', text: a },
     { file: 'two.yaml', text: `# again\n${a}` },
   ]);
-  t.same(r.diagnostics.map(formatDiagnostic), ['two.yaml:5:9  error  Service default/a is defined twice\n  hint: the first definition is at one.yaml:1:1; rename one or delete it']);
+  t.same(r.diagnostics.map(formatDiagnostic), [
+    'two.yaml:5:9  error  Service default/a is defined twice\n  hint: the first definition is at one.yaml:1:1; rename one or delete it',
+  ]);
   t.same(
     r.objects.map((o) => o.file),
     ['one.yaml'],
@@ -371,8 +420,8 @@ items:
     list.objects.map((o) => [o.namespace, o.name, o.pos]),
     [['lab', 'x', { line: 4, col: 3 }]],
   );
-  t.match(formatDiagnostic(list.diagnostics[0]!), /^m\.yaml:11:35  error  spec\.ports\[0\]\.nodePort may not be used when type is 'ClusterIP'/);
-  t.same(positionIn(list.objects[0]!, ['metadata', 'namespace']), { line: 6, col: 30 }, 'item positions are relative to the item');
+  t.match(formatDiagnostic(list.diagnostics[0]!), /^m\.yaml:11:31  error  spec\.ports\[0\]\.nodePort may not be used when type is 'ClusterIP'/);
+  t.same(positionIn(list.objects[0]!, ['metadata', 'namespace']), { line: 6, col: 35 }, 'item positions are relative to the item');
 });
 
 t.test('unknown kinds and wrong apiVersions name what is supported', async (t) => {
@@ -380,7 +429,10 @@ t.test('unknown kinds and wrong apiVersions name what is supported', async (t) =
     'm.yaml:2:7  error  kind "StatefulSet" is not supported\n  hint: knetlab reads Pod, Deployment, Service, Endpoints, EndpointSlice (and List)',
   ]);
   t.match(errorsOf('apiVersion: v1\nkind: Servcie\nmetadata: { name: s }\n')[0], /did you mean "Service"\?/);
-  t.match(errorsOf(service('  ports: [{ port: 80 }]').replace('apiVersion: v1', 'apiVersion: apps/v1'))[0], /no matches for kind "Service" in version "apps\/v1"/);
+  t.match(
+    errorsOf(service('  ports: [{ port: 80 }]').replace('apiVersion: v1', 'apiVersion: apps/v1'))[0],
+    /no matches for kind "Service" in version "apps\/v1"/,
+  );
   t.match(errorsOf('- a\n- b\n')[0], /^m\.yaml:1:1  error  a manifest must be a map with apiVersion, kind and metadata, not a list/);
 });
 
@@ -389,9 +441,9 @@ t.test('labels must be strings and valid label values', async (t) => {
   t.same(
     errs.map((e) => e.split('\n')[0]),
     [
-      'm.yaml:5:23  error  metadata.labels.version must be a string, not the number 1',
-      'm.yaml:5:34  error  metadata.labels.tier "front end" is not a valid label value',
-      'm.yaml:5:47  error  metadata.labels key "a/b/c" has more than one "/"',
+      'm.yaml:5:22  error  metadata.labels.version must be a string, not the number 1',
+      'm.yaml:5:33  error  metadata.labels.tier "front end" is not a valid label value',
+      'm.yaml:5:46  error  metadata.labels key "a/b/c" has more than one "/"',
     ],
   );
 });
@@ -454,5 +506,8 @@ ports:
     ],
   });
   t.match(errorsOf(slice('{ app: x }'))[0], /^m\.yaml:5:11  error  an EndpointSlice needs the label kubernetes\.io\/service-name/);
-  t.match(errorsOf(slice('{ kubernetes.io/service-name: ext }', 'IPv6'))[0], /^m\.yaml:6:14  error  addressType "IPv6" is not supported\n  hint: knetlab clusters are IPv4 single-stack/);
+  t.match(
+    errorsOf(slice('{ kubernetes.io/service-name: ext }', 'IPv6'))[0],
+    /^m\.yaml:6:14  error  addressType "IPv6" is not supported\n  hint: knetlab clusters are IPv4 single-stack/,
+  );
 });
