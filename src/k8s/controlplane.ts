@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { Diagnostic } from '../spec/diagnostics.js';
 import { network, parseCidr, parseIPv4, formatIPv4 } from '../spec/net.js';
-import { positionIn, type EndpointsSpec, type ManifestObject, type PodSpec } from './manifest.js';
+import { fieldPath, positionIn, type EndpointsSpec, type ManifestObject, type PodSpec } from './manifest.js';
 import type { ClusterState, Deployment, EndpointSlice, Meta, Pod, Protocol, Service, ServicePort, SliceEndpoint, SlicePort } from './model.js';
 
 export interface ControlPlaneConfig {
@@ -45,8 +45,8 @@ export interface ReconcileResult {
   events: ClusterEvent[];
 }
 
-export const ENDPOINTSLICE_CONTROLLER = 'endpointslice-controller.k8s.io';
-export const MIRRORING_CONTROLLER = 'endpointslicemirroring-controller.k8s.io';
+const ENDPOINTSLICE_CONTROLLER = 'endpointslice-controller.k8s.io';
+const MIRRORING_CONTROLLER = 'endpointslicemirroring-controller.k8s.io';
 
 /** k8s.io/apimachinery/pkg/util/rand's alphabet: no vowels (no words), no 0/1/3 (no look-alikes). */
 const ALPHANUMS = 'bcdfghjklmnpqrstvwxz2456789';
@@ -203,7 +203,19 @@ class ControlPlane {
     for (const o of this.objects) {
       if (o.kind === 'Pod') {
         const prev = prevPods.find((p) => p.owner === null && p.meta.namespace === o.namespace && p.meta.name === o.name);
-        requests.push({ ...o, spec: o.resolved, owner: null, replicaSet: null, source: o, nodeNamePath: ['spec', 'nodeName'], prev });
+        const { name, namespace, labels, annotations } = o;
+        requests.push({
+          name,
+          namespace,
+          labels,
+          annotations,
+          spec: o.resolved,
+          owner: null,
+          replicaSet: null,
+          source: o,
+          nodeNamePath: ['spec', 'nodeName'],
+          prev,
+        });
       } else if (o.kind === 'Deployment') {
         deployments.push(this.deployment(o, prevPods, names, requests));
       }
@@ -241,8 +253,9 @@ class ControlPlane {
       );
     }
 
-    // Scaling down removes pods in the ReplicaSet controller's order (controller.ActivePods):
-    // not-ready before ready, then the newest first. prevPods is in creation order.
+    // Scaling down removes pods in the ReplicaSet controller's order (controller.ActivePodsWithRanks):
+    // not-ready before ready, then the newest first; its other criteria (phase, pods sharing a
+    // node, restarts) do not apply here. prevPods is in creation order.
     const doomed = new Set(
       [...current]
         .sort((a, b) => Number(a.ready) - Number(b.ready) || current.indexOf(b) - current.indexOf(a))
@@ -327,7 +340,7 @@ class ControlPlane {
         this.error(
           r.source,
           r.nodeNamePath,
-          `spec.nodeName "${r.spec.nodeName}" is not a node of this cluster`,
+          `${fieldPath(r.nodeNamePath)} "${r.spec.nodeName}" is not a node of this cluster`,
           `the nodes are ${slots.map((s) => s.name).join(', ') || '(none)'}; remove nodeName to let the scheduler place the pod`,
         );
         continue;
@@ -545,18 +558,24 @@ class ControlPlane {
       if (o.resolved.healthCheckNodePort !== null) explicit.add(`${keyOf(o.namespace, o.name)}#${HEALTH}`);
     }
 
-    // 1. Earlier allocations, for ports that ask for none.
+    // 1. Earlier allocations: a port keeps the node port its name had, and a port asking for
+    //    the node port it already has gets it before any other Service's request.
     for (const o of needing) {
+      const service = keyOf(o.namespace, o.name);
       const had = prevOf(o);
       const mine = out.get(o)!;
-      mine.ports.forEach((p) => {
+      const keep = (old: number | null | undefined, asked: number | null, use: string): old is number =>
+        !!old && old >= lo && old <= hi && (asked === null || asked === old) && claim(o, old, use) === undefined;
+      mine.ports.forEach((p, i) => {
         const old = had?.ports.find((q) => q.name === p.name)?.nodePort;
-        if (p.nodePort !== null || !old || old < lo || old > hi || claim(o, old, p.protocol) !== undefined) return;
+        if (!keep(old, p.nodePort, p.protocol)) return;
         p.nodePort = old;
+        explicit.delete(`${service}#${i}`);
       });
       const oldHealth = had?.healthCheckNodePort;
-      if (wantsHealth(o) && mine.healthCheckNodePort === null && oldHealth && oldHealth >= lo && oldHealth <= hi && claim(o, oldHealth, HEALTH) === undefined) {
+      if (wantsHealth(o) && keep(oldHealth, mine.healthCheckNodePort, HEALTH)) {
         mine.healthCheckNodePort = oldHealth;
+        explicit.delete(`${service}#${HEALTH}`);
       }
     }
     // 2. Ports asked for.

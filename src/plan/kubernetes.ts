@@ -62,7 +62,7 @@ export function kubernetesPhases(c: Cluster, inst: Instance): Phase[] {
       { kind: 'dir.create', paths: [dir] },
       // Searchable by nginx's workers (nobody), which look for <pod> in it on every probe.
       { kind: 'dir.create', paths: [join(inst.dir, 'unready')], mode: '0711' },
-      { kind: 'file.write', path: stateFile, content: JSON.stringify(state) + '\n' },
+      { kind: 'file.write', path: stateFile, content: JSON.stringify(state, null, 2) + '\n' },
       { kind: 'file.write', path: objectsPath(inst), content: objectsYaml(c.kubernetes.objects) },
       ...c.nodes.map(
         (n): Step => ({

@@ -36,8 +36,11 @@ export interface LoadResult {
   warnings: Diagnostic[];
 }
 
-/** Read, validate and resolve a lab file. Throws LabFileError with every diagnostic. */
-export function loadLabFile(file: string, text?: string): LoadResult {
+/**
+ * Read, validate and resolve a lab file. `now` stamps the Kubernetes objects the lab's manifests
+ * create (creationTimestamp, and the uids derived from it); tests pass a fixed time.
+ */
+export function loadLabFile(file: string, text?: string, now = new Date().toISOString()): LoadResult {
   const abs = resolvePath(file);
   // Messages name the file as the user would: relative to where they are, when it is below.
   const shown = relative(process.cwd(), abs);
@@ -46,7 +49,7 @@ export function loadLabFile(file: string, text?: string): LoadResult {
   const diags = [...src.diagnostics];
   let lab: Lab | undefined;
   if (!diags.some((d) => d.severity === 'error')) {
-    const v = new Validator(src, abs, source);
+    const v = new Validator(src, abs, source, now);
     lab = v.run();
     diags.push(...v.diags);
   }
@@ -65,6 +68,7 @@ class Validator {
     private readonly src: SourceDoc,
     private readonly abs: string,
     private readonly text: string,
+    private readonly now: string,
   ) {}
 
   error(path: Path, message: string, hint?: string, at: 'key' | 'value' = 'value'): void {
@@ -216,7 +220,7 @@ class Validator {
     const later = laterDocuments(this.text);
     if (later !== null) sources.push({ file: this.src.file, text: later });
     if (!sources.length) return;
-    this.diags.push(...addKubernetes(c, sources, new Date().toISOString()));
+    this.diags.push(...addKubernetes(c, sources, this.now));
   }
 
   private namespace(name: string, raw: RawNamespace, path: Path): Namespace {

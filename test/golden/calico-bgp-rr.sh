@@ -76,6 +76,7 @@ link set node3 up
 EOF
 ip -n node1 -batch - <<'EOF'
 link set lo up
+link set eth0 address 52:54:00:a8:38:0b
 addr add 192.168.56.11/24 dev eth0
 link set eth0 up
 link set calice0906292e2 address ee:ee:ee:ee:ee:ee
@@ -92,6 +93,7 @@ route add default via 169.254.1.1 dev eth0
 EOF
 ip -n node2 -batch - <<'EOF'
 link set lo up
+link set eth0 address 52:54:00:a8:39:0c
 addr add 192.168.57.12/24 dev eth0
 link set eth0 up
 link set calibd2348b4f67 address ee:ee:ee:ee:ee:ee
@@ -108,6 +110,7 @@ route add default via 169.254.1.1 dev eth0
 EOF
 ip -n node3 -batch - <<'EOF'
 link set lo up
+link set eth0 address 52:54:00:a8:38:0d
 addr add 192.168.56.13/24 dev eth0
 link set eth0 up
 link set cali49778cadcf1 address ee:ee:ee:ee:ee:ee

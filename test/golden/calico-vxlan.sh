@@ -64,6 +64,7 @@ link set node2 up
 EOF
 ip -n node1 -batch - <<'EOF'
 link set lo up
+link set eth0 address 52:54:00:a8:38:0b
 addr add 192.168.56.11/24 dev eth0
 link set eth0 up
 link set calice0906292e2 address ee:ee:ee:ee:ee:ee
@@ -90,6 +91,7 @@ route add default via 169.254.1.1 dev eth0
 EOF
 ip -n node2 -batch - <<'EOF'
 link set lo up
+link set eth0 address 52:54:00:a8:38:0c
 addr add 192.168.56.12/24 dev eth0
 link set eth0 up
 link set cali49778cadcf1 address ee:ee:ee:ee:ee:ee

@@ -54,6 +54,7 @@ link set node1 up
 EOF
 ip -n node1 -batch - <<'EOF'
 link set lo up
+link set eth0 address 52:54:00:a8:38:0b
 addr add 192.168.56.11/24 dev eth0
 link set eth0 up
 route add default via 192.168.56.1

@@ -164,9 +164,9 @@ ip netns exec container1 curl -sS --max-time 2 -w '\nstatus=%{http_code}\n' http
 # container2 reaches container1 over HTTP
 ip netns exec container2 curl -sS --max-time 2 -w '\nstatus=%{http_code}\n' http://172.17.0.2/
 # container1 opens a TCP connection to container2's nginx
-ip netns exec container1 nc -z -w 1 172.17.0.3 80
+ip netns exec container1 nc -z -v -w 1 172.17.0.3 80
 # must fail: nothing listens on container2's port 81 (connection refused)
-! ip netns exec container1 nc -z -w 2 172.17.0.3 81
+! ip netns exec container1 nc -z -v -w 2 172.17.0.3 81
 # container1 reaches the gateway address on docker0
 ip netns exec container1 ping -n -c 1 -W 1 172.17.0.1
 # the outside server sees the host's address, not the container's (MASQUERADE)

@@ -79,6 +79,7 @@ link set node2 up
 EOF
 ip -n node1 -batch - <<'EOF'
 link set lo up
+link set eth0 address 52:54:00:a8:38:0b
 addr add 192.168.56.11/24 dev eth0
 link set eth0 up
 link set veth8f489896 master cni0
@@ -103,6 +104,7 @@ route add 10.244.0.0/16 via 10.244.1.1 dev eth0
 EOF
 ip -n node2 -batch - <<'EOF'
 link set lo up
+link set eth0 address 52:54:00:a8:39:0c
 addr add 192.168.57.12/24 dev eth0
 link set eth0 up
 link set veth86c1beb0 master cni0

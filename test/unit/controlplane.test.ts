@@ -150,6 +150,16 @@ t.test('node ports: explicit ones first, duplicates refused, health check ports 
   ]);
   const ports = Object.fromEntries(r.state.services.map((s) => [s.meta.name, [...s.ports.map((p) => p.nodePort), s.healthCheckNodePort]]));
   t.same(ports, { auto: [30001, null], web: [30000, null], dns: [30053, 30053, null], 'loadbalancer-svc': [30002, 30003] });
+  const a = service('a', '  type: NodePort\n  ports: [{ port: 80, nodePort: 30080 }]');
+  const newcomer = run(objectsOf(service('b', '  type: NodePort\n  ports: [{ port: 80, nodePort: 30080 }]') + a), run(objectsOf(a)).state);
+  t.same(errorsOf(newcomer), [
+    'm0.yaml:7:33  error  spec.ports[0].nodePort 30080: provided port is already allocated\n  hint: Service default/a uses it; omit it to have one allocated, or pick a free port',
+  ]);
+  t.same(
+    newcomer.state.services.map((s) => s.meta.name),
+    ['a'],
+    'the Service that had the port keeps it, wherever it is listed',
+  );
   const narrow = run(objectsOf(service('web', '  type: NodePort\n  ports: [{ port: 80, nodePort: 31234 }]')), null, { nodePortRange: [30000, 30999] });
   t.same(errorsOf(narrow), [
     'm0.yaml:7:33  error  spec.ports[0].nodePort 31234 is outside 30000-30999\n  hint: omit nodePort to have one allocated, or pick a port in the NodePort range',

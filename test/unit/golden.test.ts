@@ -9,16 +9,24 @@ import { makeInstance, DEFAULT_STATE_ROOT } from '../../src/plan/instance.js';
 import { shippedLabs } from '../../src/run/labs.js';
 import { renderMarkdown, renderScript } from '../../src/run/tutorial.js';
 import { FLANNEL_UDP_DAEMON } from '../../src/plan/cni.js';
+import { CONTROLPLANE_DAEMON, KUBE_PROXY_DAEMON, METALLB_SPEAKER_DAEMON } from '../../src/plan/kubernetes.js';
+
+/** Kubernetes objects are stamped with this time, so their uids and timestamps repeat. */
+const NOW = '2026-01-01T00:00:00Z';
 
 const update = process.env.KNETLAB_UPDATE_GOLDEN === '1';
 
 for (const file of shippedLabs()) {
   const name = basename(dirname(file));
   t.test(name, async (t) => {
-    const { lab } = loadLabFile(file);
+    const { lab } = loadLabFile(file, undefined, NOW);
     const inst = makeInstance(lab.name, '', DEFAULT_STATE_ROOT);
-    // The UDP daemon's path depends on where knetlab is installed; golden files show a placeholder.
-    const portable = (text: string) => text.replaceAll(FLANNEL_UDP_DAEMON, '<knetlab>/dist/daemon/flannel-udp.js');
+    // Daemon paths depend on where knetlab is installed; golden files show a placeholder.
+    const portable = (text: string) =>
+      [FLANNEL_UDP_DAEMON, KUBE_PROXY_DAEMON, CONTROLPLANE_DAEMON, METALLB_SPEAKER_DAEMON].reduce(
+        (acc, path) => acc.replaceAll(path, `<knetlab>/dist/daemon/${basename(path)}`),
+        text,
+      );
     for (const [ext, text] of [
       ['sh', portable(renderScript(lab, inst))],
       ['md', portable(renderMarkdown(lab, inst))],

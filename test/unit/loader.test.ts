@@ -22,7 +22,7 @@ t.test(
       ),
     );
     t.equal(lab.namespaces.length, 2);
-    t.same(lab.namespaces[1]!.server, { port: 80, pod: 'b', node: 'b', addresses: ['10.0.0.2'] });
+    t.same(lab.namespaces[1]!.server, { ports: [80], pod: 'b', node: 'b', addresses: ['10.0.0.2'], readinessPaths: [] });
     t.same(lab.links, [{ a: { namespace: 'a', interface: 'e0' }, b: { namespace: 'b', interface: 'e0' }, mtu: null }]);
     t.equal(lab.checks[0]!.name, 'a GETs http://10.0.0.2/');
     t.equal(lab.checks[0]!.timeoutMs, 5000);
@@ -117,7 +117,7 @@ t.test('a check needs exactly one probe and sensible expectations', async (t) =>
         'checks:\n  - from: a\n    ping: 10.0.0.2\n    tcp: 10.0.0.2:80\n  - from: a\n    ping: 10.0.0.2\n    expect: { status: 200 }\n  - from: b\n    http: http://10.0.0.1/\n    requests: 2\n    expect: { backends: [x, y, z] }\n',
     ),
   );
-  t.match(errs.join('\n'), /a check takes one of ping, tcp, http, link, route, neigh, fdb, bgp, capture, not ping and tcp/);
+  t.match(errs.join('\n'), /a check takes one of ping, tcp, http, link, route, neigh, fdb, bgp, capture, exec, not ping and tcp/);
   t.match(errs.join('\n'), /expect\.status applies to http checks only/);
   t.match(errs.join('\n'), /2 request\(s\) cannot reach 3 backends/);
 });

@@ -1,0 +1,720 @@
+#!/bin/sh
+# service-no-selector: A Service without a selector, for machines outside the cluster
+# Reproduces seed 004 §5.1 (elasticsearch Service + Endpoints).
+# Seed 004's elasticsearch example, unchanged: a Service with no selector and an Endpoints object
+# listing three machines outside the cluster (192.168.24.14-16, on a subnet behind the LAN's
+# router; each runs an echo server on 9200). No controller touches those endpoints; the
+# EndpointSlice mirroring controller copies them into an EndpointSlice, and kube-proxy programs
+# them like pod endpoints: the ClusterIP DNATs to the external addresses. On the way out, flannel
+# masquerades pod traffic leaving the pod network (FLANNEL-POSTRTG), so the machines see the
+# node's address.
+# The exact commands "knetlab up service-no-selector" runs, in order. Run as root, on a scratch machine or VM.
+set -e
+
+# 1. Create the network namespaces
+#    Each network namespace has its own interfaces, routes, neighbour table and netfilter rules: the
+#    isolation a container or a pod gets. A new namespace holds only a loopback interface, and it is
+#    down.
+ip -batch - <<'EOF'
+netns add router
+netns add node1
+netns add app
+netns add node2
+netns add es-1
+netns add es-2
+netns add es-3
+EOF
+
+# 2. Set per-namespace kernel parameters
+#    Network sysctls are per namespace. A namespace only forwards packets between its interfaces
+#    (acts as a router) when net.ipv4.ip_forward is 1.
+ip netns exec router sysctl -q -w net.ipv4.ip_forward=1
+ip netns exec node1 sysctl -q -w net.ipv4.ip_forward=1
+ip netns exec node2 sysctl -q -w net.ipv4.ip_forward=1
+
+# 3. Create the bridges
+#    A Linux bridge is a virtual switch: it learns MAC addresses on its ports and forwards frames
+#    between them. Given an address, it is also the gateway its ports' namespaces route through
+#    (docker0, cni0).
+ip -n router -batch - <<'EOF'
+link add br0 type bridge
+addr add 192.168.56.1/24 dev br0
+link set br0 up
+link add br1 type bridge
+addr add 192.168.24.1/24 dev br1
+link set br1 up
+EOF
+ip -n node1 -batch - <<'EOF'
+link add cni0 mtu 1450 type bridge
+addr add 10.244.1.1/24 dev cni0
+link set cni0 up
+EOF
+ip -n node2 -batch - <<'EOF'
+link add cni0 mtu 1450 type bridge
+addr add 10.244.2.1/24 dev cni0
+link set cni0 up
+EOF
+
+# 4. Create the veth pairs
+#    A veth pair is a virtual cable: a frame sent into one end comes out of the other. Each pair is
+#    created with its ends already in their namespaces, so the machine's own namespace is never
+#    touched (creating it there and moving the ends with "ip link set ... netns" gives the same
+#    result).
+ip -n router -batch - <<'EOF'
+link add node1 type veth peer name eth0 netns node1
+link add node2 type veth peer name eth0 netns node2
+link add es-1 type veth peer name eth0 netns es-1
+link add es-2 type veth peer name eth0 netns es-2
+link add es-3 type veth peer name eth0 netns es-3
+EOF
+ip -n node1 link add veth7d104347 mtu 1450 type veth peer name eth0 mtu 1450 netns app
+
+# 5. Configure the interfaces and routes
+#    An interface carries traffic only once it is up. Assigning an address also installs the
+#    connected route for its subnet. A veth end with "master" becomes a port of that bridge and
+#    carries no address of its own: the bridge switches its frames. Routes then pick the next hop for
+#    everything not on a connected subnet: a container's default route points at its bridge's
+#    address.
+ip -n router -batch - <<'EOF'
+link set lo up
+link set node1 master br0
+link set node1 up
+link set node2 master br0
+link set node2 up
+link set es-1 master br1
+link set es-1 up
+link set es-2 master br1
+link set es-2 up
+link set es-3 master br1
+link set es-3 up
+EOF
+ip -n node1 -batch - <<'EOF'
+link set lo up
+link set eth0 address 52:54:00:a8:38:0b
+addr add 192.168.56.11/24 dev eth0
+link set eth0 up
+link set veth7d104347 master cni0
+link set veth7d104347 up
+route add default via 192.168.56.1
+EOF
+ip -n app -batch - <<'EOF'
+link set lo up
+addr add 10.244.1.2/24 dev eth0
+link set eth0 up
+route add default via 10.244.1.1
+route add 10.244.0.0/16 via 10.244.1.1 dev eth0
+EOF
+ip -n node2 -batch - <<'EOF'
+link set lo up
+link set eth0 address 52:54:00:a8:38:0c
+addr add 192.168.56.12/24 dev eth0
+link set eth0 up
+route add default via 192.168.56.1
+EOF
+ip -n es-1 -batch - <<'EOF'
+link set lo up
+addr add 192.168.24.14/24 dev eth0
+link set eth0 up
+route add default via 192.168.24.1
+EOF
+ip -n es-2 -batch - <<'EOF'
+link set lo up
+addr add 192.168.24.15/24 dev eth0
+link set eth0 up
+route add default via 192.168.24.1
+EOF
+ip -n es-3 -batch - <<'EOF'
+link set lo up
+addr add 192.168.24.16/24 dev eth0
+link set eth0 up
+route add default via 192.168.24.1
+EOF
+
+# 6. flanneld: take a subnet lease and write subnet.env
+#    Each node's flanneld leases one subnet of the cluster network 10.244.0.0/16 (under
+#    --kube-subnet-mgr: the node's spec.podCIDR) and writes /run/flannel/subnet.env, which the
+#    flannel CNI plugin reads to configure cni0 and pod addresses. FLANNEL_SUBNET is the lease's
+#    first usable address; FLANNEL_MTU is the vxlan backend's MTU (1450). Here each node's files live
+#    in its own folder of the lab.
+mkdir -p -m 0700 /run/knetlab/labs/service-no-selector/node1/run/flannel /run/knetlab/labs/service-no-selector/node2/run/flannel
+tee /run/knetlab/labs/service-no-selector/net-conf.json >/dev/null <<'EOF'
+{
+  "Network": "10.244.0.0/16",
+  "Backend": {
+    "Type": "vxlan"
+  }
+}
+EOF
+tee /run/knetlab/labs/service-no-selector/node1/run/flannel/subnet.env >/dev/null <<'EOF'
+FLANNEL_NETWORK=10.244.0.0/16
+FLANNEL_SUBNET=10.244.1.1/24
+FLANNEL_MTU=1450
+FLANNEL_IPMASQ=true
+EOF
+tee /run/knetlab/labs/service-no-selector/node2/run/flannel/subnet.env >/dev/null <<'EOF'
+FLANNEL_NETWORK=10.244.0.0/16
+FLANNEL_SUBNET=10.244.2.1/24
+FLANNEL_MTU=1450
+FLANNEL_IPMASQ=true
+EOF
+
+# 7. flanneld: create the VXLAN device flannel.1
+#    flannel.1 is a VXLAN tunnel endpoint: VNI 1, the kernel's default port 8472, source address the
+#    node IP on eth0, learning off (flanneld programs every entry itself), MTU 1450 (eth0's 1500
+#    minus 50 bytes of outer IP, UDP and VXLAN headers and inner Ethernet). Its address is the
+#    lease's network address as a /32, so no subnet route or broadcast route appears for it.
+ip -n node1 -batch - <<'EOF'
+link add flannel.1 address fa:37:c3:7e:94:9d mtu 1450 type vxlan id 1 local 192.168.56.11 dev eth0 dstport 8472 nolearning
+addr add 10.244.1.0/32 dev flannel.1
+link set flannel.1 up
+EOF
+ip -n node2 -batch - <<'EOF'
+link add flannel.1 address 2e:bf:44:a6:8b:77 mtu 1450 type vxlan id 1 local 192.168.56.12 dev eth0 dstport 8472 nolearning
+addr add 10.244.2.0/32 dev flannel.1
+link set flannel.1 up
+EOF
+
+# 8. flanneld: teach flannel.1 every remote node (neighbour and FDB entries)
+#    For each remote node's lease flanneld adds, in this order, a permanent neighbour entry (the
+#    remote lease's network address → the remote flannel.1 MAC) and a permanent FDB entry (that MAC →
+#    the remote node's IP on the underlay). The inner frame is addressed with the first, the outer
+#    UDP packet with the second: one ARP and one FDB entry per remote host, no L2/L3-miss callouts.
+ip -n node1 neigh add 10.244.2.0 lladdr 2e:bf:44:a6:8b:77 dev flannel.1 nud permanent
+bridge -n node1 fdb append 2e:bf:44:a6:8b:77 dev flannel.1 dst 192.168.56.12 self permanent
+ip -n node2 neigh add 10.244.1.0 lladdr fa:37:c3:7e:94:9d dev flannel.1 nud permanent
+bridge -n node2 fdb append fa:37:c3:7e:94:9d dev flannel.1 dst 192.168.56.11 self permanent
+
+# 9. flanneld: route every remote subnet through flannel.1
+#    The route goes last, so the kernel never has to ARP for the gateway: "<remote subnet> via
+#    <remote lease address> dev flannel.1 onlink". onlink because 10.244.x.0 is on no connected
+#    subnet of flannel.1 (its own address is a /32).
+ip -n node1 route add 10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink
+ip -n node2 route add 10.244.1.0/24 via 10.244.1.0 dev flannel.1 onlink
+
+# 10. flanneld: masquerade and forward rules
+#    With --ip-masq flanneld adds FLANNEL-POSTRTG to nat POSTROUTING: pod ↔ pod traffic inside the
+#    cluster network keeps its addresses (RETURN), kube-proxy-marked packets (0x4000) are left to
+#    kube-proxy, and pod → outside is masqueraded to the node. FLANNEL-FWD accepts forwarding to and
+#    from the cluster network.
+ip netns exec node1 iptables-restore --noflush <<'EOF'
+*nat
+:FLANNEL-POSTRTG - [0:0]
+-A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG
+-A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG -s 10.244.1.0/24 -d 10.244.0.0/16 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG -s 10.244.0.0/16 -d 10.244.1.0/24 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG ! -s 10.244.0.0/16 -d 10.244.1.0/24 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG -s 10.244.0.0/16 ! -d 224.0.0.0/4 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully
+-A FLANNEL-POSTRTG ! -s 10.244.0.0/16 -d 10.244.0.0/16 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully
+COMMIT
+*filter
+:FLANNEL-FWD - [0:0]
+-A FORWARD -m comment --comment "flanneld forward" -j FLANNEL-FWD
+-A FLANNEL-FWD -s 10.244.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT
+-A FLANNEL-FWD -d 10.244.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT
+COMMIT
+EOF
+ip netns exec node2 iptables-restore --noflush <<'EOF'
+*nat
+:FLANNEL-POSTRTG - [0:0]
+-A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG
+-A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG -s 10.244.2.0/24 -d 10.244.0.0/16 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG -s 10.244.0.0/16 -d 10.244.2.0/24 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG ! -s 10.244.0.0/16 -d 10.244.2.0/24 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG -s 10.244.0.0/16 ! -d 224.0.0.0/4 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully
+-A FLANNEL-POSTRTG ! -s 10.244.0.0/16 -d 10.244.0.0/16 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully
+COMMIT
+*filter
+:FLANNEL-FWD - [0:0]
+-A FORWARD -m comment --comment "flanneld forward" -j FLANNEL-FWD
+-A FLANNEL-FWD -s 10.244.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT
+-A FLANNEL-FWD -d 10.244.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT
+COMMIT
+EOF
+
+# 11. Write the server configuration
+#    Every server is a real nginx (one master, one worker) answering each request with JSON: its pod
+#    name, its node, the address it answered on and the client address it saw. That last field is how
+#    the checks see NAT. All servers share one configuration: nginx maps the address a request
+#    arrived on to the pod that owns it.
+mkdir -p -m 0700 /run/knetlab/labs/service-no-selector
+tee /run/knetlab/labs/service-no-selector/nginx-80.conf >/dev/null <<'EOF'
+# knetlab echo servers on port 80: app
+worker_processes 1;
+events { worker_connections 128; }
+http {
+    access_log off;
+    client_body_temp_path /run/knetlab/labs/service-no-selector/nginx-tmp;
+    proxy_temp_path /run/knetlab/labs/service-no-selector/nginx-tmp;
+    fastcgi_temp_path /run/knetlab/labs/service-no-selector/nginx-tmp;
+    uwsgi_temp_path /run/knetlab/labs/service-no-selector/nginx-tmp;
+    scgi_temp_path /run/knetlab/labs/service-no-selector/nginx-tmp;
+    map $server_addr $knetlab_pod {
+        default unknown;
+        10.244.1.2 app;
+    }
+    map $server_addr $knetlab_node {
+        default unknown;
+        10.244.1.2 node1;
+    }
+    server {
+        listen 80;
+        default_type application/json;
+        location / {
+            return 200 '{"pod":"$knetlab_pod","node":"$knetlab_node","ip":"$server_addr","client":"$remote_addr"}\n';
+        }
+    }
+}
+EOF
+tee /run/knetlab/labs/service-no-selector/nginx-9200.conf >/dev/null <<'EOF'
+# knetlab echo servers on port 9200: es-1, es-2, es-3
+worker_processes 1;
+events { worker_connections 128; }
+http {
+    access_log off;
+    client_body_temp_path /run/knetlab/labs/service-no-selector/nginx-tmp;
+    proxy_temp_path /run/knetlab/labs/service-no-selector/nginx-tmp;
+    fastcgi_temp_path /run/knetlab/labs/service-no-selector/nginx-tmp;
+    uwsgi_temp_path /run/knetlab/labs/service-no-selector/nginx-tmp;
+    scgi_temp_path /run/knetlab/labs/service-no-selector/nginx-tmp;
+    map $server_addr $knetlab_pod {
+        default unknown;
+        192.168.24.14 es-1;
+        192.168.24.15 es-2;
+        192.168.24.16 es-3;
+    }
+    map $server_addr $knetlab_node {
+        default unknown;
+        192.168.24.14 es-1;
+        192.168.24.15 es-2;
+        192.168.24.16 es-3;
+    }
+    server {
+        listen 9200;
+        default_type application/json;
+        location / {
+            return 200 '{"pod":"$knetlab_pod","node":"$knetlab_node","ip":"$server_addr","client":"$remote_addr"}\n';
+        }
+    }
+}
+EOF
+
+# 12. Start the servers
+#    "ip netns exec" runs nginx inside the namespace, so it listens on that namespace's addresses
+#    only. nginx daemonizes and writes its PID file; knetlab records the PID and stops exactly that
+#    process on down. Many servers are started through one xargs, a few at a time.
+ip netns exec app nginx -c /run/knetlab/labs/service-no-selector/nginx-80.conf -g 'pid /run/knetlab/labs/service-no-selector/app.nginx.pid; error_log /run/knetlab/labs/service-no-selector/app.error.log warn;'
+ip netns exec es-1 nginx -c /run/knetlab/labs/service-no-selector/nginx-9200.conf -g 'pid /run/knetlab/labs/service-no-selector/es-1.nginx.pid; error_log /run/knetlab/labs/service-no-selector/es-1.error.log warn;'
+ip netns exec es-2 nginx -c /run/knetlab/labs/service-no-selector/nginx-9200.conf -g 'pid /run/knetlab/labs/service-no-selector/es-2.nginx.pid; error_log /run/knetlab/labs/service-no-selector/es-2.error.log warn;'
+ip netns exec es-3 nginx -c /run/knetlab/labs/service-no-selector/nginx-9200.conf -g 'pid /run/knetlab/labs/service-no-selector/es-3.nginx.pid; error_log /run/knetlab/labs/service-no-selector/es-3.error.log warn;'
+
+# 13. Store the Kubernetes objects
+#    The lab's manifests, as the API server and controllers left them: ClusterIPs and NodePorts
+#    allocated, pods scheduled and given addresses, EndpointSlices computed from the Services'
+#    selectors and the pods' readiness. Every node's kube-proxy (and MetalLB speaker) watches this
+#    file, as they watch the API server; `knetlab apply` and the readiness prober rewrite it.
+mkdir -p -m 0700 /run/knetlab/labs/service-no-selector/cluster
+mkdir -p -m 0711 /run/knetlab/labs/service-no-selector/unready
+tee /run/knetlab/labs/service-no-selector/cluster/state.json >/dev/null <<'EOF'
+{
+  "generation": 1,
+  "clusterCIDR": "10.244.0.0/16",
+  "serviceCIDR": "10.96.0.0/12",
+  "nodes": [
+    {
+      "name": "node1",
+      "address": "192.168.56.11",
+      "netns": "node1",
+      "podCIDR": "10.244.1.0/24"
+    },
+    {
+      "name": "node2",
+      "address": "192.168.56.12",
+      "netns": "node2",
+      "podCIDR": "10.244.2.0/24"
+    }
+  ],
+  "lbPool": [],
+  "state": {
+    "pods": [
+      {
+        "meta": {
+          "name": "app",
+          "namespace": "default",
+          "labels": {},
+          "annotations": {},
+          "creationTimestamp": "2026-01-01T00:00:00Z",
+          "uid": "8f293882-bd00-4ef3-bd01-955ebdb2b786"
+        },
+        "nodeName": "node1",
+        "podIP": "10.244.1.2",
+        "hostname": null,
+        "subdomain": null,
+        "containers": [
+          {
+            "name": "app",
+            "image": "curlimages/curl",
+            "ports": [],
+            "readinessProbe": null
+          }
+        ],
+        "owner": null,
+        "replicaSet": null,
+        "ready": true
+      }
+    ],
+    "deployments": [],
+    "services": [
+      {
+        "meta": {
+          "name": "elasticsearch",
+          "namespace": "default",
+          "labels": {},
+          "annotations": {},
+          "creationTimestamp": "2026-01-01T00:00:00Z",
+          "uid": "e4ad3a23-92c1-4dbf-9c00-7e095fb1635d"
+        },
+        "type": "ClusterIP",
+        "clusterIP": "10.96.0.100",
+        "ports": [
+          {
+            "name": "",
+            "protocol": "TCP",
+            "port": 9200,
+            "targetPort": 9200,
+            "nodePort": null
+          }
+        ],
+        "selector": null,
+        "sessionAffinity": "None",
+        "affinityTimeoutSeconds": 10800,
+        "externalTrafficPolicy": "Cluster",
+        "internalTrafficPolicy": "Cluster",
+        "externalIPs": [],
+        "loadBalancerIP": null,
+        "loadBalancerSourceRanges": [],
+        "publishNotReadyAddresses": false,
+        "healthCheckNodePort": null,
+        "externalName": null,
+        "ingressIPs": []
+      }
+    ],
+    "slices": [
+      {
+        "meta": {
+          "name": "elasticsearch-bzf8p",
+          "namespace": "default",
+          "labels": {
+            "kubernetes.io/service-name": "elasticsearch",
+            "endpointslice.kubernetes.io/managed-by": "endpointslicemirroring-controller.k8s.io"
+          },
+          "annotations": {},
+          "creationTimestamp": "2026-01-01T00:00:00Z",
+          "uid": "5fb4db80-a264-4418-b4a1-c81097cbb80b"
+        },
+        "service": "elasticsearch",
+        "ports": [
+          {
+            "name": "",
+            "port": 9200,
+            "protocol": "TCP"
+          }
+        ],
+        "endpoints": [
+          {
+            "address": "192.168.24.14",
+            "conditions": {
+              "ready": true,
+              "serving": true,
+              "terminating": false
+            },
+            "nodeName": null,
+            "pod": null
+          },
+          {
+            "address": "192.168.24.15",
+            "conditions": {
+              "ready": true,
+              "serving": true,
+              "terminating": false
+            },
+            "nodeName": null,
+            "pod": null
+          },
+          {
+            "address": "192.168.24.16",
+            "conditions": {
+              "ready": true,
+              "serving": true,
+              "terminating": false
+            },
+            "nodeName": null,
+            "pod": null
+          }
+        ],
+        "managedBy": "endpointslicemirroring-controller.k8s.io"
+      }
+    ]
+  }
+}
+EOF
+tee /run/knetlab/labs/service-no-selector/cluster/objects.yaml >/dev/null <<'EOF'
+apiVersion: v1
+kind: Service
+metadata:
+  name: elasticsearch
+  namespace: default
+spec:
+  clusterIP: 10.96.0.100
+  ports:
+    - port: 9200
+      protocol: TCP
+      targetPort: 9200
+---
+apiVersion: v1
+kind: Endpoints
+metadata:
+  name: elasticsearch
+  namespace: default
+subsets:
+  - addresses:
+      - ip: 192.168.24.14
+      - ip: 192.168.24.15
+      - ip: 192.168.24.16
+    ports:
+      - port: 9200
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: app
+spec:
+  nodeName: node1
+  containers:
+    - name: app
+      image: curlimages/curl
+EOF
+tee /run/knetlab/labs/service-no-selector/cluster/kube-proxy-node1.json >/dev/null <<'EOF'
+{
+  "node": "node1",
+  "stateFile": "/run/knetlab/labs/service-no-selector/cluster/state.json",
+  "syncedFile": "/run/knetlab/labs/service-no-selector/cluster/kube-proxy-node1.synced",
+  "pidfile": "/run/knetlab/labs/service-no-selector/cluster/kube-proxy-node1.pid",
+  "log": "/run/knetlab/labs/service-no-selector/cluster/kube-proxy-node1.log"
+}
+EOF
+tee /run/knetlab/labs/service-no-selector/cluster/kube-proxy-node2.json >/dev/null <<'EOF'
+{
+  "node": "node2",
+  "stateFile": "/run/knetlab/labs/service-no-selector/cluster/state.json",
+  "syncedFile": "/run/knetlab/labs/service-no-selector/cluster/kube-proxy-node2.synced",
+  "pidfile": "/run/knetlab/labs/service-no-selector/cluster/kube-proxy-node2.pid",
+  "log": "/run/knetlab/labs/service-no-selector/cluster/kube-proxy-node2.log"
+}
+EOF
+
+# 14. kube-proxy: the first sync on every node
+#    kube-proxy (iptables mode) first hooks its chains into the built-in ones (nat PREROUTING and
+#    OUTPUT → KUBE-SERVICES, POSTROUTING → KUBE-POSTROUTING, and the filter jumps), then writes every
+#    Service at once with one iptables-restore: KUBE-SERVICES matches each ClusterIP:port and jumps
+#    to a KUBE-SVC chain, which picks an endpoint with "statistic mode random" (probability 1/n, then
+#    1/(n-1), …) and jumps to its KUBE-SEP chain, which DNATs to the pod. KUBE-MARK-MASQ marks
+#    packets that must be masqueraded on the way out (KUBE-POSTROUTING). Chain names end in a hash of
+#    the service port (and endpoint), exactly as kube-proxy names them.
+ip netns exec node1 iptables-restore --noflush <<'EOF'
+*mangle
+:KUBE-PROXY-CANARY - [0:0]
+COMMIT
+*nat
+:KUBE-PROXY-CANARY - [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-POSTROUTING - [0:0]
+-I OUTPUT 1 -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-I PREROUTING 1 -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-I POSTROUTING 1 -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING
+COMMIT
+*filter
+:KUBE-PROXY-CANARY - [0:0]
+:KUBE-EXTERNAL-SERVICES - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-FORWARD - [0:0]
+:KUBE-PROXY-FIREWALL - [0:0]
+:KUBE-FIREWALL - [0:0]
+-I INPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES
+-I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES
+-I INPUT 1 -m comment --comment "kubernetes health check service ports" -j KUBE-NODEPORTS
+-I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-I OUTPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-I FORWARD 1 -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD
+-I INPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
+-I OUTPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
+-I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
+-I INPUT 1 -j KUBE-FIREWALL
+-I OUTPUT 1 -j KUBE-FIREWALL
+COMMIT
+*filter
+:KUBE-SERVICES - [0:0]
+:KUBE-EXTERNAL-SERVICES - [0:0]
+:KUBE-FORWARD - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-PROXY-FIREWALL - [0:0]
+:KUBE-FIREWALL - [0:0]
+-A KUBE-FIREWALL -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP
+-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP
+-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x00004000/0x00004000 -j ACCEPT
+-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+COMMIT
+*nat
+:KUBE-SERVICES - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-POSTROUTING - [0:0]
+:KUBE-MARK-MASQ - [0:0]
+:KUBE-SVC-JKSFFZ7OSH2DB73R - [0:0]
+:KUBE-SEP-5X2ZFJBSJFZYAWDH - [0:0]
+:KUBE-SEP-JT2QAASHWNFVAI7O - [0:0]
+:KUBE-SEP-LG6WMSFZP6IC7VES - [0:0]
+-A KUBE-POSTROUTING -m mark ! --mark 0x00004000/0x00004000 -j RETURN
+-A KUBE-POSTROUTING -j MARK --xor-mark 0x00004000
+-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully
+-A KUBE-MARK-MASQ -j MARK --or-mark 0x00004000
+-A KUBE-SERVICES -m comment --comment "default/elasticsearch cluster IP" -m tcp -p tcp -d 10.96.0.100 --dport 9200 -j KUBE-SVC-JKSFFZ7OSH2DB73R
+-A KUBE-SVC-JKSFFZ7OSH2DB73R -m comment --comment "default/elasticsearch cluster IP" -m tcp -p tcp -d 10.96.0.100 --dport 9200 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
+-A KUBE-SVC-JKSFFZ7OSH2DB73R -m comment --comment "default/elasticsearch -> 192.168.24.14:9200" -m statistic --mode random --probability 0.3333333333 -j KUBE-SEP-5X2ZFJBSJFZYAWDH
+-A KUBE-SVC-JKSFFZ7OSH2DB73R -m comment --comment "default/elasticsearch -> 192.168.24.15:9200" -m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-JT2QAASHWNFVAI7O
+-A KUBE-SVC-JKSFFZ7OSH2DB73R -m comment --comment "default/elasticsearch -> 192.168.24.16:9200" -j KUBE-SEP-LG6WMSFZP6IC7VES
+-A KUBE-SEP-5X2ZFJBSJFZYAWDH -m comment --comment default/elasticsearch -s 192.168.24.14 -j KUBE-MARK-MASQ
+-A KUBE-SEP-5X2ZFJBSJFZYAWDH -m comment --comment default/elasticsearch -m tcp -p tcp -j DNAT --to-destination 192.168.24.14:9200
+-A KUBE-SEP-JT2QAASHWNFVAI7O -m comment --comment default/elasticsearch -s 192.168.24.15 -j KUBE-MARK-MASQ
+-A KUBE-SEP-JT2QAASHWNFVAI7O -m comment --comment default/elasticsearch -m tcp -p tcp -j DNAT --to-destination 192.168.24.15:9200
+-A KUBE-SEP-LG6WMSFZP6IC7VES -m comment --comment default/elasticsearch -s 192.168.24.16 -j KUBE-MARK-MASQ
+-A KUBE-SEP-LG6WMSFZP6IC7VES -m comment --comment default/elasticsearch -m tcp -p tcp -j DNAT --to-destination 192.168.24.16:9200
+-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS
+COMMIT
+EOF
+ip netns exec node2 iptables-restore --noflush <<'EOF'
+*mangle
+:KUBE-PROXY-CANARY - [0:0]
+COMMIT
+*nat
+:KUBE-PROXY-CANARY - [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-POSTROUTING - [0:0]
+-I OUTPUT 1 -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-I PREROUTING 1 -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-I POSTROUTING 1 -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING
+COMMIT
+*filter
+:KUBE-PROXY-CANARY - [0:0]
+:KUBE-EXTERNAL-SERVICES - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-FORWARD - [0:0]
+:KUBE-PROXY-FIREWALL - [0:0]
+:KUBE-FIREWALL - [0:0]
+-I INPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES
+-I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES
+-I INPUT 1 -m comment --comment "kubernetes health check service ports" -j KUBE-NODEPORTS
+-I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-I OUTPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-I FORWARD 1 -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD
+-I INPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
+-I OUTPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
+-I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
+-I INPUT 1 -j KUBE-FIREWALL
+-I OUTPUT 1 -j KUBE-FIREWALL
+COMMIT
+*filter
+:KUBE-SERVICES - [0:0]
+:KUBE-EXTERNAL-SERVICES - [0:0]
+:KUBE-FORWARD - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-PROXY-FIREWALL - [0:0]
+:KUBE-FIREWALL - [0:0]
+-A KUBE-FIREWALL -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP
+-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP
+-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x00004000/0x00004000 -j ACCEPT
+-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+COMMIT
+*nat
+:KUBE-SERVICES - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-POSTROUTING - [0:0]
+:KUBE-MARK-MASQ - [0:0]
+:KUBE-SVC-JKSFFZ7OSH2DB73R - [0:0]
+:KUBE-SEP-5X2ZFJBSJFZYAWDH - [0:0]
+:KUBE-SEP-JT2QAASHWNFVAI7O - [0:0]
+:KUBE-SEP-LG6WMSFZP6IC7VES - [0:0]
+-A KUBE-POSTROUTING -m mark ! --mark 0x00004000/0x00004000 -j RETURN
+-A KUBE-POSTROUTING -j MARK --xor-mark 0x00004000
+-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully
+-A KUBE-MARK-MASQ -j MARK --or-mark 0x00004000
+-A KUBE-SERVICES -m comment --comment "default/elasticsearch cluster IP" -m tcp -p tcp -d 10.96.0.100 --dport 9200 -j KUBE-SVC-JKSFFZ7OSH2DB73R
+-A KUBE-SVC-JKSFFZ7OSH2DB73R -m comment --comment "default/elasticsearch cluster IP" -m tcp -p tcp -d 10.96.0.100 --dport 9200 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
+-A KUBE-SVC-JKSFFZ7OSH2DB73R -m comment --comment "default/elasticsearch -> 192.168.24.14:9200" -m statistic --mode random --probability 0.3333333333 -j KUBE-SEP-5X2ZFJBSJFZYAWDH
+-A KUBE-SVC-JKSFFZ7OSH2DB73R -m comment --comment "default/elasticsearch -> 192.168.24.15:9200" -m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-JT2QAASHWNFVAI7O
+-A KUBE-SVC-JKSFFZ7OSH2DB73R -m comment --comment "default/elasticsearch -> 192.168.24.16:9200" -j KUBE-SEP-LG6WMSFZP6IC7VES
+-A KUBE-SEP-5X2ZFJBSJFZYAWDH -m comment --comment default/elasticsearch -s 192.168.24.14 -j KUBE-MARK-MASQ
+-A KUBE-SEP-5X2ZFJBSJFZYAWDH -m comment --comment default/elasticsearch -m tcp -p tcp -j DNAT --to-destination 192.168.24.14:9200
+-A KUBE-SEP-JT2QAASHWNFVAI7O -m comment --comment default/elasticsearch -s 192.168.24.15 -j KUBE-MARK-MASQ
+-A KUBE-SEP-JT2QAASHWNFVAI7O -m comment --comment default/elasticsearch -m tcp -p tcp -j DNAT --to-destination 192.168.24.15:9200
+-A KUBE-SEP-LG6WMSFZP6IC7VES -m comment --comment default/elasticsearch -s 192.168.24.16 -j KUBE-MARK-MASQ
+-A KUBE-SEP-LG6WMSFZP6IC7VES -m comment --comment default/elasticsearch -m tcp -p tcp -j DNAT --to-destination 192.168.24.16:9200
+-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS
+COMMIT
+EOF
+
+# 15. Start kube-proxy on every node
+#    From here on kube-proxy keeps the rules in step with the API: on every change it recomputes the
+#    whole ruleset and writes it with one iptables-restore (deleting the chains of Services and
+#    endpoints that went away). It also answers on :10256/healthz and, for LoadBalancer Services with
+#    externalTrafficPolicy Local, on their healthCheckNodePort: 200 while the node has a ready local
+#    endpoint, 503 otherwise. Here kube-proxy is knetlab's own TypeScript daemon; the rules it writes
+#    are kube-proxy's.
+ip netns exec node1 node <knetlab>/dist/daemon/kube-proxy.js --config /run/knetlab/labs/service-no-selector/cluster/kube-proxy-node1.json
+ip netns exec node2 node <knetlab>/dist/daemon/kube-proxy.js --config /run/knetlab/labs/service-no-selector/cluster/kube-proxy-node2.json
+
+# 16. Start the readiness prober
+#    Each kubelet probes its pods' readinessProbe from the node: an HTTP GET (a status from 200 to
+#    399 passes) or a TCP connect, every periodSeconds. A pod is not ready until a probe passes, and
+#    failureThreshold failures in a row make it not ready again. Only ready pods are endpoints; when
+#    one flips, the endpoints controller rewrites the Service's EndpointSlice and every kube-proxy
+#    re-syncs. knetlab runs all nodes' probers in one daemon, started here on the first node; each
+#    probe still runs inside the pod's own node. It runs even when no pod has a probe yet, so that
+#    pods added later by `knetlab apply` are probed.
+tee /run/knetlab/labs/service-no-selector/cluster/controlplane.json >/dev/null <<'EOF'
+{
+  "instanceDir": "/run/knetlab/labs/service-no-selector",
+  "stateFile": "/run/knetlab/labs/service-no-selector/cluster/state.json",
+  "pidfile": "/run/knetlab/labs/service-no-selector/cluster/controlplane.pid",
+  "log": "/run/knetlab/labs/service-no-selector/cluster/controlplane.log"
+}
+EOF
+ip netns exec node1 node <knetlab>/dist/daemon/controlplane.js --config /run/knetlab/labs/service-no-selector/cluster/controlplane.json
+
+# 17. Look around
+#    Read-only commands that show what the steps above built.
+# The KUBE-SEP chains DNAT to 192.168.24.14-16:9200, addresses outside the pod network.
+ip netns exec node1 iptables-save -t nat
+
+# 18. Verify with real packets
+#    Each check as the command knetlab runs for it. A command marked "must fail" proves that a path
+#    does not exist.
+# 30 requests from a pod to the ClusterIP reach all three external machines
+ip netns exec app curl -sS --max-time 2 -H 'Connection: close' -w '\nstatus=%{http_code}\n' http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/
+# the machines see node1's address (flannel masquerades traffic leaving the pod network)
+ip netns exec app curl -sS --max-time 2 -w '\nstatus=%{http_code}\n' http://10.96.0.100:9200/
+
+# Clean up (what "knetlab down" does, by the recorded PIDs and namespaces):
+# pkill -F /run/knetlab/labs/service-no-selector/app.nginx.pid
+# pkill -F /run/knetlab/labs/service-no-selector/es-1.nginx.pid
+# pkill -F /run/knetlab/labs/service-no-selector/es-2.nginx.pid
+# pkill -F /run/knetlab/labs/service-no-selector/es-3.nginx.pid
+# ip netns del router
+# ip netns del node1
+# ip netns del app
+# ip netns del node2
+# ip netns del es-1
+# ip netns del es-2
+# ip netns del es-3
