@@ -81,6 +81,6 @@ export function addKubernetes(c: Cluster, sources: { file: string; text: string 
     taken.add(pod.meta.name);
     c.nodes.find((n) => n.name === pod.nodeName)?.pods.push(clusterPod(c, pod));
   }
-  c.kubernetes = { state: r.state, events: r.events, sources: sources.map((s) => s.file), objects: read.objects.map((o) => o.raw) };
+  c.kubernetes = { state: r.state, events: r.events, sources: sources.map((s) => s.file), objects: read.objects.map((o) => o.raw), appliedAt: now };
   return diagnostics;
 }

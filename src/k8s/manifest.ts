@@ -169,7 +169,13 @@ export function readManifests(files: { file: string; text: string }[], options: 
       }
     }
     if (found.length === 0 && !objects.some((o) => o.file === file)) {
-      found.push({ file, pos: { line: 1, col: 1 }, severity: 'warning', message: 'there are no Kubernetes objects in this file', hint: 'kubectl apply refuses it: "no objects passed to apply"' });
+      found.push({
+        file,
+        pos: { line: 1, col: 1 },
+        severity: 'warning',
+        message: 'there are no Kubernetes objects in this file',
+        hint: 'kubectl apply refuses it: "no objects passed to apply"',
+      });
     }
     diagnostics.push(...found.sort((a, b) => a.pos.line - b.pos.line || a.pos.col - b.pos.col));
   }

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NodeInfo, StateFile } from '../k8s/model.js';
-import { clusterDir, stateFilePath, syncedPath } from '../k8s/store.js';
+import { clusterDir, eventsPath, stateFilePath, syncedPath } from '../k8s/store.js';
 import { DEFAULT_PROXIER_CONFIG, jumpRulesPayload, syncProxyRules } from '../proxy/iptables.js';
 import type { Cluster } from '../spec/types.js';
 import type { Instance } from './instance.js';
@@ -64,6 +64,15 @@ export function kubernetesPhases(c: Cluster, inst: Instance): Phase[] {
       { kind: 'dir.create', paths: [join(inst.dir, 'unready')], mode: '0711' },
       { kind: 'file.write', path: stateFile, content: JSON.stringify(state, null, 2) + '\n' },
       { kind: 'file.write', path: objectsPath(inst), content: objectsYaml(c.kubernetes.objects) },
+      ...(c.kubernetes.events.length
+        ? [
+            {
+              kind: 'file.write',
+              path: eventsPath(inst.dir),
+              content: c.kubernetes.events.map((e) => JSON.stringify({ at: c.kubernetes!.appliedAt, source: 'knetlab', ...e }) + '\n').join(''),
+            } as Step,
+          ]
+        : []),
       ...c.nodes.map(
         (n): Step => ({
           kind: 'file.write',

@@ -240,10 +240,9 @@ function loadBalancerSourceRanges(svc: Service): Cidr[] {
  * and protocol, the DNAT port is the slice's, duplicates across slices collapse onto one
  * "IP:port" (a local copy wins), and the list is sorted by the "IP:port" string (byEndpoint).
  */
-function endpointsFor(svc: Service, port: ServicePort, portName: string, slices: EndpointSlice[], nodeName: string): Endpoint[] {
+function endpointsFor(port: ServicePort, portName: string, slices: EndpointSlice[], nodeName: string): Endpoint[] {
   const byHostPort = new Map<string, Endpoint>();
   for (const slice of slices) {
-    if (slice.meta.namespace !== svc.meta.namespace || slice.service !== svc.meta.name) continue;
     for (const slicePort of slice.ports) {
       if (slicePort.name !== port.name || slicePort.protocol !== port.protocol || slicePort.port === 0) continue;
       for (const ep of slice.endpoints) {
@@ -263,6 +262,14 @@ const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 function servicePorts(node: NodeInfo, services: Service[], slices: EndpointSlice[]): ServicePortInfo[] {
   const ports: ServicePortInfo[] = [];
+  // The slices of a Service: same namespace, label kubernetes.io/service-name = its name.
+  const slicesOf = new Map<string, EndpointSlice[]>();
+  for (const slice of slices) {
+    const key = `${slice.meta.namespace}/${slice.service}`;
+    const list = slicesOf.get(key);
+    if (list) list.push(slice);
+    else slicesOf.set(key, [slice]);
+  }
   // kube-proxy walks a Go map (random order); sorting by name makes the payload a function of the set.
   const sorted = [...services].sort((a, b) => compare(`${a.meta.namespace}/${a.meta.name}`, `${b.meta.namespace}/${b.meta.name}`));
   for (const svc of sorted) {
@@ -290,7 +297,7 @@ function servicePorts(node: NodeInfo, services: Service[], slices: EndpointSlice
         externalPolicyLocal,
         internalPolicyLocal: svc.internalTrafficPolicy === 'Local',
         affinitySeconds: svc.sessionAffinity === 'ClientIP' ? svc.affinityTimeoutSeconds : null,
-        endpoints: endpointsFor(svc, port, name, slices, node.name),
+        endpoints: endpointsFor(port, name, slicesOf.get(`${svc.meta.namespace}/${svc.meta.name}`) ?? [], node.name),
       });
     }
   }

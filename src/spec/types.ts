@@ -47,6 +47,8 @@ export interface Kubernetes {
   sources: string[];
   /** The objects as written (plain data), in order: what `knetlab apply` merges into. */
   objects: unknown[];
+  /** When they were applied (the lab was loaded). */
+  appliedAt: string;
 }
 
 export interface ClusterClient {

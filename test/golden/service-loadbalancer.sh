@@ -572,6 +572,9 @@ spec:
       ports:
         - containerPort: 80
 EOF
+tee /run/knetlab/labs/service-loadbalancer/cluster/events.jsonl >/dev/null <<'EOF'
+{"at":"2026-01-01T00:00:00Z","source":"metallb-controller","object":"service/web","type":"Normal","reason":"IPAllocated","message":"Assigned IP [\"192.168.56.240\"]"}
+EOF
 tee /run/knetlab/labs/service-loadbalancer/cluster/kube-proxy-node1.json >/dev/null <<'EOF'
 {
   "node": "node1",

@@ -376,7 +376,7 @@ tee /run/knetlab/labs/service-no-selector/cluster/state.json >/dev/null <<'EOF'
           "uid": "e4ad3a23-92c1-4dbf-9c00-7e095fb1635d"
         },
         "type": "ClusterIP",
-        "clusterIP": "10.96.0.100",
+        "clusterIP": "10.96.0.11",
         "ports": [
           {
             "name": "",
@@ -466,7 +466,6 @@ metadata:
   name: elasticsearch
   namespace: default
 spec:
-  clusterIP: 10.96.0.100
   ports:
     - port: 9200
       protocol: TCP
@@ -579,8 +578,8 @@ COMMIT
 -A KUBE-POSTROUTING -j MARK --xor-mark 0x00004000
 -A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully
 -A KUBE-MARK-MASQ -j MARK --or-mark 0x00004000
--A KUBE-SERVICES -m comment --comment "default/elasticsearch cluster IP" -m tcp -p tcp -d 10.96.0.100 --dport 9200 -j KUBE-SVC-JKSFFZ7OSH2DB73R
--A KUBE-SVC-JKSFFZ7OSH2DB73R -m comment --comment "default/elasticsearch cluster IP" -m tcp -p tcp -d 10.96.0.100 --dport 9200 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
+-A KUBE-SERVICES -m comment --comment "default/elasticsearch cluster IP" -m tcp -p tcp -d 10.96.0.11 --dport 9200 -j KUBE-SVC-JKSFFZ7OSH2DB73R
+-A KUBE-SVC-JKSFFZ7OSH2DB73R -m comment --comment "default/elasticsearch cluster IP" -m tcp -p tcp -d 10.96.0.11 --dport 9200 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
 -A KUBE-SVC-JKSFFZ7OSH2DB73R -m comment --comment "default/elasticsearch -> 192.168.24.14:9200" -m statistic --mode random --probability 0.3333333333 -j KUBE-SEP-5X2ZFJBSJFZYAWDH
 -A KUBE-SVC-JKSFFZ7OSH2DB73R -m comment --comment "default/elasticsearch -> 192.168.24.15:9200" -m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-JT2QAASHWNFVAI7O
 -A KUBE-SVC-JKSFFZ7OSH2DB73R -m comment --comment "default/elasticsearch -> 192.168.24.16:9200" -j KUBE-SEP-LG6WMSFZP6IC7VES
@@ -650,8 +649,8 @@ COMMIT
 -A KUBE-POSTROUTING -j MARK --xor-mark 0x00004000
 -A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully
 -A KUBE-MARK-MASQ -j MARK --or-mark 0x00004000
--A KUBE-SERVICES -m comment --comment "default/elasticsearch cluster IP" -m tcp -p tcp -d 10.96.0.100 --dport 9200 -j KUBE-SVC-JKSFFZ7OSH2DB73R
--A KUBE-SVC-JKSFFZ7OSH2DB73R -m comment --comment "default/elasticsearch cluster IP" -m tcp -p tcp -d 10.96.0.100 --dport 9200 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
+-A KUBE-SERVICES -m comment --comment "default/elasticsearch cluster IP" -m tcp -p tcp -d 10.96.0.11 --dport 9200 -j KUBE-SVC-JKSFFZ7OSH2DB73R
+-A KUBE-SVC-JKSFFZ7OSH2DB73R -m comment --comment "default/elasticsearch cluster IP" -m tcp -p tcp -d 10.96.0.11 --dport 9200 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
 -A KUBE-SVC-JKSFFZ7OSH2DB73R -m comment --comment "default/elasticsearch -> 192.168.24.14:9200" -m statistic --mode random --probability 0.3333333333 -j KUBE-SEP-5X2ZFJBSJFZYAWDH
 -A KUBE-SVC-JKSFFZ7OSH2DB73R -m comment --comment "default/elasticsearch -> 192.168.24.15:9200" -m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-JT2QAASHWNFVAI7O
 -A KUBE-SVC-JKSFFZ7OSH2DB73R -m comment --comment "default/elasticsearch -> 192.168.24.16:9200" -j KUBE-SEP-LG6WMSFZP6IC7VES
@@ -695,6 +694,8 @@ ip netns exec node1 node <knetlab>/dist/daemon/controlplane.js --config /run/kne
 
 # 17. Look around
 #    Read-only commands that show what the steps above built.
+# The objects as applied; the Service got 10.96.0.11, the first free address of the service CIDR (.1 is the kubernetes Service's, .10 kube-dns's).
+ip netns exec node1 cat /run/knetlab/labs/service-no-selector/cluster/objects.yaml
 # The KUBE-SEP chains DNAT to 192.168.24.14-16:9200, addresses outside the pod network.
 ip netns exec node1 iptables-save -t nat
 
@@ -702,9 +703,9 @@ ip netns exec node1 iptables-save -t nat
 #    Each check as the command knetlab runs for it. A command marked "must fail" proves that a path
 #    does not exist.
 # 30 requests from a pod to the ClusterIP reach all three external machines
-ip netns exec app curl -sS --max-time 2 -H 'Connection: close' -w '\nstatus=%{http_code}\n' http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/ http://10.96.0.100:9200/
+ip netns exec app curl -sS --max-time 2 -H 'Connection: close' -w '\nstatus=%{http_code}\n' http://10.96.0.11:9200/ http://10.96.0.11:9200/ http://10.96.0.11:9200/ http://10.96.0.11:9200/ http://10.96.0.11:9200/ http://10.96.0.11:9200/ http://10.96.0.11:9200/ http://10.96.0.11:9200/ http://10.96.0.11:9200/ http://10.96.0.11:9200/ http://10.96.0.11:9200/ http://10.96.0.11:9200/ http://10.96.0.11:9200/ http://10.96.0.11:9200/ http://10.96.0.11:9200/ http://10.96.0.11:9200/ http://10.96.0.11:9200/ http://10.96.0.11:9200/ http://10.96.0.11:9200/ http://10.96.0.11:9200/ http://10.96.0.11:9200/ http://10.96.0.11:9200/ http://10.96.0.11:9200/ http://10.96.0.11:9200/ http://10.96.0.11:9200/ http://10.96.0.11:9200/ http://10.96.0.11:9200/ http://10.96.0.11:9200/ http://10.96.0.11:9200/ http://10.96.0.11:9200/
 # the machines see node1's address (flannel masquerades traffic leaving the pod network)
-ip netns exec app curl -sS --max-time 2 -w '\nstatus=%{http_code}\n' http://10.96.0.100:9200/
+ip netns exec app curl -sS --max-time 2 -w '\nstatus=%{http_code}\n' http://10.96.0.11:9200/
 
 # Clean up (what "knetlab down" does, by the recorded PIDs and namespaces):
 # pkill -F /run/knetlab/labs/service-no-selector/app.nginx.pid

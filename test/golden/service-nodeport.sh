@@ -758,6 +758,11 @@ spec:
           ports:
             - containerPort: 80
 EOF
+tee /run/knetlab/labs/service-nodeport/cluster/events.jsonl >/dev/null <<'EOF'
+{"at":"2026-01-01T00:00:00Z","source":"deployment-controller","object":"deployment/myapp","type":"Normal","reason":"ScalingReplicaSet","message":"Scaled up replica set myapp-c749b47cc from 0 to 1"}
+{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/myapp-c749b47cc","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: myapp-c749b47cc-k42p5"}
+{"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/myapp-c749b47cc-k42p5","type":"Normal","reason":"Scheduled","message":"Successfully assigned default/myapp-c749b47cc-k42p5 to node3"}
+EOF
 tee /run/knetlab/labs/service-nodeport/cluster/kube-proxy-node1.json >/dev/null <<'EOF'
 {
   "node": "node1",

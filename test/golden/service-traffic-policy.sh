@@ -843,6 +843,9 @@ spec:
     - name: curl
       image: curlimages/curl
 EOF
+tee /run/knetlab/labs/service-traffic-policy/cluster/events.jsonl >/dev/null <<'EOF'
+{"at":"2026-01-01T00:00:00Z","source":"metallb-controller","object":"service/web-local","type":"Warning","reason":"AllocationFailed","message":"Failed to allocate IP for \"default/web-local\": no available IPs"}
+EOF
 tee /run/knetlab/labs/service-traffic-policy/cluster/kube-proxy-node1.json >/dev/null <<'EOF'
 {
   "node": "node1",

@@ -433,7 +433,9 @@ t.test('unknown kinds and wrong apiVersions name what is supported', async (t) =
     errorsOf(service('  ports: [{ port: 80 }]').replace('apiVersion: v1', 'apiVersion: apps/v1'))[0],
     /no matches for kind "Service" in version "apps\/v1"/,
   );
-  t.same(warningsOf('# nothing yet\n---\n'), ['m.yaml:1:1  warning  there are no Kubernetes objects in this file\n  hint: kubectl apply refuses it: "no objects passed to apply"']);
+  t.same(warningsOf('# nothing yet\n---\n'), [
+    'm.yaml:1:1  warning  there are no Kubernetes objects in this file\n  hint: kubectl apply refuses it: "no objects passed to apply"',
+  ]);
   t.match(errorsOf('- a\n- b\n')[0], /^m\.yaml:1:1  error  a manifest must be a map with apiVersion, kind and metadata, not a list/);
 });
 
