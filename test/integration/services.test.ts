@@ -1,0 +1,142 @@
+// Services on a running lab, through the CLI: kubectl-style views, `apply -f` scaling a
+// Deployment and adding a Service, `delete -f`, bad manifests refused with nothing changed —
+// each step proven by the rules kube-proxy wrote and by real requests.
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { cli, isRoot, netnsWithPrefix, processesUnder, rootSnapshot, stateDir } from './helpers.js';
+
+const P = 'its';
+const LAB = 'service-clusterip';
+
+/** The KUBE-SEP chains a node's nat table declares. */
+function sepChains(node: string): string[] {
+  const save = execFileSync('ip', ['netns', 'exec', `${P}-${node}`, 'iptables-save', '-t', 'nat'], { encoding: 'utf8' });
+  return save.split('\n').filter((l) => /^:KUBE-SEP-/.test(l));
+}
+
+/** Which pods answer `n` requests to the ClusterIP from the client pod. */
+function answering(n: number): Set<string> {
+  const urls = Array.from({ length: n }, () => 'http://10.98.254.54:8080/');
+  const out = execFileSync('ip', ['netns', 'exec', `${P}-client`, 'curl', '-sS', '--max-time', '3', '-H', 'Connection: close', ...urls], { encoding: 'utf8' });
+  return new Set(
+    out
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { pod: string }).pod),
+  );
+}
+
+if (!isRoot) {
+  t.skip('integration tests need root (run: sudo npm test)');
+} else {
+  const state = stateDir('services');
+  const before = rootSnapshot();
+  const files = mkdtempSync(join(tmpdir(), 'knetlab-services-'));
+  t.teardown(() => {
+    cli(state, ['down', LAB, '--prefix', P]);
+    rmSync(files, { recursive: true, force: true });
+  });
+  const deploy = readFileSync(`labs/${LAB}/nginx-deploy.yaml`, 'utf8');
+  const write = (name: string, text: string) => {
+    writeFileSync(join(files, name), text);
+    return join(files, name);
+  };
+  const run = (...args: string[]) => cli(state, [...args, '--prefix', P]);
+
+  t.test('views of a running lab look like kubectl', async (t) => {
+    const up = run('up', LAB);
+    t.equal(up.code, 0, up.stderr);
+    const pods = run('get', LAB, 'pods', '-o', 'wide');
+    t.equal(pods.code, 0, pods.stderr);
+    t.match(pods.stdout, /^NAME +READY +STATUS +RESTARTS +AGE +IP +NODE +NOMINATED NODE +READINESS GATES\n/);
+    t.equal(pods.stdout.match(/^nginx-deploy-[a-z0-9]{10}-[a-z0-9]{5} +1\/1 +Running +0 /gm)?.length, 3, 'three replicas, ready');
+    const svc = run('get', LAB, 'svc');
+    t.match(svc.stdout, /nginx-deploy +ClusterIP +10\.98\.254\.54 +<none> +8080\/TCP/);
+    const ep = run('get', LAB, 'endpoints');
+    t.match(ep.stdout, /nginx-deploy +(10\.244\.\d+\.\d+:80,){2}10\.244\.\d+\.\d+:80 /);
+    const yaml = parse(run('get', LAB, 'svc', 'nginx-deploy', '-o', 'yaml').stdout) as { kind: string; spec: { clusterIP: string; ports: { port: number }[] } };
+    t.equal(yaml.kind, 'Service');
+    t.equal(yaml.spec.clusterIP, '10.98.254.54');
+    t.equal(yaml.spec.ports[0]!.port, 8080);
+    const described = run('describe', LAB, 'svc', 'nginx-deploy');
+    t.match(described.stdout, /^TargetPort: +80\/TCP$/m);
+    t.match(described.stdout, /^Endpoints: +(10\.244\.\d+\.\d+:80,){2}10\.244\.\d+\.\d+:80$/m);
+    const missing = run('describe', LAB, 'svc', 'nope');
+    t.equal(missing.code, 1);
+    t.match(missing.stderr, /Error from server \(NotFound\): services "nope" not found/);
+    t.equal(run('get', LAB, 'ingress').code, 2, 'unknown resource type');
+  });
+
+  t.test('apply scales a Deployment up: new pods are wired, get endpoints, and every node re-syncs', async (t) => {
+    const r = run('apply', LAB, '-f', write('five.yaml', deploy.replace('replicas: 3', 'replicas: 5')));
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stdout, /deployment\.apps\/nginx-deploy configured\nservice\/nginx-deploy unchanged\npod\/client unchanged/);
+    for (const node of ['node1', 'node2', 'node3']) t.equal(sepChains(node).length, 5, `${node} has five KUBE-SEP chains`);
+    t.equal(answering(60).size, 5, 'requests reach all five pods');
+    t.match(run('get', LAB, 'ep').stdout, /\+ 2 more\.\.\./);
+  });
+
+  t.test('apply adds a Service; delete removes it and kube-proxy deletes its chains', async (t) => {
+    const extra = write(
+      'extra.yaml',
+      'apiVersion: v1\nkind: Service\nmetadata: { name: extra }\nspec:\n  type: NodePort\n  selector: { app: nginx-deploy }\n  ports: [{ port: 80, nodePort: 30555 }]\n',
+    );
+    t.match(run('apply', LAB, '-f', extra).stdout, /^service\/extra created$/m);
+    const nat = () => execFileSync('ip', ['netns', 'exec', `${P}-node2`, 'iptables-save', '-t', 'nat'], { encoding: 'utf8' });
+    t.match(nat(), /-A KUBE-NODEPORTS -p tcp -m comment --comment "?default\/extra"? -m tcp --dport 30555 -j KUBE-EXT-/);
+    const code = execFileSync('ip', ['netns', 'exec', `${P}-node1`, 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', 'http://192.168.56.12:30555/'], {
+      encoding: 'utf8',
+    });
+    t.equal(code, '200', "node2's NodePort answers");
+    t.match(run('delete', LAB, '-f', extra).stdout, /^service\/extra deleted$/m);
+    t.notMatch(nat(), /default\/extra/, 'no rule mentions the deleted Service');
+    t.equal(run('delete', LAB, '-f', extra).code, 1, 'deleting it again: NotFound');
+  });
+
+  t.test('apply scales down: the pods go, after no rule points at them', async (t) => {
+    const r = run('apply', LAB, '-f', write('two.yaml', deploy.replace('replicas: 3', 'replicas: 2')));
+    t.equal(r.code, 0, r.stderr);
+    for (const node of ['node1', 'node2', 'node3']) t.equal(sepChains(node).length, 2, `${node} has two KUBE-SEP chains`);
+    t.equal(netnsWithPrefix(`${P}-nginx-deploy-`).length, 2, 'three pod namespaces deleted');
+    t.equal(answering(30).size, 2);
+  });
+
+  t.test('a bad manifest is refused with its position, and nothing changes', async (t) => {
+    const generation = () => (JSON.parse(readFileSync(join(state, 'labs', `${P}-${LAB}`, 'cluster', 'state.json'), 'utf8')) as { generation: number }).generation;
+    const g = generation();
+    const bad = write('bad.yaml', 'apiVersion: v1\nkind: Service\nmetadata: { name: bad }\nspec:\n  type: NodePort\n  ports:\n    - port: 80\n      nodePort: 80\n');
+    const r = run('apply', LAB, '-f', bad);
+    t.equal(r.code, 2);
+    t.match(r.stderr, /bad\.yaml:8:17 +error +spec\.ports\[0\]\.nodePort 80 is outside 30000-32767/);
+    t.match(r.stderr, /hint: omit nodePort to have one allocated/);
+    t.equal(generation(), g, 'the API contents are unchanged');
+    const tabs = write('tabs.yaml', 'apiVersion: v1\nkind: Service\nmetadata:\n\tname: myapp\n');
+    const rt = run('apply', LAB, '-f', tabs);
+    t.equal(rt.code, 2);
+    t.match(rt.stderr, /tabs\.yaml:4:1 +error/);
+  });
+
+  t.test('down leaves nothing, the root namespace unchanged', async (t) => {
+    t.equal(run('down', LAB).code, 0);
+    t.same(netnsWithPrefix(`${P}-`), []);
+    t.same(processesUnder(state), []);
+    t.same(rootSnapshot(), before);
+  });
+
+  t.test('a lab whose manifest is invalid is refused before anything is created', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'knetlab-badlab-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(
+      join(dir, 'lab.yaml'),
+      'name: bad-svc\ntitle: A Service with a clusterIP outside the range\ncluster:\n  cni: { type: flannel }\n  nodes: { node1: {} }\n---\napiVersion: v1\nkind: Service\nmetadata: { name: web }\nspec:\n  clusterIP: 10.0.171.239\n  ports: [{ port: 80 }]\n',
+    );
+    const r = cli(state, ['up', dir, '--prefix', P]);
+    t.equal(r.code, 2);
+    t.match(r.stderr, /lab\.yaml:11:\d+ +error .*not in the valid range/);
+    t.same(netnsWithPrefix(`${P}-`), []);
+  });
+}
