@@ -362,10 +362,17 @@ export async function main(argv: string[]): Promise<number> {
         const lab = load(a.lab);
         const inst = running(lab, a.prefix);
         const s = apiState(inst);
-        const opts = { output: (a.output ?? 'table') as 'table' | 'wide' | 'yaml' | 'json', now: new Date(), names: (a.names as string[] | undefined)?.length ? (a.names as string[]) : undefined, nodes: s.nodes };
+        const opts = {
+          output: (a.output ?? 'table') as 'table' | 'wide' | 'yaml' | 'json',
+          now: new Date(),
+          names: (a.names as string[] | undefined)?.length ? (a.names as string[]) : undefined,
+          nodes: s.nodes,
+        };
         const view = RESOURCES[a.resource as string];
         if (!view)
-          throw new InputError(`error: the server doesn't have a resource type "${a.resource}"`, ['  hint: knetlab knows pods (po), services (svc) and endpoints (ep)']);
+          throw new InputError(`error: the server doesn't have a resource type "${a.resource}"`, [
+            '  hint: knetlab knows pods (po), services (svc) and endpoints (ep)',
+          ]);
         out(view(s.state, opts));
       },
     )

@@ -68,7 +68,9 @@ async function probeOnce(nodeNetns: string, pod: Pod, probe: ReadinessProbe): Pr
   const t = String(probe.timeoutSeconds);
   if (probe.kind === 'tcpSocket') {
     const r = await run(['ip', 'netns', 'exec', nodeNetns, 'nc', '-z', '-w', t, pod.podIP, String(port)], probe.timeoutSeconds * 1000 + 2000);
-    return r.code === 0 ? { ok: true, message: '' } : { ok: false, message: `Readiness probe failed: dial tcp ${pod.podIP}:${port}: connect: connection refused` };
+    return r.code === 0
+      ? { ok: true, message: '' }
+      : { ok: false, message: `Readiness probe failed: dial tcp ${pod.podIP}:${port}: connect: connection refused` };
   }
   const url = `http://${pod.podIP}:${port}${probe.path}`;
   const r = await run(
@@ -79,7 +81,10 @@ async function probeOnce(nodeNetns: string, pod: Pod, probe: ReadinessProbe): Pr
   // The kubelet counts 200 <= status < 400 as success.
   if (r.code === 0 && status >= 200 && status < 400) return { ok: true, message: '' };
   if (r.code === 0) return { ok: false, message: `Readiness probe failed: HTTP probe failed with statuscode: ${status}` };
-  return { ok: false, message: `Readiness probe failed: Get "${url}": ${r.code === 28 ? 'context deadline exceeded' : 'dial tcp: connect: connection refused'}` };
+  return {
+    ok: false,
+    message: `Readiness probe failed: Get "${url}": ${r.code === 28 ? 'context deadline exceeded' : 'dial tcp: connect: connection refused'}`,
+  };
 }
 
 interface Tracker {

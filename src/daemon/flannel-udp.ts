@@ -21,17 +21,16 @@
 //   node flannel-udp.js --config FILE --foreground
 //                                         run in this process, logging to stderr
 import koffi from 'koffi';
-import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { closeSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { errname, Tun } from './tun.js';
+import { daemonMain, logger } from './lifecycle.js';
 
 const PROG = 'flannel-udp';
 // How long the launcher waits for the daemon to say it is ready. Startup is a few hundred ms.
-const READY_TIMEOUT_MS = 15_000;
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
@@ -125,20 +124,9 @@ function loadConfig(file: string): Config {
   return { tun: c.tun, publicIP: c.publicIP as string, port: c.port as number, network, subnet, leases, pidfile: c.pidfile as string, log: c.log as string };
 }
 
-// ---------------------------------------------------------------------------------------------
 // Logging, klog-style like flanneld's: "I1122 01:41:05.123456    4242 flannel-udp] message".
 // fd 2 is the log file when daemonized, the terminal with --foreground; writes are synchronous.
-
-function log(level: 'I' | 'W' | 'E', msg: string): void {
-  const d = new Date();
-  const p = (n: number, w = 2) => String(n).padStart(w, '0');
-  const ts = `${p(d.getMonth() + 1)}${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}000`;
-  try {
-    writeSync(2, `${level}${ts} ${String(process.pid).padStart(7)} ${PROG}] ${msg}\n`);
-  } catch {
-    /* nowhere left to complain to */
-  }
-}
+const log = logger(PROG);
 
 // ---------------------------------------------------------------------------------------------
 // IPv4 header work. Offsets into struct iphdr: 0 version/ihl, 6 frag_off, 8 ttl, 9 protocol,
@@ -428,145 +416,27 @@ function acceptLocal(dev: string): void {
   }
 }
 
-function writePidfile(file: string): void {
-  // Write then rename: whoever reads the pidfile sees a whole PID or no file.
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    writeFileSync(tmp, `${process.pid}\n`);
-    renameSync(tmp, file);
-  } catch (e) {
-    throw new Error(`cannot write pidfile ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-}
-
-function removePidfile(file: string): void {
-  try {
-    // Only our own: a second daemon that failed to start must not remove the first one's.
-    if (readFileSync(file, 'utf8').trim() === String(process.pid)) unlinkSync(file);
-  } catch {}
-}
-
-/** The daemon proper. `readyFd`: where the launcher waits for "READY" or "ERROR <why>". */
-async function runDaemon(configFile: string, readyFd: number | null): Promise<void> {
-  let cfg: Config | null = null;
-  let proxy: Proxy | null = null;
-  let ready = false;
-
-  const exit = (code: number, why: string) => {
-    if (proxy) log(code === 0 ? 'I' : 'E', `${why}; packets: ${proxy.stats}`);
-    else log('E', why);
-    if (!ready && readyFd !== null) {
-      try {
-        writeSync(readyFd, `ERROR ${why.split('\n')[0]}\n`);
-      } catch {}
-    }
-    if (ready && cfg) removePidfile(cfg.pidfile);
-    process.exit(code);
-  };
-  process.on('SIGTERM', () => exit(0, 'exiting on SIGTERM'));
-  process.on('SIGINT', () => exit(0, 'exiting on SIGINT'));
-  // Detached from any terminal: a hang-up means nothing to us.
-  process.on('SIGHUP', () => log('W', 'SIGHUP ignored'));
-  process.on('uncaughtException', (e) => exit(1, `internal error: ${e.stack ?? e.message}`));
-
-  // A daemon pins no directory (the launcher's may be a mount that goes away).
-  if (readyFd !== null) process.chdir('/');
-  try {
-    cfg = loadConfig(configFile);
-    proxy = new Proxy(cfg, (e) => exit(1, e.message));
-    await proxy.bind();
-    acceptLocal(cfg.tun);
-    writePidfile(cfg.pidfile);
-    ready = true;
-  } catch (e) {
-    exit(1, (e as Error).message);
-    return;
-  }
-  const leases = cfg.leases.map((l) => `${l.subnet.text} via ${l.publicIP}`).join(', ') || 'none';
-  log('I', `udp backend on ${cfg.tun}: lease ${cfg.subnet.text} of network ${cfg.network.text}, UDP ${cfg.publicIP}:${cfg.port}, peers: ${leases}`);
-  if (readyFd !== null) {
-    writeSync(readyFd, 'READY\n');
-    closeSync(readyFd);
-  }
-}
-
-/**
- * Start the daemon in the background, like nginx: re-run this file detached, with --foreground,
- * its output going to the log, and wait until it says READY (attached, bound, pidfile written)
- * or fails. The child reports over an inherited pipe (fd 3) rather than the pidfile alone, so
- * that its reason for failing comes back to our stderr, not only into its log.
- */
-async function launch(configFile: string): Promise<number> {
-  const cfg = loadConfig(configFile); // fail here, before any process exists
-  let logFd: number;
-  try {
-    logFd = openSync(cfg.log, 'a');
-  } catch (e) {
-    throw new Error(`cannot open log ${cfg.log}: ${(e as NodeJS.ErrnoException).code}`);
-  }
-  const self = fileURLToPath(import.meta.url);
-  const child = spawn(process.execPath, [self, '--config', configFile, '--foreground', '--ready-fd', '3'], {
-    detached: true, // own session: not killed with the shell or `ip netns exec` that started us
-    stdio: ['ignore', logFd, logFd, 'pipe'],
-  });
-  closeSync(logFd);
-  // The pipe ends when the child closes fd 3: after READY, or by exiting, however it exits.
-  const pipe = child.stdio[3] as NodeJS.ReadableStream & { destroy(): void };
-  let said = '';
-  pipe.setEncoding('utf8');
-  pipe.on('data', (d: string) => (said += d));
-  const exited = new Promise<void>((res) => child.once('exit', () => res()));
-  const ended = new Promise<'ended'>((res) => pipe.once('end', () => res('ended')));
-  const timedOut = new Promise<'timeout'>((res) => setTimeout(res, READY_TIMEOUT_MS, 'timeout').unref());
-  const how = await Promise.race([ended, timedOut]);
-  if (how === 'ended' && said.startsWith('READY')) {
-    let pid = '';
-    try {
-      pid = readFileSync(cfg.pidfile, 'utf8').trim();
-    } catch {}
-    if (pid === String(child.pid)) {
-      child.unref();
-      pipe.destroy();
-      return 0;
-    }
-    said = `ERROR the daemon said it was ready but ${cfg.pidfile} does not hold its pid ${child.pid}`;
-  }
-  // Not ready: make sure nothing is left behind, then say why.
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  await exited;
-  const why = said.startsWith('ERROR ')
-    ? said.slice(6).trim()
-    : how === 'timeout'
-      ? `the daemon was not ready after ${READY_TIMEOUT_MS / 1000} s (see ${cfg.log})`
-      : `the daemon exited before it was ready (see ${cfg.log})`;
-  throw new Error(why);
-}
-
-function usage(): never {
-  process.stderr.write(`usage: ${PROG} --config FILE [--foreground]\n`);
-  process.exit(2);
-}
-
-async function main(argv: string[]): Promise<void> {
-  let config: string | undefined;
-  let foreground = false;
-  let readyFd: number | null = null;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--config') config = argv[++i];
-    else if (a === '--foreground') foreground = true;
-    else if (a === '--ready-fd') readyFd = Number(argv[++i]);
-    else usage();
-  }
-  if (!config) usage();
-  config = resolve(config);
-  if (foreground) return runDaemon(config, readyFd);
-  try {
-    process.exitCode = await launch(config);
-  } catch (e) {
-    process.stderr.write(`${PROG}: ${(e as Error).message}\n`);
-    process.exitCode = 1;
-  }
-}
-
-void main(process.argv.slice(2));
+// The classic daemon start (ready pipe, pidfile, signals) is lifecycle.ts's.
+void daemonMain<Config>(
+  {
+    prog: PROG,
+    script: fileURLToPath(import.meta.url),
+    load: loadConfig,
+    log,
+    async start(cfg, fatal) {
+      const proxy = new Proxy(cfg, (e) => fatal(e.message));
+      await proxy.bind();
+      acceptLocal(cfg.tun);
+      return {
+        run() {
+          const leases = cfg.leases.map((l) => `${l.subnet.text} via ${l.publicIP}`).join(', ') || 'none';
+          log('I', `udp backend on ${cfg.tun}: lease ${cfg.subnet.text} of network ${cfg.network.text}, UDP ${cfg.publicIP}:${cfg.port}, peers: ${leases}`);
+        },
+        stop() {
+          log('I', `packets: ${proxy.stats}`);
+        },
+      };
+    },
+  },
+  process.argv.slice(2),
+);

@@ -10,7 +10,7 @@
 // of the process that is really serving; on SIGTERM the daemon removes its own pidfile only.
 
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, realpathSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 const READY_TIMEOUT_MS = 15_000;
@@ -27,8 +27,13 @@ export interface Daemon<C extends DaemonFiles> {
   script: string;
   /** Read and check the configuration; throws with a one-line reason. */
   load(file: string): C;
-  /** Bind, attach, read state: everything that can fail at start. Resolves once serving. */
-  start(cfg: C, fatal: (why: string) => void): Promise<{ stop(): void }>;
+  /**
+   * Bind, attach, read state: everything that can fail at start. `run`, if returned, is called
+   * once the pidfile is written; `stop` on the way out (it may log final counters).
+   */
+  start(cfg: C, fatal: (why: string) => void): Promise<{ stop(): void | Promise<void>; run?(): void }>;
+  /** How the daemon logs its lifecycle (start failures, the reason it exits); klog lines by default. */
+  log?: (level: 'I' | 'W' | 'E', msg: string) => void;
 }
 
 /** klog-style lines, like the Kubernetes daemons: "I1122 01:41:05.123456    4242 prog] message". */
@@ -62,11 +67,14 @@ function removePidfile(file: string): void {
 }
 
 async function runForeground<C extends DaemonFiles>(d: Daemon<C>, configFile: string, readyFd: number | null): Promise<void> {
-  const log = logger(d.prog);
+  const log = d.log ?? logger(d.prog);
   let cfg: C | null = null;
-  let stop: (() => void) | null = null;
+  let running: { stop(): void | Promise<void>; run?(): void } | null = null;
   let ready = false;
-  const exit = (code: number, why: string) => {
+  let exiting = false;
+  const exit = async (code: number, why: string) => {
+    if (exiting) return;
+    exiting = true;
     log(code === 0 ? 'I' : 'E', why);
     if (!ready && readyFd !== null) {
       try {
@@ -76,23 +84,23 @@ async function runForeground<C extends DaemonFiles>(d: Daemon<C>, configFile: st
       }
     }
     try {
-      stop?.();
+      await running?.stop();
     } catch {
       /* exiting anyway */
     }
     if (ready && cfg) removePidfile(cfg.pidfile);
     process.exit(code);
   };
-  process.on('SIGTERM', () => exit(0, 'exiting on SIGTERM'));
-  process.on('SIGINT', () => exit(0, 'exiting on SIGINT'));
+  process.on('SIGTERM', () => void exit(0, 'exiting on SIGTERM'));
+  process.on('SIGINT', () => void exit(0, 'exiting on SIGINT'));
   // Detached from any terminal: a hang-up means nothing to us.
   process.on('SIGHUP', () => log('W', 'SIGHUP ignored'));
-  process.on('uncaughtException', (e) => exit(1, `internal error: ${e.stack ?? e.message}`));
+  process.on('uncaughtException', (e) => void exit(1, `internal error: ${e.stack ?? e.message}`));
   // A daemon pins no directory (the launcher's may be a mount that goes away).
   if (readyFd !== null) process.chdir('/');
   try {
     cfg = d.load(configFile);
-    stop = (await d.start(cfg, (why) => exit(1, why))).stop;
+    running = await d.start(cfg, (why) => void exit(1, why));
     try {
       writeAtomic(cfg.pidfile, `${process.pid}\n`);
     } catch (e) {
@@ -100,9 +108,10 @@ async function runForeground<C extends DaemonFiles>(d: Daemon<C>, configFile: st
     }
     ready = true;
   } catch (e) {
-    exit(1, (e as Error).message);
+    await exit(1, (e as Error).message);
     return;
   }
+  running.run?.();
   if (readyFd !== null) {
     writeSync(readyFd, 'READY\n');
     closeSync(readyFd);
@@ -157,8 +166,18 @@ async function launch<C extends DaemonFiles>(d: Daemon<C>, configFile: string): 
   );
 }
 
-/** The daemon's main(): parse the command line, then launch or run in the foreground. */
+/**
+ * The daemon's main(): parse the command line, then launch or run in the foreground. Does
+ * nothing when the script was imported rather than run (tests import a daemon's pure parts).
+ */
 export async function daemonMain<C extends DaemonFiles>(d: Daemon<C>, argv: string[]): Promise<void> {
+  let invokedAs = '';
+  try {
+    invokedAs = process.argv[1] ? realpathSync(process.argv[1]) : '';
+  } catch {
+    /* not a file: not us */
+  }
+  if (invokedAs !== d.script) return;
   const usage = (): never => {
     process.stderr.write(`usage: ${d.prog} --config FILE [--foreground]\n`);
     process.exit(2);

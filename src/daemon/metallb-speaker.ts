@@ -36,32 +36,18 @@
 //   ... --config FILE --foreground
 //                        run in this process, logging to stderr
 import koffi from 'koffi';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import dgram from 'node:dgram';
-import {
-  closeSync,
-  existsSync,
-  openSync,
-  readFileSync,
-  realpathSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  watch,
-  writeFileSync,
-  writeSync,
-  type FSWatcher,
-} from 'node:fs';
+import { existsSync, readFileSync, renameSync, statSync, unlinkSync, watch, writeFileSync, writeSync, type FSWatcher } from 'node:fs';
 import net from 'node:net';
 import { endianness } from 'node:os';
-import { basename, dirname, isAbsolute, resolve } from 'node:path';
+import { basename, dirname, isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EndpointConditions, EndpointSlice, NodeInfo, Service, StateFile } from '../k8s/model.js';
+import { daemonMain } from './lifecycle.js';
 import { errname } from './tun.js';
 
 const PROG = 'metallb-speaker';
-const READY_TIMEOUT_MS = 15_000;
 
 // Membership timing (the stand-in for memberlist's probes and suspicion timeout).
 const HEARTBEAT_MS = 500;
@@ -859,155 +845,35 @@ class Speaker {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Daemon plumbing, as in flannel-udp.ts
+// Daemon plumbing: lifecycle.ts (ready pipe, pidfile, signals); the speaker logs JSON lines.
 
-function writePidfile(file: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    writeFileSync(tmp, `${process.pid}\n`);
-    renameSync(tmp, file);
-  } catch (e) {
-    throw new Error(`cannot write pidfile ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-}
-
-function removePidfile(file: string): void {
-  try {
-    // Only our own: a second speaker that failed to start must not remove the first one's.
-    if (readFileSync(file, 'utf8').trim() === String(process.pid)) unlinkSync(file);
-  } catch {}
-}
-
-async function runDaemon(configFile: string, readyFd: number | null): Promise<void> {
-  let cfg: Config | null = null;
-  let speaker: Speaker | null = null;
-  let ready = false;
-
-  let exiting = false;
-  const exit = async (code: number, why: string) => {
-    if (exiting) return;
-    exiting = true;
-    if (ready && speaker) {
-      await speaker.stop();
-      log(code === 0 ? 'info' : 'error', { op: 'shutdown', msg: why, ...speaker.stats });
-    } else {
-      log('error', { op: 'startup', error: why, msg: 'speaker not started' });
-    }
-    if (!ready && readyFd !== null) {
-      try {
-        writeSync(readyFd, `ERROR ${why.split('\n')[0]}\n`);
-      } catch {}
-    }
-    if (ready && cfg) removePidfile(cfg.pidfile);
-    process.exit(code);
-  };
-  process.on('SIGTERM', () => void exit(0, 'exiting on SIGTERM'));
-  process.on('SIGINT', () => void exit(0, 'exiting on SIGINT'));
-  process.on('SIGHUP', () => log('warn', { msg: 'SIGHUP ignored' }));
-  process.on('uncaughtException', (e) => void exit(1, `internal error: ${e.stack ?? e.message}`));
-
-  if (readyFd !== null) process.chdir('/');
-  try {
-    cfg = loadConfig(configFile);
-    speaker = new Speaker(cfg);
-    await speaker.start();
-    writePidfile(cfg.pidfile);
-    ready = true;
-  } catch (e) {
-    await exit(1, (e as Error).message);
-    return;
-  }
-  log('info', {
-    op: 'startup',
-    node: cfg.node,
-    interface: cfg.interface,
-    memberlist: `${cfg.memberlistPort}/udp`,
-    msg: 'speaker started in layer2 mode',
-  });
-  speaker.run();
-  if (readyFd !== null) {
-    writeSync(readyFd, 'READY\n');
-    closeSync(readyFd);
-  }
-}
-
-/** Re-run this file detached with --foreground and wait for READY or ERROR on fd 3. */
-async function launch(configFile: string): Promise<number> {
-  const cfg = loadConfig(configFile);
-  let logFd: number;
-  try {
-    logFd = openSync(cfg.log, 'a');
-  } catch (e) {
-    throw new Error(`cannot open log ${cfg.log}: ${(e as NodeJS.ErrnoException).code}`);
-  }
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--config', configFile, '--foreground', '--ready-fd', '3'], {
-    detached: true,
-    stdio: ['ignore', logFd, logFd, 'pipe'],
-  });
-  closeSync(logFd);
-  const pipe = child.stdio[3] as NodeJS.ReadableStream & { destroy(): void };
-  let said = '';
-  pipe.setEncoding('utf8');
-  pipe.on('data', (d: string) => (said += d));
-  const exited = new Promise<void>((res) => child.once('exit', () => res()));
-  const ended = new Promise<'ended'>((res) => pipe.once('end', () => res('ended')));
-  const timedOut = new Promise<'timeout'>((res) => setTimeout(res, READY_TIMEOUT_MS, 'timeout').unref());
-  const how = await Promise.race([ended, timedOut]);
-  if (how === 'ended' && said.startsWith('READY')) {
-    let pid = '';
-    try {
-      pid = readFileSync(cfg.pidfile, 'utf8').trim();
-    } catch {}
-    if (pid === String(child.pid)) {
-      child.unref();
-      pipe.destroy();
-      return 0;
-    }
-    said = `ERROR the speaker said it was ready but ${cfg.pidfile} does not hold its pid ${child.pid}`;
-  }
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  await exited;
-  const why = said.startsWith('ERROR ')
-    ? said.slice(6).trim()
-    : how === 'timeout'
-      ? `the speaker was not ready after ${READY_TIMEOUT_MS / 1000} s (see ${cfg.log})`
-      : `the speaker exited before it was ready (see ${cfg.log})`;
-  throw new Error(why);
-}
-
-function usage(): never {
-  process.stderr.write(`usage: ${PROG} --config FILE [--foreground]\n`);
-  process.exit(2);
-}
-
-async function main(argv: string[]): Promise<void> {
-  let config: string | undefined;
-  let foreground = false;
-  let readyFd: number | null = null;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--config') config = argv[++i];
-    else if (a === '--foreground') foreground = true;
-    else if (a === '--ready-fd') readyFd = Number(argv[++i]);
-    else usage();
-  }
-  if (!config) usage();
-  config = resolve(config);
-  if (foreground) return runDaemon(config, readyFd);
-  try {
-    process.exitCode = await launch(config);
-  } catch (e) {
-    process.stderr.write(`${PROG}: ${(e as Error).message}\n`);
-    process.exitCode = 1;
-  }
-}
-
-// Run only as a program; the tests import the pure helpers above.
-const invokedAs = (() => {
-  try {
-    return process.argv[1] ? realpathSync(process.argv[1]) : '';
-  } catch {
-    return '';
-  }
-})();
-if (invokedAs === fileURLToPath(import.meta.url)) void main(process.argv.slice(2));
+void daemonMain<Config>(
+  {
+    prog: PROG,
+    script: fileURLToPath(import.meta.url),
+    load: loadConfig,
+    log: (level, msg) =>
+      level === 'I' ? log('info', { op: 'shutdown', msg }) : level === 'W' ? log('warn', { msg }) : log('error', { op: 'startup', error: msg }),
+    async start(cfg) {
+      const speaker = new Speaker(cfg);
+      await speaker.start();
+      return {
+        run() {
+          log('info', {
+            op: 'startup',
+            node: cfg.node,
+            interface: cfg.interface,
+            memberlist: `${cfg.memberlistPort}/udp`,
+            msg: 'speaker started in layer2 mode',
+          });
+          speaker.run();
+        },
+        async stop() {
+          await speaker.stop();
+          log('info', { op: 'shutdown', ...speaker.stats });
+        },
+      };
+    },
+  },
+  process.argv.slice(2),
+);

@@ -65,7 +65,12 @@ export function addKubernetes(c: Cluster, sources: { file: string; text: string 
   if (diagnostics.some((d) => d.severity === 'error')) return diagnostics;
   const r = reconcile(read.objects, controlPlaneConfig(c, now), prev);
   diagnostics.push(...r.diagnostics);
-  const taken = new Set([...c.nodes.map((n) => n.name), ...c.nodes.flatMap((n) => n.pods.map((p) => p.name)), ...c.clients.map((x) => x.name), c.underlay.namespace]);
+  const taken = new Set([
+    ...c.nodes.map((n) => n.name),
+    ...c.nodes.flatMap((n) => n.pods.map((p) => p.name)),
+    ...c.clients.map((x) => x.name),
+    c.underlay.namespace,
+  ]);
   for (const pod of r.state.pods) {
     if (taken.has(pod.meta.name)) {
       const o = read.objects.find((x) => x.name === pod.meta.name) ?? read.objects[0];

@@ -73,42 +73,42 @@ export function kubernetesPhases(c: Cluster, inst: Instance): Phase[] {
             } as Step,
           ]
         : []),
-      ...c.nodes.map(
-        (n): Step => ({
-          kind: 'file.write',
-          path: nodeFile(n.name, 'kube-proxy') + '.json',
-          content: config(n.name, 'kube-proxy', { node: n.name, stateFile, syncedFile: syncedPath(inst.dir, n.name) }),
-        }),
-      ),
+      ...c.nodes.map((n): Step => ({
+        kind: 'file.write',
+        path: nodeFile(n.name, 'kube-proxy') + '.json',
+        content: config(n.name, 'kube-proxy', { node: n.name, stateFile, syncedFile: syncedPath(inst.dir, n.name) }),
+      })),
     ],
   });
 
   phases.push({
-    title: "kube-proxy: the first sync on every node",
+    title: 'kube-proxy: the first sync on every node',
     why: 'kube-proxy (iptables mode) first hooks its chains into the built-in ones (nat PREROUTING and OUTPUT → KUBE-SERVICES, POSTROUTING → KUBE-POSTROUTING, and the filter jumps), then writes every Service at once with one iptables-restore: KUBE-SERVICES matches each ClusterIP:port and jumps to a KUBE-SVC chain, which picks an endpoint with "statistic mode random" (probability 1/n, then 1/(n-1), …) and jumps to its KUBE-SEP chain, which DNATs to the pod. KUBE-MARK-MASQ marks packets that must be masqueraded on the way out (KUBE-POSTROUTING). Chain names end in a hash of the service port (and endpoint), exactly as kube-proxy names them.',
-    steps: c.nodes.map(
-      (n): Step => ({
-        kind: 'iptables.restore',
-        netns: ns(n.name),
-        payload:
-          jumpRulesPayload('') + syncProxyRules(state.nodes.find((x) => x.name === n.name)!, state.state.services, state.state.slices, proxier).payload,
-        owner: 'kube-proxy',
-      }),
-    ),
+    steps: c.nodes.map((n): Step => ({
+      kind: 'iptables.restore',
+      netns: ns(n.name),
+      payload:
+        jumpRulesPayload('') +
+        syncProxyRules(
+          state.nodes.find((x) => x.name === n.name)!,
+          state.state.services,
+          state.state.slices,
+          proxier,
+        ).payload,
+      owner: 'kube-proxy',
+    })),
   });
 
   phases.push({
     title: 'Start kube-proxy on every node',
     why: `From here on kube-proxy keeps the rules in step with the API: on every change it recomputes the whole ruleset and writes it with one iptables-restore (deleting the chains of Services and endpoints that went away). It also answers on :10256/healthz and, for LoadBalancer Services with externalTrafficPolicy Local, on their healthCheckNodePort: 200 while the node has a ready local endpoint, 503 otherwise. Here kube-proxy is knetlab's own TypeScript daemon; the rules it writes are kube-proxy's.`,
-    steps: c.nodes.map(
-      (n): Step => ({
-        kind: 'process.start',
-        netns: ns(n.name),
-        name: 'kube-proxy',
-        argv: ['node', KUBE_PROXY_DAEMON, '--config', nodeFile(n.name, 'kube-proxy') + '.json'],
-        pidfile: nodeFile(n.name, 'kube-proxy') + '.pid',
-      }),
-    ),
+    steps: c.nodes.map((n): Step => ({
+      kind: 'process.start',
+      netns: ns(n.name),
+      name: 'kube-proxy',
+      argv: ['node', KUBE_PROXY_DAEMON, '--config', nodeFile(n.name, 'kube-proxy') + '.json'],
+      pidfile: nodeFile(n.name, 'kube-proxy') + '.pid',
+    })),
   });
 
   {
@@ -123,7 +123,13 @@ export function kubernetesPhases(c: Cluster, inst: Instance): Phase[] {
           path: file + '.json',
           content: JSON.stringify({ instanceDir: inst.dir, stateFile, pidfile: file + '.pid', log: file + '.log' }, null, 2) + '\n',
         },
-        { kind: 'process.start', netns: ns(first), name: 'controlplane', argv: ['node', CONTROLPLANE_DAEMON, '--config', file + '.json'], pidfile: file + '.pid' },
+        {
+          kind: 'process.start',
+          netns: ns(first),
+          name: 'controlplane',
+          argv: ['node', CONTROLPLANE_DAEMON, '--config', file + '.json'],
+          pidfile: file + '.pid',
+        },
       ],
       sequential: true,
     });
@@ -144,15 +150,13 @@ export function kubernetesPhases(c: Cluster, inst: Instance): Phase[] {
     phases.push({
       title: 'Run the speakers',
       why: 'Each speaker joins the others, runs the election for every address, and the winner starts answering ARP for it.',
-      steps: c.nodes.map(
-        (n): Step => ({
-          kind: 'process.start',
-          netns: ns(n.name),
-          name: 'speaker',
-          argv: ['node', METALLB_SPEAKER_DAEMON, '--config', nodeFile(n.name, 'speaker') + '.json'],
-          pidfile: nodeFile(n.name, 'speaker') + '.pid',
-        }),
-      ),
+      steps: c.nodes.map((n): Step => ({
+        kind: 'process.start',
+        netns: ns(n.name),
+        name: 'speaker',
+        argv: ['node', METALLB_SPEAKER_DAEMON, '--config', nodeFile(n.name, 'speaker') + '.json'],
+        pidfile: nodeFile(n.name, 'speaker') + '.pid',
+      })),
     });
   }
   return phases;

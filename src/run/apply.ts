@@ -328,7 +328,12 @@ export async function removeNamespaces(instance: string, names: string[], opts: 
     const rec = store.load(instance);
     if (!rec || rec.status !== 'up') throw new KnetlabError(`lab ${instance} is not up`, 1);
     const gone = new Set(names.filter((n) => rec.namespaces.some((e) => e.name === n)));
-    const inodes = new Set([...gone].map((n) => host.netnsId(n)).filter((id): id is string => id !== null).map((id) => netnsInode(id)));
+    const inodes = new Set(
+      [...gone]
+        .map((n) => host.netnsId(n))
+        .filter((id): id is string => id !== null)
+        .map((id) => netnsInode(id)),
+    );
     const victims = new Set<number>(host.pidsInNetns(new Set([...inodes].filter((i): i is string => i !== null))));
     await stopProcesses([...victims], host);
     const r = await host.run({ file: 'ip', args: ['-force', '-batch', '-'], input: [...gone].map((n) => `netns del ${n}`).join('\n') + '\n' });

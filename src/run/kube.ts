@@ -52,7 +52,9 @@ export async function applyFiles(lab: Lab, inst: Instance, files: string[], mode
   try {
     current = readState(stateFile);
   } catch {
-    throw new KnetlabError(`lab ${inst.name} runs no control plane (${stateFile} is missing)`, 1, ['  hint: Kubernetes objects need a lab with a cluster: section']);
+    throw new KnetlabError(`lab ${inst.name} runs no control plane (${stateFile} is missing)`, 1, [
+      '  hint: Kubernetes objects need a lab with a cluster: section',
+    ]);
   }
 
   // 1. Read what was given; any error stops here, before anything changes.
@@ -113,7 +115,12 @@ export async function applyFiles(lab: Lab, inst: Instance, files: string[], mode
   });
   writeFileSync(objectsPath(inst), objectsYaml(objects), { mode: 0o600 });
   appendEvents(inst.dir, r.events);
-  await waitSynced(inst, next.nodes.map((n) => n.name), next.generation, ctx.host);
+  await waitSynced(
+    inst,
+    next.nodes.map((n) => n.name),
+    next.generation,
+    ctx.host,
+  );
 
   // 6. Pods that went away, once no rule points at them any more.
   await removeNamespaces(

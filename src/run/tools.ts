@@ -55,7 +55,18 @@ export function requiredTools(lab: Lab): Tool[] {
   if (c?.cni.type === 'calico' && c.cni.mode === 'vxlan') need.add('bridge');
   if (c?.kubernetes) need.add('node').add('iptables-restore').add('iptables-save').add('curl').add('nc');
   if (c?.cni.type === 'bridge') need.add('env').add('/usr/lib/cni/bridge').add('/usr/lib/cni/host-local').add('/usr/lib/cni/loopback');
-  const probeTool = { ping: 'ping', tcp: 'nc', http: 'curl', link: 'ip', route: 'ip', neigh: 'ip', fdb: 'bridge', bgp: 'birdc', capture: 'tcpdump', exec: 'ip' } as const;
+  const probeTool = {
+    ping: 'ping',
+    tcp: 'nc',
+    http: 'curl',
+    link: 'ip',
+    route: 'ip',
+    neigh: 'ip',
+    fdb: 'bridge',
+    bgp: 'birdc',
+    capture: 'tcpdump',
+    exec: 'ip',
+  } as const;
   for (const check of lab.checks) {
     need.add(probeTool[check.probe.kind]);
     if (check.probe.kind === 'capture') need.add(probeTool[check.probe.during.probe.kind]);

@@ -44,7 +44,15 @@ export function bridgeVethName(pod: string): string {
  * 52:54:00:a8:38:0b.
  */
 export function nicMac(address: string): string {
-  return ['52', '54', '00', ...address.split('.').slice(1).map((b) => Number(b).toString(16).padStart(2, '0'))].join(':');
+  return [
+    '52',
+    '54',
+    '00',
+    ...address
+      .split('.')
+      .slice(1)
+      .map((b) => Number(b).toString(16).padStart(2, '0')),
+  ].join(':');
 }
 
 /** A locally administered unicast MAC derived from a name: flannel picks one at random per VTEP. */
@@ -209,7 +217,7 @@ export function resolveCluster(raw: RawCluster, report: Report, addPods?: (c: Cl
   const serviceText = raw.serviceCIDR ?? DEFAULT_SERVICE_CIDR;
   const serviceNet = parseCidr(serviceText);
   if (!serviceNet || serviceNet.prefix > 28 || network(serviceNet) !== serviceNet.address)
-    report([...path, 'serviceCIDR'], `serviceCIDR "${serviceText}" is not an IPv4 network of at least /28`, 'e.g. 10.96.0.0/12 (kubeadm\'s default)');
+    report([...path, 'serviceCIDR'], `serviceCIDR "${serviceText}" is not an IPv4 network of at least /28`, "e.g. 10.96.0.0/12 (kubeadm's default)");
   else {
     if (podNet && overlaps(serviceNet, podNet)) report([...path, 'serviceCIDR'], `serviceCIDR ${serviceText} overlaps the pod network ${podText}`);
     segs.forEach((c, i) => {
@@ -221,7 +229,7 @@ export function resolveCluster(raw: RawCluster, report: Report, addPods?: (c: Cl
     const where = [...path, 'loadBalancer', 'addresses', i];
     if (!c) report(where, `"${text}" is not a CIDR`, 'MetalLB pools are written as CIDRs, e.g. 192.168.56.240/28');
     else if (!segs.some((s) => s && contains(s, c.address) && c.prefix >= s.prefix))
-      report(where, `${text} is not inside an underlay subnet`, 'MetalLB in layer 2 mode announces addresses on the nodes\' own L2 segment');
+      report(where, `${text} is not inside an underlay subnet`, "MetalLB in layer 2 mode announces addresses on the nodes' own L2 segment");
     return c ? formatNetwork(c) : text;
   });
 
@@ -348,9 +356,7 @@ export function expandCluster(c: Cluster): { namespaces: Namespace[]; links: Vet
       }),
     );
     for (const p of n.pods) {
-      const server: Server | null = p.ports.length
-        ? { ports: p.ports, pod: p.name, node: n.name, addresses: [p.ip], readinessPaths: p.readinessPaths }
-        : null;
+      const server: Server | null = p.ports.length ? { ports: p.ports, pod: p.name, node: n.name, addresses: [p.ip], readinessPaths: p.readinessPaths } : null;
       if (!wired) {
         namespaces.push(nsOf(p.name, `pod ${p.name} on ${n.name}, wired by the bridge CNI plugin`, { server }));
         continue;

@@ -214,7 +214,11 @@ class Validator {
       try {
         sources.push({ file: relative(process.cwd(), abs).startsWith('..') ? abs : relative(process.cwd(), abs), text: readFileSync(abs, 'utf8') });
       } catch (e) {
-        this.error(['manifests', i], `cannot read manifest ${m}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'paths are relative to the lab folder');
+        this.error(
+          ['manifests', i],
+          `cannot read manifest ${m}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+          'paths are relative to the lab folder',
+        );
       }
     });
     const later = laterDocuments(this.text);

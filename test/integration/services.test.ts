@@ -106,9 +106,13 @@ if (!isRoot) {
   });
 
   t.test('a bad manifest is refused with its position, and nothing changes', async (t) => {
-    const generation = () => (JSON.parse(readFileSync(join(state, 'labs', `${P}-${LAB}`, 'cluster', 'state.json'), 'utf8')) as { generation: number }).generation;
+    const generation = () =>
+      (JSON.parse(readFileSync(join(state, 'labs', `${P}-${LAB}`, 'cluster', 'state.json'), 'utf8')) as { generation: number }).generation;
     const g = generation();
-    const bad = write('bad.yaml', 'apiVersion: v1\nkind: Service\nmetadata: { name: bad }\nspec:\n  type: NodePort\n  ports:\n    - port: 80\n      nodePort: 80\n');
+    const bad = write(
+      'bad.yaml',
+      'apiVersion: v1\nkind: Service\nmetadata: { name: bad }\nspec:\n  type: NodePort\n  ports:\n    - port: 80\n      nodePort: 80\n',
+    );
     const r = run('apply', LAB, '-f', bad);
     t.equal(r.code, 2);
     t.match(r.stderr, /bad\.yaml:8:17 +error +spec\.ports\[0\]\.nodePort 80 is outside 30000-32767/);
