@@ -94,7 +94,7 @@ interface Tracker {
   timer: NodeJS.Timeout | null;
 }
 
-async function start(cfg: Config): Promise<{ stop(): void }> {
+async function start(cfg: Config): Promise<{ stop(why: string): void }> {
   const trackers = new Map<string, Tracker>();
   let stopped = false;
 
@@ -164,7 +164,8 @@ async function start(cfg: Config): Promise<{ stop(): void }> {
   const poll = setInterval(refresh, 1000);
   log('I', `probing ${trackers.size} pod(s) with readiness probes`);
   return {
-    stop() {
+    stop(why: string) {
+      log('I', why);
       stopped = true;
       clearInterval(poll);
       for (const t of trackers.values()) if (t.timer) clearTimeout(t.timer);

@@ -432,8 +432,8 @@ void daemonMain<Config>(
           const leases = cfg.leases.map((l) => `${l.subnet.text} via ${l.publicIP}`).join(', ') || 'none';
           log('I', `udp backend on ${cfg.tun}: lease ${cfg.subnet.text} of network ${cfg.network.text}, UDP ${cfg.publicIP}:${cfg.port}, peers: ${leases}`);
         },
-        stop() {
-          log('I', `packets: ${proxy.stats}`);
+        stop(why) {
+          log('I', `${why}; packets: ${proxy.stats}`);
         },
       };
     },

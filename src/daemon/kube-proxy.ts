@@ -71,7 +71,7 @@ function localEndpoints(s: StateFile, svc: Service, node: string): number {
   return ips.size;
 }
 
-async function start(cfg: Config, fatal: (why: string) => void): Promise<{ stop(): void }> {
+async function start(cfg: Config, fatal: (why: string) => void): Promise<{ stop(why: string): void }> {
   let state = readState(cfg.stateFile);
   const self = state.nodes.find((n) => n.name === cfg.node);
   if (!self) throw new Error(`node ${cfg.node} is not in ${cfg.stateFile}`);
@@ -163,7 +163,8 @@ async function start(cfg: Config, fatal: (why: string) => void): Promise<{ stop(
   const poll = setInterval(sync, 1000);
   log('I', `proxying for node ${cfg.node} (${self.address}) in iptables mode; cluster CIDR ${state.clusterCIDR}`);
   return {
-    stop() {
+    stop(why: string) {
+      log('I', why);
       clearInterval(poll);
       watcher?.close();
       healthz.close();

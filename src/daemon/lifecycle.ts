@@ -29,9 +29,10 @@ export interface Daemon<C extends DaemonFiles> {
   load(file: string): C;
   /**
    * Bind, attach, read state: everything that can fail at start. `run`, if returned, is called
-   * once the pidfile is written; `stop` on the way out (it may log final counters).
+   * once the pidfile is written; `stop` on the way out, with the reason, which it logs (with any
+   * final counters).
    */
-  start(cfg: C, fatal: (why: string) => void): Promise<{ stop(): void | Promise<void>; run?(): void }>;
+  start(cfg: C, fatal: (why: string) => void): Promise<{ stop(why: string): void | Promise<void>; run?(): void }>;
   /** How the daemon logs its lifecycle (start failures, the reason it exits); klog lines by default. */
   log?: (level: 'I' | 'W' | 'E', msg: string) => void;
 }
@@ -69,13 +70,13 @@ function removePidfile(file: string): void {
 async function runForeground<C extends DaemonFiles>(d: Daemon<C>, configFile: string, readyFd: number | null): Promise<void> {
   const log = d.log ?? logger(d.prog);
   let cfg: C | null = null;
-  let running: { stop(): void | Promise<void>; run?(): void } | null = null;
+  let running: { stop(why: string): void | Promise<void>; run?(): void } | null = null;
   let ready = false;
   let exiting = false;
   const exit = async (code: number, why: string) => {
     if (exiting) return;
     exiting = true;
-    log(code === 0 ? 'I' : 'E', why);
+    if (!running) log(code === 0 ? 'I' : 'E', why);
     if (!ready && readyFd !== null) {
       try {
         writeSync(readyFd, `ERROR ${why.split('\n')[0]}\n`);
@@ -84,9 +85,9 @@ async function runForeground<C extends DaemonFiles>(d: Daemon<C>, configFile: st
       }
     }
     try {
-      await running?.stop();
+      await running?.stop(why);
     } catch {
-      /* exiting anyway */
+      log(code === 0 ? 'I' : 'E', why); // exiting anyway
     }
     if (ready && cfg) removePidfile(cfg.pidfile);
     process.exit(code);

@@ -868,9 +868,9 @@ void daemonMain<Config>(
           });
           speaker.run();
         },
-        async stop() {
+        async stop(why) {
           await speaker.stop();
-          log('info', { op: 'shutdown', ...speaker.stats });
+          log('info', { op: 'shutdown', msg: why, ...speaker.stats });
         },
       };
     },
