@@ -18,10 +18,10 @@ const { lab } = loadLabFile('labs/docker-bridge/lab.yaml');
 const roots: string[] = [];
 process.on('exit', () => roots.forEach((r) => rmSync(r, { recursive: true, force: true })));
 
-function setup(prefix = '') {
+function setup(prefix = '', name = lab.name) {
   const root = mkdtempSync(join(tmpdir(), 'knetlab-test-'));
   roots.push(root);
-  return { host: new RecordingHost(), store: new RecordStore(root), inst: makeInstance(lab.name, prefix, root), root };
+  return { host: new RecordingHost(), store: new RecordStore(root), inst: makeInstance(name, prefix, root), root };
 }
 
 t.test('up records every namespace and process; down removes exactly those', async (t) => {
@@ -99,45 +99,47 @@ t.test('a second copy with --prefix runs beside the first; a second up of the sa
   t.equal(host.namespaces.size, 0);
 });
 
-t.test('the record is written before each next step: a kill at any point leaves a record that down can finish', async (t) => {
-  // Count the commands of a full up, then "kill" the CLI just before each one in turn: freeze the
-  // machine and the record as they are at that instant, and let down clean up from there.
-  const probe = setup();
-  await up(lab, probe.inst, { host: probe.host, store: probe.store });
-  const total = probe.host.commands.length;
-  for (let killAt = 0; killAt < total; killAt++) {
-    const { host, store, inst } = setup();
-    let n = 0;
-    let frozen: { record: string | null; namespaces: Map<string, string>; processes: typeof host.processes; files: Map<string, string> } | null = null;
-    host.beforeRun = () => {
-      if (n++ !== killAt) return;
-      frozen = {
-        record: existsSync(store.path(inst.name)) ? readFileSync(store.path(inst.name), 'utf8') : null,
-        namespaces: new Map(host.namespaces),
-        processes: new Map(host.processes),
-        files: new Map(host.files),
+// A plain topology, and a cluster with Services (CNI wiring, kube-proxy, the prober, MetalLB).
+for (const killed of [lab, loadLabFile('labs/service-loadbalancer/lab.yaml').lab])
+  t.test(`${killed.name}: the record is written before each next step: a kill at any point leaves a record that down can finish`, async (t) => {
+    // Count the commands of a full up, then "kill" the CLI just before each one in turn: freeze the
+    // machine and the record as they are at that instant, and let down clean up from there.
+    const probe = setup('', killed.name);
+    await up(killed, probe.inst, { host: probe.host, store: probe.store });
+    const total = probe.host.commands.length;
+    for (let killAt = 0; killAt < total; killAt++) {
+      const { host, store, inst } = setup('', killed.name);
+      let n = 0;
+      let frozen: { record: string | null; namespaces: Map<string, string>; processes: typeof host.processes; files: Map<string, string> } | null = null;
+      host.beforeRun = () => {
+        if (n++ !== killAt) return;
+        frozen = {
+          record: existsSync(store.path(inst.name)) ? readFileSync(store.path(inst.name), 'utf8') : null,
+          namespaces: new Map(host.namespaces),
+          processes: new Map(host.processes),
+          files: new Map(host.files),
+        };
+        throw new Error('killed');
       };
-      throw new Error('killed');
-    };
-    await up(lab, inst, { host, store }).catch(() => {});
-    host.beforeRun = () => {};
-    const f = frozen!;
-    for (const [k, m] of [
-      [host.namespaces, f.namespaces],
-      [host.processes, f.processes],
-      [host.files, f.files],
-    ] as const) {
-      (k as Map<unknown, unknown>).clear();
-      for (const [a, b] of m as Map<unknown, unknown>) (k as Map<unknown, unknown>).set(a, b);
+      await up(killed, inst, { host, store }).catch(() => {});
+      host.beforeRun = () => {};
+      const f = frozen!;
+      for (const [k, m] of [
+        [host.namespaces, f.namespaces],
+        [host.processes, f.processes],
+        [host.files, f.files],
+      ] as const) {
+        (k as Map<unknown, unknown>).clear();
+        for (const [a, b] of m as Map<unknown, unknown>) (k as Map<unknown, unknown>).set(a, b);
+      }
+      if (f.record !== null) writeFileSync(store.path(inst.name), f.record);
+      t.ok(f.record !== null, `the record exists before command ${killAt} runs`);
+      await down(inst.name, { host, store });
+      t.equal(host.namespaces.size, 0, `no namespaces left after a kill before command ${killAt}`);
+      t.equal(host.processes.size, 0, `no processes left after a kill before command ${killAt}`);
+      t.equal(store.load(inst.name), null);
     }
-    if (f.record !== null) writeFileSync(store.path(inst.name), f.record);
-    t.ok(f.record !== null, `the record exists before command ${killAt} runs`);
-    await down(inst.name, { host, store });
-    t.equal(host.namespaces.size, 0, `no namespaces left after a kill before command ${killAt}`);
-    t.equal(host.processes.size, 0, `no processes left after a kill before command ${killAt}`);
-    t.equal(store.load(inst.name), null);
-  }
-});
+  });
 
 t.test('down after a SIGKILL: a stale lock is taken over, recorded namespaces and PIDs are removed', async (t) => {
   const { host, store, inst, root } = setup();
