@@ -104,11 +104,11 @@ const netnsExists = async () => (await $`ip netns list`).stdout.split('\n').some
 async function dropNetns() {
   if (await netnsExists()) await $`ip netns del ${NETNS}`;
 }
-/** A fresh namespace with kube-proxy's jump rules in place (not timed). */
-async function freshNetns(backend) {
+/** A fresh namespace, with kube-proxy's jump rules in place unless `bare` (not timed). */
+async function freshNetns(backend, bare = false) {
   await dropNetns();
   await $`ip netns add ${NETNS}`;
-  await $({ input: jumpRulesPayload('') })`ip netns exec ${NETNS} ${BACKENDS[backend].restore} --noflush`;
+  if (!bare) await $({ input: jumpRulesPayload('') })`ip netns exec ${NETNS} ${BACKENDS[backend].restore} --noflush`;
 }
 const restoreArgs = RESTORE_COMMAND.slice(1);
 const restore = (backend, payload) => timed(() => $({ input: payload })`ip netns exec ${NETNS} ${BACKENDS[backend].restore} ${restoreArgs}`);
@@ -222,20 +222,22 @@ try {
     console.error(`add one to ${n}: full ${ms(med(full, 'gen') + med(full, 'restore'))}, partial ${ms(med(partial, 'gen') + med(partial, 'restore'))}`);
   }
 
-  // 3. The 1k load, one iptables command per rule (legacy). Each command reads and rewrites the
-  // whole table, so its cost grows with the table: measured whole it takes minutes. Time a window
-  // of commands at four points of the load (the table before each window is put in place with a
-  // restore, not timed) and integrate the per-command cost over the whole run (trapezoids).
+  // 3. The 1k load, one iptables command per rule (legacy). Each command reads, re-parses and
+  // rewrites the whole table, so its cost grows (faster than linearly) with the table: run whole it
+  // takes minutes. Time a window of commands at ten points of the load (the table before each
+  // window is put in place with a restore, not timed) and integrate the per-command cost over the
+  // whole run (trapezoids).
   if (sizes.includes(1000)) {
     const c = cluster(1000);
     const payload = syncProxyRules(NODE, c.services, c.slices, CFG).payload;
     const commands = perRuleCommands(payload, BACKENDS.legacy.cli);
     const total = commands.length;
-    const window = Math.min(500, total);
-    const points = [0, Math.floor(total / 3), Math.floor((2 * total) / 3), total - window];
+    const window = Math.min(300, total);
+    const points = Array.from({ length: 10 }, (_, i) => Math.floor(((total - window) * i) / 9));
     const samples = [];
     for (const start of points) {
-      await freshNetns('legacy');
+      // Bare: the per-rule load creates every chain itself, the ones the jump rules would have made too.
+      await freshNetns('legacy', true);
       if (start > 0) await restore('legacy', prefixPayload(commands.slice(0, start)));
       const t = await runPerRule(commands.slice(start, start + window));
       samples.push({ at: start + window / 2, perCommand: t / window });
@@ -246,7 +248,7 @@ try {
     const restored = loads.find((l) => l.n === 1000 && l.backend === 'legacy').restore;
     perRule = { total, window, samples, estimate, restored };
     notes.push(
-      `per-rule load: ${total} commands, sampled (${samples.length} windows of ${window} at ${points.join(', ')}; ${samples.map((s) => `${s.perCommand.toFixed(1)} ms`).join(', ')} per command) and integrated, not run whole`,
+      `per-rule load: ${total} commands, run by one \`sh\` inside the namespace, sampled (${samples.length} windows of ${window} commands from ${points.join(', ')}: ${samples.map((s) => s.perCommand.toFixed(1)).join(', ')} ms per command) and integrated, not run whole`,
     );
   }
 } finally {

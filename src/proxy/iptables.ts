@@ -2,7 +2,7 @@
 // in, the `iptables-restore --noflush --counters` input kube-proxy writes on one node out. It is a
 // line-by-line transcription of `syncProxyRules` in kubernetes/pkg/proxy/iptables/proxier.go
 // (v1.30–1.34), with the endpoint handling of pkg/proxy/endpointslicecache.go and
-// pkg/proxy/topology.go. The spec is /work/shared/reference/kube-proxy.md §1; the rule text is
+// pkg/proxy/topology.go. The spec is ../shared/reference/kube-proxy.md §1; the rule text is
 // byte-for-byte what kube-proxy writes, because labs are compared with real nodes.
 //
 // IPv4 only, like kube-proxy's IPv4 proxier: IPv6 ClusterIPs, external IPs, LB IPs, source ranges

@@ -1,4 +1,4 @@
-// kube-proxy's iptables mode (src/proxy/iptables.ts) against /work/shared/reference/kube-proxy.md
+// kube-proxy's iptables mode (src/proxy/iptables.ts) against ../shared/reference/kube-proxy.md
 // §1: exact rule text where the reference pins it, and otherwise packets traced through the
 // payload the way upstream's TestTracePacket does (no root needed; the real kernel check is
 // test/integration/proxy-iptables.test.ts).
@@ -6,6 +6,7 @@ import t from 'tap';
 import type { EndpointConditions, EndpointSlice, Meta, NodeInfo, Service, ServicePort, SliceEndpoint, SlicePort } from '../../src/k8s/model.js';
 import {
   DEFAULT_PROXIER_CONFIG,
+  LARGE_CLUSTER_ENDPOINTS,
   chainsIn,
   computeProbability,
   endpointChain,
@@ -727,12 +728,13 @@ t.test('large-cluster mode: above 1000 endpoints the per-endpoint comments go', 
       ],
     );
   };
-  const small = many(1000);
+  t.equal(LARGE_CLUSTER_ENDPOINTS, 1000);
+  const small = many(LARGE_CLUSTER_ENDPOINTS);
   t.equal(small.stats.endpoints, 1000);
   t.match(small.payload, /-A KUBE-SEP-\S+ -m comment --comment ns1\/svc1:p80 -s /);
   t.match(small.payload, /-A KUBE-SVC-XPGD46QRK7WJZT7O -m comment --comment "ns1\/svc1:p80 -> 10.180.0.0:80" -m statistic/);
 
-  const large = many(1001);
+  const large = many(LARGE_CLUSTER_ENDPOINTS + 1);
   const sep = endpointChain('ns1/svc1:p80', 'TCP', '10.180.0.0:80');
   t.same(chainRules(large.payload, sep), [`-A ${sep} -s 10.180.0.0 -j KUBE-MARK-MASQ`, `-A ${sep} -m tcp -p tcp -j DNAT --to-destination 10.180.0.0:80`]);
   t.equal(
