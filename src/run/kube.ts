@@ -92,8 +92,11 @@ export async function applyFiles(lab: Lab, inst: Instance, files: string[], mode
   // 3. Reconcile against the lab's own nodes and pods (not those the manifests made).
   const k8sPods = new Set(current.state.pods.map((p) => p.meta.name));
   const labOnly: Cluster = { ...c, nodes: c.nodes.map((n) => ({ ...n, pods: n.pods.filter((p) => !k8sPods.has(p.name)) })) };
-  const r = reconcile(all.objects, controlPlaneConfig(labOnly, new Date().toISOString()), current.state);
-  if (r.diagnostics.some((d) => d.severity === 'error')) throw new LabFileError(r.diagnostics.map((d) => ({ ...d, file: files.join(', ') })));
+  // Objects from the given files keep their own positions, so a conflict points into them.
+  const givenByKey = new Map(given.objects.map((o) => [keyOf(o.raw), o]));
+  const located = all.objects.map((o) => givenByKey.get(keyOf(o.raw)) ?? o);
+  const r = reconcile(located, controlPlaneConfig(labOnly, new Date().toISOString()), current.state);
+  if (r.diagnostics.some((d) => d.severity === 'error')) throw new LabFileError(r.diagnostics);
   const clash = r.state.pods.find((p) => !k8sPods.has(p.meta.name) && lab.namespaces.some((n) => n.name === p.meta.name));
   if (clash) throw new InputError(`pod name "${clash.meta.name}" is already a namespace of lab ${lab.name}`);
 

@@ -118,6 +118,11 @@ if (!isRoot) {
     t.match(r.stderr, /bad\.yaml:8:17 +error +spec\.ports\[0\]\.nodePort 80 is outside 30000-32767/);
     t.match(r.stderr, /hint: omit nodePort to have one allocated/);
     t.equal(generation(), g, 'the API contents are unchanged');
+    const taken = write('taken.yaml', 'apiVersion: v1\nkind: Service\nmetadata: { name: other }\nspec:\n  clusterIP: 10.98.254.54\n  ports: [{ port: 80 }]\n');
+    const rc = run('apply', LAB, '-f', taken);
+    t.equal(rc.code, 2, 'a ClusterIP already allocated is refused');
+    t.match(rc.stderr, /taken\.yaml:5:\d+ +error .*already allocated/);
+    t.equal(generation(), g, 'the API contents are unchanged');
     const tabs = write('tabs.yaml', 'apiVersion: v1\nkind: Service\nmetadata:\n\tname: myapp\n');
     const rt = run('apply', LAB, '-f', tabs);
     t.equal(rt.code, 2);
