@@ -117,6 +117,21 @@ async function runOne(file: string, prefix: string, json: boolean): Promise<LabR
   return result;
 }
 
+const manifestOptions = <T>(y: Argv<T>) =>
+  prefixOption(
+    y
+      .positional('lab', { type: 'string', demandOption: true })
+      .option('filename', { alias: 'f', type: 'string', array: true, demandOption: true, describe: 'Manifest file(s)' }),
+  );
+
+/** knetlab apply|delete LAB -f FILE...: kubectl's one line per object. */
+async function applyCommand(a: { lab: string; prefix: string; filename: string[] }, mode: 'apply' | 'delete'): Promise<void> {
+  const lab = load(a.lab);
+  requireRoot(mode);
+  const inst = running(lab, a.prefix);
+  for (const line of await applyFiles(lab, inst, a.filename, mode, { host, store: store() })) out(line);
+}
+
 const prefixOption = <T>(y: Argv<T>) =>
   y.option('prefix', { type: 'string', default: '', describe: 'Run a separate copy: namespaces are named "<prefix>-<name>"' });
 
@@ -318,34 +333,14 @@ export async function main(argv: string[]): Promise<number> {
     .command(
       'apply <lab>',
       'Apply Kubernetes manifests to a running lab, like kubectl apply -f (create or change objects, scale Deployments)',
-      (y) =>
-        prefixOption(
-          y
-            .positional('lab', { type: 'string', demandOption: true })
-            .option('filename', { alias: 'f', type: 'string', array: true, demandOption: true, describe: 'Manifest file(s)' }),
-        ),
-      async (a) => {
-        const lab = load(a.lab);
-        requireRoot('apply');
-        const inst = running(lab, a.prefix);
-        for (const line of await applyFiles(lab, inst, a.filename as string[], 'apply', { host, store: store() })) out(line);
-      },
+      (y) => manifestOptions(y),
+      (a) => applyCommand(a, 'apply'),
     )
     .command(
       'delete <lab>',
       'Delete the objects in Kubernetes manifests from a running lab, like kubectl delete -f',
-      (y) =>
-        prefixOption(
-          y
-            .positional('lab', { type: 'string', demandOption: true })
-            .option('filename', { alias: 'f', type: 'string', array: true, demandOption: true, describe: 'Manifest file(s)' }),
-        ),
-      async (a) => {
-        const lab = load(a.lab);
-        requireRoot('delete');
-        const inst = running(lab, a.prefix);
-        for (const line of await applyFiles(lab, inst, a.filename as string[], 'delete', { host, store: store() })) out(line);
-      },
+      (y) => manifestOptions(y),
+      (a) => applyCommand(a, 'delete'),
     )
     .command(
       'get <lab> <resource> [names..]',

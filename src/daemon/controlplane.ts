@@ -12,12 +12,11 @@
 // Config JSON: { instanceDir, stateFile, pidfile, log }.
 
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { computeSlices } from '../k8s/controlplane.js';
 import type { Pod, ReadinessProbe, StateFile } from '../k8s/model.js';
 import { appendEvents, readState, updateState } from '../k8s/store.js';
-import { daemonMain, logger, type DaemonFiles } from './lifecycle.js';
+import { daemonMain, logger, readConfig, type DaemonFiles } from './lifecycle.js';
 
 const PROG = 'knetlab-controlplane';
 const log = logger(PROG);
@@ -28,15 +27,7 @@ interface Config extends DaemonFiles {
 }
 
 function load(file: string): Config {
-  let c: Partial<Config>;
-  try {
-    c = JSON.parse(readFileSync(file, 'utf8')) as Partial<Config>;
-  } catch (e) {
-    throw new Error(`cannot read ${file}: ${(e as Error).message}`);
-  }
-  for (const k of ['instanceDir', 'stateFile', 'pidfile', 'log'] as const)
-    if (typeof c[k] !== 'string' || !c[k].startsWith('/')) throw new Error(`${file}: "${k}" must be an absolute path`);
-  return c as Config;
+  return readConfig<Config>(file, ['instanceDir', 'stateFile', 'pidfile', 'log']) as Config;
 }
 
 /** The port a probe targets: a number, or a container port's name. */

@@ -13,14 +13,14 @@
 // Config JSON: { node, stateFile, syncedFile, pidfile, log }.
 
 import { spawnSync } from 'node:child_process';
-import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { watch, type FSWatcher } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Service, StateFile } from '../k8s/model.js';
 import { readState } from '../k8s/store.js';
 import { chainsIn, DEFAULT_PROXIER_CONFIG, jumpRulesPayload, syncProxyRules } from '../proxy/iptables.js';
-import { daemonMain, logger, writeAtomic, type DaemonFiles } from './lifecycle.js';
+import { daemonMain, logger, readConfig, writeAtomic, type DaemonFiles } from './lifecycle.js';
 
 const PROG = 'kube-proxy';
 const log = logger(PROG);
@@ -33,15 +33,8 @@ interface Config extends DaemonFiles {
 }
 
 function load(file: string): Config {
-  let c: Partial<Config>;
-  try {
-    c = JSON.parse(readFileSync(file, 'utf8')) as Partial<Config>;
-  } catch (e) {
-    throw new Error(`cannot read ${file}: ${(e as Error).message}`);
-  }
+  const c = readConfig<Config>(file, ['stateFile', 'syncedFile', 'pidfile', 'log']);
   if (typeof c.node !== 'string' || !c.node) throw new Error(`${file}: "node" must name this node`);
-  for (const k of ['stateFile', 'syncedFile', 'pidfile', 'log'] as const)
-    if (typeof c[k] !== 'string' || !c[k].startsWith('/')) throw new Error(`${file}: "${k}" must be an absolute path`);
   return c as Config;
 }
 

@@ -37,6 +37,24 @@ export interface Daemon<C extends DaemonFiles> {
   log?: (level: 'I' | 'W' | 'E', msg: string) => void;
 }
 
+/**
+ * A daemon's JSON configuration, with the named fields checked to be absolute paths (a daemon
+ * changes directory to /). Throws a one-line reason.
+ */
+export function readConfig<C>(file: string, paths: readonly (keyof C & string)[]): Partial<C> {
+  let c: Partial<C>;
+  try {
+    c = JSON.parse(readFileSync(file, 'utf8')) as Partial<C>;
+  } catch (e) {
+    throw new Error(`cannot read ${file}: ${(e as Error).message}`);
+  }
+  for (const k of paths) {
+    const v = c[k];
+    if (typeof v !== 'string' || !v.startsWith('/')) throw new Error(`${file}: "${k}" must be an absolute path`);
+  }
+  return c;
+}
+
 /** klog-style lines, like the Kubernetes daemons: "I1122 01:41:05.123456    4242 prog] message". */
 export function logger(prog: string): (level: 'I' | 'W' | 'E', msg: string) => void {
   return (level, msg) => {

@@ -45,7 +45,7 @@ import { basename, dirname, isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EndpointConditions, EndpointSlice, NodeInfo, Service, StateFile } from '../k8s/model.js';
 import { daemonMain } from './lifecycle.js';
-import { errname } from './tun.js';
+import { errname, pipeHandle } from './tun.js';
 
 const PROG = 'metallb-speaker';
 
@@ -333,15 +333,6 @@ const IFF_NOARP = 0x80;
 const LE = endianness() === 'LE';
 const htons = (x: number) => (LE ? ((x & 0xff) << 8) | (x >>> 8) : x);
 
-interface PipeHandle {
-  open(fd: number): number;
-}
-interface PipeWrap {
-  Pipe: new (type: number) => PipeHandle;
-  constants: { SOCKET: number };
-}
-const pipeWrap = (process as unknown as { binding(name: string): PipeWrap }).binding('pipe_wrap');
-
 class ArpSocket {
   private readonly fd: number;
   private readonly socket: net.Socket;
@@ -379,8 +370,7 @@ class ArpSocket {
     }
     sll.writeUInt16BE(ETH_P_ARP, 2);
     if ((c_bind(fd, sll, SIZEOF_SOCKADDR_LL) as number) < 0) throw fail('bind');
-    const handle = new pipeWrap.Pipe(pipeWrap.constants.SOCKET);
-    const err = handle.open(fd);
+    const { handle, err } = pipeHandle(fd);
     if (err) {
       c_close(fd);
       throw new Error(`cannot watch the ARP socket on ${ifname}: uv_pipe_open returned ${err}`);

@@ -48,7 +48,7 @@ export function errname(errno: number): string {
   return errnoName.get(errno) ?? (errno === EBADFD ? 'EBADFD' : `errno ${errno}`);
 }
 
-interface PipeHandle {
+export interface PipeHandle {
   open(fd: number): number;
 }
 interface PipeWrap {
@@ -58,6 +58,12 @@ interface PipeWrap {
 // process.binding() is deprecated (DEP0111, documentation-only, no warning), but short of a
 // native addon it is the only way to give libuv an fd that node:net will not take.
 const pipeWrap = (process as unknown as { binding(name: string): PipeWrap }).binding('pipe_wrap');
+
+/** A libuv handle for a non-blocking fd (TUN, AF_PACKET) that node:net can read from; 0 or a uv error. */
+export function pipeHandle(fd: number): { handle: PipeHandle; err: number } {
+  const handle = new pipeWrap.Pipe(pipeWrap.constants.SOCKET);
+  return { handle, err: handle.open(fd) };
+}
 
 /** Called once per packet; `buf` is reused for the next packet as soon as this returns. */
 export type PacketHandler = (buf: Buffer, len: number) => void;
@@ -112,8 +118,8 @@ export class Tun {
     this.budget = opts.budget ?? 64;
     // Room for the largest IPv4 packet, whatever the MTU: nothing is ever truncated.
     this.buf = Buffer.allocUnsafeSlow(65536);
-    this.handle = new pipeWrap.Pipe(pipeWrap.constants.SOCKET);
-    const err = this.handle.open(fd);
+    const { handle, err } = pipeHandle(fd);
+    this.handle = handle;
     if (err) {
       c_close(fd);
       throw new Error(`cannot watch ${name}: uv_pipe_open returned ${err}`);

@@ -5,9 +5,9 @@
 // warning rather than being dropped silently. What comes out is resolved: defaults filled in, no
 // undefined left; allocation (cluster IPs, node ports, pod IPs) is the control plane's job.
 
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
+import { isScalar, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
 import type { Diagnostic, Position } from '../spec/diagnostics.js';
-import { pointer, type Located } from '../spec/read.js';
+import { pointer, positionsOf, type Located } from '../spec/read.js';
 import { parseCidr, parseIPv4 } from '../spec/net.js';
 import {
   DEFAULT_AFFINITY_TIMEOUT,
@@ -203,26 +203,6 @@ function yamlDiagnostics(doc: Document, file: string, at: (offset: number | unde
     });
   }
   return out;
-}
-
-function positionsOf(root: Node, at: (offset: number | undefined) => Position): Map<string, Located> {
-  const positions = new Map<string, Located>();
-  const walk = (node: Node, path: Path, key?: Position): void => {
-    positions.set(pointer(path), { key, value: at(node.range?.[0]) });
-    if (isMap(node)) {
-      for (const item of node.items) {
-        if (!isPair(item)) continue;
-        const k = isScalar(item.key) ? String(item.key.value) : String(item.key);
-        const keyPos = at((item.key as Node | null)?.range?.[0]);
-        if (item.value) walk(item.value as Node, [...path, k], keyPos);
-        else positions.set(pointer([...path, k]), { key: keyPos, value: keyPos });
-      }
-    } else if (isSeq(node)) {
-      node.items.forEach((item, i) => walk(item as Node, [...path, i]));
-    }
-  };
-  walk(root, []);
-  return positions;
 }
 
 /** The objects of one document: the document itself, or the items of a `kind: List`. */

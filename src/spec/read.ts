@@ -58,8 +58,16 @@ export function readSource(file: string, text = readFileSync(file, 'utf8')): Sou
     });
     return { file, data: undefined, positions, extra: [], diagnostics };
   }
-  const walk = (node: Node | null | undefined, path: (string | number)[], key?: Position): void => {
-    if (!node) return;
+  for (const [k, v] of positionsOf(first.contents as Node, at)) positions.set(k, v);
+  const data = diagnostics.some((d) => d.severity === 'error') ? undefined : first.toJS({ maxAliasCount: 100 });
+  const extra = list.slice(1).map((d) => ({ data: d.toJS(), pos: at(d.contents?.range?.[0]) }));
+  return { file, data, positions, extra, diagnostics };
+}
+
+/** JSON pointer → where each key and value of a YAML node tree starts. */
+export function positionsOf(root: Node, at: (offset: number | undefined) => Position): Map<string, Located> {
+  const positions = new Map<string, Located>();
+  const walk = (node: Node, path: (string | number)[], key?: Position): void => {
     positions.set(pointer(path), { key, value: at(node.range?.[0]) });
     if (isMap(node)) {
       for (const item of node.items) {
@@ -73,10 +81,8 @@ export function readSource(file: string, text = readFileSync(file, 'utf8')): Sou
       node.items.forEach((item, i) => walk(item as Node, [...path, i]));
     }
   };
-  walk(first.contents as Node, []);
-  const data = diagnostics.some((d) => d.severity === 'error') ? undefined : first.toJS({ maxAliasCount: 100 });
-  const extra = list.slice(1).map((d) => ({ data: d.toJS(), pos: at(d.contents?.range?.[0]) }));
-  return { file, data, positions, extra, diagnostics };
+  walk(root, []);
+  return positions;
 }
 
 /** Position of a pointer, or of its nearest ancestor that has one. */
