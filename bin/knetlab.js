@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const main = new URL('../dist/cli/main.js', import.meta.url);
+const main = new URL('../dist/knetlab.js', import.meta.url);
 if (!existsSync(fileURLToPath(main))) {
   process.stderr.write('knetlab: dist/ is missing; run "npm run build" (or scripts/setup.sh) first\n');
   process.exit(2);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Benchmark: TCP throughput pod -> pod across two nodes (iperf3, median of several runs) through
-//   - flannel's udp backend: flannel0 TUN + our userspace daemon (dist/daemon/flannel-udp.js),
+//   - flannel's udp backend: flannel0 TUN + our userspace daemon (dist/agent.js flannel-udp),
 //   - flannel's vxlan backend: the kernel's VXLAN device flannel.1, set up as flanneld does it,
 //   - for reference, where a C compiler exists: a minimal C proxy with flanneld's own loop
 //     (poll, then read/sendto/recv/write one packet at a time, TTL patched), to show what the
@@ -29,7 +29,7 @@ const SECONDS = opt('seconds', 5);
 const WITH_C = !args.includes('--no-c');
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const DAEMON = join(ROOT, 'dist', 'daemon', 'flannel-udp.js');
+const DAEMON = join(ROOT, 'dist', 'agent.js');
 const LOCK = '/run/fu-netns.lock'; // shared with test/integration/flannel-udp-daemon.test.ts
 const SW = 'fu-bsw';
 const NODES = [
@@ -181,7 +181,9 @@ const modes = {
         };
         writeFileSync(join(work, `${n.ns}.json`), JSON.stringify(cfg));
         // The lab engine's exact command.
-        const s = spawnSync('ip', ['netns', 'exec', n.ns, process.execPath, DAEMON, '--config', join(work, `${n.ns}.json`)], { encoding: 'utf8' });
+        const s = spawnSync('ip', ['netns', 'exec', n.ns, process.execPath, DAEMON, 'flannel-udp', '--config', join(work, `${n.ns}.json`)], {
+          encoding: 'utf8',
+        });
         if (s.status !== 0) throw new Error(`daemon in ${n.ns} did not start: ${s.stderr.trim()}`);
       }
     },

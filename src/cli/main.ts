@@ -4,12 +4,12 @@
 import { basename, dirname } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { formatDiagnostic, InputError, KnetlabError, LabFileError } from '../spec/diagnostics.js';
-import { loadLabFile } from '../spec/validate.js';
-import { jsonSchema } from '../spec/schema.js';
-import type { Lab } from '../spec/types.js';
+import { formatDiagnostic, InputError, KnetlabError, LabFileError } from '../labfile/diagnostics.js';
+import { loadLabFile } from '../plan/load.js';
+import { jsonSchema } from '../labfile/schema.js';
+import type { Lab } from '../labfile/types.js';
 import { LocalHost, type Host } from '../exec/host.js';
-import { instanceName, makeInstance, stateRoot, validatePrefix, type Instance } from '../plan/instance.js';
+import { instanceName, makeInstance, stateRoot, validatePrefix, type Instance } from '../kernel/instance.js';
 import { down, up } from '../run/apply.js';
 import { doctor } from '../run/doctor.js';
 import { resolveLabArg, shippedLabs } from '../run/labs.js';
@@ -19,7 +19,7 @@ import { renderMarkdown, renderScript } from '../run/tutorial.js';
 import { spinnerProgress, table } from './ui.js';
 import { applyFiles } from '../run/kube.js';
 import { readEvents, readState, stateFilePath } from '../k8s/store.js';
-import type { StateFile } from '../k8s/model.js';
+import type { StateFile } from '../api/objects.js';
 import { describeService, getEndpoints, getPods, getServices, humanDuration } from '../k8s/views.js';
 
 const host: Host = new LocalHost();

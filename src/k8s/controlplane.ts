@@ -5,10 +5,10 @@
 // lab gives the same addresses and names on every run; the comments say where.
 
 import { createHash } from 'node:crypto';
-import type { Diagnostic } from '../spec/diagnostics.js';
-import { network, parseCidr, parseIPv4, formatIPv4 } from '../spec/net.js';
+import type { Diagnostic } from '../labfile/diagnostics.js';
+import { network, parseCidr, parseIPv4, formatIPv4 } from '../labfile/net.js';
 import { fieldPath, positionIn, type EndpointsSpec, type ManifestObject, type PodSpec } from './manifest.js';
-import type { ClusterState, Deployment, EndpointSlice, Meta, Pod, Protocol, Service, ServicePort, SliceEndpoint, SlicePort } from './model.js';
+import type { ClusterState, Deployment, EndpointSlice, Meta, Pod, Protocol, Service, ServicePort, SliceEndpoint, SlicePort } from '../api/objects.js';
 
 export interface ControlPlaneConfig {
   /** kube-apiserver --service-cluster-ip-range */

@@ -3,23 +3,13 @@
 // lab's nodes, and the resulting pods placed on the cluster's nodes as ordinary cluster pods,
 // so that the CNI wires them like any other.
 
-import { parseAllDocuments } from 'yaml';
-import type { Diagnostic } from '../spec/diagnostics.js';
-import { podHostIf } from '../spec/cluster.js';
-import type { Cluster, ClusterPod } from '../spec/types.js';
+import type { Diagnostic } from '../labfile/diagnostics.js';
+import { podHostIf } from '../labfile/cluster.js';
+import type { Cluster, ClusterPod } from '../labfile/types.js';
 import { reconcile, type ControlPlaneConfig } from './controlplane.js';
 import { readManifests, type ManifestObject } from './manifest.js';
-import type { ClusterState, Pod } from './model.js';
-import { NODE_PORT_RANGE } from './model.js';
-
-/** The lab file's text with its first document blanked out, line breaks kept, so positions stay true. */
-export function laterDocuments(text: string): string | null {
-  const docs = parseAllDocuments(text);
-  const list = Array.isArray(docs) ? docs : [docs];
-  if (list.length < 2) return null;
-  const end = list[1]!.range[0];
-  return text.slice(0, end).replace(/[^\n]/g, ' ') + text.slice(end);
-}
+import type { ClusterState, Pod } from '../api/objects.js';
+import { NODE_PORT_RANGE } from '../api/objects.js';
 
 export function controlPlaneConfig(c: Cluster, now: string): ControlPlaneConfig {
   return {
@@ -86,6 +76,13 @@ export function addKubernetes(c: Cluster, sources: { file: string; text: string 
     taken.add(pod.meta.name);
     c.nodes.find((n) => n.name === pod.nodeName)?.pods.push(clusterPod(c, pod));
   }
-  c.kubernetes = { state: r.state, events: r.events, sources: sources.map((s) => s.file), objects: read.objects.map((o) => o.raw), appliedAt: now };
+  c.kubernetes = {
+    state: r.state,
+    events: r.events,
+    sources: sources.map((s) => s.file),
+    objects: read.objects.map((o) => o.raw),
+    appliedAt: now,
+    kubeProxy: { mode: 'iptables' },
+  };
   return diagnostics;
 }

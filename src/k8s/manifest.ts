@@ -6,9 +6,9 @@
 // undefined left; allocation (cluster IPs, node ports, pod IPs) is the control plane's job.
 
 import { isScalar, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
-import type { Diagnostic, Position } from '../spec/diagnostics.js';
-import { pointer, positionsOf, type Located } from '../spec/read.js';
-import { parseCidr, parseIPv4 } from '../spec/net.js';
+import type { Diagnostic, Position } from '../labfile/diagnostics.js';
+import { pointer, positionsOf, type Located } from '../labfile/read.js';
+import { parseCidr, parseIPv4 } from '../labfile/net.js';
 import {
   DEFAULT_AFFINITY_TIMEOUT,
   NODE_PORT_RANGE,
@@ -21,7 +21,7 @@ import {
   type ServiceType,
   type SliceEndpoint,
   type SlicePort,
-} from './model.js';
+} from '../api/objects.js';
 
 export type ManifestKind = 'Pod' | 'Deployment' | 'Service' | 'Endpoints' | 'EndpointSlice';
 

@@ -5,7 +5,8 @@
 
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { StateFile } from './model.js';
+import { stringify } from 'yaml';
+import type { StateFile } from '../api/objects.js';
 
 const LOCK_WAIT_MS = 10_000;
 
@@ -14,10 +15,30 @@ export const stateFilePath = (instanceDir: string): string => join(clusterDir(in
 /** Each node's kube-proxy writes the generation it last programmed here. */
 export const syncedPath = (instanceDir: string, node: string): string => join(clusterDir(instanceDir), `kube-proxy-${node}.synced`);
 /** Events (the API server's, the controllers', the kubelet's probes), one JSON object per line. */
+/** Where `knetlab apply` finds the objects as written, to merge changes into. */
+export const objectsPath = (instanceDir: string): string => join(clusterDir(instanceDir), 'objects.yaml');
+
+/** Objects as a multi-document YAML file. */
+export function objectsYaml(objects: unknown[]): string {
+  return objects.map((o) => stringify(o)).join('---\n');
+}
+
 export const eventsPath = (instanceDir: string): string => join(clusterDir(instanceDir), 'events.jsonl');
 
+/** The state file, checked as far as its readers rely on it. Throws a one-line reason. */
 export function readState(file: string): StateFile {
-  return JSON.parse(readFileSync(file, 'utf8')) as StateFile;
+  let s: Partial<StateFile> | null;
+  try {
+    s = JSON.parse(readFileSync(file, 'utf8')) as Partial<StateFile> | null;
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new Error(err.code ? `cannot read ${file}: ${err.code}` : `${file} is not valid JSON: ${err.message}`);
+  }
+  const nodesOk = Array.isArray(s?.nodes) && s.nodes.every((n) => typeof n?.name === 'string' && typeof n.address === 'string');
+  if (!nodesOk || typeof s?.generation !== 'number' || !Array.isArray(s.state?.services) || !Array.isArray(s.state.slices) || !Array.isArray(s.state.pods)) {
+    throw new Error(`${file}: not a state file (expected generation, nodes[] with name and address, state.pods[], state.services[] and state.slices[])`);
+  }
+  return s as StateFile;
 }
 
 export function writeState(file: string, state: StateFile): void {

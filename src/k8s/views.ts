@@ -6,8 +6,8 @@
 
 import { createHash } from 'node:crypto';
 import { Document, Schema, visit } from 'yaml';
-import { KnetlabError } from '../spec/diagnostics.js';
-import type { ClusterState, Container, EndpointSlice, Meta, NodeInfo, Pod, Protocol, Service } from './model.js';
+import { KnetlabError } from '../labfile/diagnostics.js';
+import type { ClusterState, Container, EndpointSlice, Meta, NodeInfo, Pod, Protocol, Service } from '../api/objects.js';
 
 export type OutputFormat = 'table' | 'wide' | 'yaml' | 'json';
 

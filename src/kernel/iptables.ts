@@ -1,6 +1,6 @@
 // iptables-restore payloads. One payload per namespace, applied atomically, as kube-proxy does.
 
-import type { NatRule } from '../spec/types.js';
+import type { NatRule } from '../labfile/types.js';
 
 export function natRule(r: NatRule): string {
   const parts = ['-A', r.chain];

@@ -4,8 +4,8 @@
 // which is what a person would type and keeps short tutorials close to the seeds.
 
 import { basename, dirname } from 'node:path';
-import type { Route } from '../spec/types.js';
-import type { Phase, Plan, Step } from '../plan/types.js';
+import type { Route } from '../labfile/types.js';
+import type { Phase, Plan, Step } from './steps.js';
 import { argvToShell, type Command } from './command.js';
 import { natPayload } from './iptables.js';
 
@@ -137,6 +137,10 @@ const otherCommand: { [K in OtherStep['kind']]: (s: Extract<OtherStep, { kind: K
     command: { file: 'ip', args: ['-n', s.netns, ...routeArgs(s.route)], mayFail: s.error },
     label: `ip -n ${s.netns} ${routeArgs(s.route).join(' ')} (expected to fail)`,
     note: s.why,
+  }),
+  exec: (s) => ({
+    command: { ...inNetns(s.netns, [s.command.file, ...s.command.args]), ...(s.command.input === undefined ? {} : { input: s.command.input }) },
+    label: s.label,
   }),
   'iptables.restore': (s) => ({
     command: { ...inNetns(s.netns, ['iptables-restore', '--noflush']), input: s.payload },

@@ -1,7 +1,7 @@
 // Checks lowered to the commands that send the real packets: ping, nc, curl from inside a
 // namespace; `ip -j link` for link state. The same commands appear in tutorials.
 
-import type { Check } from '../spec/types.js';
+import type { Check } from '../labfile/types.js';
 import type { Command } from './command.js';
 import { inNetns } from './lower.js';
 

@@ -2,12 +2,11 @@
 // in the order the kernel needs them. Pure: a resolved lab in, a plan out.
 
 import { join } from 'node:path';
-import type { Lab } from '../spec/types.js';
-import { nginxConfig, portsKey } from '../kernel/nginx.js';
-import type { Instance } from './instance.js';
-import type { Phase, Plan, Step } from './types.js';
-import { cniPhases } from './cni.js';
-import { kubernetesPhases } from './kubernetes.js';
+import type { Lab } from '../labfile/types.js';
+import { nginxConfig, portsKey } from '../components/echo-server/nginx.js';
+import type { Instance } from '../kernel/instance.js';
+import type { Phase, Plan, Step } from '../kernel/steps.js';
+import { CNIS, NODE_COMPONENTS } from './registry.js';
 
 export interface PlanOptions {
   /** Namespaces that already exist (a running lab's nodes, when pods are added to it). */
@@ -76,7 +75,7 @@ export function planLab(lab: Lab, inst: Instance, opts: PlanOptions = {}): Plan 
     ]),
   );
 
-  if (lab.cluster) for (const p of cniPhases(lab.cluster, inst)) add(p.title, p.why, p.steps, false, p.sequential);
+  if (lab.cluster) for (const p of CNIS[lab.cluster.cni.type].phases(lab.cluster, inst)) add(p.title, p.why, p.steps, false, p.sequential);
 
   add(
     'Program NAT',
@@ -123,7 +122,7 @@ export function planLab(lab: Lab, inst: Instance, opts: PlanOptions = {}): Plan 
   );
 
   // Services come after the pods' servers: readiness probes find them answering.
-  if (lab.cluster) for (const p of kubernetesPhases(lab.cluster, inst)) add(p.title, p.why, p.steps, false, p.sequential);
+  if (lab.cluster) for (const p of NODE_COMPONENTS.flatMap((k) => k.phases(lab.cluster!, inst))) add(p.title, p.why, p.steps, false, p.sequential);
 
   add(
     'Look around',

@@ -2,13 +2,13 @@
 // an injected Host, always recording what was created before running the next action.
 
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
-import { KnetlabError } from '../spec/diagnostics.js';
-import type { Lab } from '../spec/types.js';
+import { KnetlabError } from '../labfile/diagnostics.js';
+import type { Lab } from '../labfile/types.js';
 import type { Host } from '../exec/host.js';
 import { netnsInode } from '../exec/host.js';
 import { renderCommand, type Command } from '../kernel/command.js';
 import { lowerPlan, type Action, type LoweredPhase } from '../kernel/lower.js';
-import type { Instance } from '../plan/instance.js';
+import type { Instance } from '../kernel/instance.js';
 import { planLab } from '../plan/topology.js';
 import { Lock } from './lock.js';
 import type { LabRecord, RecordStore } from './record.js';

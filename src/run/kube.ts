@@ -7,19 +7,18 @@
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
-import { LabFileError, KnetlabError, InputError } from '../spec/diagnostics.js';
-import type { Cluster, Lab, Namespace, VethLink } from '../spec/types.js';
+import { LabFileError, KnetlabError, InputError } from '../labfile/diagnostics.js';
+import type { Cluster, Lab, Namespace, VethLink } from '../labfile/types.js';
 import type { Host } from '../exec/host.js';
 import { lowerPlan } from '../kernel/lower.js';
-import { hostSideSysctls } from '../cni/calico.js';
-import { expandCluster } from '../spec/cluster.js';
+import { hostSideSysctls } from '../components/calico/bird.js';
+import { expandCluster } from '../labfile/cluster.js';
 import { clusterPod, controlPlaneConfig } from '../k8s/lab.js';
 import { computeSlices, reconcile } from '../k8s/controlplane.js';
 import { readManifests } from '../k8s/manifest.js';
-import type { ClusterState, Pod } from '../k8s/model.js';
-import { appendEvents, readState, stateFilePath, syncedPath, updateState } from '../k8s/store.js';
-import type { Instance } from '../plan/instance.js';
-import { objectsPath, objectsYaml } from '../plan/kubernetes.js';
+import type { ClusterState, Pod } from '../api/objects.js';
+import { appendEvents, objectsPath, objectsYaml, readState, stateFilePath, syncedPath, updateState } from '../k8s/store.js';
+import type { Instance } from '../kernel/instance.js';
 import { planLab } from '../plan/topology.js';
 import { extend, removeNamespaces, type Progress } from './apply.js';
 import type { RecordStore } from './record.js';
@@ -69,7 +68,7 @@ export async function applyFiles(lab: Lab, inst: Instance, files: string[], mode
   if (given.diagnostics.some((d) => d.severity === 'error')) throw new LabFileError(given.diagnostics);
 
   // 2. Merge into the objects as written.
-  const stored = parseAllDocuments(readFileSync(objectsPath(inst), 'utf8'))
+  const stored = parseAllDocuments(readFileSync(objectsPath(inst.dir), 'utf8'))
     .map((d) => d.toJS() as unknown)
     .filter((o) => o !== null);
   const merged = new Map(stored.map((o) => [keyOf(o), o]));
@@ -86,7 +85,7 @@ export async function applyFiles(lab: Lab, inst: Instance, files: string[], mode
     }
   }
   const objects = [...merged.values()];
-  const all = readManifests([{ file: objectsPath(inst), text: objectsYaml(objects) }]);
+  const all = readManifests([{ file: objectsPath(inst.dir), text: objectsYaml(objects) }]);
   if (all.diagnostics.some((d) => d.severity === 'error')) throw new LabFileError(all.diagnostics);
 
   // 3. Reconcile against the lab's own nodes and pods (not those the manifests made).
@@ -116,7 +115,7 @@ export async function applyFiles(lab: Lab, inst: Instance, files: string[], mode
     const state: ClusterState = { ...r.state, pods };
     return { ...s, state: { ...state, slices: computeSlices(state) } };
   });
-  writeFileSync(objectsPath(inst), objectsYaml(objects), { mode: 0o600 });
+  writeFileSync(objectsPath(inst.dir), objectsYaml(objects), { mode: 0o600 });
   appendEvents(inst.dir, r.events);
   await waitSynced(
     inst,

@@ -3,11 +3,10 @@
 
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { InputError } from '../spec/diagnostics.js';
+import { InputError } from '../labfile/diagnostics.js';
+import { LABS_DIR } from '../exec/install.js';
 
-/** The labs/ folder shipped with knetlab. */
-export const LABS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'labs');
+export { LABS_DIR };
 
 export function shippedLabs(): string[] {
   return labsIn(LABS_DIR);

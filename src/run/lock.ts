@@ -4,7 +4,7 @@
 
 import { openSync, closeSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { KnetlabError } from '../spec/diagnostics.js';
+import { KnetlabError } from '../labfile/diagnostics.js';
 import type { Host } from '../exec/host.js';
 
 interface Holder {

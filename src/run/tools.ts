@@ -1,6 +1,7 @@
 // The programs labs use, and the Debian package that provides each.
 
-import type { Lab } from '../spec/types.js';
+import type { Lab } from '../labfile/types.js';
+import { CNIS, NODE_COMPONENTS } from '../plan/registry.js';
 
 export interface Tool {
   command: string;
@@ -49,12 +50,7 @@ export function requiredTools(lab: Lab): Tool[] {
     if (ns.server) need.add('nginx').add('xargs');
   }
   const c = lab.cluster;
-  if (c?.cni.type === 'calico' && c.cni.mode === 'bgp') need.add('bird');
-  if (c?.cni.type === 'flannel') need.add('iptables-restore').add('bridge');
-  if (c?.cni.type === 'flannel' && c.cni.backend === 'udp') need.add('node');
-  if (c?.cni.type === 'calico' && c.cni.mode === 'vxlan') need.add('bridge');
-  if (c?.kubernetes) need.add('node').add('iptables-restore').add('iptables-save').add('curl').add('nc');
-  if (c?.cni.type === 'bridge') need.add('env').add('/usr/lib/cni/bridge').add('/usr/lib/cni/host-local').add('/usr/lib/cni/loopback');
+  if (c) for (const component of [CNIS[c.cni.type], ...(c.kubernetes ? NODE_COMPONENTS : [])]) for (const t of component.tools(c)) need.add(t);
   const probeTool = {
     ping: 'ping',
     tcp: 'nc',

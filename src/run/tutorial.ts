@@ -1,11 +1,11 @@
 // The renderer: the same lowered commands `up` runs, printed as a script a person can paste into
 // a root shell, or as a Markdown tutorial. Checks become the commands that verify the lab by hand.
 
-import type { Lab } from '../spec/types.js';
+import type { Lab } from '../labfile/types.js';
 import { renderCommand, type Command } from '../kernel/command.js';
 import { lowerPlan } from '../kernel/lower.js';
 import { probeCommand } from '../kernel/probe.js';
-import type { Instance } from '../plan/instance.js';
+import type { Instance } from '../kernel/instance.js';
 import { planLab } from '../plan/topology.js';
 
 interface Section {

@@ -2,15 +2,15 @@
 // timeout. A failing check explains itself: the command, from where to where, what it expected,
 // what it saw, and evidence from the namespaces involved.
 
-import type { Check, Lab } from '../spec/types.js';
-import { parseCidr, parseIPv4, contains } from '../spec/net.js';
-import { cidrsOf } from '../spec/lab.js';
+import type { Check, Lab } from '../labfile/types.js';
+import { parseCidr, parseIPv4, contains } from '../labfile/net.js';
+import { cidrsOf } from '../labfile/routes.js';
 import type { Host, RunResult } from '../exec/host.js';
 import { renderCommand, type Command } from '../kernel/command.js';
 import { parseCurl, probeCommand } from '../kernel/probe.js';
-import type { Instance } from '../plan/instance.js';
-import { birdSocket } from '../plan/calico.js';
-import { birdProtocolState } from '../cni/calico.js';
+import type { Instance } from '../kernel/instance.js';
+import { birdSocket } from '../components/calico/plan.js';
+import { birdProtocolState } from '../components/calico/bird.js';
 import { describePacket, parseCapture } from '../kernel/capture.js';
 
 export interface CheckResult {

@@ -213,8 +213,8 @@ ip netns exec node2 sysctl -q -w net.ipv4.conf.flannel0.accept_local=1
 #    decremented on each crossing. Every packet crosses from kernel to userspace and back on both
 #    nodes, which is why this backend is slow and deprecated. Here the proxy is knetlab's own
 #    TypeScript daemon; it writes its PID file once attached and bound.
-ip netns exec node1 node <knetlab>/dist/daemon/flannel-udp.js --config /run/knetlab/labs/flannel-udp/node1/flannel-udp.json
-ip netns exec node2 node <knetlab>/dist/daemon/flannel-udp.js --config /run/knetlab/labs/flannel-udp/node2/flannel-udp.json
+ip netns exec node1 node <knetlab>/dist/agent.js flannel-udp --config /run/knetlab/labs/flannel-udp/node1/flannel-udp.json
+ip netns exec node2 node <knetlab>/dist/agent.js flannel-udp --config /run/knetlab/labs/flannel-udp/node2/flannel-udp.json
 
 # 10. flanneld: masquerade and forward rules
 #    With --ip-masq flanneld adds FLANNEL-POSTRTG to nat POSTROUTING: pod ↔ pod traffic inside the

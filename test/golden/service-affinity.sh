@@ -841,42 +841,23 @@ tee /run/knetlab/labs/service-affinity/cluster/events.jsonl >/dev/null <<'EOF'
 {"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/myapp-547997745f-9df8q","type":"Normal","reason":"Scheduled","message":"Successfully assigned default/myapp-547997745f-9df8q to node1"}
 {"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/myapp-547997745f-m8fhx","type":"Normal","reason":"Scheduled","message":"Successfully assigned default/myapp-547997745f-m8fhx to node2"}
 EOF
+
+# 14. kube-proxy: hook its chains into the built-in ones
+#    kube-proxy (iptables mode) starts by ensuring the jumps from the built-in chains to its own: nat
+#    PREROUTING and OUTPUT → KUBE-SERVICES, POSTROUTING → KUBE-POSTROUTING, and the filter jumps
+#    (INPUT, FORWARD, OUTPUT), plus the KUBE-PROXY-CANARY chains it watches to notice a flush. Only
+#    what is missing is added, so a restart neither flushes its chains nor stacks duplicate jumps.
+#    Each node's kube-proxy also gets its configuration file.
 tee /run/knetlab/labs/service-affinity/cluster/kube-proxy-node1.json >/dev/null <<'EOF'
 {
   "node": "node1",
+  "mode": "iptables",
   "stateFile": "/run/knetlab/labs/service-affinity/cluster/state.json",
   "syncedFile": "/run/knetlab/labs/service-affinity/cluster/kube-proxy-node1.synced",
   "pidfile": "/run/knetlab/labs/service-affinity/cluster/kube-proxy-node1.pid",
   "log": "/run/knetlab/labs/service-affinity/cluster/kube-proxy-node1.log"
 }
 EOF
-tee /run/knetlab/labs/service-affinity/cluster/kube-proxy-node2.json >/dev/null <<'EOF'
-{
-  "node": "node2",
-  "stateFile": "/run/knetlab/labs/service-affinity/cluster/state.json",
-  "syncedFile": "/run/knetlab/labs/service-affinity/cluster/kube-proxy-node2.synced",
-  "pidfile": "/run/knetlab/labs/service-affinity/cluster/kube-proxy-node2.pid",
-  "log": "/run/knetlab/labs/service-affinity/cluster/kube-proxy-node2.log"
-}
-EOF
-tee /run/knetlab/labs/service-affinity/cluster/kube-proxy-node3.json >/dev/null <<'EOF'
-{
-  "node": "node3",
-  "stateFile": "/run/knetlab/labs/service-affinity/cluster/state.json",
-  "syncedFile": "/run/knetlab/labs/service-affinity/cluster/kube-proxy-node3.synced",
-  "pidfile": "/run/knetlab/labs/service-affinity/cluster/kube-proxy-node3.pid",
-  "log": "/run/knetlab/labs/service-affinity/cluster/kube-proxy-node3.log"
-}
-EOF
-
-# 14. kube-proxy: the first sync on every node
-#    kube-proxy (iptables mode) first hooks its chains into the built-in ones (nat PREROUTING and
-#    OUTPUT → KUBE-SERVICES, POSTROUTING → KUBE-POSTROUTING, and the filter jumps), then writes every
-#    Service at once with one iptables-restore: KUBE-SERVICES matches each ClusterIP:port and jumps
-#    to a KUBE-SVC chain, which picks an endpoint with "statistic mode random" (probability 1/n, then
-#    1/(n-1), …) and jumps to its KUBE-SEP chain, which DNATs to the pod. KUBE-MARK-MASQ marks
-#    packets that must be masqueraded on the way out (KUBE-POSTROUTING). Chain names end in a hash of
-#    the service port (and endpoint), exactly as kube-proxy names them.
 ip netns exec node1 iptables-restore --noflush <<'EOF'
 *mangle
 :KUBE-PROXY-CANARY - [0:0]
@@ -909,62 +890,16 @@ COMMIT
 -I INPUT 1 -j KUBE-FIREWALL
 -I OUTPUT 1 -j KUBE-FIREWALL
 COMMIT
-*filter
-:KUBE-SERVICES - [0:0]
-:KUBE-EXTERNAL-SERVICES - [0:0]
-:KUBE-FORWARD - [0:0]
-:KUBE-NODEPORTS - [0:0]
-:KUBE-PROXY-FIREWALL - [0:0]
-:KUBE-FIREWALL - [0:0]
--A KUBE-FIREWALL -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP
--A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP
--A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x00004000/0x00004000 -j ACCEPT
--A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
-COMMIT
-*nat
-:KUBE-SERVICES - [0:0]
-:KUBE-NODEPORTS - [0:0]
-:KUBE-POSTROUTING - [0:0]
-:KUBE-MARK-MASQ - [0:0]
-:KUBE-SVC-XJWXQFJLXSXKRMSG - [0:0]
-:KUBE-SEP-EAJV75HCESAN475E - [0:0]
-:KUBE-SEP-3PAGM6TSTQR5C3VU - [0:0]
-:KUBE-SEP-OEN5UKVDB4XWG6WT - [0:0]
-:KUBE-SVC-42VIRZCWPWG3W4AV - [0:0]
-:KUBE-SEP-ACVRUHUWFTI4NLK7 - [0:0]
-:KUBE-SEP-6J4WD4PN7AACRP3H - [0:0]
-:KUBE-SEP-EB7OQDORUZ4267XN - [0:0]
--A KUBE-POSTROUTING -m mark ! --mark 0x00004000/0x00004000 -j RETURN
--A KUBE-POSTROUTING -j MARK --xor-mark 0x00004000
--A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully
--A KUBE-MARK-MASQ -j MARK --or-mark 0x00004000
--A KUBE-SERVICES -m comment --comment "default/myapp cluster IP" -m tcp -p tcp -d 10.96.200.1 --dport 80 -j KUBE-SVC-XJWXQFJLXSXKRMSG
--A KUBE-SVC-XJWXQFJLXSXKRMSG -m comment --comment "default/myapp cluster IP" -m tcp -p tcp -d 10.96.200.1 --dport 80 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
--A KUBE-SVC-XJWXQFJLXSXKRMSG -m comment --comment "default/myapp -> 10.244.1.2:80" -m statistic --mode random --probability 0.3333333333 -j KUBE-SEP-EAJV75HCESAN475E
--A KUBE-SVC-XJWXQFJLXSXKRMSG -m comment --comment "default/myapp -> 10.244.2.2:80" -m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-3PAGM6TSTQR5C3VU
--A KUBE-SVC-XJWXQFJLXSXKRMSG -m comment --comment "default/myapp -> 10.244.3.2:80" -j KUBE-SEP-OEN5UKVDB4XWG6WT
--A KUBE-SEP-EAJV75HCESAN475E -m comment --comment default/myapp -s 10.244.1.2 -j KUBE-MARK-MASQ
--A KUBE-SEP-EAJV75HCESAN475E -m comment --comment default/myapp -m tcp -p tcp -j DNAT --to-destination 10.244.1.2:80
--A KUBE-SEP-3PAGM6TSTQR5C3VU -m comment --comment default/myapp -s 10.244.2.2 -j KUBE-MARK-MASQ
--A KUBE-SEP-3PAGM6TSTQR5C3VU -m comment --comment default/myapp -m tcp -p tcp -j DNAT --to-destination 10.244.2.2:80
--A KUBE-SEP-OEN5UKVDB4XWG6WT -m comment --comment default/myapp -s 10.244.3.2 -j KUBE-MARK-MASQ
--A KUBE-SEP-OEN5UKVDB4XWG6WT -m comment --comment default/myapp -m tcp -p tcp -j DNAT --to-destination 10.244.3.2:80
--A KUBE-SERVICES -m comment --comment "default/myapp-sticky cluster IP" -m tcp -p tcp -d 10.96.200.2 --dport 80 -j KUBE-SVC-42VIRZCWPWG3W4AV
--A KUBE-SVC-42VIRZCWPWG3W4AV -m comment --comment "default/myapp-sticky cluster IP" -m tcp -p tcp -d 10.96.200.2 --dport 80 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
--A KUBE-SVC-42VIRZCWPWG3W4AV -m comment --comment "default/myapp-sticky -> 10.244.1.2:80" -m recent --name KUBE-SEP-ACVRUHUWFTI4NLK7 --rcheck --seconds 10 --reap -j KUBE-SEP-ACVRUHUWFTI4NLK7
--A KUBE-SVC-42VIRZCWPWG3W4AV -m comment --comment "default/myapp-sticky -> 10.244.2.2:80" -m recent --name KUBE-SEP-6J4WD4PN7AACRP3H --rcheck --seconds 10 --reap -j KUBE-SEP-6J4WD4PN7AACRP3H
--A KUBE-SVC-42VIRZCWPWG3W4AV -m comment --comment "default/myapp-sticky -> 10.244.3.2:80" -m recent --name KUBE-SEP-EB7OQDORUZ4267XN --rcheck --seconds 10 --reap -j KUBE-SEP-EB7OQDORUZ4267XN
--A KUBE-SVC-42VIRZCWPWG3W4AV -m comment --comment "default/myapp-sticky -> 10.244.1.2:80" -m statistic --mode random --probability 0.3333333333 -j KUBE-SEP-ACVRUHUWFTI4NLK7
--A KUBE-SVC-42VIRZCWPWG3W4AV -m comment --comment "default/myapp-sticky -> 10.244.2.2:80" -m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-6J4WD4PN7AACRP3H
--A KUBE-SVC-42VIRZCWPWG3W4AV -m comment --comment "default/myapp-sticky -> 10.244.3.2:80" -j KUBE-SEP-EB7OQDORUZ4267XN
--A KUBE-SEP-ACVRUHUWFTI4NLK7 -m comment --comment default/myapp-sticky -s 10.244.1.2 -j KUBE-MARK-MASQ
--A KUBE-SEP-ACVRUHUWFTI4NLK7 -m comment --comment default/myapp-sticky -m recent --name KUBE-SEP-ACVRUHUWFTI4NLK7 --set -m tcp -p tcp -j DNAT --to-destination 10.244.1.2:80
--A KUBE-SEP-6J4WD4PN7AACRP3H -m comment --comment default/myapp-sticky -s 10.244.2.2 -j KUBE-MARK-MASQ
--A KUBE-SEP-6J4WD4PN7AACRP3H -m comment --comment default/myapp-sticky -m recent --name KUBE-SEP-6J4WD4PN7AACRP3H --set -m tcp -p tcp -j DNAT --to-destination 10.244.2.2:80
--A KUBE-SEP-EB7OQDORUZ4267XN -m comment --comment default/myapp-sticky -s 10.244.3.2 -j KUBE-MARK-MASQ
--A KUBE-SEP-EB7OQDORUZ4267XN -m comment --comment default/myapp-sticky -m recent --name KUBE-SEP-EB7OQDORUZ4267XN --set -m tcp -p tcp -j DNAT --to-destination 10.244.3.2:80
--A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS
-COMMIT
+EOF
+tee /run/knetlab/labs/service-affinity/cluster/kube-proxy-node2.json >/dev/null <<'EOF'
+{
+  "node": "node2",
+  "mode": "iptables",
+  "stateFile": "/run/knetlab/labs/service-affinity/cluster/state.json",
+  "syncedFile": "/run/knetlab/labs/service-affinity/cluster/kube-proxy-node2.synced",
+  "pidfile": "/run/knetlab/labs/service-affinity/cluster/kube-proxy-node2.pid",
+  "log": "/run/knetlab/labs/service-affinity/cluster/kube-proxy-node2.log"
+}
 EOF
 ip netns exec node2 iptables-restore --noflush <<'EOF'
 *mangle
@@ -998,62 +933,16 @@ COMMIT
 -I INPUT 1 -j KUBE-FIREWALL
 -I OUTPUT 1 -j KUBE-FIREWALL
 COMMIT
-*filter
-:KUBE-SERVICES - [0:0]
-:KUBE-EXTERNAL-SERVICES - [0:0]
-:KUBE-FORWARD - [0:0]
-:KUBE-NODEPORTS - [0:0]
-:KUBE-PROXY-FIREWALL - [0:0]
-:KUBE-FIREWALL - [0:0]
--A KUBE-FIREWALL -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP
--A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP
--A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x00004000/0x00004000 -j ACCEPT
--A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
-COMMIT
-*nat
-:KUBE-SERVICES - [0:0]
-:KUBE-NODEPORTS - [0:0]
-:KUBE-POSTROUTING - [0:0]
-:KUBE-MARK-MASQ - [0:0]
-:KUBE-SVC-XJWXQFJLXSXKRMSG - [0:0]
-:KUBE-SEP-EAJV75HCESAN475E - [0:0]
-:KUBE-SEP-3PAGM6TSTQR5C3VU - [0:0]
-:KUBE-SEP-OEN5UKVDB4XWG6WT - [0:0]
-:KUBE-SVC-42VIRZCWPWG3W4AV - [0:0]
-:KUBE-SEP-ACVRUHUWFTI4NLK7 - [0:0]
-:KUBE-SEP-6J4WD4PN7AACRP3H - [0:0]
-:KUBE-SEP-EB7OQDORUZ4267XN - [0:0]
--A KUBE-POSTROUTING -m mark ! --mark 0x00004000/0x00004000 -j RETURN
--A KUBE-POSTROUTING -j MARK --xor-mark 0x00004000
--A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully
--A KUBE-MARK-MASQ -j MARK --or-mark 0x00004000
--A KUBE-SERVICES -m comment --comment "default/myapp cluster IP" -m tcp -p tcp -d 10.96.200.1 --dport 80 -j KUBE-SVC-XJWXQFJLXSXKRMSG
--A KUBE-SVC-XJWXQFJLXSXKRMSG -m comment --comment "default/myapp cluster IP" -m tcp -p tcp -d 10.96.200.1 --dport 80 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
--A KUBE-SVC-XJWXQFJLXSXKRMSG -m comment --comment "default/myapp -> 10.244.1.2:80" -m statistic --mode random --probability 0.3333333333 -j KUBE-SEP-EAJV75HCESAN475E
--A KUBE-SVC-XJWXQFJLXSXKRMSG -m comment --comment "default/myapp -> 10.244.2.2:80" -m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-3PAGM6TSTQR5C3VU
--A KUBE-SVC-XJWXQFJLXSXKRMSG -m comment --comment "default/myapp -> 10.244.3.2:80" -j KUBE-SEP-OEN5UKVDB4XWG6WT
--A KUBE-SEP-EAJV75HCESAN475E -m comment --comment default/myapp -s 10.244.1.2 -j KUBE-MARK-MASQ
--A KUBE-SEP-EAJV75HCESAN475E -m comment --comment default/myapp -m tcp -p tcp -j DNAT --to-destination 10.244.1.2:80
--A KUBE-SEP-3PAGM6TSTQR5C3VU -m comment --comment default/myapp -s 10.244.2.2 -j KUBE-MARK-MASQ
--A KUBE-SEP-3PAGM6TSTQR5C3VU -m comment --comment default/myapp -m tcp -p tcp -j DNAT --to-destination 10.244.2.2:80
--A KUBE-SEP-OEN5UKVDB4XWG6WT -m comment --comment default/myapp -s 10.244.3.2 -j KUBE-MARK-MASQ
--A KUBE-SEP-OEN5UKVDB4XWG6WT -m comment --comment default/myapp -m tcp -p tcp -j DNAT --to-destination 10.244.3.2:80
--A KUBE-SERVICES -m comment --comment "default/myapp-sticky cluster IP" -m tcp -p tcp -d 10.96.200.2 --dport 80 -j KUBE-SVC-42VIRZCWPWG3W4AV
--A KUBE-SVC-42VIRZCWPWG3W4AV -m comment --comment "default/myapp-sticky cluster IP" -m tcp -p tcp -d 10.96.200.2 --dport 80 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
--A KUBE-SVC-42VIRZCWPWG3W4AV -m comment --comment "default/myapp-sticky -> 10.244.1.2:80" -m recent --name KUBE-SEP-ACVRUHUWFTI4NLK7 --rcheck --seconds 10 --reap -j KUBE-SEP-ACVRUHUWFTI4NLK7
--A KUBE-SVC-42VIRZCWPWG3W4AV -m comment --comment "default/myapp-sticky -> 10.244.2.2:80" -m recent --name KUBE-SEP-6J4WD4PN7AACRP3H --rcheck --seconds 10 --reap -j KUBE-SEP-6J4WD4PN7AACRP3H
--A KUBE-SVC-42VIRZCWPWG3W4AV -m comment --comment "default/myapp-sticky -> 10.244.3.2:80" -m recent --name KUBE-SEP-EB7OQDORUZ4267XN --rcheck --seconds 10 --reap -j KUBE-SEP-EB7OQDORUZ4267XN
--A KUBE-SVC-42VIRZCWPWG3W4AV -m comment --comment "default/myapp-sticky -> 10.244.1.2:80" -m statistic --mode random --probability 0.3333333333 -j KUBE-SEP-ACVRUHUWFTI4NLK7
--A KUBE-SVC-42VIRZCWPWG3W4AV -m comment --comment "default/myapp-sticky -> 10.244.2.2:80" -m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-6J4WD4PN7AACRP3H
--A KUBE-SVC-42VIRZCWPWG3W4AV -m comment --comment "default/myapp-sticky -> 10.244.3.2:80" -j KUBE-SEP-EB7OQDORUZ4267XN
--A KUBE-SEP-ACVRUHUWFTI4NLK7 -m comment --comment default/myapp-sticky -s 10.244.1.2 -j KUBE-MARK-MASQ
--A KUBE-SEP-ACVRUHUWFTI4NLK7 -m comment --comment default/myapp-sticky -m recent --name KUBE-SEP-ACVRUHUWFTI4NLK7 --set -m tcp -p tcp -j DNAT --to-destination 10.244.1.2:80
--A KUBE-SEP-6J4WD4PN7AACRP3H -m comment --comment default/myapp-sticky -s 10.244.2.2 -j KUBE-MARK-MASQ
--A KUBE-SEP-6J4WD4PN7AACRP3H -m comment --comment default/myapp-sticky -m recent --name KUBE-SEP-6J4WD4PN7AACRP3H --set -m tcp -p tcp -j DNAT --to-destination 10.244.2.2:80
--A KUBE-SEP-EB7OQDORUZ4267XN -m comment --comment default/myapp-sticky -s 10.244.3.2 -j KUBE-MARK-MASQ
--A KUBE-SEP-EB7OQDORUZ4267XN -m comment --comment default/myapp-sticky -m recent --name KUBE-SEP-EB7OQDORUZ4267XN --set -m tcp -p tcp -j DNAT --to-destination 10.244.3.2:80
--A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS
-COMMIT
+EOF
+tee /run/knetlab/labs/service-affinity/cluster/kube-proxy-node3.json >/dev/null <<'EOF'
+{
+  "node": "node3",
+  "mode": "iptables",
+  "stateFile": "/run/knetlab/labs/service-affinity/cluster/state.json",
+  "syncedFile": "/run/knetlab/labs/service-affinity/cluster/kube-proxy-node3.synced",
+  "pidfile": "/run/knetlab/labs/service-affinity/cluster/kube-proxy-node3.pid",
+  "log": "/run/knetlab/labs/service-affinity/cluster/kube-proxy-node3.log"
+}
 EOF
 ip netns exec node3 iptables-restore --noflush <<'EOF'
 *mangle
@@ -1087,6 +976,132 @@ COMMIT
 -I INPUT 1 -j KUBE-FIREWALL
 -I OUTPUT 1 -j KUBE-FIREWALL
 COMMIT
+EOF
+
+# 15. kube-proxy: the first sync on every node
+#    Then kube-proxy writes every Service at once with one iptables-restore --noflush --counters:
+#    KUBE-SERVICES matches each ClusterIP:port and jumps to a KUBE-SVC chain, which picks an endpoint
+#    with "statistic mode random" (probability 1/n, then 1/(n-1), …) and jumps to its KUBE-SEP chain,
+#    which DNATs to the pod. KUBE-MARK-MASQ marks packets that must be masqueraded on the way out
+#    (KUBE-POSTROUTING). Chain names end in a hash of the service port (and endpoint), exactly as
+#    kube-proxy names them.
+ip netns exec node1 iptables-restore --noflush --counters <<'EOF'
+*filter
+:KUBE-SERVICES - [0:0]
+:KUBE-EXTERNAL-SERVICES - [0:0]
+:KUBE-FORWARD - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-PROXY-FIREWALL - [0:0]
+:KUBE-FIREWALL - [0:0]
+-A KUBE-FIREWALL -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP
+-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP
+-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x00004000/0x00004000 -j ACCEPT
+-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+COMMIT
+*nat
+:KUBE-SERVICES - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-POSTROUTING - [0:0]
+:KUBE-MARK-MASQ - [0:0]
+:KUBE-SVC-XJWXQFJLXSXKRMSG - [0:0]
+:KUBE-SEP-EAJV75HCESAN475E - [0:0]
+:KUBE-SEP-3PAGM6TSTQR5C3VU - [0:0]
+:KUBE-SEP-OEN5UKVDB4XWG6WT - [0:0]
+:KUBE-SVC-42VIRZCWPWG3W4AV - [0:0]
+:KUBE-SEP-ACVRUHUWFTI4NLK7 - [0:0]
+:KUBE-SEP-6J4WD4PN7AACRP3H - [0:0]
+:KUBE-SEP-EB7OQDORUZ4267XN - [0:0]
+-A KUBE-POSTROUTING -m mark ! --mark 0x00004000/0x00004000 -j RETURN
+-A KUBE-POSTROUTING -j MARK --xor-mark 0x00004000
+-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully
+-A KUBE-MARK-MASQ -j MARK --or-mark 0x00004000
+-A KUBE-SERVICES -m comment --comment "default/myapp cluster IP" -m tcp -p tcp -d 10.96.200.1 --dport 80 -j KUBE-SVC-XJWXQFJLXSXKRMSG
+-A KUBE-SVC-XJWXQFJLXSXKRMSG -m comment --comment "default/myapp cluster IP" -m tcp -p tcp -d 10.96.200.1 --dport 80 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
+-A KUBE-SVC-XJWXQFJLXSXKRMSG -m comment --comment "default/myapp -> 10.244.1.2:80" -m statistic --mode random --probability 0.3333333333 -j KUBE-SEP-EAJV75HCESAN475E
+-A KUBE-SVC-XJWXQFJLXSXKRMSG -m comment --comment "default/myapp -> 10.244.2.2:80" -m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-3PAGM6TSTQR5C3VU
+-A KUBE-SVC-XJWXQFJLXSXKRMSG -m comment --comment "default/myapp -> 10.244.3.2:80" -j KUBE-SEP-OEN5UKVDB4XWG6WT
+-A KUBE-SEP-EAJV75HCESAN475E -m comment --comment default/myapp -s 10.244.1.2 -j KUBE-MARK-MASQ
+-A KUBE-SEP-EAJV75HCESAN475E -m comment --comment default/myapp -m tcp -p tcp -j DNAT --to-destination 10.244.1.2:80
+-A KUBE-SEP-3PAGM6TSTQR5C3VU -m comment --comment default/myapp -s 10.244.2.2 -j KUBE-MARK-MASQ
+-A KUBE-SEP-3PAGM6TSTQR5C3VU -m comment --comment default/myapp -m tcp -p tcp -j DNAT --to-destination 10.244.2.2:80
+-A KUBE-SEP-OEN5UKVDB4XWG6WT -m comment --comment default/myapp -s 10.244.3.2 -j KUBE-MARK-MASQ
+-A KUBE-SEP-OEN5UKVDB4XWG6WT -m comment --comment default/myapp -m tcp -p tcp -j DNAT --to-destination 10.244.3.2:80
+-A KUBE-SERVICES -m comment --comment "default/myapp-sticky cluster IP" -m tcp -p tcp -d 10.96.200.2 --dport 80 -j KUBE-SVC-42VIRZCWPWG3W4AV
+-A KUBE-SVC-42VIRZCWPWG3W4AV -m comment --comment "default/myapp-sticky cluster IP" -m tcp -p tcp -d 10.96.200.2 --dport 80 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
+-A KUBE-SVC-42VIRZCWPWG3W4AV -m comment --comment "default/myapp-sticky -> 10.244.1.2:80" -m recent --name KUBE-SEP-ACVRUHUWFTI4NLK7 --rcheck --seconds 10 --reap -j KUBE-SEP-ACVRUHUWFTI4NLK7
+-A KUBE-SVC-42VIRZCWPWG3W4AV -m comment --comment "default/myapp-sticky -> 10.244.2.2:80" -m recent --name KUBE-SEP-6J4WD4PN7AACRP3H --rcheck --seconds 10 --reap -j KUBE-SEP-6J4WD4PN7AACRP3H
+-A KUBE-SVC-42VIRZCWPWG3W4AV -m comment --comment "default/myapp-sticky -> 10.244.3.2:80" -m recent --name KUBE-SEP-EB7OQDORUZ4267XN --rcheck --seconds 10 --reap -j KUBE-SEP-EB7OQDORUZ4267XN
+-A KUBE-SVC-42VIRZCWPWG3W4AV -m comment --comment "default/myapp-sticky -> 10.244.1.2:80" -m statistic --mode random --probability 0.3333333333 -j KUBE-SEP-ACVRUHUWFTI4NLK7
+-A KUBE-SVC-42VIRZCWPWG3W4AV -m comment --comment "default/myapp-sticky -> 10.244.2.2:80" -m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-6J4WD4PN7AACRP3H
+-A KUBE-SVC-42VIRZCWPWG3W4AV -m comment --comment "default/myapp-sticky -> 10.244.3.2:80" -j KUBE-SEP-EB7OQDORUZ4267XN
+-A KUBE-SEP-ACVRUHUWFTI4NLK7 -m comment --comment default/myapp-sticky -s 10.244.1.2 -j KUBE-MARK-MASQ
+-A KUBE-SEP-ACVRUHUWFTI4NLK7 -m comment --comment default/myapp-sticky -m recent --name KUBE-SEP-ACVRUHUWFTI4NLK7 --set -m tcp -p tcp -j DNAT --to-destination 10.244.1.2:80
+-A KUBE-SEP-6J4WD4PN7AACRP3H -m comment --comment default/myapp-sticky -s 10.244.2.2 -j KUBE-MARK-MASQ
+-A KUBE-SEP-6J4WD4PN7AACRP3H -m comment --comment default/myapp-sticky -m recent --name KUBE-SEP-6J4WD4PN7AACRP3H --set -m tcp -p tcp -j DNAT --to-destination 10.244.2.2:80
+-A KUBE-SEP-EB7OQDORUZ4267XN -m comment --comment default/myapp-sticky -s 10.244.3.2 -j KUBE-MARK-MASQ
+-A KUBE-SEP-EB7OQDORUZ4267XN -m comment --comment default/myapp-sticky -m recent --name KUBE-SEP-EB7OQDORUZ4267XN --set -m tcp -p tcp -j DNAT --to-destination 10.244.3.2:80
+-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS
+COMMIT
+EOF
+ip netns exec node2 iptables-restore --noflush --counters <<'EOF'
+*filter
+:KUBE-SERVICES - [0:0]
+:KUBE-EXTERNAL-SERVICES - [0:0]
+:KUBE-FORWARD - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-PROXY-FIREWALL - [0:0]
+:KUBE-FIREWALL - [0:0]
+-A KUBE-FIREWALL -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP
+-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP
+-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x00004000/0x00004000 -j ACCEPT
+-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+COMMIT
+*nat
+:KUBE-SERVICES - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-POSTROUTING - [0:0]
+:KUBE-MARK-MASQ - [0:0]
+:KUBE-SVC-XJWXQFJLXSXKRMSG - [0:0]
+:KUBE-SEP-EAJV75HCESAN475E - [0:0]
+:KUBE-SEP-3PAGM6TSTQR5C3VU - [0:0]
+:KUBE-SEP-OEN5UKVDB4XWG6WT - [0:0]
+:KUBE-SVC-42VIRZCWPWG3W4AV - [0:0]
+:KUBE-SEP-ACVRUHUWFTI4NLK7 - [0:0]
+:KUBE-SEP-6J4WD4PN7AACRP3H - [0:0]
+:KUBE-SEP-EB7OQDORUZ4267XN - [0:0]
+-A KUBE-POSTROUTING -m mark ! --mark 0x00004000/0x00004000 -j RETURN
+-A KUBE-POSTROUTING -j MARK --xor-mark 0x00004000
+-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully
+-A KUBE-MARK-MASQ -j MARK --or-mark 0x00004000
+-A KUBE-SERVICES -m comment --comment "default/myapp cluster IP" -m tcp -p tcp -d 10.96.200.1 --dport 80 -j KUBE-SVC-XJWXQFJLXSXKRMSG
+-A KUBE-SVC-XJWXQFJLXSXKRMSG -m comment --comment "default/myapp cluster IP" -m tcp -p tcp -d 10.96.200.1 --dport 80 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
+-A KUBE-SVC-XJWXQFJLXSXKRMSG -m comment --comment "default/myapp -> 10.244.1.2:80" -m statistic --mode random --probability 0.3333333333 -j KUBE-SEP-EAJV75HCESAN475E
+-A KUBE-SVC-XJWXQFJLXSXKRMSG -m comment --comment "default/myapp -> 10.244.2.2:80" -m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-3PAGM6TSTQR5C3VU
+-A KUBE-SVC-XJWXQFJLXSXKRMSG -m comment --comment "default/myapp -> 10.244.3.2:80" -j KUBE-SEP-OEN5UKVDB4XWG6WT
+-A KUBE-SEP-EAJV75HCESAN475E -m comment --comment default/myapp -s 10.244.1.2 -j KUBE-MARK-MASQ
+-A KUBE-SEP-EAJV75HCESAN475E -m comment --comment default/myapp -m tcp -p tcp -j DNAT --to-destination 10.244.1.2:80
+-A KUBE-SEP-3PAGM6TSTQR5C3VU -m comment --comment default/myapp -s 10.244.2.2 -j KUBE-MARK-MASQ
+-A KUBE-SEP-3PAGM6TSTQR5C3VU -m comment --comment default/myapp -m tcp -p tcp -j DNAT --to-destination 10.244.2.2:80
+-A KUBE-SEP-OEN5UKVDB4XWG6WT -m comment --comment default/myapp -s 10.244.3.2 -j KUBE-MARK-MASQ
+-A KUBE-SEP-OEN5UKVDB4XWG6WT -m comment --comment default/myapp -m tcp -p tcp -j DNAT --to-destination 10.244.3.2:80
+-A KUBE-SERVICES -m comment --comment "default/myapp-sticky cluster IP" -m tcp -p tcp -d 10.96.200.2 --dport 80 -j KUBE-SVC-42VIRZCWPWG3W4AV
+-A KUBE-SVC-42VIRZCWPWG3W4AV -m comment --comment "default/myapp-sticky cluster IP" -m tcp -p tcp -d 10.96.200.2 --dport 80 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
+-A KUBE-SVC-42VIRZCWPWG3W4AV -m comment --comment "default/myapp-sticky -> 10.244.1.2:80" -m recent --name KUBE-SEP-ACVRUHUWFTI4NLK7 --rcheck --seconds 10 --reap -j KUBE-SEP-ACVRUHUWFTI4NLK7
+-A KUBE-SVC-42VIRZCWPWG3W4AV -m comment --comment "default/myapp-sticky -> 10.244.2.2:80" -m recent --name KUBE-SEP-6J4WD4PN7AACRP3H --rcheck --seconds 10 --reap -j KUBE-SEP-6J4WD4PN7AACRP3H
+-A KUBE-SVC-42VIRZCWPWG3W4AV -m comment --comment "default/myapp-sticky -> 10.244.3.2:80" -m recent --name KUBE-SEP-EB7OQDORUZ4267XN --rcheck --seconds 10 --reap -j KUBE-SEP-EB7OQDORUZ4267XN
+-A KUBE-SVC-42VIRZCWPWG3W4AV -m comment --comment "default/myapp-sticky -> 10.244.1.2:80" -m statistic --mode random --probability 0.3333333333 -j KUBE-SEP-ACVRUHUWFTI4NLK7
+-A KUBE-SVC-42VIRZCWPWG3W4AV -m comment --comment "default/myapp-sticky -> 10.244.2.2:80" -m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-6J4WD4PN7AACRP3H
+-A KUBE-SVC-42VIRZCWPWG3W4AV -m comment --comment "default/myapp-sticky -> 10.244.3.2:80" -j KUBE-SEP-EB7OQDORUZ4267XN
+-A KUBE-SEP-ACVRUHUWFTI4NLK7 -m comment --comment default/myapp-sticky -s 10.244.1.2 -j KUBE-MARK-MASQ
+-A KUBE-SEP-ACVRUHUWFTI4NLK7 -m comment --comment default/myapp-sticky -m recent --name KUBE-SEP-ACVRUHUWFTI4NLK7 --set -m tcp -p tcp -j DNAT --to-destination 10.244.1.2:80
+-A KUBE-SEP-6J4WD4PN7AACRP3H -m comment --comment default/myapp-sticky -s 10.244.2.2 -j KUBE-MARK-MASQ
+-A KUBE-SEP-6J4WD4PN7AACRP3H -m comment --comment default/myapp-sticky -m recent --name KUBE-SEP-6J4WD4PN7AACRP3H --set -m tcp -p tcp -j DNAT --to-destination 10.244.2.2:80
+-A KUBE-SEP-EB7OQDORUZ4267XN -m comment --comment default/myapp-sticky -s 10.244.3.2 -j KUBE-MARK-MASQ
+-A KUBE-SEP-EB7OQDORUZ4267XN -m comment --comment default/myapp-sticky -m recent --name KUBE-SEP-EB7OQDORUZ4267XN --set -m tcp -p tcp -j DNAT --to-destination 10.244.3.2:80
+-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS
+COMMIT
+EOF
+ip netns exec node3 iptables-restore --noflush --counters <<'EOF'
 *filter
 :KUBE-SERVICES - [0:0]
 :KUBE-EXTERNAL-SERVICES - [0:0]
@@ -1145,18 +1160,18 @@ COMMIT
 COMMIT
 EOF
 
-# 15. Start kube-proxy on every node
+# 16. Start kube-proxy on every node
 #    From here on kube-proxy keeps the rules in step with the API: on every change it recomputes the
 #    whole ruleset and writes it with one iptables-restore (deleting the chains of Services and
 #    endpoints that went away). It also answers on :10256/healthz and, for LoadBalancer Services with
 #    externalTrafficPolicy Local, on their healthCheckNodePort: 200 while the node has a ready local
 #    endpoint, 503 otherwise. Here kube-proxy is knetlab's own TypeScript daemon; the rules it writes
 #    are kube-proxy's.
-ip netns exec node1 node <knetlab>/dist/daemon/kube-proxy.js --config /run/knetlab/labs/service-affinity/cluster/kube-proxy-node1.json
-ip netns exec node2 node <knetlab>/dist/daemon/kube-proxy.js --config /run/knetlab/labs/service-affinity/cluster/kube-proxy-node2.json
-ip netns exec node3 node <knetlab>/dist/daemon/kube-proxy.js --config /run/knetlab/labs/service-affinity/cluster/kube-proxy-node3.json
+ip netns exec node1 node <knetlab>/dist/agent.js kube-proxy --config /run/knetlab/labs/service-affinity/cluster/kube-proxy-node1.json
+ip netns exec node2 node <knetlab>/dist/agent.js kube-proxy --config /run/knetlab/labs/service-affinity/cluster/kube-proxy-node2.json
+ip netns exec node3 node <knetlab>/dist/agent.js kube-proxy --config /run/knetlab/labs/service-affinity/cluster/kube-proxy-node3.json
 
-# 16. Start the readiness prober
+# 17. Start the readiness prober
 #    Each kubelet probes its pods' readinessProbe from the node: an HTTP GET (a status from 200 to
 #    399 passes) or a TCP connect, every periodSeconds. A pod is not ready until a probe passes, and
 #    failureThreshold failures in a row make it not ready again. Only ready pods are endpoints; when
@@ -1172,16 +1187,16 @@ tee /run/knetlab/labs/service-affinity/cluster/controlplane.json >/dev/null <<'E
   "log": "/run/knetlab/labs/service-affinity/cluster/controlplane.log"
 }
 EOF
-ip netns exec node1 node <knetlab>/dist/daemon/controlplane.js --config /run/knetlab/labs/service-affinity/cluster/controlplane.json
+ip netns exec node1 node <knetlab>/dist/agent.js controlplane --config /run/knetlab/labs/service-affinity/cluster/controlplane.json
 
-# 17. Look around
+# 18. Look around
 #    Read-only commands that show what the steps above built.
 # KUBE-SVC-… of myapp-sticky starts with three "-m recent --rcheck --seconds 10 --reap" rules; each KUBE-SEP-… has "-m recent --set" before its DNAT.
 ip netns exec node1 iptables-save -t nat
 # The recent lists (one per endpoint) with the client addresses they remember, once the checks have sent traffic.
 ip netns exec node1 sh -c 'grep . /proc/net/xt_recent/* || true'
 
-# 18. Verify with real packets
+# 19. Verify with real packets
 #    Each check as the command knetlab runs for it. A command marked "must fail" proves that a path
 #    does not exist.
 # without affinity, 30 requests from one pod are spread over the pods

@@ -763,42 +763,23 @@ tee /run/knetlab/labs/service-nodeport/cluster/events.jsonl >/dev/null <<'EOF'
 {"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/myapp-c749b47cc","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: myapp-c749b47cc-k42p5"}
 {"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/myapp-c749b47cc-k42p5","type":"Normal","reason":"Scheduled","message":"Successfully assigned default/myapp-c749b47cc-k42p5 to node3"}
 EOF
+
+# 14. kube-proxy: hook its chains into the built-in ones
+#    kube-proxy (iptables mode) starts by ensuring the jumps from the built-in chains to its own: nat
+#    PREROUTING and OUTPUT → KUBE-SERVICES, POSTROUTING → KUBE-POSTROUTING, and the filter jumps
+#    (INPUT, FORWARD, OUTPUT), plus the KUBE-PROXY-CANARY chains it watches to notice a flush. Only
+#    what is missing is added, so a restart neither flushes its chains nor stacks duplicate jumps.
+#    Each node's kube-proxy also gets its configuration file.
 tee /run/knetlab/labs/service-nodeport/cluster/kube-proxy-node1.json >/dev/null <<'EOF'
 {
   "node": "node1",
+  "mode": "iptables",
   "stateFile": "/run/knetlab/labs/service-nodeport/cluster/state.json",
   "syncedFile": "/run/knetlab/labs/service-nodeport/cluster/kube-proxy-node1.synced",
   "pidfile": "/run/knetlab/labs/service-nodeport/cluster/kube-proxy-node1.pid",
   "log": "/run/knetlab/labs/service-nodeport/cluster/kube-proxy-node1.log"
 }
 EOF
-tee /run/knetlab/labs/service-nodeport/cluster/kube-proxy-node2.json >/dev/null <<'EOF'
-{
-  "node": "node2",
-  "stateFile": "/run/knetlab/labs/service-nodeport/cluster/state.json",
-  "syncedFile": "/run/knetlab/labs/service-nodeport/cluster/kube-proxy-node2.synced",
-  "pidfile": "/run/knetlab/labs/service-nodeport/cluster/kube-proxy-node2.pid",
-  "log": "/run/knetlab/labs/service-nodeport/cluster/kube-proxy-node2.log"
-}
-EOF
-tee /run/knetlab/labs/service-nodeport/cluster/kube-proxy-node3.json >/dev/null <<'EOF'
-{
-  "node": "node3",
-  "stateFile": "/run/knetlab/labs/service-nodeport/cluster/state.json",
-  "syncedFile": "/run/knetlab/labs/service-nodeport/cluster/kube-proxy-node3.synced",
-  "pidfile": "/run/knetlab/labs/service-nodeport/cluster/kube-proxy-node3.pid",
-  "log": "/run/knetlab/labs/service-nodeport/cluster/kube-proxy-node3.log"
-}
-EOF
-
-# 14. kube-proxy: the first sync on every node
-#    kube-proxy (iptables mode) first hooks its chains into the built-in ones (nat PREROUTING and
-#    OUTPUT → KUBE-SERVICES, POSTROUTING → KUBE-POSTROUTING, and the filter jumps), then writes every
-#    Service at once with one iptables-restore: KUBE-SERVICES matches each ClusterIP:port and jumps
-#    to a KUBE-SVC chain, which picks an endpoint with "statistic mode random" (probability 1/n, then
-#    1/(n-1), …) and jumps to its KUBE-SEP chain, which DNATs to the pod. KUBE-MARK-MASQ marks
-#    packets that must be masqueraded on the way out (KUBE-POSTROUTING). Chain names end in a hash of
-#    the service port (and endpoint), exactly as kube-proxy names them.
 ip netns exec node1 iptables-restore --noflush <<'EOF'
 *mangle
 :KUBE-PROXY-CANARY - [0:0]
@@ -831,55 +812,16 @@ COMMIT
 -I INPUT 1 -j KUBE-FIREWALL
 -I OUTPUT 1 -j KUBE-FIREWALL
 COMMIT
-*filter
-:KUBE-SERVICES - [0:0]
-:KUBE-EXTERNAL-SERVICES - [0:0]
-:KUBE-FORWARD - [0:0]
-:KUBE-NODEPORTS - [0:0]
-:KUBE-PROXY-FIREWALL - [0:0]
-:KUBE-FIREWALL - [0:0]
--A KUBE-FIREWALL -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP
--A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP
--A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x00004000/0x00004000 -j ACCEPT
--A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
-COMMIT
-*nat
-:KUBE-SERVICES - [0:0]
-:KUBE-NODEPORTS - [0:0]
-:KUBE-POSTROUTING - [0:0]
-:KUBE-MARK-MASQ - [0:0]
-:KUBE-EXT-XJWXQFJLXSXKRMSG - [0:0]
-:KUBE-SVC-XJWXQFJLXSXKRMSG - [0:0]
-:KUBE-SEP-OEN5UKVDB4XWG6WT - [0:0]
-:KUBE-EXT-LOLE4ISW44XBNF3G - [0:0]
-:KUBE-SVC-LOLE4ISW44XBNF3G - [0:0]
-:KUBE-SEP-MQ4W7Q2CV67URU6Q - [0:0]
-:KUBE-SEP-QHWUG6SOC7OJ2BZK - [0:0]
--A KUBE-POSTROUTING -m mark ! --mark 0x00004000/0x00004000 -j RETURN
--A KUBE-POSTROUTING -j MARK --xor-mark 0x00004000
--A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully
--A KUBE-MARK-MASQ -j MARK --or-mark 0x00004000
--A KUBE-SERVICES -m comment --comment "default/myapp cluster IP" -m tcp -p tcp -d 10.99.99.99 --dport 80 -j KUBE-SVC-XJWXQFJLXSXKRMSG
--A KUBE-NODEPORTS -m comment --comment default/myapp -m tcp -p tcp --dport 30080 -j KUBE-EXT-XJWXQFJLXSXKRMSG
--A KUBE-SVC-XJWXQFJLXSXKRMSG -m comment --comment "default/myapp cluster IP" -m tcp -p tcp -d 10.99.99.99 --dport 80 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
--A KUBE-EXT-XJWXQFJLXSXKRMSG -m comment --comment "masquerade traffic for default/myapp external destinations" -j KUBE-MARK-MASQ
--A KUBE-EXT-XJWXQFJLXSXKRMSG -j KUBE-SVC-XJWXQFJLXSXKRMSG
--A KUBE-SVC-XJWXQFJLXSXKRMSG -m comment --comment "default/myapp -> 10.244.3.2:80" -j KUBE-SEP-OEN5UKVDB4XWG6WT
--A KUBE-SEP-OEN5UKVDB4XWG6WT -m comment --comment default/myapp -s 10.244.3.2 -j KUBE-MARK-MASQ
--A KUBE-SEP-OEN5UKVDB4XWG6WT -m comment --comment default/myapp -m tcp -p tcp -j DNAT --to-destination 10.244.3.2:80
--A KUBE-SERVICES -m comment --comment "default/web cluster IP" -m tcp -p tcp -d 10.96.0.11 --dport 80 -j KUBE-SVC-LOLE4ISW44XBNF3G
--A KUBE-NODEPORTS -m comment --comment default/web -m tcp -p tcp --dport 31234 -j KUBE-EXT-LOLE4ISW44XBNF3G
--A KUBE-SVC-LOLE4ISW44XBNF3G -m comment --comment "default/web cluster IP" -m tcp -p tcp -d 10.96.0.11 --dport 80 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
--A KUBE-EXT-LOLE4ISW44XBNF3G -m comment --comment "masquerade traffic for default/web external destinations" -j KUBE-MARK-MASQ
--A KUBE-EXT-LOLE4ISW44XBNF3G -j KUBE-SVC-LOLE4ISW44XBNF3G
--A KUBE-SVC-LOLE4ISW44XBNF3G -m comment --comment "default/web -> 10.244.1.2:80" -m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-MQ4W7Q2CV67URU6Q
--A KUBE-SVC-LOLE4ISW44XBNF3G -m comment --comment "default/web -> 10.244.2.2:80" -j KUBE-SEP-QHWUG6SOC7OJ2BZK
--A KUBE-SEP-MQ4W7Q2CV67URU6Q -m comment --comment default/web -s 10.244.1.2 -j KUBE-MARK-MASQ
--A KUBE-SEP-MQ4W7Q2CV67URU6Q -m comment --comment default/web -m tcp -p tcp -j DNAT --to-destination 10.244.1.2:80
--A KUBE-SEP-QHWUG6SOC7OJ2BZK -m comment --comment default/web -s 10.244.2.2 -j KUBE-MARK-MASQ
--A KUBE-SEP-QHWUG6SOC7OJ2BZK -m comment --comment default/web -m tcp -p tcp -j DNAT --to-destination 10.244.2.2:80
--A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS
-COMMIT
+EOF
+tee /run/knetlab/labs/service-nodeport/cluster/kube-proxy-node2.json >/dev/null <<'EOF'
+{
+  "node": "node2",
+  "mode": "iptables",
+  "stateFile": "/run/knetlab/labs/service-nodeport/cluster/state.json",
+  "syncedFile": "/run/knetlab/labs/service-nodeport/cluster/kube-proxy-node2.synced",
+  "pidfile": "/run/knetlab/labs/service-nodeport/cluster/kube-proxy-node2.pid",
+  "log": "/run/knetlab/labs/service-nodeport/cluster/kube-proxy-node2.log"
+}
 EOF
 ip netns exec node2 iptables-restore --noflush <<'EOF'
 *mangle
@@ -913,55 +855,16 @@ COMMIT
 -I INPUT 1 -j KUBE-FIREWALL
 -I OUTPUT 1 -j KUBE-FIREWALL
 COMMIT
-*filter
-:KUBE-SERVICES - [0:0]
-:KUBE-EXTERNAL-SERVICES - [0:0]
-:KUBE-FORWARD - [0:0]
-:KUBE-NODEPORTS - [0:0]
-:KUBE-PROXY-FIREWALL - [0:0]
-:KUBE-FIREWALL - [0:0]
--A KUBE-FIREWALL -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP
--A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP
--A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x00004000/0x00004000 -j ACCEPT
--A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
-COMMIT
-*nat
-:KUBE-SERVICES - [0:0]
-:KUBE-NODEPORTS - [0:0]
-:KUBE-POSTROUTING - [0:0]
-:KUBE-MARK-MASQ - [0:0]
-:KUBE-EXT-XJWXQFJLXSXKRMSG - [0:0]
-:KUBE-SVC-XJWXQFJLXSXKRMSG - [0:0]
-:KUBE-SEP-OEN5UKVDB4XWG6WT - [0:0]
-:KUBE-EXT-LOLE4ISW44XBNF3G - [0:0]
-:KUBE-SVC-LOLE4ISW44XBNF3G - [0:0]
-:KUBE-SEP-MQ4W7Q2CV67URU6Q - [0:0]
-:KUBE-SEP-QHWUG6SOC7OJ2BZK - [0:0]
--A KUBE-POSTROUTING -m mark ! --mark 0x00004000/0x00004000 -j RETURN
--A KUBE-POSTROUTING -j MARK --xor-mark 0x00004000
--A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully
--A KUBE-MARK-MASQ -j MARK --or-mark 0x00004000
--A KUBE-SERVICES -m comment --comment "default/myapp cluster IP" -m tcp -p tcp -d 10.99.99.99 --dport 80 -j KUBE-SVC-XJWXQFJLXSXKRMSG
--A KUBE-NODEPORTS -m comment --comment default/myapp -m tcp -p tcp --dport 30080 -j KUBE-EXT-XJWXQFJLXSXKRMSG
--A KUBE-SVC-XJWXQFJLXSXKRMSG -m comment --comment "default/myapp cluster IP" -m tcp -p tcp -d 10.99.99.99 --dport 80 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
--A KUBE-EXT-XJWXQFJLXSXKRMSG -m comment --comment "masquerade traffic for default/myapp external destinations" -j KUBE-MARK-MASQ
--A KUBE-EXT-XJWXQFJLXSXKRMSG -j KUBE-SVC-XJWXQFJLXSXKRMSG
--A KUBE-SVC-XJWXQFJLXSXKRMSG -m comment --comment "default/myapp -> 10.244.3.2:80" -j KUBE-SEP-OEN5UKVDB4XWG6WT
--A KUBE-SEP-OEN5UKVDB4XWG6WT -m comment --comment default/myapp -s 10.244.3.2 -j KUBE-MARK-MASQ
--A KUBE-SEP-OEN5UKVDB4XWG6WT -m comment --comment default/myapp -m tcp -p tcp -j DNAT --to-destination 10.244.3.2:80
--A KUBE-SERVICES -m comment --comment "default/web cluster IP" -m tcp -p tcp -d 10.96.0.11 --dport 80 -j KUBE-SVC-LOLE4ISW44XBNF3G
--A KUBE-NODEPORTS -m comment --comment default/web -m tcp -p tcp --dport 31234 -j KUBE-EXT-LOLE4ISW44XBNF3G
--A KUBE-SVC-LOLE4ISW44XBNF3G -m comment --comment "default/web cluster IP" -m tcp -p tcp -d 10.96.0.11 --dport 80 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
--A KUBE-EXT-LOLE4ISW44XBNF3G -m comment --comment "masquerade traffic for default/web external destinations" -j KUBE-MARK-MASQ
--A KUBE-EXT-LOLE4ISW44XBNF3G -j KUBE-SVC-LOLE4ISW44XBNF3G
--A KUBE-SVC-LOLE4ISW44XBNF3G -m comment --comment "default/web -> 10.244.1.2:80" -m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-MQ4W7Q2CV67URU6Q
--A KUBE-SVC-LOLE4ISW44XBNF3G -m comment --comment "default/web -> 10.244.2.2:80" -j KUBE-SEP-QHWUG6SOC7OJ2BZK
--A KUBE-SEP-MQ4W7Q2CV67URU6Q -m comment --comment default/web -s 10.244.1.2 -j KUBE-MARK-MASQ
--A KUBE-SEP-MQ4W7Q2CV67URU6Q -m comment --comment default/web -m tcp -p tcp -j DNAT --to-destination 10.244.1.2:80
--A KUBE-SEP-QHWUG6SOC7OJ2BZK -m comment --comment default/web -s 10.244.2.2 -j KUBE-MARK-MASQ
--A KUBE-SEP-QHWUG6SOC7OJ2BZK -m comment --comment default/web -m tcp -p tcp -j DNAT --to-destination 10.244.2.2:80
--A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS
-COMMIT
+EOF
+tee /run/knetlab/labs/service-nodeport/cluster/kube-proxy-node3.json >/dev/null <<'EOF'
+{
+  "node": "node3",
+  "mode": "iptables",
+  "stateFile": "/run/knetlab/labs/service-nodeport/cluster/state.json",
+  "syncedFile": "/run/knetlab/labs/service-nodeport/cluster/kube-proxy-node3.synced",
+  "pidfile": "/run/knetlab/labs/service-nodeport/cluster/kube-proxy-node3.pid",
+  "log": "/run/knetlab/labs/service-nodeport/cluster/kube-proxy-node3.log"
+}
 EOF
 ip netns exec node3 iptables-restore --noflush <<'EOF'
 *mangle
@@ -995,6 +898,118 @@ COMMIT
 -I INPUT 1 -j KUBE-FIREWALL
 -I OUTPUT 1 -j KUBE-FIREWALL
 COMMIT
+EOF
+
+# 15. kube-proxy: the first sync on every node
+#    Then kube-proxy writes every Service at once with one iptables-restore --noflush --counters:
+#    KUBE-SERVICES matches each ClusterIP:port and jumps to a KUBE-SVC chain, which picks an endpoint
+#    with "statistic mode random" (probability 1/n, then 1/(n-1), …) and jumps to its KUBE-SEP chain,
+#    which DNATs to the pod. KUBE-MARK-MASQ marks packets that must be masqueraded on the way out
+#    (KUBE-POSTROUTING). Chain names end in a hash of the service port (and endpoint), exactly as
+#    kube-proxy names them.
+ip netns exec node1 iptables-restore --noflush --counters <<'EOF'
+*filter
+:KUBE-SERVICES - [0:0]
+:KUBE-EXTERNAL-SERVICES - [0:0]
+:KUBE-FORWARD - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-PROXY-FIREWALL - [0:0]
+:KUBE-FIREWALL - [0:0]
+-A KUBE-FIREWALL -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP
+-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP
+-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x00004000/0x00004000 -j ACCEPT
+-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+COMMIT
+*nat
+:KUBE-SERVICES - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-POSTROUTING - [0:0]
+:KUBE-MARK-MASQ - [0:0]
+:KUBE-EXT-XJWXQFJLXSXKRMSG - [0:0]
+:KUBE-SVC-XJWXQFJLXSXKRMSG - [0:0]
+:KUBE-SEP-OEN5UKVDB4XWG6WT - [0:0]
+:KUBE-EXT-LOLE4ISW44XBNF3G - [0:0]
+:KUBE-SVC-LOLE4ISW44XBNF3G - [0:0]
+:KUBE-SEP-MQ4W7Q2CV67URU6Q - [0:0]
+:KUBE-SEP-QHWUG6SOC7OJ2BZK - [0:0]
+-A KUBE-POSTROUTING -m mark ! --mark 0x00004000/0x00004000 -j RETURN
+-A KUBE-POSTROUTING -j MARK --xor-mark 0x00004000
+-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully
+-A KUBE-MARK-MASQ -j MARK --or-mark 0x00004000
+-A KUBE-SERVICES -m comment --comment "default/myapp cluster IP" -m tcp -p tcp -d 10.99.99.99 --dport 80 -j KUBE-SVC-XJWXQFJLXSXKRMSG
+-A KUBE-NODEPORTS -m comment --comment default/myapp -m tcp -p tcp --dport 30080 -j KUBE-EXT-XJWXQFJLXSXKRMSG
+-A KUBE-SVC-XJWXQFJLXSXKRMSG -m comment --comment "default/myapp cluster IP" -m tcp -p tcp -d 10.99.99.99 --dport 80 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
+-A KUBE-EXT-XJWXQFJLXSXKRMSG -m comment --comment "masquerade traffic for default/myapp external destinations" -j KUBE-MARK-MASQ
+-A KUBE-EXT-XJWXQFJLXSXKRMSG -j KUBE-SVC-XJWXQFJLXSXKRMSG
+-A KUBE-SVC-XJWXQFJLXSXKRMSG -m comment --comment "default/myapp -> 10.244.3.2:80" -j KUBE-SEP-OEN5UKVDB4XWG6WT
+-A KUBE-SEP-OEN5UKVDB4XWG6WT -m comment --comment default/myapp -s 10.244.3.2 -j KUBE-MARK-MASQ
+-A KUBE-SEP-OEN5UKVDB4XWG6WT -m comment --comment default/myapp -m tcp -p tcp -j DNAT --to-destination 10.244.3.2:80
+-A KUBE-SERVICES -m comment --comment "default/web cluster IP" -m tcp -p tcp -d 10.96.0.11 --dport 80 -j KUBE-SVC-LOLE4ISW44XBNF3G
+-A KUBE-NODEPORTS -m comment --comment default/web -m tcp -p tcp --dport 31234 -j KUBE-EXT-LOLE4ISW44XBNF3G
+-A KUBE-SVC-LOLE4ISW44XBNF3G -m comment --comment "default/web cluster IP" -m tcp -p tcp -d 10.96.0.11 --dport 80 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
+-A KUBE-EXT-LOLE4ISW44XBNF3G -m comment --comment "masquerade traffic for default/web external destinations" -j KUBE-MARK-MASQ
+-A KUBE-EXT-LOLE4ISW44XBNF3G -j KUBE-SVC-LOLE4ISW44XBNF3G
+-A KUBE-SVC-LOLE4ISW44XBNF3G -m comment --comment "default/web -> 10.244.1.2:80" -m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-MQ4W7Q2CV67URU6Q
+-A KUBE-SVC-LOLE4ISW44XBNF3G -m comment --comment "default/web -> 10.244.2.2:80" -j KUBE-SEP-QHWUG6SOC7OJ2BZK
+-A KUBE-SEP-MQ4W7Q2CV67URU6Q -m comment --comment default/web -s 10.244.1.2 -j KUBE-MARK-MASQ
+-A KUBE-SEP-MQ4W7Q2CV67URU6Q -m comment --comment default/web -m tcp -p tcp -j DNAT --to-destination 10.244.1.2:80
+-A KUBE-SEP-QHWUG6SOC7OJ2BZK -m comment --comment default/web -s 10.244.2.2 -j KUBE-MARK-MASQ
+-A KUBE-SEP-QHWUG6SOC7OJ2BZK -m comment --comment default/web -m tcp -p tcp -j DNAT --to-destination 10.244.2.2:80
+-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS
+COMMIT
+EOF
+ip netns exec node2 iptables-restore --noflush --counters <<'EOF'
+*filter
+:KUBE-SERVICES - [0:0]
+:KUBE-EXTERNAL-SERVICES - [0:0]
+:KUBE-FORWARD - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-PROXY-FIREWALL - [0:0]
+:KUBE-FIREWALL - [0:0]
+-A KUBE-FIREWALL -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP
+-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP
+-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x00004000/0x00004000 -j ACCEPT
+-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+COMMIT
+*nat
+:KUBE-SERVICES - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-POSTROUTING - [0:0]
+:KUBE-MARK-MASQ - [0:0]
+:KUBE-EXT-XJWXQFJLXSXKRMSG - [0:0]
+:KUBE-SVC-XJWXQFJLXSXKRMSG - [0:0]
+:KUBE-SEP-OEN5UKVDB4XWG6WT - [0:0]
+:KUBE-EXT-LOLE4ISW44XBNF3G - [0:0]
+:KUBE-SVC-LOLE4ISW44XBNF3G - [0:0]
+:KUBE-SEP-MQ4W7Q2CV67URU6Q - [0:0]
+:KUBE-SEP-QHWUG6SOC7OJ2BZK - [0:0]
+-A KUBE-POSTROUTING -m mark ! --mark 0x00004000/0x00004000 -j RETURN
+-A KUBE-POSTROUTING -j MARK --xor-mark 0x00004000
+-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully
+-A KUBE-MARK-MASQ -j MARK --or-mark 0x00004000
+-A KUBE-SERVICES -m comment --comment "default/myapp cluster IP" -m tcp -p tcp -d 10.99.99.99 --dport 80 -j KUBE-SVC-XJWXQFJLXSXKRMSG
+-A KUBE-NODEPORTS -m comment --comment default/myapp -m tcp -p tcp --dport 30080 -j KUBE-EXT-XJWXQFJLXSXKRMSG
+-A KUBE-SVC-XJWXQFJLXSXKRMSG -m comment --comment "default/myapp cluster IP" -m tcp -p tcp -d 10.99.99.99 --dport 80 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
+-A KUBE-EXT-XJWXQFJLXSXKRMSG -m comment --comment "masquerade traffic for default/myapp external destinations" -j KUBE-MARK-MASQ
+-A KUBE-EXT-XJWXQFJLXSXKRMSG -j KUBE-SVC-XJWXQFJLXSXKRMSG
+-A KUBE-SVC-XJWXQFJLXSXKRMSG -m comment --comment "default/myapp -> 10.244.3.2:80" -j KUBE-SEP-OEN5UKVDB4XWG6WT
+-A KUBE-SEP-OEN5UKVDB4XWG6WT -m comment --comment default/myapp -s 10.244.3.2 -j KUBE-MARK-MASQ
+-A KUBE-SEP-OEN5UKVDB4XWG6WT -m comment --comment default/myapp -m tcp -p tcp -j DNAT --to-destination 10.244.3.2:80
+-A KUBE-SERVICES -m comment --comment "default/web cluster IP" -m tcp -p tcp -d 10.96.0.11 --dport 80 -j KUBE-SVC-LOLE4ISW44XBNF3G
+-A KUBE-NODEPORTS -m comment --comment default/web -m tcp -p tcp --dport 31234 -j KUBE-EXT-LOLE4ISW44XBNF3G
+-A KUBE-SVC-LOLE4ISW44XBNF3G -m comment --comment "default/web cluster IP" -m tcp -p tcp -d 10.96.0.11 --dport 80 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
+-A KUBE-EXT-LOLE4ISW44XBNF3G -m comment --comment "masquerade traffic for default/web external destinations" -j KUBE-MARK-MASQ
+-A KUBE-EXT-LOLE4ISW44XBNF3G -j KUBE-SVC-LOLE4ISW44XBNF3G
+-A KUBE-SVC-LOLE4ISW44XBNF3G -m comment --comment "default/web -> 10.244.1.2:80" -m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-MQ4W7Q2CV67URU6Q
+-A KUBE-SVC-LOLE4ISW44XBNF3G -m comment --comment "default/web -> 10.244.2.2:80" -j KUBE-SEP-QHWUG6SOC7OJ2BZK
+-A KUBE-SEP-MQ4W7Q2CV67URU6Q -m comment --comment default/web -s 10.244.1.2 -j KUBE-MARK-MASQ
+-A KUBE-SEP-MQ4W7Q2CV67URU6Q -m comment --comment default/web -m tcp -p tcp -j DNAT --to-destination 10.244.1.2:80
+-A KUBE-SEP-QHWUG6SOC7OJ2BZK -m comment --comment default/web -s 10.244.2.2 -j KUBE-MARK-MASQ
+-A KUBE-SEP-QHWUG6SOC7OJ2BZK -m comment --comment default/web -m tcp -p tcp -j DNAT --to-destination 10.244.2.2:80
+-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS
+COMMIT
+EOF
+ip netns exec node3 iptables-restore --noflush --counters <<'EOF'
 *filter
 :KUBE-SERVICES - [0:0]
 :KUBE-EXTERNAL-SERVICES - [0:0]
@@ -1046,18 +1061,18 @@ COMMIT
 COMMIT
 EOF
 
-# 15. Start kube-proxy on every node
+# 16. Start kube-proxy on every node
 #    From here on kube-proxy keeps the rules in step with the API: on every change it recomputes the
 #    whole ruleset and writes it with one iptables-restore (deleting the chains of Services and
 #    endpoints that went away). It also answers on :10256/healthz and, for LoadBalancer Services with
 #    externalTrafficPolicy Local, on their healthCheckNodePort: 200 while the node has a ready local
 #    endpoint, 503 otherwise. Here kube-proxy is knetlab's own TypeScript daemon; the rules it writes
 #    are kube-proxy's.
-ip netns exec node1 node <knetlab>/dist/daemon/kube-proxy.js --config /run/knetlab/labs/service-nodeport/cluster/kube-proxy-node1.json
-ip netns exec node2 node <knetlab>/dist/daemon/kube-proxy.js --config /run/knetlab/labs/service-nodeport/cluster/kube-proxy-node2.json
-ip netns exec node3 node <knetlab>/dist/daemon/kube-proxy.js --config /run/knetlab/labs/service-nodeport/cluster/kube-proxy-node3.json
+ip netns exec node1 node <knetlab>/dist/agent.js kube-proxy --config /run/knetlab/labs/service-nodeport/cluster/kube-proxy-node1.json
+ip netns exec node2 node <knetlab>/dist/agent.js kube-proxy --config /run/knetlab/labs/service-nodeport/cluster/kube-proxy-node2.json
+ip netns exec node3 node <knetlab>/dist/agent.js kube-proxy --config /run/knetlab/labs/service-nodeport/cluster/kube-proxy-node3.json
 
-# 16. Start the readiness prober
+# 17. Start the readiness prober
 #    Each kubelet probes its pods' readinessProbe from the node: an HTTP GET (a status from 200 to
 #    399 passes) or a TCP connect, every periodSeconds. A pod is not ready until a probe passes, and
 #    failureThreshold failures in a row make it not ready again. Only ready pods are endpoints; when
@@ -1073,16 +1088,16 @@ tee /run/knetlab/labs/service-nodeport/cluster/controlplane.json >/dev/null <<'E
   "log": "/run/knetlab/labs/service-nodeport/cluster/controlplane.log"
 }
 EOF
-ip netns exec node1 node <knetlab>/dist/daemon/controlplane.js --config /run/knetlab/labs/service-nodeport/cluster/controlplane.json
+ip netns exec node1 node <knetlab>/dist/agent.js controlplane --config /run/knetlab/labs/service-nodeport/cluster/controlplane.json
 
-# 17. Look around
+# 18. Look around
 #    Read-only commands that show what the steps above built.
 # One rule per NodePort, jumping to the Service's KUBE-EXT chain.
 ip netns exec node3 iptables -t nat -L KUBE-NODEPORTS -n
 # KUBE-EXT-… marks for masquerade ("masquerade traffic for default/web external destinations") then jumps to KUBE-SVC-…; KUBE-SERVICES ends with the addrtype LOCAL rule into KUBE-NODEPORTS.
 ip netns exec node3 iptables-save -t nat
 
-# 18. Verify with real packets
+# 19. Verify with real packets
 #    Each check as the command knetlab runs for it. A command marked "must fail" proves that a path
 #    does not exist.
 # node1 (it has a web pod) answers on 31234

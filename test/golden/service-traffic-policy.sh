@@ -846,42 +846,23 @@ EOF
 tee /run/knetlab/labs/service-traffic-policy/cluster/events.jsonl >/dev/null <<'EOF'
 {"at":"2026-01-01T00:00:00Z","source":"metallb-controller","object":"service/web-local","type":"Warning","reason":"AllocationFailed","message":"Failed to allocate IP for \"default/web-local\": no available IPs"}
 EOF
+
+# 14. kube-proxy: hook its chains into the built-in ones
+#    kube-proxy (iptables mode) starts by ensuring the jumps from the built-in chains to its own: nat
+#    PREROUTING and OUTPUT → KUBE-SERVICES, POSTROUTING → KUBE-POSTROUTING, and the filter jumps
+#    (INPUT, FORWARD, OUTPUT), plus the KUBE-PROXY-CANARY chains it watches to notice a flush. Only
+#    what is missing is added, so a restart neither flushes its chains nor stacks duplicate jumps.
+#    Each node's kube-proxy also gets its configuration file.
 tee /run/knetlab/labs/service-traffic-policy/cluster/kube-proxy-node1.json >/dev/null <<'EOF'
 {
   "node": "node1",
+  "mode": "iptables",
   "stateFile": "/run/knetlab/labs/service-traffic-policy/cluster/state.json",
   "syncedFile": "/run/knetlab/labs/service-traffic-policy/cluster/kube-proxy-node1.synced",
   "pidfile": "/run/knetlab/labs/service-traffic-policy/cluster/kube-proxy-node1.pid",
   "log": "/run/knetlab/labs/service-traffic-policy/cluster/kube-proxy-node1.log"
 }
 EOF
-tee /run/knetlab/labs/service-traffic-policy/cluster/kube-proxy-node2.json >/dev/null <<'EOF'
-{
-  "node": "node2",
-  "stateFile": "/run/knetlab/labs/service-traffic-policy/cluster/state.json",
-  "syncedFile": "/run/knetlab/labs/service-traffic-policy/cluster/kube-proxy-node2.synced",
-  "pidfile": "/run/knetlab/labs/service-traffic-policy/cluster/kube-proxy-node2.pid",
-  "log": "/run/knetlab/labs/service-traffic-policy/cluster/kube-proxy-node2.log"
-}
-EOF
-tee /run/knetlab/labs/service-traffic-policy/cluster/kube-proxy-node3.json >/dev/null <<'EOF'
-{
-  "node": "node3",
-  "stateFile": "/run/knetlab/labs/service-traffic-policy/cluster/state.json",
-  "syncedFile": "/run/knetlab/labs/service-traffic-policy/cluster/kube-proxy-node3.synced",
-  "pidfile": "/run/knetlab/labs/service-traffic-policy/cluster/kube-proxy-node3.pid",
-  "log": "/run/knetlab/labs/service-traffic-policy/cluster/kube-proxy-node3.log"
-}
-EOF
-
-# 14. kube-proxy: the first sync on every node
-#    kube-proxy (iptables mode) first hooks its chains into the built-in ones (nat PREROUTING and
-#    OUTPUT → KUBE-SERVICES, POSTROUTING → KUBE-POSTROUTING, and the filter jumps), then writes every
-#    Service at once with one iptables-restore: KUBE-SERVICES matches each ClusterIP:port and jumps
-#    to a KUBE-SVC chain, which picks an endpoint with "statistic mode random" (probability 1/n, then
-#    1/(n-1), …) and jumps to its KUBE-SEP chain, which DNATs to the pod. KUBE-MARK-MASQ marks
-#    packets that must be masqueraded on the way out (KUBE-POSTROUTING). Chain names end in a hash of
-#    the service port (and endpoint), exactly as kube-proxy names them.
 ip netns exec node1 iptables-restore --noflush <<'EOF'
 *mangle
 :KUBE-PROXY-CANARY - [0:0]
@@ -914,6 +895,102 @@ COMMIT
 -I INPUT 1 -j KUBE-FIREWALL
 -I OUTPUT 1 -j KUBE-FIREWALL
 COMMIT
+EOF
+tee /run/knetlab/labs/service-traffic-policy/cluster/kube-proxy-node2.json >/dev/null <<'EOF'
+{
+  "node": "node2",
+  "mode": "iptables",
+  "stateFile": "/run/knetlab/labs/service-traffic-policy/cluster/state.json",
+  "syncedFile": "/run/knetlab/labs/service-traffic-policy/cluster/kube-proxy-node2.synced",
+  "pidfile": "/run/knetlab/labs/service-traffic-policy/cluster/kube-proxy-node2.pid",
+  "log": "/run/knetlab/labs/service-traffic-policy/cluster/kube-proxy-node2.log"
+}
+EOF
+ip netns exec node2 iptables-restore --noflush <<'EOF'
+*mangle
+:KUBE-PROXY-CANARY - [0:0]
+COMMIT
+*nat
+:KUBE-PROXY-CANARY - [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-POSTROUTING - [0:0]
+-I OUTPUT 1 -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-I PREROUTING 1 -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-I POSTROUTING 1 -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING
+COMMIT
+*filter
+:KUBE-PROXY-CANARY - [0:0]
+:KUBE-EXTERNAL-SERVICES - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-FORWARD - [0:0]
+:KUBE-PROXY-FIREWALL - [0:0]
+:KUBE-FIREWALL - [0:0]
+-I INPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES
+-I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES
+-I INPUT 1 -m comment --comment "kubernetes health check service ports" -j KUBE-NODEPORTS
+-I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-I OUTPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-I FORWARD 1 -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD
+-I INPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
+-I OUTPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
+-I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
+-I INPUT 1 -j KUBE-FIREWALL
+-I OUTPUT 1 -j KUBE-FIREWALL
+COMMIT
+EOF
+tee /run/knetlab/labs/service-traffic-policy/cluster/kube-proxy-node3.json >/dev/null <<'EOF'
+{
+  "node": "node3",
+  "mode": "iptables",
+  "stateFile": "/run/knetlab/labs/service-traffic-policy/cluster/state.json",
+  "syncedFile": "/run/knetlab/labs/service-traffic-policy/cluster/kube-proxy-node3.synced",
+  "pidfile": "/run/knetlab/labs/service-traffic-policy/cluster/kube-proxy-node3.pid",
+  "log": "/run/knetlab/labs/service-traffic-policy/cluster/kube-proxy-node3.log"
+}
+EOF
+ip netns exec node3 iptables-restore --noflush <<'EOF'
+*mangle
+:KUBE-PROXY-CANARY - [0:0]
+COMMIT
+*nat
+:KUBE-PROXY-CANARY - [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-POSTROUTING - [0:0]
+-I OUTPUT 1 -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-I PREROUTING 1 -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-I POSTROUTING 1 -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING
+COMMIT
+*filter
+:KUBE-PROXY-CANARY - [0:0]
+:KUBE-EXTERNAL-SERVICES - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-FORWARD - [0:0]
+:KUBE-PROXY-FIREWALL - [0:0]
+:KUBE-FIREWALL - [0:0]
+-I INPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES
+-I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES
+-I INPUT 1 -m comment --comment "kubernetes health check service ports" -j KUBE-NODEPORTS
+-I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-I OUTPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-I FORWARD 1 -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD
+-I INPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
+-I OUTPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
+-I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
+-I INPUT 1 -j KUBE-FIREWALL
+-I OUTPUT 1 -j KUBE-FIREWALL
+COMMIT
+EOF
+
+# 15. kube-proxy: the first sync on every node
+#    Then kube-proxy writes every Service at once with one iptables-restore --noflush --counters:
+#    KUBE-SERVICES matches each ClusterIP:port and jumps to a KUBE-SVC chain, which picks an endpoint
+#    with "statistic mode random" (probability 1/n, then 1/(n-1), …) and jumps to its KUBE-SEP chain,
+#    which DNATs to the pod. KUBE-MARK-MASQ marks packets that must be masqueraded on the way out
+#    (KUBE-POSTROUTING). Chain names end in a hash of the service port (and endpoint), exactly as
+#    kube-proxy names them.
+ip netns exec node1 iptables-restore --noflush --counters <<'EOF'
 *filter
 :KUBE-SERVICES - [0:0]
 :KUBE-EXTERNAL-SERVICES - [0:0]
@@ -980,38 +1057,7 @@ COMMIT
 -A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS
 COMMIT
 EOF
-ip netns exec node2 iptables-restore --noflush <<'EOF'
-*mangle
-:KUBE-PROXY-CANARY - [0:0]
-COMMIT
-*nat
-:KUBE-PROXY-CANARY - [0:0]
-:KUBE-SERVICES - [0:0]
-:KUBE-POSTROUTING - [0:0]
--I OUTPUT 1 -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
--I PREROUTING 1 -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
--I POSTROUTING 1 -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING
-COMMIT
-*filter
-:KUBE-PROXY-CANARY - [0:0]
-:KUBE-EXTERNAL-SERVICES - [0:0]
-:KUBE-NODEPORTS - [0:0]
-:KUBE-SERVICES - [0:0]
-:KUBE-FORWARD - [0:0]
-:KUBE-PROXY-FIREWALL - [0:0]
-:KUBE-FIREWALL - [0:0]
--I INPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES
--I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES
--I INPUT 1 -m comment --comment "kubernetes health check service ports" -j KUBE-NODEPORTS
--I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
--I OUTPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
--I FORWARD 1 -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD
--I INPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
--I OUTPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
--I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
--I INPUT 1 -j KUBE-FIREWALL
--I OUTPUT 1 -j KUBE-FIREWALL
-COMMIT
+ip netns exec node2 iptables-restore --noflush --counters <<'EOF'
 *filter
 :KUBE-SERVICES - [0:0]
 :KUBE-EXTERNAL-SERVICES - [0:0]
@@ -1078,38 +1124,7 @@ COMMIT
 -A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS
 COMMIT
 EOF
-ip netns exec node3 iptables-restore --noflush <<'EOF'
-*mangle
-:KUBE-PROXY-CANARY - [0:0]
-COMMIT
-*nat
-:KUBE-PROXY-CANARY - [0:0]
-:KUBE-SERVICES - [0:0]
-:KUBE-POSTROUTING - [0:0]
--I OUTPUT 1 -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
--I PREROUTING 1 -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
--I POSTROUTING 1 -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING
-COMMIT
-*filter
-:KUBE-PROXY-CANARY - [0:0]
-:KUBE-EXTERNAL-SERVICES - [0:0]
-:KUBE-NODEPORTS - [0:0]
-:KUBE-SERVICES - [0:0]
-:KUBE-FORWARD - [0:0]
-:KUBE-PROXY-FIREWALL - [0:0]
-:KUBE-FIREWALL - [0:0]
--I INPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES
--I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES
--I INPUT 1 -m comment --comment "kubernetes health check service ports" -j KUBE-NODEPORTS
--I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
--I OUTPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
--I FORWARD 1 -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD
--I INPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
--I OUTPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
--I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
--I INPUT 1 -j KUBE-FIREWALL
--I OUTPUT 1 -j KUBE-FIREWALL
-COMMIT
+ip netns exec node3 iptables-restore --noflush --counters <<'EOF'
 *filter
 :KUBE-SERVICES - [0:0]
 :KUBE-EXTERNAL-SERVICES - [0:0]
@@ -1169,18 +1184,18 @@ COMMIT
 COMMIT
 EOF
 
-# 15. Start kube-proxy on every node
+# 16. Start kube-proxy on every node
 #    From here on kube-proxy keeps the rules in step with the API: on every change it recomputes the
 #    whole ruleset and writes it with one iptables-restore (deleting the chains of Services and
 #    endpoints that went away). It also answers on :10256/healthz and, for LoadBalancer Services with
 #    externalTrafficPolicy Local, on their healthCheckNodePort: 200 while the node has a ready local
 #    endpoint, 503 otherwise. Here kube-proxy is knetlab's own TypeScript daemon; the rules it writes
 #    are kube-proxy's.
-ip netns exec node1 node <knetlab>/dist/daemon/kube-proxy.js --config /run/knetlab/labs/service-traffic-policy/cluster/kube-proxy-node1.json
-ip netns exec node2 node <knetlab>/dist/daemon/kube-proxy.js --config /run/knetlab/labs/service-traffic-policy/cluster/kube-proxy-node2.json
-ip netns exec node3 node <knetlab>/dist/daemon/kube-proxy.js --config /run/knetlab/labs/service-traffic-policy/cluster/kube-proxy-node3.json
+ip netns exec node1 node <knetlab>/dist/agent.js kube-proxy --config /run/knetlab/labs/service-traffic-policy/cluster/kube-proxy-node1.json
+ip netns exec node2 node <knetlab>/dist/agent.js kube-proxy --config /run/knetlab/labs/service-traffic-policy/cluster/kube-proxy-node2.json
+ip netns exec node3 node <knetlab>/dist/agent.js kube-proxy --config /run/knetlab/labs/service-traffic-policy/cluster/kube-proxy-node3.json
 
-# 16. Start the readiness prober
+# 17. Start the readiness prober
 #    Each kubelet probes its pods' readinessProbe from the node: an HTTP GET (a status from 200 to
 #    399 passes) or a TCP connect, every periodSeconds. A pod is not ready until a probe passes, and
 #    failureThreshold failures in a row make it not ready again. Only ready pods are endpoints; when
@@ -1196,9 +1211,9 @@ tee /run/knetlab/labs/service-traffic-policy/cluster/controlplane.json >/dev/nul
   "log": "/run/knetlab/labs/service-traffic-policy/cluster/controlplane.log"
 }
 EOF
-ip netns exec node1 node <knetlab>/dist/daemon/controlplane.js --config /run/knetlab/labs/service-traffic-policy/cluster/controlplane.json
+ip netns exec node1 node <knetlab>/dist/agent.js controlplane --config /run/knetlab/labs/service-traffic-policy/cluster/controlplane.json
 
-# 17. Look around
+# 18. Look around
 #    Read-only commands that show what the steps above built.
 # "default/web-local has no local endpoints": DROP for the NodePort on node3.
 ip netns exec node3 iptables -t filter -L KUBE-EXTERNAL-SERVICES -n
@@ -1207,7 +1222,7 @@ ip netns exec node1 iptables -t nat -S KUBE-EXT-W6DWRVOIQKRHXDQP
 # "default/web-itp has no local endpoints": DROP for the ClusterIP on node3.
 ip netns exec node3 iptables -t filter -L KUBE-SERVICES -n
 
-# 18. Verify with real packets
+# 19. Verify with real packets
 #    Each check as the command knetlab runs for it. A command marked "must fail" proves that a path
 #    does not exist.
 # Cluster: node3 forwards the client to a pod elsewhere, which sees node3's flannel.1 address

@@ -17,7 +17,7 @@ import {
   caliName,
   hostSideSysctls,
   type BirdOptions,
-} from '../../src/cni/calico.js';
+} from '../../src/components/calico/bird.js';
 import { isRoot, netnsWithPrefix, processesUnder, rootSnapshot } from './helpers.js';
 
 /** The subtest type (the callback argument of t.test). */

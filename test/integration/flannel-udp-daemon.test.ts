@@ -1,4 +1,4 @@
-// flannel's udp backend daemon (dist/daemon/flannel-udp.js), for real: two nodes on one switch,
+// flannel's udp backend daemon (dist/agent.js flannel-udp), for real: two nodes on one switch,
 // a pod behind each node's cni0, a flannel0 TUN in each node with only the /32 lease address and
 // one route for the pod network, and the daemon started exactly as the lab engine starts it.
 // Then real packets: ping across, the bare inner packet as UDP payload on the underlay, the TTL
@@ -12,7 +12,7 @@ import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isRoot, netnsWithPrefix, processesUnder, stateDir } from './helpers.js';
 
-const DAEMON = join(process.cwd(), 'dist', 'daemon', 'flannel-udp.js');
+const DAEMON = join(process.cwd(), 'dist', 'agent.js');
 const SW = 'fu-sw';
 const LOCK = '/run/fu-netns.lock'; // shared with scripts/bench-flannel-udp.mjs
 const NODES = [
@@ -85,7 +85,7 @@ interface Started {
 
 /** The engine's exact command line. */
 function start(ns: string, config: string): Started {
-  const r = inNs(ns, ['node', DAEMON, '--config', config]);
+  const r = inNs(ns, ['node', DAEMON, 'flannel-udp', '--config', config]);
   return { code: r.status, stderr: r.stderr };
 }
 

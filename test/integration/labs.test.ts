@@ -4,7 +4,7 @@
 import t from 'tap';
 import { basename, dirname } from 'node:path';
 import { shippedLabs } from '../../src/run/labs.js';
-import { loadLabFile } from '../../src/spec/validate.js';
+import { loadLabFile } from '../../src/plan/load.js';
 import { cli, isRoot, netnsWithPrefix, processesUnder, rootSnapshot, stateDir } from './helpers.js';
 
 if (!isRoot) {

@@ -1,4 +1,4 @@
-// MetalLB's layer-2 speaker daemon (dist/daemon/metallb-speaker.js), for real: two nodes and a
+// MetalLB's layer-2 speaker daemon (dist/agent.js metallb-speaker), for real: two nodes and a
 // client on one switch, a StateFile with one LoadBalancer Service that has ready endpoints on
 // both nodes, and a speaker started in each node exactly as the lab engine starts it. Then the
 // evidence MetalLB L2 mode must give: arping from the client gets exactly one responder, the
@@ -14,7 +14,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isRoot, netnsWithPrefix, processesUnder, stateDir } from './helpers.js';
 
-const DAEMON = join(process.cwd(), 'dist', 'daemon', 'metallb-speaker.js');
+const DAEMON = join(process.cwd(), 'dist', 'agent.js');
 const SW = 'ml-sw';
 const CLIENT = { ns: 'ml-client', ip: '192.168.77.100', mac: '02:77:00:00:01:00' };
 const NODES = [
@@ -118,7 +118,7 @@ function stateFile(generation = 1, externalTrafficPolicy = 'Cluster', unready: s
 
 /** The engine's exact command line. */
 function start(ns: string, config: string) {
-  const r = inNs(ns, ['node', DAEMON, '--config', config]);
+  const r = inNs(ns, ['node', DAEMON, 'metallb-speaker', '--config', config]);
   return { code: r.status, stderr: r.stderr };
 }
 

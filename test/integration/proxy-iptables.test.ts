@@ -4,8 +4,8 @@
 // through `ip netns exec kp-itest`; the machine's own tables are never touched.
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import type { EndpointSlice, Meta, NodeInfo, Service } from '../../src/k8s/model.js';
-import { DEFAULT_PROXIER_CONFIG, RESTORE_COMMAND, chainsIn, jumpCommands, jumpRulesPayload, syncProxyRules } from '../../src/proxy/iptables.js';
+import type { EndpointSlice, Meta, NodeInfo, Service } from '../../src/api/objects.js';
+import { DEFAULT_PROXIER_CONFIG, RESTORE_COMMAND, chainsIn, jumpCommands, jumpRulesPayload, syncProxyRules } from '../../src/components/kube-proxy/iptables.js';
 
 const NETNS = 'kp-itest';
 

@@ -14,7 +14,7 @@ import {
   caliName,
   hostSideSysctls,
   meshPassive,
-} from '../../src/cni/calico.js';
+} from '../../src/components/calico/bird.js';
 
 /** The text of one top-level block, from its opening line to its closing brace. */
 function block(conf: string, opening: string): string {

@@ -1,7 +1,7 @@
 // The cluster section: defaults resolved the way flannel, Calico and host-local hand them out,
 // and every mistake reported at its place with a hint.
 import t from 'tap';
-import { loadLabFile } from '../../src/spec/validate.js';
+import { loadLabFile } from '../../src/plan/load.js';
 import { errorsOf } from './lib/errors.js';
 
 const lab = (cluster: string, rest = '') => `name: c\ntitle: C\ncluster:\n${cluster}\n${rest}`;

@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readManifests, type ManifestObject } from '../../src/k8s/manifest.js';
 import { computeSlices, podTemplateHash, reconcile, safeEncodeString, type ControlPlaneConfig } from '../../src/k8s/controlplane.js';
-import type { ClusterState } from '../../src/k8s/model.js';
-import { formatDiagnostic } from '../../src/spec/diagnostics.js';
+import type { ClusterState } from '../../src/api/objects.js';
+import { formatDiagnostic } from '../../src/labfile/diagnostics.js';
 
 const NOW = '2025-01-01T00:00:00Z';
 const LATER = '2025-01-01T01:00:00Z';

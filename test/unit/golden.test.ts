@@ -4,12 +4,11 @@
 import t from 'tap';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { loadLabFile } from '../../src/spec/validate.js';
-import { makeInstance, DEFAULT_STATE_ROOT } from '../../src/plan/instance.js';
+import { loadLabFile } from '../../src/plan/load.js';
+import { makeInstance, DEFAULT_STATE_ROOT } from '../../src/kernel/instance.js';
 import { shippedLabs } from '../../src/run/labs.js';
 import { renderMarkdown, renderScript } from '../../src/run/tutorial.js';
-import { FLANNEL_UDP_DAEMON } from '../../src/plan/cni.js';
-import { CONTROLPLANE_DAEMON, KUBE_PROXY_DAEMON, METALLB_SPEAKER_DAEMON } from '../../src/plan/kubernetes.js';
+import { AGENT_ENTRY } from '../../src/exec/install.js';
 
 /** Kubernetes objects are stamped with this time, so their uids and timestamps repeat. */
 const NOW = '2026-01-01T00:00:00Z';
@@ -21,12 +20,8 @@ for (const file of shippedLabs()) {
   t.test(name, async (t) => {
     const { lab } = loadLabFile(file, undefined, NOW);
     const inst = makeInstance(lab.name, '', DEFAULT_STATE_ROOT);
-    // Daemon paths depend on where knetlab is installed; golden files show a placeholder.
-    const portable = (text: string) =>
-      [FLANNEL_UDP_DAEMON, KUBE_PROXY_DAEMON, CONTROLPLANE_DAEMON, METALLB_SPEAKER_DAEMON].reduce(
-        (acc, path) => acc.replaceAll(path, `<knetlab>/dist/daemon/${basename(path)}`),
-        text,
-      );
+    // The agents' path depends on where knetlab is installed; golden files show a placeholder.
+    const portable = (text: string) => text.replaceAll(AGENT_ENTRY, '<knetlab>/dist/agent.js');
     for (const [ext, text] of [
       ['sh', portable(renderScript(lab, inst))],
       ['md', portable(renderMarkdown(lab, inst))],

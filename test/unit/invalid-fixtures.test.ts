@@ -3,8 +3,8 @@
 import t from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadLabFile } from '../../src/spec/validate.js';
-import { LabFileError, formatDiagnostic } from '../../src/spec/diagnostics.js';
+import { loadLabFile } from '../../src/plan/load.js';
+import { LabFileError, formatDiagnostic } from '../../src/labfile/diagnostics.js';
 
 const dir = 'test/fixtures/invalid';
 for (const f of readdirSync(dir)

@@ -1,8 +1,8 @@
 // The loader: every error collected, each with line:column, a message and a hint.
 import t from 'tap';
-import { loadLabFile } from '../../src/spec/validate.js';
+import { loadLabFile } from '../../src/plan/load.js';
 import { errorsOf } from './lib/errors.js';
-import { formatDiagnostic } from '../../src/spec/diagnostics.js';
+import { formatDiagnostic } from '../../src/labfile/diagnostics.js';
 
 const base = (namespaces: string, rest = '') => `name: demo
 title: Demo

@@ -5,7 +5,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readManifests, positionIn, type ManifestObject } from '../../src/k8s/manifest.js';
-import { formatDiagnostic } from '../../src/spec/diagnostics.js';
+import { formatDiagnostic } from '../../src/labfile/diagnostics.js';
 
 const dir = 'test/fixtures/manifests';
 const fixture = (name: string) => ({ file: join(dir, name), text: readFileSync(join(dir, name), 'utf8') });

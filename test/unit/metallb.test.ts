@@ -2,7 +2,7 @@
 // src/daemon/metallb-speaker.ts (the daemon itself runs in test/integration/metallb-speaker.test.ts).
 import t, { type Test } from 'tap';
 import { createHash } from 'node:crypto';
-import type { EndpointSlice, Service, SliceEndpoint, StateFile } from '../../src/k8s/model.js';
+import type { EndpointSlice, Service, SliceEndpoint, StateFile } from '../../src/api/objects.js';
 import {
   ARP_REPLY,
   ARP_REQUEST,
@@ -17,7 +17,7 @@ import {
   parseArp,
   shouldReply,
   sortL2Candidates,
-} from '../../src/daemon/metallb-speaker.js';
+} from '../../src/components/metallb/speaker.js';
 
 const meta = (name: string, namespace = 'default') => ({ name, namespace, labels: {}, annotations: {}, creationTimestamp: '2025-01-01T00:00:00Z', uid: name });
 

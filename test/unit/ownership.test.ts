@@ -6,11 +6,11 @@ import { mkdtempSync, readFileSync, rmSync, statSync, existsSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RecordingHost } from '../../src/exec/recording-host.js';
-import { loadLabFile } from '../../src/spec/validate.js';
-import { makeInstance } from '../../src/plan/instance.js';
+import { loadLabFile } from '../../src/plan/load.js';
+import { makeInstance } from '../../src/kernel/instance.js';
 import { RecordStore } from '../../src/run/record.js';
 import { down, up } from '../../src/run/apply.js';
-import { KnetlabError } from '../../src/spec/diagnostics.js';
+import { KnetlabError } from '../../src/labfile/diagnostics.js';
 import { Lock } from '../../src/run/lock.js';
 
 const { lab } = loadLabFile('labs/docker-bridge/lab.yaml');

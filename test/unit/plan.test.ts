@@ -1,13 +1,13 @@
 // Planner output: phases in kernel order, batched per namespace, and nothing ever aimed at the
 // machine's own namespace.
 import t from 'tap';
-import { loadLabFile } from '../../src/spec/validate.js';
-import { makeInstance } from '../../src/plan/instance.js';
+import { loadLabFile } from '../../src/plan/load.js';
+import { makeInstance } from '../../src/kernel/instance.js';
 import { planLab } from '../../src/plan/topology.js';
 import { lowerPlan } from '../../src/kernel/lower.js';
 import { shippedLabs } from '../../src/run/labs.js';
 import { renderCommand } from '../../src/kernel/command.js';
-import { flannelRules } from '../../src/plan/cni.js';
+import { flannelRules } from '../../src/components/flannel/plan.js';
 
 const { lab } = loadLabFile('labs/docker-bridge/lab.yaml');
 const inst = makeInstance(lab.name, '', '/run/knetlab');

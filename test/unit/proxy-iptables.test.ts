@@ -3,7 +3,7 @@
 // payload the way upstream's TestTracePacket does (no root needed; the real kernel check is
 // test/integration/proxy-iptables.test.ts).
 import t from 'tap';
-import type { EndpointConditions, EndpointSlice, Meta, NodeInfo, Service, ServicePort, SliceEndpoint, SlicePort } from '../../src/k8s/model.js';
+import type { EndpointConditions, EndpointSlice, Meta, NodeInfo, Service, ServicePort, SliceEndpoint, SlicePort } from '../../src/api/objects.js';
 import {
   DEFAULT_PROXIER_CONFIG,
   LARGE_CLUSTER_ENDPOINTS,
@@ -19,7 +19,7 @@ import {
   servicePortName,
   syncProxyRules,
   type ProxierConfig,
-} from '../../src/proxy/iptables.js';
+} from '../../src/components/kube-proxy/iptables.js';
 
 // The upstream test conventions (reference, "Conventions").
 const NODE: NodeInfo = { name: 'test-node', address: '192.168.0.2', netns: 'test-node', podCIDR: '10.0.1.0/24' };

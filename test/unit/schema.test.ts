@@ -4,7 +4,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
-import { jsonSchema } from '../../src/spec/schema.js';
+import { jsonSchema } from '../../src/labfile/schema.js';
 import { shippedLabs } from '../../src/run/labs.js';
 
 t.test('schema/lab.schema.json is current', async (t) => {

@@ -4,7 +4,7 @@
 import t from 'tap';
 import { parse } from 'yaml';
 import { describeService, getEndpoints, getPods, getServices, humanDuration, NotFoundError } from '../../src/k8s/views.js';
-import type { ClusterState, EndpointSlice, Meta, NodeInfo, Pod, Service, SliceEndpoint } from '../../src/k8s/model.js';
+import type { ClusterState, EndpointSlice, Meta, NodeInfo, Pod, Service, SliceEndpoint } from '../../src/api/objects.js';
 
 const NOW = new Date('2024-05-10T12:00:00Z');
 const ago = (ms: number) => new Date(NOW.getTime() - ms).toISOString();

@@ -1,6 +1,6 @@
 // Shared by loader tests: load a lab from text and return its errors, formatted as users see them.
-import { loadLabFile } from '../../../src/spec/validate.js';
-import { LabFileError, formatDiagnostic } from '../../../src/spec/diagnostics.js';
+import { loadLabFile } from '../../../src/plan/load.js';
+import { LabFileError, formatDiagnostic } from '../../../src/labfile/diagnostics.js';
 
 export function errorsOf(text: string): string[] {
   try {

@@ -1,0 +1,76 @@
+// What agents that follow the API share: watch the state file (replaced by rename, so its folder
+// is watched, with a poll in case an event is missed), and call `sync` with each new generation.
+// kube-proxy reports the generation it programmed through `syncedFile`, so `knetlab apply`
+// returns only once every node has caught up.
+
+import { watch, type FSWatcher } from 'node:fs';
+import { dirname } from 'node:path';
+import type { StateFile } from '../api/objects.js';
+import { readState } from '../k8s/store.js';
+import { writeAtomic } from './runtime.js';
+
+export interface StateWatch {
+  /** The state last read. */
+  readonly state: StateFile;
+  /** Read the file now and sync if its generation is new (or always, with force). */
+  poke(force?: boolean): void;
+  stop(): void;
+}
+
+export interface WatchOptions {
+  stateFile: string;
+  /** Apply this state; false when it could not be applied (it is tried again on the next change or poll). */
+  sync(state: StateFile): boolean;
+  /** Where to write the generation last synced. */
+  syncedFile?: string;
+  pollMs?: number;
+  warn(msg: string): void;
+}
+
+/**
+ * Read the state (throwing if it cannot be read: an agent fails at start), sync it once, then
+ * follow it. The first sync's result is the caller's to judge through `synced()`.
+ */
+export function watchState(opts: WatchOptions): StateWatch & { synced(): number } {
+  let state = readState(opts.stateFile);
+  let synced = -1;
+  let complaint = '';
+  const poke = (force = false) => {
+    try {
+      state = readState(opts.stateFile);
+      complaint = '';
+    } catch (e) {
+      // Once per problem, not once per poll.
+      if ((e as Error).message !== complaint) opts.warn((complaint = (e as Error).message));
+      return;
+    }
+    if (!force && state.generation === synced) return;
+    if (!opts.sync(state)) return;
+    synced = state.generation;
+    if (opts.syncedFile) writeAtomic(opts.syncedFile, `${synced}\n`);
+  };
+  poke(true);
+  let watcher: FSWatcher | null = null;
+  try {
+    watcher = watch(dirname(opts.stateFile), () => poke());
+    watcher.on('error', (e) => {
+      opts.warn(`watching ${dirname(opts.stateFile)} failed (${e.message}); polling only`);
+      watcher?.close();
+      watcher = null;
+    });
+  } catch (e) {
+    opts.warn(`cannot watch ${dirname(opts.stateFile)}: ${(e as Error).message}; polling only`);
+  }
+  const poll = setInterval(() => poke(), opts.pollMs ?? 1000);
+  return {
+    get state() {
+      return state;
+    },
+    poke,
+    synced: () => synced,
+    stop() {
+      clearInterval(poll);
+      watcher?.close();
+    },
+  };
+}

@@ -1,0 +1,194 @@
+// The Kubernetes objects knetlab understands, resolved: every default the API server would fill
+// in is filled in, every reference checked. Manifests (k8s/manifest.ts) produce these; the
+// control plane (k8s/controlplane.ts) schedules, allocates and computes endpoints from them;
+// kube-proxy (proxy/iptables.ts) and the views (k8s/views.ts) consume them. Nothing here
+// touches the machine.
+
+export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+
+export interface Meta {
+  name: string;
+  namespace: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** RFC 3339, set when the object was first applied to the running lab. */
+  creationTimestamp: string;
+  uid: string;
+}
+
+export interface ContainerPort {
+  name: string | null;
+  containerPort: number;
+  protocol: Protocol;
+}
+
+export interface ReadinessProbe {
+  kind: 'httpGet' | 'tcpSocket';
+  /** A number, or the name of a container port. */
+  port: number | string;
+  /** httpGet only ("/" by default). */
+  path: string;
+  initialDelaySeconds: number;
+  periodSeconds: number;
+  timeoutSeconds: number;
+  successThreshold: number;
+  failureThreshold: number;
+}
+
+export interface Container {
+  name: string;
+  image: string;
+  ports: ContainerPort[];
+  readinessProbe: ReadinessProbe | null;
+}
+
+/** A pod as the scheduler and kubelet left it: on a node, with an IP. */
+export interface Pod {
+  meta: Meta;
+  nodeName: string;
+  podIP: string;
+  hostname: string | null;
+  subdomain: string | null;
+  containers: Container[];
+  /** "Deployment/<name>" (via its ReplicaSet) or null for a bare Pod. */
+  owner: string | null;
+  /** The ReplicaSet name (deployment-name + "-" + pod-template-hash) when owned by a Deployment. */
+  replicaSet: string | null;
+  /** Ready condition as the kubelet last reported it (no readiness probe → true). */
+  ready: boolean;
+}
+
+export interface Deployment {
+  meta: Meta;
+  replicas: number;
+  selector: Record<string, string>;
+  /** Labels and spec of the pods it creates. */
+  template: { labels: Record<string, string>; containers: Container[]; nodeName: string | null };
+  /** The pod-template-hash label value. */
+  templateHash: string;
+}
+
+export type ServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalName';
+
+export interface ServicePort {
+  /** "" when unnamed (allowed only when the service has one port). */
+  name: string;
+  protocol: Protocol;
+  port: number;
+  /** A number or a container port name; defaults to port. */
+  targetPort: number | string;
+  /** Allocated or explicit; null for ClusterIP services. */
+  nodePort: number | null;
+}
+
+export interface Service {
+  meta: Meta;
+  type: ServiceType;
+  /** Allocated or explicit address; "None" for headless; null for ExternalName. */
+  clusterIP: string | null;
+  ports: ServicePort[];
+  /** null: no selector (endpoints are managed by hand). */
+  selector: Record<string, string> | null;
+  sessionAffinity: 'None' | 'ClientIP';
+  /** sessionAffinityConfig.clientIP.timeoutSeconds (10800 by default). */
+  affinityTimeoutSeconds: number;
+  externalTrafficPolicy: 'Cluster' | 'Local';
+  internalTrafficPolicy: 'Cluster' | 'Local';
+  externalIPs: string[];
+  loadBalancerIP: string | null;
+  loadBalancerSourceRanges: string[];
+  publishNotReadyAddresses: boolean;
+  /** Allocated for LoadBalancer + externalTrafficPolicy Local; null otherwise. */
+  healthCheckNodePort: number | null;
+  externalName: string | null;
+  /** status.loadBalancer.ingress[].ip, filled by the load balancer (MetalLB). */
+  ingressIPs: string[];
+}
+
+export interface EndpointConditions {
+  ready: boolean;
+  serving: boolean;
+  terminating: boolean;
+}
+
+export interface SliceEndpoint {
+  address: string;
+  conditions: EndpointConditions;
+  /** The node the endpoint is on; null for addresses outside the cluster. */
+  nodeName: string | null;
+  /** Pod name (targetRef) or null. */
+  pod: string | null;
+}
+
+export interface SlicePort {
+  /** "" for an unnamed port. */
+  name: string;
+  port: number;
+  protocol: Protocol;
+}
+
+/** discovery.k8s.io/v1 EndpointSlice (label kubernetes.io/service-name = service). */
+export interface EndpointSlice {
+  meta: Meta;
+  service: string;
+  ports: SlicePort[];
+  endpoints: SliceEndpoint[];
+  /** "endpointslice-controller.k8s.io" for selector services; "user" for hand-written ones. */
+  managedBy: string;
+}
+
+/** Everything in the cluster's API, as one value. */
+export interface ClusterState {
+  pods: Pod[];
+  deployments: Deployment[];
+  services: Service[];
+  slices: EndpointSlice[];
+}
+
+export const DEFAULT_SERVICE_CIDR = '10.96.0.0/12';
+export const NODE_PORT_RANGE: [number, number] = [30000, 32767];
+export const DEFAULT_AFFINITY_TIMEOUT = 10800;
+
+/** "<namespace>/<name>" */
+export const key = (m: Meta): string => `${m.namespace}/${m.name}`;
+
+/** A node as kube-proxy and the MetalLB speaker see it. */
+export interface NodeInfo {
+  name: string;
+  /** Underlay address (the node's InternalIP). */
+  address: string;
+  /** The real network namespace name of the node (with any --prefix). */
+  netns: string;
+  podCIDR: string;
+}
+
+/**
+ * The running lab's API contents, written atomically to <instance dir>/cluster/state.json by
+ * whoever changes them (up, apply, the control plane's readiness prober) and watched by each
+ * node's kube-proxy and MetalLB speaker. `generation` increases with every write.
+ */
+export interface StateFile {
+  generation: number;
+  /** The cluster pod network: kube-proxy's --cluster-cidr (local-traffic detector). */
+  clusterCIDR: string;
+  serviceCIDR: string;
+  nodes: NodeInfo[];
+  /** MetalLB IPAddressPool addresses (CIDRs), empty when the lab has no load balancer. */
+  lbPool: string[];
+  state: ClusterState;
+}
+
+/**
+ * kube-proxy's modes as KubeProxyConfiguration.mode names them. Real kube-proxy also has ipvs,
+ * nftables and (until 1.26) userspace; knetlab runs the modes listed here.
+ */
+export type ProxyMode = 'iptables';
+export const PROXY_MODES: readonly ProxyMode[] = ['iptables'];
+/** Modes of the real kube-proxy that knetlab does not run yet. */
+export const PLANNED_PROXY_MODES: readonly string[] = ['ipvs', 'nftables', 'userspace'];
+
+/** A KubeProxyConfiguration (kubeproxy.config.k8s.io/v1alpha1), as far as knetlab models it. */
+export interface KubeProxyConfiguration {
+  /** "" in the document means the platform default: iptables on Linux. */
+  mode: ProxyMode;
+}

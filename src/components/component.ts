@@ -1,0 +1,22 @@
+// What the pipeline knows of a real-world component (a CNI, kube-proxy, MetalLB, the control
+// plane's node-side parts): the programs it needs on the machine and the phases it plans. Each
+// component lives in its own folder with its rule and config text and its node agent; the
+// registry in src/plan/registry.ts lists them.
+
+import type { Cluster, CniType } from '../labfile/types.js';
+import type { Instance } from '../kernel/instance.js';
+import type { Phase } from '../kernel/steps.js';
+
+export interface Component {
+  /** The project it stands for, as its documentation names it. */
+  readonly name: string;
+  /** Commands `up` needs for this cluster (see run/tools.ts for the packages). */
+  tools(c: Cluster): string[];
+  /** What it programs on the nodes, in order. Pure. */
+  phases(c: Cluster, inst: Instance): Phase[];
+}
+
+/** A CNI: how pods are wired beyond the veths every cluster shares (labfile/cluster.ts). */
+export interface Cni extends Component {
+  readonly type: CniType;
+}

@@ -1,0 +1,163 @@
+// kube-proxy for one node: it runs inside the node's network namespace, watches the lab's API
+// contents (the state file) and, whenever they change, has its mode (proxier.ts; iptables: one
+// `iptables-restore --noflush --counters` of the node's whole ruleset, computed exactly as
+// kube-proxy's syncProxyRules does) bring the kernel in step. Like kube-proxy it also serves
+//   :10256/healthz                 the proxy's own health
+//   :<healthCheckNodePort>/        per LoadBalancer Service with externalTrafficPolicy Local:
+//                                  200 when this node has a ready local endpoint, else 503, so
+//                                  that an external load balancer only sends traffic where it
+//                                  will be served.
+// After each sync it writes the generation it programmed to a file, so `knetlab apply` can
+// wait until every node has caught up.
+//
+// Config JSON: { node, mode, stateFile, syncedFile, pidfile, log }.
+
+import { createServer, type Server } from 'node:http';
+import { PROXY_MODES, type ProxyMode, type Service, type StateFile } from '../../api/objects.js';
+import type { Command } from '../../kernel/command.js';
+import { readConfig } from '../../agent/config.js';
+import { logger, type Daemon, type DaemonFiles } from '../../agent/runtime.js';
+import { watchState } from '../../agent/watch.js';
+import { runSync } from '../../exec/process.js';
+import { PROXIERS } from './modes.js';
+
+const PROG = 'kube-proxy';
+const log = logger(PROG);
+const HEALTHZ_PORT = 10256;
+
+interface Config extends DaemonFiles {
+  node: string;
+  mode: ProxyMode;
+  stateFile: string;
+  syncedFile: string;
+}
+
+function load(file: string): Config {
+  const c = readConfig(file, { node: 'name', mode: 'name', stateFile: 'path', syncedFile: 'path', pidfile: 'path', log: 'path' });
+  if (!PROXY_MODES.includes(c.mode as ProxyMode)) throw new Error(`${file}: "mode" must be one of ${PROXY_MODES.join(', ')}`);
+  return c as unknown as Config;
+}
+
+/** Run commands in order; the first failure is returned with the payload lines around it. */
+function apply(commands: Command[]): string | null {
+  for (const cmd of commands) {
+    const r = runSync(cmd);
+    if (r.code !== 0) return `${cmd.file} failed: ${r.stderr.trim()}${cmd.input ? `\n${around(cmd.input, r.stderr)}` : ''}`;
+  }
+  return null;
+}
+
+/** The payload lines around the one iptables-restore rejected, as kube-proxy logs them. */
+function around(payload: string, err: string): string {
+  const m = /line:? (\d+)/i.exec(err);
+  if (!m) return '';
+  const n = Number(m[1]);
+  const lines = payload.split('\n');
+  return lines
+    .slice(Math.max(0, n - 3), n + 2)
+    .map((l, i) => `${Math.max(1, n - 2) + i}: ${l}`)
+    .join('\n');
+}
+
+/** Local ready endpoints of a Service on this node (the health check's answer). */
+function localEndpoints(s: StateFile, svc: Service, node: string): number {
+  const ips = new Set<string>();
+  for (const slice of s.state.slices)
+    if (slice.service === svc.meta.name && slice.meta.namespace === svc.meta.namespace)
+      for (const e of slice.endpoints) if (e.nodeName === node && e.conditions.ready) ips.add(e.address);
+  return ips.size;
+}
+
+async function start(cfg: Config, fatal: (why: string) => void): Promise<{ stop(why: string): void }> {
+  const proxier = PROXIERS[cfg.mode];
+  const observe = () => {
+    const r = runSync(proxier.observe);
+    return r.code === 0 ? r.stdout : null;
+  };
+  let self: StateFile['nodes'][number] | undefined;
+  let state: StateFile;
+
+  const sync = (s: StateFile): boolean => {
+    state = s;
+    self = s.nodes.find((n) => n.name === cfg.node);
+    if (!self) {
+      log('E', `node ${cfg.node} is not in ${cfg.stateFile}`);
+      return false;
+    }
+    const t0 = performance.now();
+    const { commands, stats } = proxier.sync(self, s.state, observe(), { mode: cfg.mode, clusterCIDR: s.clusterCIDR });
+    const failed = apply(commands);
+    if (failed) {
+      log('E', failed);
+      return false;
+    }
+    log(
+      'I',
+      `synced generation ${s.generation}: ${stats.services} service ports, ${stats.endpoints} endpoints, ${stats.written} in ${(performance.now() - t0).toFixed(1)} ms`,
+    );
+    updateHealthChecks();
+    return true;
+  };
+
+  // What the mode ensures once at start (for iptables: the jumps from the built-in chains).
+  const setup = apply(proxier.setup(observe()));
+  if (setup) throw new Error(`kube-proxy's setup failed: ${setup.split('\n')[0]}`);
+
+  // healthCheckNodePort servers: one per LoadBalancer Service with externalTrafficPolicy Local.
+  const checks = new Map<number, { server: Server; svc: Service }>();
+  const updateHealthChecks = () => {
+    const wanted = new Map<number, Service>();
+    for (const svc of state.state.services) if (svc.healthCheckNodePort) wanted.set(svc.healthCheckNodePort, svc);
+    for (const [port, c] of checks)
+      if (!wanted.has(port)) {
+        c.server.close();
+        checks.delete(port);
+      }
+    for (const [port, svc] of wanted) {
+      const known = checks.get(port);
+      if (known) {
+        known.svc = svc;
+        continue;
+      }
+      const entry = { server: createServer(), svc };
+      entry.server.on('request', (_req, res) => {
+        const n = localEndpoints(state, entry.svc, cfg.node);
+        res.setHeader('Content-Type', 'application/json');
+        res.setHeader('X-Content-Type-Options', 'nosniff');
+        res.setHeader('X-Load-Balancing-Endpoint-Weight', String(n));
+        res.writeHead(n > 0 ? 200 : 503);
+        res.end(JSON.stringify({ service: { namespace: entry.svc.meta.namespace, name: entry.svc.meta.name }, localEndpoints: n, serviceProxyHealthy: true }));
+      });
+      entry.server.on('error', (e) => log('E', `health check node port ${port}: ${e.message}`));
+      entry.server.listen(port);
+      checks.set(port, entry);
+    }
+  };
+
+  const healthz = createServer((_req, res) => {
+    const now = new Date().toISOString();
+    res.setHeader('Content-Type', 'application/json');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.writeHead(200);
+    res.end(JSON.stringify({ lastUpdated: now, currentTime: now, nodeEligible: true }));
+  });
+  await new Promise<void>((res, rej) => {
+    healthz.once('error', (e) => rej(new Error(`cannot listen on :${HEALTHZ_PORT}: ${e.message}`)));
+    healthz.listen(HEALTHZ_PORT, () => res());
+  });
+  healthz.on('error', (e) => fatal(`healthz: ${e.message}`));
+
+  const watch = watchState({ stateFile: cfg.stateFile, syncedFile: cfg.syncedFile, sync, warn: (m) => log('W', m) });
+  if (watch.synced() < 0) throw new Error(`the first sync failed (see ${cfg.log})`);
+  log('I', `proxying for node ${cfg.node} (${self!.address}) in ${cfg.mode} mode; cluster CIDR ${state!.clusterCIDR}`);
+  return {
+    stop(why: string) {
+      log('I', why);
+      watch.stop();
+      healthz.close();
+      for (const c of checks.values()) c.server.close();
+    },
+  };
+}
+
+export const kubeProxyAgent: Daemon<Config> = { prog: PROG, load, start };

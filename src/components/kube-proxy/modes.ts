@@ -1,0 +1,10 @@
+// Every kube-proxy mode knetlab runs, by its KubeProxyConfiguration name: a mode named in
+// ProxyMode but missing here fails to compile.
+
+import type { ProxyMode } from '../../api/objects.js';
+import { iptablesProxier } from './iptables.js';
+import type { Proxier } from './proxier.js';
+
+export const PROXIERS: Record<ProxyMode, Proxier> = {
+  iptables: iptablesProxier,
+};

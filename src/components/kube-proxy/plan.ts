@@ -1,0 +1,69 @@
+// kube-proxy on every node: its configuration, the first sync (what the mode ensures at start,
+// then every Service at once, shown in full as the payload kube-proxy writes) and the agent that
+// keeps the rules in step with the API afterwards. The mode comes from the lab's
+// KubeProxyConfiguration (iptables by default) through the proxier seam (proxier.ts).
+
+import { join } from 'node:path';
+import { clusterDir, stateFilePath, syncedPath } from '../../k8s/store.js';
+import type { Phase, Step } from '../../kernel/steps.js';
+import { agentArgv } from '../../agent/runtime.js';
+import type { Component } from '../component.js';
+import { initialState } from '../controlplane/plan.js';
+import { PROXIERS } from './modes.js';
+
+export const kubeProxy: Component = {
+  name: 'kube-proxy',
+  tools: (c) => ['node', ...(c.kubernetes ? PROXIERS[c.kubernetes.kubeProxy.mode].tools : [])],
+  phases: (c, inst) => {
+    if (!c.kubernetes) return [];
+    const ns = (name: string) => inst.netns(name);
+    const file = (node: string) => join(clusterDir(inst.dir), `kube-proxy-${node}`);
+    const mode = c.kubernetes.kubeProxy.mode;
+    const proxier = PROXIERS[mode];
+    const state = initialState(c, inst);
+    const cfg = { mode, clusterCIDR: c.podNetwork };
+    const config = (node: string) =>
+      JSON.stringify(
+        { node, mode, stateFile: stateFilePath(inst.dir), syncedFile: syncedPath(inst.dir, node), pidfile: file(node) + '.pid', log: file(node) + '.log' },
+        null,
+        2,
+      ) + '\n';
+    return [
+      {
+        title: 'kube-proxy: hook its chains into the built-in ones',
+        why: `kube-proxy (${mode} mode) starts by ensuring the jumps from the built-in chains to its own: nat PREROUTING and OUTPUT → KUBE-SERVICES, POSTROUTING → KUBE-POSTROUTING, and the filter jumps (INPUT, FORWARD, OUTPUT), plus the KUBE-PROXY-CANARY chains it watches to notice a flush. Only what is missing is added, so a restart neither flushes its chains nor stacks duplicate jumps. Each node's kube-proxy also gets its configuration file.`,
+        steps: c.nodes.flatMap((n): Step[] => [
+          { kind: 'file.write', path: file(n.name) + '.json', content: config(n.name) },
+          ...proxier
+            .setup(null)
+            .map((cmd): Step => ({ kind: 'exec', netns: ns(n.name), command: cmd, label: `ensure kube-proxy's jump rules in ${ns(n.name)}` })),
+        ]),
+      },
+      {
+        title: 'kube-proxy: the first sync on every node',
+        why: 'Then kube-proxy writes every Service at once with one iptables-restore --noflush --counters: KUBE-SERVICES matches each ClusterIP:port and jumps to a KUBE-SVC chain, which picks an endpoint with "statistic mode random" (probability 1/n, then 1/(n-1), …) and jumps to its KUBE-SEP chain, which DNATs to the pod. KUBE-MARK-MASQ marks packets that must be masqueraded on the way out (KUBE-POSTROUTING). Chain names end in a hash of the service port (and endpoint), exactly as kube-proxy names them.',
+        steps: c.nodes.flatMap((n) =>
+          proxier
+            .sync(
+              state.nodes.find((x) => x.name === n.name)!,
+              state.state,
+              null,
+              cfg,
+            )
+            .commands.map((cmd): Step => ({ kind: 'exec', netns: ns(n.name), command: cmd, label: `program kube-proxy's ${mode} rules in ${ns(n.name)}` })),
+        ),
+      },
+      {
+        title: 'Start kube-proxy on every node',
+        why: `From here on kube-proxy keeps the rules in step with the API: on every change it recomputes the whole ruleset and writes it with one iptables-restore (deleting the chains of Services and endpoints that went away). It also answers on :10256/healthz and, for LoadBalancer Services with externalTrafficPolicy Local, on their healthCheckNodePort: 200 while the node has a ready local endpoint, 503 otherwise. Here kube-proxy is knetlab's own TypeScript daemon; the rules it writes are kube-proxy's.`,
+        steps: c.nodes.map((n): Step => ({
+          kind: 'process.start',
+          netns: ns(n.name),
+          name: 'kube-proxy',
+          argv: agentArgv('kube-proxy', file(n.name) + '.json'),
+          pidfile: file(n.name) + '.pid',
+        })),
+      },
+    ] satisfies Phase[];
+  },
+};

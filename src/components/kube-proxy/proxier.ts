@@ -1,0 +1,40 @@
+// The seam between kube-proxy and its modes, as in kubernetes/pkg/proxy (one package per mode
+// behind one small interface). A mode says which programs it needs, what it ensures once at
+// start, and how one sync turns the Services and EndpointSlices into writes to the node's kernel,
+// given what the kernel holds now. The same functions serve the planner (kube-proxy's first sync,
+// printed in tutorials) and the kube-proxy agent (every later sync).
+
+import type { EndpointSlice, NodeInfo, ProxyMode, Service } from '../../api/objects.js';
+import type { Command } from '../../kernel/command.js';
+
+export interface KubeProxyConfig {
+  mode: ProxyMode;
+  /** --cluster-cidr: the local-traffic detector ("from a pod" is a source inside it). */
+  clusterCIDR: string;
+}
+
+export interface SyncStats {
+  /** Service ports proxied (kube-proxy's numServices). */
+  services: number;
+  /** Endpoints of those ports, ready or not. */
+  endpoints: number;
+  /** What was written, in the mode's own words ("120 nat and 14 filter rules"). */
+  written: string;
+}
+
+export interface Proxier {
+  readonly mode: ProxyMode;
+  /** Programs the mode runs on a node. */
+  readonly tools: readonly string[];
+  /** How the mode reads what the node's kernel holds (its own listing, passed back as `now`). */
+  readonly observe: Command;
+  /** What kube-proxy ensures once at start; `now` is null on a fresh node. */
+  setup(now: string | null): Command[];
+  /** One sync: the writes that bring the node's kernel to the desired state. Pure. */
+  sync(
+    node: NodeInfo,
+    api: { services: Service[]; slices: EndpointSlice[] },
+    now: string | null,
+    cfg: KubeProxyConfig,
+  ): { commands: Command[]; stats: SyncStats };
+}

@@ -1,0 +1,791 @@
+// MetalLB's speaker in layer-2 mode (metallb/metallb speaker/ and internal/layer2/), as a small
+// daemon: one per Kubernetes node, inside that node's network namespace.
+//
+//   membership   which speakers are up. MetalLB uses hashicorp/memberlist for fast dead-node
+//                detection; here a stand-in does the same job on the same port: every 500 ms
+//                each speaker sends {node, incarnation} over UDP from <node address>:7946 to
+//                every other node's address, and a peer counts as alive while it was heard
+//                within the last 2 s. A speaker that stops cleanly says so ({leave: true}), as
+//                memberlist's Leave() does, so its peers drop it at once.
+//   election     stateless, as in speaker/layer2_controller.go: for each LoadBalancer Service
+//                with an ingress IP and at least one endpoint that can serve, the candidates are
+//                the alive nodes (under externalTrafficPolicy Local, only those with such an
+//                endpoint), ordered by sha256(node + "#" + ip) ascending (sortL2Candidates).
+//                Every speaker computes the same order; the first one announces.
+//   announcing   the kernel never learns the VIP: no address on any interface. An AF_PACKET
+//                socket on the interface answers ARP requests for it in userspace, with the
+//                interface's MAC (internal/layer2/arp.go). Taking a VIP on, and every later
+//                sync of a service this node announces (after a membership change, or a change
+//                to the service or its endpoints), starts or extends a 5-second burst of
+//                gratuitous ARP (SetBalancer -> doSpam -> spamLoop in announcer.go), so that
+//                neighbours update their caches, also after a split brain heals.
+//
+// The cluster comes from the StateFile (k8s/model.ts), which others rewrite atomically; it is
+// watched with fs.watch on its folder, with a 1 s poll in case an event is missed.
+//
+// Config (JSON): { "node": this node's name in the StateFile, "interface": "eth0",
+//   "stateFile", "memberlistPort": 7946, "pidfile", "log" } (paths absolute). The log gets one
+//   JSON object per line (nodeAssigned, serviceWithdrawn, memberlist node events, ...); next to
+//   the pidfile, <pidfile without .pid>.status.json holds {node, alive, announcing}, rewritten
+//   on every change and removed on exit.
+//
+// Usage (the lab engine's contract, as for flannel-udp):
+//   ip netns exec <node> node metallb-speaker.js --config FILE
+//                        start in the background; exit 0 once bound, the pidfile written and
+//                        the status file there; else exit 1 with a one-line reason on stderr
+//   ... --config FILE --foreground
+//                        run in this process, logging to stderr
+import koffi from 'koffi';
+import { createHash } from 'node:crypto';
+import dgram from 'node:dgram';
+import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import net from 'node:net';
+import { endianness } from 'node:os';
+import type { EndpointConditions, EndpointSlice, NodeInfo, Service, StateFile } from '../../api/objects.js';
+import { readConfig } from '../../agent/config.js';
+import { type Daemon } from '../../agent/runtime.js';
+import { watchState, type StateWatch } from '../../agent/watch.js';
+import { readState } from '../../k8s/store.js';
+import { parseIPv4 } from '../../labfile/net.js';
+import { c_close, c_if_nametoindex, errname, libc, pipeHandle } from '../../agent/libc.js';
+
+const PROG = 'metallb-speaker';
+
+// Membership timing (the stand-in for memberlist's probes and suspicion timeout).
+const HEARTBEAT_MS = 500;
+const DEAD_AFTER_MS = 2000;
+const SWEEP_MS = 250;
+// Before its first election a speaker waits to hear its peers, as memberlist's Join() does its
+// push/pull with the known members first: otherwise each speaker would see only itself for a
+// moment and announce every VIP at once. Two heartbeat periods, or less once all have spoken.
+const JOIN_MS = 2 * HEARTBEAT_MS;
+// How long a stopping speaker waits for its leave messages to go out.
+const LEAVE_WAIT_MS = 500;
+// MetalLB rescans interfaces every 10 s and keeps its ARP socket across a link flap. Here a
+// link going down ends the socket (ENETDOWN ends libuv's read), so look again every second:
+// a node whose link comes back must be able to answer and send its gratuitous ARP promptly.
+const INTERFACE_SCAN_MS = 1000;
+// announcer.go spamLoop: first round at once, then every 1100 ms (metallb issue #172) until 5 s
+// after the last request to announce.
+const SPAM_EVERY_MS = 1100;
+const SPAM_FOR_MS = 5000;
+
+// ---------------------------------------------------------------------------------------------
+// Election (pure)
+
+/**
+ * epslices.EndpointCanServe: ready, or serving. Kubernetes sets ready = serving && !terminating,
+ * so this is "ready, or still serving while terminating".
+ */
+export function endpointCanServe(c: EndpointConditions): boolean {
+  return c.ready || c.serving;
+}
+
+const slicesOf = (svc: Service, slices: readonly EndpointSlice[]) =>
+  slices.filter((s) => s.service === svc.meta.name && s.meta.namespace === svc.meta.namespace);
+
+/**
+ * The nodes that may announce `svc`, sorted by name: none when no endpoint can serve
+ * (activeEndpointExists); under externalTrafficPolicy Local the alive nodes with an endpoint
+ * that can serve (nodesWithEndpoint); otherwise every alive node (nodesWithActiveSpeakers).
+ * There are no L2Advertisement node selectors or exclusion labels in this model.
+ */
+export function candidatesFor(svc: Service, slices: readonly EndpointSlice[], alive: Iterable<string>): string[] {
+  const speakers = new Set(alive);
+  const serving = slicesOf(svc, slices).flatMap((s) => s.endpoints.filter((e) => endpointCanServe(e.conditions)));
+  if (serving.length === 0) return [];
+  const nodes =
+    svc.externalTrafficPolicy === 'Local' ? new Set(serving.flatMap((e) => (e.nodeName !== null && speakers.has(e.nodeName) ? [e.nodeName] : []))) : speakers;
+  return [...nodes].sort();
+}
+
+const l2Score = (node: string, ip: string) => createHash('sha256').update(`${node}#${ip}`).digest('hex');
+
+/** sortL2Candidates without preference weights: sha256(node + "#" + ip) ascending. */
+export function sortL2Candidates(ip: string, candidates: Iterable<string>): string[] {
+  return [...candidates]
+    .map((node) => ({ node, score: l2Score(node, ip) }))
+    .sort((a, b) => (a.score < b.score ? -1 : a.score > b.score ? 1 : 0))
+    .map((c) => c.node);
+}
+
+/** The node that announces `ip`, or null when there is no candidate. */
+export function leaderFor(ip: string, candidates: Iterable<string>): string | null {
+  return sortL2Candidates(ip, candidates)[0] ?? null;
+}
+
+export interface L2Decision {
+  /** "<namespace>/<name>" */
+  service: string;
+  /** status.loadBalancer.ingress[].ip, in order. */
+  ips: string[];
+  leader: string | null;
+}
+
+/**
+ * One decision per LoadBalancer Service with ingress IPs. Like ShouldAnnounce, the election
+ * hashes the first IP only, so all of a service's IPs (dual stack) go to the same node.
+ */
+export function l2Decisions(state: StateFile['state'], alive: Iterable<string>): L2Decision[] {
+  const speakers = [...alive];
+  return state.services
+    .filter((svc) => svc.type === 'LoadBalancer' && svc.ingressIPs.length > 0)
+    .map((svc) => ({
+      service: `${svc.meta.namespace}/${svc.meta.name}`,
+      ips: [...svc.ingressIPs],
+      leader: leaderFor(svc.ingressIPs[0]!, candidatesFor(svc, state.slices, speakers)),
+    }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// ARP (pure). Frames as mdlayher/arp and mdlayher/ethernet build them: Ethernet II, EtherType
+// 0x0806, then hardware type 1, protocol 0x0800, lengths 6 and 4, the operation, sender MAC and
+// IP, target MAC and IP; zero-padded to the 60-byte Ethernet minimum.
+
+export const ARP_REQUEST = 1;
+export const ARP_REPLY = 2;
+export const BROADCAST_MAC = 'ff:ff:ff:ff:ff:ff';
+const ETH_P_ARP = 0x0806;
+const ETH_P_IP = 0x0800;
+const ETH_HLEN = 14;
+const ARP_LEN = 28;
+const ETH_ZLEN = 60;
+
+export interface ArpFrame {
+  ethDst: string;
+  ethSrc: string;
+  op: number;
+  senderMac: string;
+  senderIP: string;
+  targetMac: string;
+  targetIP: string;
+}
+
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+export const isIPv4 = (s: string): boolean => parseIPv4(s) !== undefined;
+
+function putMac(b: Buffer, off: number, mac: string): void {
+  if (!MAC.test(mac)) throw new Error(`bad MAC address "${mac}"`);
+  Buffer.from(mac.replace(/:/g, ''), 'hex').copy(b, off);
+}
+
+function putIPv4(b: Buffer, off: number, ip: string): void {
+  if (!isIPv4(ip)) throw new Error(`bad IPv4 address "${ip}"`);
+  ip.split('.').forEach((o, i) => (b[off + i] = Number(o)));
+}
+
+const getMac = (b: Buffer, off: number) => [...b.subarray(off, off + 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
+const getIPv4 = (b: Buffer, off: number) => [...b.subarray(off, off + 4)].join('.');
+
+/** The 60-byte Ethernet frame carrying `f`. */
+export function buildArp(f: ArpFrame): Buffer {
+  const b = Buffer.alloc(ETH_ZLEN);
+  putMac(b, 0, f.ethDst);
+  putMac(b, 6, f.ethSrc);
+  b.writeUInt16BE(ETH_P_ARP, 12);
+  b.writeUInt16BE(1, 14); // hardware type: Ethernet
+  b.writeUInt16BE(ETH_P_IP, 16);
+  b[18] = 6;
+  b[19] = 4;
+  b.writeUInt16BE(f.op, 20);
+  putMac(b, 22, f.senderMac);
+  putIPv4(b, 28, f.senderIP);
+  putMac(b, 32, f.targetMac);
+  putIPv4(b, 38, f.targetIP);
+  return b;
+}
+
+/** An Ethernet/IPv4 ARP frame, or null for anything else (including a truncated one). */
+export function parseArp(frame: Buffer, len = frame.length): ArpFrame | null {
+  if (len < ETH_HLEN + ARP_LEN || frame.readUInt16BE(12) !== ETH_P_ARP) return null;
+  if (frame.readUInt16BE(14) !== 1 || frame.readUInt16BE(16) !== ETH_P_IP || frame[18] !== 6 || frame[19] !== 4) return null;
+  return {
+    ethDst: getMac(frame, 0),
+    ethSrc: getMac(frame, 6),
+    op: frame.readUInt16BE(20),
+    senderMac: getMac(frame, 22),
+    senderIP: getIPv4(frame, 28),
+    targetMac: getMac(frame, 32),
+    targetIP: getIPv4(frame, 38),
+  };
+}
+
+/**
+ * arpResponder.processRequest: answer only requests (not replies), only those broadcast or
+ * sent to our own MAC, and only for an IP we announce.
+ */
+export function shouldReply(f: ArpFrame, ourMac: string, announced: ReadonlySet<string>): boolean {
+  return f.op === ARP_REQUEST && (f.ethDst === BROADCAST_MAC || f.ethDst === ourMac) && announced.has(f.targetIP);
+}
+
+/**
+ * arp.Client.Reply: from our MAC, the requested IP as sender, back to the requester's sender
+ * MAC and IP; the Ethernet destination is the requester's ARP sender MAC too.
+ */
+export function arpReply(req: ArpFrame, ourMac: string): ArpFrame {
+  return {
+    ethDst: req.senderMac,
+    ethSrc: ourMac,
+    op: ARP_REPLY,
+    senderMac: ourMac,
+    senderIP: req.targetIP,
+    targetMac: req.senderMac,
+    targetIP: req.senderIP,
+  };
+}
+
+/** arpResponder.Gratuitous: broadcast, sender IP = target IP = the VIP, target MAC broadcast. */
+export function gratuitousArp(op: typeof ARP_REQUEST | typeof ARP_REPLY, ourMac: string, ip: string): ArpFrame {
+  return { ethDst: BROADCAST_MAC, ethSrc: ourMac, op, senderMac: ourMac, senderIP: ip, targetMac: BROADCAST_MAC, targetIP: ip };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration and the state file
+
+interface Config {
+  node: string;
+  interface: string;
+  stateFile: string;
+  memberlistPort: number;
+  pidfile: string;
+  log: string;
+}
+
+function loadConfig(file: string): Config {
+  return readConfig(file, { node: 'name', interface: 'ifname', stateFile: 'path', memberlistPort: 'port', pidfile: 'path', log: 'path' }) as unknown as Config;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Logging: one JSON object per line, as MetalLB's go-kit logger writes them. fd 2 is the log file
+// when daemonized, the terminal with --foreground; writes are synchronous.
+
+type Level = 'info' | 'warn' | 'error';
+
+function log(level: Level, fields: Record<string, unknown>): void {
+  try {
+    writeSync(2, `${JSON.stringify({ level, ts: new Date().toISOString(), ...fields })}\n`);
+  } catch {
+    /* nowhere left to complain to */
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The ARP socket: socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ARP)) bound to one interface, as
+// mdlayher/packet opens it for arp.Dial. Readability comes from libuv's epoll through a pipe
+// handle on the raw fd, as for the TUN in tun.ts; each read(2) returns one frame.
+
+const c_socket = libc.func('int socket(int domain, int type, int protocol)');
+const c_bind = libc.func('int bind(int fd, const void *addr, uint32_t addrlen)');
+const c_setsockopt = libc.func('int setsockopt(int fd, int level, int name, const void *value, uint32_t len)');
+const c_send = libc.func('intptr_t send(int fd, const void *buf, size_t len, int flags)');
+
+const AF_PACKET = 17;
+const SOCK_RAW = 3;
+const SOCK_NONBLOCK = 0o4000;
+const SOCK_CLOEXEC = 0o2000000;
+const SOL_PACKET = 263;
+const PACKET_IGNORE_OUTGOING = 23;
+const SIZEOF_SOCKADDR_LL = 20;
+const ENETDOWN = 100;
+const EPERM = 1;
+// <linux/if.h>
+const IFF_UP = 0x1;
+const IFF_BROADCAST = 0x2;
+const IFF_NOARP = 0x80;
+
+const LE = endianness() === 'LE';
+const htons = (x: number) => (LE ? ((x & 0xff) << 8) | (x >>> 8) : x);
+
+class ArpSocket {
+  private readonly fd: number;
+  private readonly socket: net.Socket;
+
+  /** Throws a one-line Error. `onError` is called at most once; the socket is closed by then. */
+  constructor(
+    readonly ifname: string,
+    readonly ifindex: number,
+    readonly mac: string,
+    onFrame: (buf: Buffer, len: number) => void,
+    onError: (why: string) => void,
+  ) {
+    const fd = c_socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ARP)) as number;
+    if (fd < 0) {
+      const e = koffi.errno();
+      throw new Error(`cannot open an AF_PACKET socket: ${errname(e)}${e === EPERM ? ' (needs CAP_NET_RAW)' : ''}`);
+    }
+    const fail = (what: string) => {
+      const e = koffi.errno();
+      c_close(fd);
+      return new Error(`cannot ${what} the ARP socket on ${ifname}: ${errname(e)}`);
+    };
+    // A packet socket also sees every frame this host sends. Our own gratuitous request (a
+    // broadcast request for an IP we announce) must not come back as something to answer.
+    const one = Buffer.from(Int32Array.of(1).buffer);
+    if ((c_setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, one, 4) as number) < 0) throw fail('set PACKET_IGNORE_OUTGOING on');
+    // struct sockaddr_ll: family and ifindex in host order, protocol in network order.
+    const sll = Buffer.alloc(SIZEOF_SOCKADDR_LL);
+    if (LE) {
+      sll.writeUInt16LE(AF_PACKET, 0);
+      sll.writeInt32LE(ifindex, 4);
+    } else {
+      sll.writeUInt16BE(AF_PACKET, 0);
+      sll.writeInt32BE(ifindex, 4);
+    }
+    sll.writeUInt16BE(ETH_P_ARP, 2);
+    if ((c_bind(fd, sll, SIZEOF_SOCKADDR_LL) as number) < 0) throw fail('bind');
+    const { handle, err } = pipeHandle(fd);
+    if (err) {
+      c_close(fd);
+      throw new Error(`cannot watch the ARP socket on ${ifname}: uv_pipe_open returned ${err}`);
+    }
+    this.fd = fd;
+    const buf = Buffer.allocUnsafeSlow(2048);
+    const sockOpts = { handle, writable: false, onread: { buffer: buf, callback: (n: number) => onFrame(buf, n) } };
+    this.socket = new net.Socket(sockOpts as net.SocketConstructorOpts);
+    // The link went down (ENETDOWN) or the device went away: the read ends.
+    this.socket.on('error', (e: NodeJS.ErrnoException) => {
+      const errno = -(e.errno ?? 0);
+      this.close();
+      onError(errno === ENETDOWN ? `${ifname} went down` : `read failed: ${errname(errno)}`);
+    });
+    this.socket.on('end', () => {
+      this.close();
+      onError('end of file');
+    });
+  }
+
+  /** One frame out of the bound interface. 0, or the errno. */
+  send(frame: Buffer): number {
+    return (c_send(this.fd, frame, frame.length, 0) as number) === frame.length ? 0 : koffi.errno();
+  }
+
+  close(): void {
+    // The handle owns the fd.
+    this.socket.destroy();
+  }
+}
+
+/** What MetalLB's interface scan looks at: eligible for ARP, and the MAC to answer with. */
+function interfaceState(name: string): { index: number; eligible: boolean; mac: string } {
+  const index = c_if_nametoindex(name) as number;
+  if (index === 0) return { index, eligible: false, mac: '' };
+  const sys = `/sys/class/net/${name}`;
+  try {
+    const flags = Number(readFileSync(`${sys}/flags`, 'utf8').trim());
+    // announcer.go updateInterfaces: up, not enslaved to a bridge or bond, ARP on, broadcast.
+    const eligible = (flags & IFF_UP) !== 0 && (flags & IFF_BROADCAST) !== 0 && (flags & IFF_NOARP) === 0 && !existsSync(`${sys}/master`);
+    return { index, eligible, mac: readFileSync(`${sys}/address`, 'utf8').trim() };
+  } catch {
+    return { index, eligible: false, mac: '' };
+  }
+}
+
+/**
+ * /sys/class/net shows the namespace that mounted /sys, not necessarily ours: `ip netns exec`
+ * remounts it, a bare nsenter does not. A wrong MAC in every reply would be hard to spot.
+ */
+function checkSysfs(name: string): void {
+  const index = c_if_nametoindex(name) as number;
+  if (index === 0) throw new Error(`no device ${name} in this network namespace`);
+  let sysIndex = '';
+  try {
+    sysIndex = readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8').trim();
+  } catch {}
+  if (sysIndex !== String(index)) {
+    throw new Error(`/sys/class/net/${name} is not this network namespace's ${name} (start the speaker with ip netns exec, which remounts /sys)`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The speaker
+
+interface Heartbeat {
+  node: string;
+  incarnation: number;
+  leave?: true;
+}
+
+const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+const ipField = (ips: readonly string[]) => ips.join(',');
+const now = () => performance.now();
+
+class Speaker {
+  private state: StateFile;
+  private readonly sock = dgram.createSocket('udp4');
+  private readonly address: string;
+  // memberlist's incarnation number. A restarted speaker has a higher one, so a leave from its
+  // previous life (or a heartbeat sent just before it) cannot mark the new one dead.
+  private readonly incarnation = Date.now();
+  private readonly heard = new Map<string, { at: number; incarnation: number; address: string }>();
+  private readonly left = new Map<string, number>();
+  private joined = false;
+  private arp: ArpSocket | null = null;
+  /** service key -> its IPs, for the services this node announces. */
+  private readonly announced = new Map<string, string[]>();
+  /** Every IPv4 address this node answers ARP for. */
+  private announcedIPs = new Set<string>();
+  /** service key -> its Service and slices as last synced; a change means a sync, as an informer event would. */
+  private readonly synced = new Map<string, string>();
+  private readonly spam = new Map<string, number>();
+  private spamTimer: NodeJS.Timeout | null = null;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private watch: StateWatch | null = null;
+  private readonly statusFile: string;
+  private status = '';
+  private readonly complained = new Set<string>();
+  readonly stats = { arpReplies: 0, gratuitous: 0 };
+
+  constructor(private readonly cfg: Config) {
+    this.state = readState(cfg.stateFile);
+    const me = this.state.nodes.find((n) => n.name === cfg.node);
+    if (!me) throw new Error(`node "${cfg.node}" is not in ${cfg.stateFile} (nodes: ${this.state.nodes.map((n) => n.name).join(', ') || 'none'})`);
+    this.address = me.address;
+    checkSysfs(cfg.interface);
+    this.statusFile = `${cfg.pidfile.replace(/\.pid$/, '')}.status.json`;
+  }
+
+  /** Bind the membership port and open the ARP socket. Rejects with a one-line reason. */
+  async start(): Promise<void> {
+    const { address, cfg } = this;
+    await new Promise<void>((res, rej) => {
+      const onError = (e: NodeJS.ErrnoException) => {
+        const why =
+          e.code === 'EADDRNOTAVAIL'
+            ? `${address} is not an address in this network namespace`
+            : e.code === 'EADDRINUSE'
+              ? `port ${cfg.memberlistPort} is already in use on ${address} (is a speaker already running?)`
+              : (e.code ?? e.message);
+        rej(new Error(`cannot bind UDP ${address}:${cfg.memberlistPort}: ${why}`));
+      };
+      this.sock.once('error', onError);
+      this.sock.bind({ address, port: cfg.memberlistPort, exclusive: true }, () => {
+        this.sock.off('error', onError);
+        this.sock.on('error', (e) => log('error', { op: 'memberlist', error: e.message, msg: 'UDP socket error' }));
+        res();
+      });
+    });
+    this.scanInterface(true);
+    const e = this.writeStatus();
+    if (e) throw new Error(e);
+  }
+
+  /** Start the clocks: heartbeats, the join wait, the state file watch, the interface scan. */
+  run(): void {
+    this.sock.on('message', (msg, rinfo) => this.onHeartbeat(msg, rinfo.address));
+    void this.heartbeat();
+    const every = (ms: number, f: () => void) => this.timers.push(setInterval(f, ms));
+    every(HEARTBEAT_MS, () => void this.heartbeat());
+    every(SWEEP_MS, () => this.sweep());
+    every(INTERFACE_SCAN_MS, () => this.scanInterface(false));
+    if (this.peers().length === 0) this.join();
+    else this.timers.push(setTimeout(() => this.join(), JOIN_MS));
+    this.watch = watchState({
+      stateFile: this.cfg.stateFile,
+      sync: (state) => {
+        this.state = state;
+        // Someone who left the cluster is no longer a member.
+        for (const name of this.heard.keys()) {
+          if (!this.peers().some((p) => p.name === name)) this.heard.delete(name);
+        }
+        this.sync(false);
+        return true;
+      },
+      warn: (msg) => log('warn', { op: 'watchState', file: this.cfg.stateFile, msg: `${msg}; keeping the last state read` }),
+    });
+  }
+
+  /** memberlist Leave(): tell the peers, then close everything. */
+  async stop(): Promise<void> {
+    // Nothing may sync (and so rewrite the status file) from here on.
+    this.sock.removeAllListeners('message');
+    for (const t of this.timers) clearInterval(t);
+    if (this.spamTimer) clearInterval(this.spamTimer);
+    this.watch?.stop();
+    this.arp?.close();
+    this.arp = null;
+    try {
+      unlinkSync(this.statusFile);
+    } catch {}
+    // Sends complete asynchronously: wait for them (briefly) before closing the socket.
+    const sent = this.sendAll({ node: this.cfg.node, incarnation: this.incarnation, leave: true });
+    await Promise.race([sent, new Promise((res) => setTimeout(res, LEAVE_WAIT_MS))]);
+    this.sock.close();
+  }
+
+  // -- membership -------------------------------------------------------------------------------
+
+  private peers(): NodeInfo[] {
+    return this.state.nodes.filter((n) => n.name !== this.cfg.node && n.address !== this.address);
+  }
+
+  alive(): string[] {
+    return [this.cfg.node, ...this.heard.keys()].sort();
+  }
+
+  /** Resolves once the datagram is sent or has failed. */
+  private send(peer: NodeInfo, msg: Heartbeat): Promise<void> {
+    return new Promise((res) =>
+      this.sock.send(JSON.stringify(msg), this.cfg.memberlistPort, peer.address, (e) => {
+        res();
+        const key = `heartbeat ${peer.name}`;
+        if (!e) {
+          this.complained.delete(key);
+          return;
+        }
+        // Once per peer until a send to it works again (an unplugged node fails every 500 ms).
+        if (this.complained.has(key)) return;
+        this.complained.add(key);
+        log('warn', {
+          op: 'memberlist',
+          'node name': peer.name,
+          'node addr': peer.address,
+          error: (e as NodeJS.ErrnoException).code ?? e.message,
+          msg: 'failed to send heartbeat',
+        });
+      }),
+    );
+  }
+
+  private sendAll(msg: Heartbeat): Promise<void> {
+    return Promise.all(this.peers().map((p) => this.send(p, msg))).then(() => undefined);
+  }
+
+  private heartbeat(): Promise<void> {
+    return this.sendAll({ node: this.cfg.node, incarnation: this.incarnation });
+  }
+
+  private onHeartbeat(msg: Buffer, from: string): void {
+    let m: Partial<Heartbeat>;
+    try {
+      m = JSON.parse(msg.toString('utf8')) as Partial<Heartbeat>;
+    } catch {
+      return;
+    }
+    if (typeof m?.node !== 'string' || !Number.isSafeInteger(m.incarnation)) return;
+    // Only known nodes, only from their own address.
+    const peer = this.peers().find((p) => p.name === m.node);
+    if (!peer || peer.address !== from) return;
+    const incarnation = m.incarnation!;
+    const leftAt = this.left.get(peer.name);
+    if (leftAt !== undefined && incarnation <= leftAt) return;
+    if (m.leave) {
+      this.left.set(peer.name, incarnation);
+      if (this.heard.delete(peer.name)) this.memberEvent(peer.name, peer.address, 'NodeLeave');
+      return;
+    }
+    const known = this.heard.has(peer.name);
+    this.heard.set(peer.name, { at: now(), incarnation, address: from });
+    if (known) return;
+    // A newcomer hears from us at once (memberlist's push/pull on join), not up to 500 ms later.
+    void this.send(peer, { node: this.cfg.node, incarnation: this.incarnation });
+    this.memberEvent(peer.name, from, 'NodeJoin');
+  }
+
+  private sweep(): void {
+    const deadline = now() - DEAD_AFTER_MS;
+    for (const [name, h] of this.heard) {
+      if (h.at >= deadline) continue;
+      this.heard.delete(name);
+      this.memberEvent(name, h.address, 'NodeLeave');
+    }
+  }
+
+  /** speakerlist: every membership change forces a sync of every service. */
+  private memberEvent(name: string, address: string, event: 'NodeJoin' | 'NodeLeave'): void {
+    log('info', { msg: 'node event - forcing sync', 'node addr': address, 'node name': name, 'node event': event });
+    if (!this.joined && this.peers().every((p) => this.heard.has(p.name))) this.join();
+    else this.sync(true);
+  }
+
+  private join(): void {
+    if (this.joined) return;
+    this.joined = true;
+    this.sync(true);
+  }
+
+  // -- election and announcing ------------------------------------------------------------------
+
+  /**
+   * Decide every service again. A service is synced (and so re-announced when ours, which
+   * restarts its gratuitous ARP, as SetBalancer -> doSpam does) when it or its slices changed,
+   * or on any membership change (`all`).
+   */
+  private sync(all: boolean): void {
+    if (!this.joined) return;
+    const { services, slices } = this.state.state;
+    const decisions = new Map(l2Decisions(this.state.state, this.alive()).map((d) => [d.service, d]));
+    for (const [key, ips] of this.announced) {
+      if (decisions.has(key)) continue;
+      const svc = services.find((s) => `${s.meta.namespace}/${s.meta.name}` === key);
+      this.withdraw(key, ips, !svc ? 'serviceDeleted' : svc.type !== 'LoadBalancer' ? 'notLoadBalancer' : 'noIPAllocated');
+    }
+    for (const key of this.synced.keys()) if (!decisions.has(key)) this.synced.delete(key);
+    for (const d of decisions.values()) {
+      const svc = services.find((s) => `${s.meta.namespace}/${s.meta.name}` === d.service)!;
+      const seen = JSON.stringify([svc, slicesOf(svc, slices)]);
+      const changed = all || this.synced.get(d.service) !== seen;
+      this.synced.set(d.service, seen);
+      const current = this.announced.get(d.service);
+      if (current && !sameList(current, d.ips)) this.withdraw(d.service, current, 'loadBalancerIPChanged');
+      if (d.leader !== this.cfg.node) {
+        if (this.announced.has(d.service)) this.withdraw(d.service, this.announced.get(d.service)!, 'notOwner');
+      } else if (!this.announced.has(d.service)) {
+        this.announced.set(d.service, d.ips);
+        this.refreshIPs();
+        log('info', { event: 'nodeAssigned', service: d.service, ip: ipField(d.ips), msg: `announcing from node "${this.cfg.node}" with protocol "layer2"` });
+        for (const ip of d.ips) {
+          // NDP (IPv6) is not spoken here.
+          if (!isIPv4(ip)) log('warn', { op: 'setBalancer', service: d.service, ip, msg: 'not an IPv4 address: not announced (no NDP)' });
+        }
+        this.spamAll(d.ips);
+      } else if (changed) {
+        this.spamAll(d.ips);
+      }
+    }
+    const e = this.writeStatus();
+    if (e) this.complainOnce('status', () => log('error', { op: 'writeStatus', error: e, msg: 'status file not updated' }));
+    else this.complained.delete('status');
+  }
+
+  private withdraw(key: string, ips: string[], reason: string): void {
+    this.announced.delete(key);
+    this.refreshIPs();
+    log('info', { event: 'serviceWithdrawn', service: key, ip: ipField(ips), reason, msg: 'withdrawing service announcement' });
+  }
+
+  private refreshIPs(): void {
+    this.announcedIPs = new Set([...this.announced.values()].flat().filter(isIPv4));
+  }
+
+  private spamAll(ips: readonly string[]): void {
+    for (const ip of ips) if (isIPv4(ip)) this.doSpam(ip);
+  }
+
+  /** announcer.go spamLoop: a known IP has its end moved 5 s on; a new one goes out at once. */
+  private doSpam(ip: string): void {
+    const fresh = !this.spam.has(ip);
+    this.spam.set(ip, now() + SPAM_FOR_MS);
+    this.spamTimer ??= setInterval(() => this.spamTick(), SPAM_EVERY_MS);
+    if (fresh) this.gratuitous(ip);
+  }
+
+  private spamTick(): void {
+    const t = now();
+    for (const [ip, until] of this.spam) {
+      if (t > until) this.spam.delete(ip);
+      else this.gratuitous(ip);
+    }
+    if (this.spam.size === 0 && this.spamTimer) {
+      clearInterval(this.spamTimer);
+      this.spamTimer = null;
+    }
+  }
+
+  /** A gratuitous request and a gratuitous reply, unless we lost the IP meanwhile. */
+  private gratuitous(ip: string): void {
+    const arp = this.arp;
+    if (!arp || !this.announcedIPs.has(ip)) return;
+    for (const op of [ARP_REQUEST, ARP_REPLY] as const) {
+      const e = arp.send(buildArp(gratuitousArp(op, arp.mac, ip)));
+      if (e === 0) this.stats.gratuitous++;
+      else
+        this.complainOnce(`gratuitous ${errname(e)}`, () =>
+          log('error', { op: 'gratuitousAnnounce', ip, interface: arp.ifname, error: errname(e), msg: 'failed to make gratuitous ARP announcement' }),
+        );
+    }
+  }
+
+  private readonly onFrame = (buf: Buffer, len: number): void => {
+    const arp = this.arp;
+    const f = arp && parseArp(buf, len);
+    if (!arp || !f || !shouldReply(f, arp.mac, this.announcedIPs)) return;
+    const e = arp.send(buildArp(arpReply(f, arp.mac)));
+    if (e === 0) this.stats.arpReplies++;
+    else
+      this.complainOnce(`reply ${errname(e)}`, () =>
+        log('error', { op: 'arpReply', interface: arp.ifname, ip: f.targetIP, senderIP: f.senderIP, error: errname(e), msg: 'failed to send ARP reply' }),
+      );
+  };
+
+  /** announcer.go updateInterfaces, for our one interface. At startup a failure is fatal. */
+  private scanInterface(startup: boolean): void {
+    const name = this.cfg.interface;
+    const st = interfaceState(name);
+    const arp = this.arp;
+    if (arp && (!st.eligible || st.index !== arp.ifindex || st.mac !== arp.mac)) {
+      arp.close();
+      this.arp = null;
+      log('info', { interface: name, event: 'deleteARPResponder', msg: 'deleted ARP responder for interface' });
+    }
+    if (this.arp) return;
+    if (!st.eligible) {
+      if (startup) log('warn', { interface: name, msg: 'interface is down or not ARP-capable: no ARP responder until it is' });
+      return;
+    }
+    try {
+      const sock: ArpSocket = new ArpSocket(name, st.index, st.mac, this.onFrame, (why) => {
+        if (this.arp === sock) this.arp = null;
+        log('info', { interface: name, event: 'deleteARPResponder', reason: why, msg: 'deleted ARP responder for interface' });
+      });
+      this.arp = sock;
+    } catch (e) {
+      if (startup) throw e;
+      this.complainOnce(`responder ${(e as Error).message}`, () =>
+        log('error', { interface: name, op: 'createARPResponder', error: (e as Error).message, msg: 'failed to create ARP responder' }),
+      );
+      return;
+    }
+    log('info', { interface: name, event: 'createARPResponder', mac: st.mac, msg: 'created ARP responder for interface' });
+  }
+
+  private complainOnce(key: string, say: () => void): void {
+    if (this.complained.has(key)) return;
+    this.complained.add(key);
+    say();
+  }
+
+  /** <pidfile without .pid>.status.json: who this node sees and what it announces. Null, or why not. */
+  private writeStatus(): string | null {
+    const text = `${JSON.stringify({ node: this.cfg.node, alive: this.alive(), announcing: [...this.announcedIPs].sort() })}\n`;
+    if (text === this.status) return null;
+    const tmp = `${this.statusFile}.${process.pid}.tmp`;
+    try {
+      writeFileSync(tmp, text);
+      renameSync(tmp, this.statusFile);
+      this.status = text;
+      return null;
+    } catch (e) {
+      return `cannot write status file ${this.statusFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Daemon plumbing: lifecycle.ts (ready pipe, pidfile, signals); the speaker logs JSON lines.
+
+export const speakerAgent: Daemon<Config> = {
+  prog: PROG,
+  load: loadConfig,
+  log: (level, msg) =>
+    level === 'I' ? log('info', { op: 'shutdown', msg }) : level === 'W' ? log('warn', { msg }) : log('error', { op: 'startup', error: msg }),
+  async start(cfg) {
+    const speaker = new Speaker(cfg);
+    await speaker.start();
+    return {
+      run() {
+        log('info', {
+          op: 'startup',
+          node: cfg.node,
+          interface: cfg.interface,
+          memberlist: `${cfg.memberlistPort}/udp`,
+          msg: 'speaker started in layer2 mode',
+        });
+        speaker.run();
+      },
+      async stop(why) {
+        await speaker.stop();
+        log('info', { op: 'shutdown', msg: why, ...speaker.stats });
+      },
+    };
+  },
+};

@@ -1,0 +1,26 @@
+// Where knetlab is installed: the package root (found by walking up from this module to the
+// package.json that names knetlab, so it holds for the compiled bundle and the sources alike),
+// the shipped labs, and the entry point node agents run from.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+function findRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'knetlab') return dir;
+      } catch {
+        /* not ours */
+      }
+    }
+    if (dirname(dir) === dir) throw new Error(`knetlab's package.json was not found above ${from}`);
+  }
+}
+
+export const PACKAGE_ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
+export const LABS_DIR = join(PACKAGE_ROOT, 'labs');
+/** `node AGENT_ENTRY NAME --config FILE` runs one node agent (src/cli/agent.ts, built). */
+export const AGENT_ENTRY = join(PACKAGE_ROOT, 'dist', 'agent.js');

@@ -1,0 +1,239 @@
+// The resolved lab: every default applied, every reference checked. Nothing here is optional
+// or undefined; code downstream of the loader never re-checks input.
+
+import type { ClusterState, KubeProxyConfiguration } from '../api/objects.js';
+
+export interface Lab {
+  name: string;
+  title: string;
+  source: string;
+  description: string;
+  /** Absolute path of lab.yaml, and its folder. */
+  file: string;
+  dir: string;
+  namespaces: Namespace[];
+  links: VethLink[];
+  /** The cluster the namespaces above were expanded from, if the lab has one. */
+  cluster: Cluster | null;
+  observe: Observation[];
+  checks: Check[];
+}
+
+export type CniType = 'flannel' | 'calico' | 'bridge';
+export type FlannelBackend = 'vxlan' | 'udp' | 'host-gw';
+
+export interface Cluster {
+  /** The cluster pod CIDR, e.g. 10.244.0.0/16. */
+  podNetwork: string;
+  /** Where ClusterIPs come from (kube-apiserver --service-cluster-ip-range). */
+  serviceCIDR: string;
+  underlay: Underlay;
+  cni: { type: CniType; backend: FlannelBackend; mode: 'bgp' | 'vxlan'; routeReflector: string | null; blockSize: number };
+  nodes: ClusterNode[];
+  /** Machines on the underlay that are not nodes. */
+  clients: ClusterClient[];
+  /** MetalLB's IPAddressPool (CIDRs); empty: LoadBalancer services stay <pending>. */
+  lbPool: string[];
+  /** The Kubernetes objects the lab declares, resolved by the control plane; null without manifests. */
+  kubernetes: Kubernetes | null;
+}
+
+/** What the lab's manifests became: the API contents at `up`, and the manifests they came from. */
+export interface Kubernetes {
+  state: ClusterState;
+  /** Events the controllers emitted while reconciling (IPAllocated, …), for describe. */
+  events: { object: string; type: 'Normal' | 'Warning'; reason: string; message: string }[];
+  /** Manifest files and the lab file itself when it carries manifests as further documents. */
+  sources: string[];
+  /** The objects as written (plain data), in order: what `knetlab apply` merges into. */
+  objects: unknown[];
+  /** When they were applied (the lab was loaded). */
+  appliedAt: string;
+  /** kube-proxy's configuration: the lab's KubeProxyConfiguration, or kube-proxy's defaults. */
+  kubeProxy: KubeProxyConfiguration;
+}
+
+export interface ClusterClient {
+  name: string;
+  address: string;
+  prefix: number;
+  gateway: string;
+  /** The underlay bridge it is plugged into. */
+  bridge: string;
+  /** Ports an echo server answers on (an "external" backend), or none. */
+  serverPorts: number[];
+}
+
+export interface Underlay {
+  /** A switch joins one subnet; a router joins several and forwards between them. */
+  kind: 'switch' | 'router';
+  /** Namespace holding the underlay bridges ("switch" or "router"). */
+  namespace: string;
+  segments: { cidr: string; gateway: string; bridge: string }[];
+  mtu: number;
+}
+
+export interface ClusterNode {
+  name: string;
+  /** Underlay address and prefix length, e.g. 192.168.56.11 and 24. */
+  address: string;
+  prefix: number;
+  gateway: string;
+  /** The node's pod subnet: flannel lease, bridge plugin range, or Calico block. */
+  podCIDR: string;
+  pods: ClusterPod[];
+}
+
+export interface ClusterPod {
+  name: string;
+  node: string;
+  /** The pod IP (no prefix). */
+  ip: string;
+  /** The host-side end of the pod's veth, in the node namespace. */
+  hostIf: string;
+  /** TCP ports its echo server answers on (the containers' ports; 80 for a lab pod). */
+  ports: number[];
+  /** HTTP paths of readiness probes: answered 503 while the pod is made to fail them. */
+  readinessPaths: string[];
+}
+
+export interface Namespace {
+  name: string;
+  description: string;
+  sysctls: [key: string, value: string][];
+  bridges: Bridge[];
+  interfaces: Interface[];
+  routes: Route[];
+  nat: NatRule[];
+  server: Server | null;
+}
+
+export interface Bridge {
+  name: string;
+  addresses: string[];
+  mac: string | null;
+  mtu: number | null;
+}
+
+export interface Interface {
+  name: string;
+  addresses: string[];
+  mac: string | null;
+  mtu: number | null;
+  /** Bridge in the same namespace this interface is a port of. */
+  master: string | null;
+  up: boolean;
+}
+
+export interface Endpoint {
+  namespace: string;
+  interface: string;
+}
+
+export interface VethLink {
+  a: Endpoint;
+  b: Endpoint;
+  mtu: number | null;
+}
+
+export type RouteType = 'unicast' | 'blackhole' | 'unreachable' | 'prohibit';
+
+export interface Route {
+  to: string;
+  via: string | null;
+  dev: string | null;
+  onlink: boolean;
+  src: string | null;
+  metric: number | null;
+  type: RouteType;
+  /** Routing protocol number or name (ip route ... proto), e.g. 80 for routes Felix programs. */
+  proto: string | null;
+}
+
+export interface NatRule {
+  chain: 'PREROUTING' | 'POSTROUTING' | 'OUTPUT';
+  source: string | null;
+  destination: string | null;
+  inInterface: string | null;
+  notInInterface: string | null;
+  outInterface: string | null;
+  notOutInterface: string | null;
+  protocol: 'tcp' | 'udp' | null;
+  dport: number | null;
+  jump: 'MASQUERADE' | 'SNAT' | 'DNAT' | 'RETURN';
+  toSource: string | null;
+  toDestination: string | null;
+  comment: string | null;
+}
+
+/** nginx answering every request with JSON: pod, node, the address it answered on, the client it saw. */
+export interface Server {
+  ports: number[];
+  pod: string;
+  node: string;
+  /** The addresses it answers on: the namespace's own, or those a CNI plugin will assign. */
+  addresses: string[];
+  /** Readiness probe paths: answered 503 while <instance dir>/unready/<pod> exists. */
+  readinessPaths: string[];
+}
+
+export interface Observation {
+  from: string;
+  argv: string[];
+  why: string;
+}
+
+export type Probe =
+  | { kind: 'ping'; address: string }
+  | { kind: 'tcp'; address: string; port: number }
+  | { kind: 'http'; url: string; host: string; requests: number }
+  | { kind: 'link'; interface: string }
+  | { kind: 'route'; to: string }
+  | { kind: 'neigh'; address: string }
+  | { kind: 'fdb'; dev: string }
+  | { kind: 'bgp'; protocol: string }
+  | { kind: 'capture'; interface: string; filter: string; during: Check }
+  /** Not a probe: a step (make a pod fail its readiness probe, …) that must exit 0. */
+  | { kind: 'exec'; argv: string[] };
+
+export interface Expectation {
+  /** false for must-fail checks. */
+  reachable: boolean;
+  status: number | null;
+  bodyContains: string | null;
+  json: Record<string, string | number | boolean> | null;
+  /** Pods that must all answer over `requests`, each with at least minShare of them; or how many different pods must answer. */
+  backends: string[] | number | null;
+  minShare: number;
+  /** For must-fail tcp/http: refused (a REJECT) or timeout (a DROP); null: either. */
+  failure: 'refused' | 'timeout' | null;
+  master: string | null;
+  state: string | null;
+  mtu: number | null;
+  /** route, neigh, fdb: false when the entry must not exist. */
+  present: boolean;
+  via: string | null;
+  dev: string | null;
+  onlink: boolean | null;
+  proto: string | null;
+  type: string | null;
+  lladdr: string | null;
+  dst: string | null;
+  encap: 'vxlan' | 'udp' | 'none' | null;
+  vni: number | null;
+  port: number | null;
+  outer: { src: string | null; dst: string | null } | null;
+  inner: { src: string | null; dst: string | null } | null;
+}
+
+export interface Check {
+  name: string;
+  from: string;
+  probe: Probe;
+  expect: Expectation;
+  timeoutMs: number;
+  /** Pause before the check (after an affinity timeout, a probe period…). */
+  waitMs: number;
+  /** Source line of the check, for messages. */
+  line: number;
+}

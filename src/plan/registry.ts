@@ -1,0 +1,17 @@
+// The components the pipeline knows, by role: one CNI per cluster, chosen by cni.type (a CNI
+// type without an entry fails to compile), and the Kubernetes node components, in the order
+// they start when a lab has Kubernetes objects.
+
+import type { CniType } from '../labfile/types.js';
+import type { Cni, Component } from '../components/component.js';
+import { calico } from '../components/calico/plan.js';
+import { cniPlugins } from '../components/cni-plugins/plan.js';
+import { apiStore, readinessProber } from '../components/controlplane/plan.js';
+import { flannel } from '../components/flannel/plan.js';
+import { kubeProxy } from '../components/kube-proxy/plan.js';
+import { metallb } from '../components/metallb/plan.js';
+
+export const CNIS: Record<CniType, Cni> = { flannel, calico, bridge: cniPlugins };
+
+/** Services come after the pods' servers: readiness probes find them answering. */
+export const NODE_COMPONENTS: readonly Component[] = [apiStore, kubeProxy, readinessProber, metallb];
