@@ -12,7 +12,11 @@ import { parseCidr, parseIPv4 } from '../labfile/net.js';
 import {
   DEFAULT_AFFINITY_TIMEOUT,
   NODE_PORT_RANGE,
+  PLANNED_PROXY_MODES,
+  PROXY_MODES,
   type Container,
+  type KubeProxyConfiguration,
+  type ProxyMode,
   type ContainerPort,
   type Protocol,
   type ReadinessProbe,
@@ -23,7 +27,7 @@ import {
   type SlicePort,
 } from '../api/objects.js';
 
-export type ManifestKind = 'Pod' | 'Deployment' | 'Service' | 'Endpoints' | 'EndpointSlice';
+export type ManifestKind = 'Pod' | 'Deployment' | 'Service' | 'Endpoints' | 'EndpointSlice' | 'KubeProxyConfiguration';
 
 /** The apiVersion each supported kind is served by. */
 export const API_VERSIONS: Readonly<Record<ManifestKind, string>> = {
@@ -32,6 +36,8 @@ export const API_VERSIONS: Readonly<Record<ManifestKind, string>> = {
   Service: 'v1',
   Endpoints: 'v1',
   EndpointSlice: 'discovery.k8s.io/v1',
+  // Not an API object: kube-proxy's own configuration file (--config), read from the lab like one.
+  KubeProxyConfiguration: 'kubeproxy.config.k8s.io/v1alpha1',
 };
 
 /** A pod's spec (a bare Pod's, or a Deployment's template's), before scheduling. */
@@ -95,7 +101,8 @@ export type ManifestObject =
   | (ManifestBase & { kind: 'Deployment'; resolved: DeploymentSpec })
   | (ManifestBase & { kind: 'Service'; resolved: ServiceSpec })
   | (ManifestBase & { kind: 'Endpoints'; resolved: EndpointsSpec })
-  | (ManifestBase & { kind: 'EndpointSlice'; resolved: EndpointSliceSpec });
+  | (ManifestBase & { kind: 'EndpointSlice'; resolved: EndpointSliceSpec })
+  | (ManifestBase & { kind: 'KubeProxyConfiguration'; resolved: KubeProxyConfiguration });
 
 export interface ReadOptions {
   /** The API server's --service-node-port-range (30000-32767 by default). */
@@ -314,7 +321,38 @@ const TOP_FIELDS: Record<ManifestKind, readonly string[]> = {
   Service: ['apiVersion', 'kind', 'metadata', 'spec', 'status'],
   Endpoints: ['apiVersion', 'kind', 'metadata', 'subsets'],
   EndpointSlice: ['apiVersion', 'kind', 'metadata', 'addressType', 'endpoints', 'ports'],
+  KubeProxyConfiguration: ['apiVersion', 'kind', 'mode'],
 };
+/** KubeProxyConfiguration fields (v1alpha1) that keep kube-proxy's defaults here. */
+const KUBE_PROXY_UNMODELLED = [
+  'bindAddress',
+  'bindAddressHardFail',
+  'clientConnection',
+  'clusterCIDR',
+  'configSyncPeriod',
+  'conntrack',
+  'detectLocal',
+  'detectLocalMode',
+  'enableProfiling',
+  'featureGates',
+  'healthzBindAddress',
+  'hostnameOverride',
+  'iptables',
+  'ipvs',
+  'linux',
+  'logging',
+  'metricsBindAddress',
+  'nftables',
+  'nodePortAddresses',
+  'oomScoreAdj',
+  'portRange',
+  'showHiddenMetricsForVersion',
+  'syncPeriod',
+  'minSyncPeriod',
+  'udpIdleTimeout',
+  'winkernel',
+  'windowsRunAsService',
+];
 const SUPPORTED = `knetlab reads ${Object.keys(API_VERSIONS).join(', ')} (and List)`;
 
 // ---- names, as k8s.io/apimachinery/pkg/util/validation checks them ----
@@ -575,6 +613,11 @@ class ObjectReader {
     if (apiVersion !== undefined && apiVersion !== API_VERSIONS[k]) {
       this.error(['apiVersion'], `no matches for kind "${k}" in version "${apiVersion}"`, `${k} is served by apiVersion ${API_VERSIONS[k]}`);
     }
+    if (k === 'KubeProxyConfiguration') {
+      this.fields(obj, [], TOP_FIELDS[k], KUBE_PROXY_UNMODELLED);
+      const resolved = this.kubeProxyMode(obj.mode);
+      return resolved ? { kind: k, namespace: '', name: 'kube-proxy', labels: {}, annotations: {}, resolved } : undefined;
+    }
     this.fields(obj, [], TOP_FIELDS[k], []);
     if (obj.status !== undefined && obj.status !== null) {
       this.warn(
@@ -606,6 +649,28 @@ class ObjectReader {
         return resolved && meta ? { kind: k, ...meta, resolved } : undefined;
       }
     }
+  }
+
+  /** mode: "" (the default, iptables on Linux) or a mode knetlab runs; the others are named as not yet available. */
+  private kubeProxyMode(value: unknown): KubeProxyConfiguration | undefined {
+    if (value === undefined || value === null || value === '') return { mode: 'iptables' };
+    const mode = this.string(value, ['mode'], `mode is one of ${PROXY_MODES.join(', ')} (or "" for the default, iptables)`);
+    if (mode === undefined) return undefined;
+    if ((PROXY_MODES as readonly string[]).includes(mode)) return { mode: mode as ProxyMode };
+    if (PLANNED_PROXY_MODES.includes(mode)) {
+      this.error(
+        ['mode'],
+        `kube-proxy mode "${mode}" is not available in knetlab yet`,
+        `knetlab runs ${PROXY_MODES.join(', ')} (the default); ${PLANNED_PROXY_MODES.join(', ')} are not yet available`,
+      );
+    } else {
+      this.error(
+        ['mode'],
+        `unknown kube-proxy mode "${mode}"`,
+        `kube-proxy's modes on Linux are ${[...PROXY_MODES, ...PLANNED_PROXY_MODES].join(', ')} ("" means iptables)`,
+      );
+    }
+    return undefined;
   }
 
   private metadata(value: unknown, kind: ManifestKind): Pick<ManifestBase, 'name' | 'namespace' | 'labels' | 'annotations'> | undefined {

@@ -217,7 +217,7 @@ if (!isRoot) {
       t.ok(existsSync(c.pidfile), 'pidfile written');
       const pid = pidOf(c.pidfile);
       t.ok(alive(pid), `pid ${pid} runs after the command returned`);
-      t.match(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), /flannel-udp\.js/);
+      t.match(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), /agent\.js\0flannel-udp\0/);
       const ss = inNs(n.ns, ['ss', '-ulpn']).stdout;
       t.match(ss, new RegExp(`${n.ip.replace(/\./g, '\\.')}:8285 .*pid=${pid},`), `ss -ulpn shows it on ${n.ip}:8285`);
       t.match(
