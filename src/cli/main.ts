@@ -4,30 +4,27 @@
 import { basename, dirname } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { formatDiagnostic, InputError, KnetlabError, LabFileError } from '../labfile/diagnostics.js';
-import { loadLabFile } from '../plan/load.js';
-import { jsonSchema } from '../labfile/schema.js';
+import { InputError, KnetlabError, LabFileError } from '../labfile/diagnostics.js';
 import type { Lab } from '../labfile/types.js';
-import { LocalHost, type Host } from '../exec/host.js';
+import type { Host } from '../exec/host.js';
 import { instanceName, makeInstance, stateRoot, validatePrefix, type Instance } from '../kernel/instance.js';
-import { down, up } from '../run/apply.js';
-import { doctor } from '../run/doctor.js';
-import { resolveLabArg, shippedLabs } from '../run/labs.js';
 import { RecordStore } from '../run/record.js';
-import { runChecks, type CheckResult } from '../run/verify.js';
-import { renderMarkdown, renderScript } from '../run/tutorial.js';
-import { spinnerProgress, table } from './ui.js';
-import { applyFiles } from '../run/kube.js';
-import { readEvents, readState, stateFilePath } from '../k8s/store.js';
+import type { CheckResult } from '../run/verify.js';
 import type { StateFile } from '../api/objects.js';
-import { describeService, getEndpoints, getPods, getServices, humanDuration } from '../k8s/views.js';
 
-const host: Host = new LocalHost();
+// Each command loads what it needs when it runs: `knetlab --version` reads yargs and little else,
+// and `validate` or `steps` never load the process runner, the spinner or the tables.
+let hostInstance: Host | undefined;
+const getHost = async (): Promise<Host> => (hostInstance ??= new (await import('../exec/host.js')).LocalHost());
 const store = () => new RecordStore(stateRoot());
 const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : s + '\n');
 const err = (s: string): void => void process.stderr.write(s.endsWith('\n') ? s : s + '\n');
+const ui = () => import('./ui.js');
+const labs = () => import('../run/labs.js');
+const loader = () => import('../plan/load.js');
 
-function load(arg: string): Lab {
+async function load(arg: string): Promise<Lab> {
+  const [{ resolveLabArg }, { loadLabFile }, { formatDiagnostic }] = await Promise.all([labs(), loader(), import('../labfile/diagnostics.js')]);
   let file: string;
   try {
     [file] = resolveLabArg(arg) as [string];
@@ -81,6 +78,13 @@ interface LabRun {
 }
 
 async function runOne(file: string, prefix: string, json: boolean): Promise<LabRun> {
+  const [{ loadLabFile }, { up, down }, { runChecks }, { spinnerProgress }, host] = await Promise.all([
+    loader(),
+    import('../run/apply.js'),
+    import('../run/verify.js'),
+    ui(),
+    getHost(),
+  ]);
   const t0 = Date.now();
   let lab: Lab;
   try {
@@ -126,7 +130,8 @@ const manifestOptions = <T>(y: Argv<T>) =>
 
 /** knetlab apply|delete LAB -f FILE...: kubectl's one line per object. */
 async function applyCommand(a: { lab: string; prefix: string; filename: string[] }, mode: 'apply' | 'delete'): Promise<void> {
-  const lab = load(a.lab);
+  const lab = await load(a.lab);
+  const [{ applyFiles }, host] = await Promise.all([import('../run/kube.js'), getHost()]);
   requireRoot(mode);
   const inst = running(lab, a.prefix);
   for (const line of await applyFiles(lab, inst, a.filename, mode, { host, store: store() })) out(line);
@@ -156,8 +161,9 @@ export async function main(argv: string[]): Promise<number> {
           { type: 'boolean', default: false, describe: 'print how long each phase took' },
         ),
       async (a) => {
-        const lab = load(a.lab);
+        const lab = await load(a.lab);
         requireRoot('up');
+        const [{ up }, { spinnerProgress }, host] = await Promise.all([import('../run/apply.js'), ui(), getHost()]);
         const inst = instanceFor(lab, a.prefix);
         const t0 = Date.now();
         const progress = spinnerProgress(lab.name, true, a.timings);
@@ -187,6 +193,7 @@ export async function main(argv: string[]): Promise<number> {
         if (!a.all && !a.lab) throw new InputError('name a lab to take down, or use --all');
         validatePrefix(a.prefix);
         requireRoot('down');
+        const [{ down }, { resolveLabArg }, host] = await Promise.all([import('../run/apply.js'), labs(), getHost()]);
         const s = store();
         let instances: string[];
         if (a.all) instances = s.list().map((r) => r.instance);
@@ -194,7 +201,7 @@ export async function main(argv: string[]): Promise<number> {
         else {
           let name: string;
           try {
-            name = load(a.lab!).name;
+            name = (await load(a.lab!)).name;
           } catch (e) {
             if (e instanceof LabFileError) name = basename(dirname(resolveLabArg(a.lab!)[0]!));
             else throw e;
@@ -216,7 +223,8 @@ export async function main(argv: string[]): Promise<number> {
       'status',
       'Labs that are up, with their namespaces and processes',
       (y) => y.option('json', { type: 'boolean', default: false }),
-      (a) => {
+      async (a) => {
+        const host = await getHost();
         const recs = store()
           .list()
           .map((r) => ({
@@ -235,6 +243,7 @@ export async function main(argv: string[]): Promise<number> {
           }));
         if (a.json) return void out(JSON.stringify({ labs: recs }, null, 2));
         if (!recs.length) return void out('No labs are up.');
+        const { table } = await ui();
         out(
           table(
             ['INSTANCE', 'LAB', 'STATUS', 'NAMESPACES', 'PROCESSES', 'AGE'],
@@ -255,9 +264,10 @@ export async function main(argv: string[]): Promise<number> {
       "Run the lab's checks against the running lab",
       (y) => prefixOption(y.positional('lab', { type: 'string', demandOption: true })).option('json', { type: 'boolean', default: false }),
       async (a) => {
-        const lab = load(a.lab);
+        const lab = await load(a.lab);
         requireRoot('verify');
         const inst = running(lab, a.prefix);
+        const [{ runChecks }, host] = await Promise.all([import('../run/verify.js'), getHost()]);
         const results = await runChecks(lab, inst, host, (r) => !a.json && out(checkLine(lab.name, r)));
         const failed = results.filter((r) => !r.passed).length;
         if (a.json)
@@ -285,6 +295,7 @@ export async function main(argv: string[]): Promise<number> {
           y.positional('labs', { type: 'string', array: true, demandOption: true, describe: 'labs, lab folders, or a folder of labs (e.g. labs)' }),
         ).option('json', { type: 'boolean', default: false }),
       async (a) => {
+        const { resolveLabArg } = await labs();
         const files = (a.labs as string[]).flatMap((l) => resolveLabArg(l, { many: true }));
         validatePrefix(a.prefix);
         requireRoot('run');
@@ -302,9 +313,10 @@ export async function main(argv: string[]): Promise<number> {
       'Print the exact commands that build the lab, grouped by phase, with the reasons',
       (y) =>
         prefixOption(y.positional('lab', { type: 'string', demandOption: true })).option('format', { choices: ['sh', 'md'] as const, default: 'sh' as const }),
-      (a) => {
-        const lab = load(a.lab);
+      async (a) => {
+        const lab = await load(a.lab);
         const inst = instanceFor(lab, a.prefix);
+        const { renderMarkdown, renderScript } = await import('../run/tutorial.js');
         out(a.format === 'md' ? renderMarkdown(lab, inst) : renderScript(lab, inst));
       },
     )
@@ -319,8 +331,9 @@ export async function main(argv: string[]): Promise<number> {
             .positional('cmd', { type: 'string', array: true }),
         ),
       async (a) => {
-        const lab = load(a.lab);
+        const lab = await load(a.lab);
         requireRoot('exec');
+        const host = await getHost();
         const inst = running(lab, a.prefix);
         if (!lab.namespaces.some((n) => n.name === a.node)) {
           throw new InputError(`${lab.name} has no namespace "${a.node}"`, [`  hint: namespaces: ${lab.namespaces.map((n) => n.name).join(', ')}`]);
@@ -353,10 +366,11 @@ export async function main(argv: string[]): Promise<number> {
             .positional('names', { type: 'string', array: true })
             .option('output', { alias: 'o', type: 'string', choices: ['wide', 'yaml', 'json'], describe: 'Output format' }),
         ),
-      (a) => {
-        const lab = load(a.lab);
+      async (a) => {
+        const lab = await load(a.lab);
         const inst = running(lab, a.prefix);
-        const s = apiState(inst);
+        const s = await apiState(inst);
+        const RESOURCES = await resources();
         const opts = {
           output: (a.output ?? 'table') as 'table' | 'wide' | 'yaml' | 'json',
           now: new Date(),
@@ -381,9 +395,10 @@ export async function main(argv: string[]): Promise<number> {
             .positional('resource', { type: 'string', demandOption: true, describe: 'svc (service)' })
             .positional('name', { type: 'string', demandOption: true }),
         ),
-      (a) => {
-        const lab = load(a.lab);
+      async (a) => {
+        const lab = await load(a.lab);
         const inst = running(lab, a.prefix);
+        const [{ readEvents }, { describeService, humanDuration }] = await Promise.all([import('../k8s/store.js'), import('../k8s/views.js')]);
         if (!['svc', 'service', 'services'].includes(a.resource as string))
           throw new InputError(`knetlab describes services only, not "${a.resource}"`, ['  hint: knetlab describe LAB svc NAME']);
         const events = readEvents(inst.dir)
@@ -396,7 +411,7 @@ export async function main(argv: string[]): Promise<number> {
             message: e.message,
           }));
         try {
-          out(describeService(apiState(inst).state, a.name as string, 'default', events));
+          out(describeService((await apiState(inst)).state, a.name as string, 'default', events));
         } catch (e) {
           throw new KnetlabError((e as Error).message, 1);
         }
@@ -408,6 +423,7 @@ export async function main(argv: string[]): Promise<number> {
       (y) => y.option('json', { type: 'boolean', default: false }),
       async (a) => {
         requireRoot('doctor');
+        const [{ doctor }, { table }, host] = await Promise.all([import('../run/doctor.js'), ui(), getHost()]);
         const r = await doctor(host);
         if (a.json) out(JSON.stringify(r, null, 2));
         else {
@@ -434,9 +450,10 @@ export async function main(argv: string[]): Promise<number> {
       'list',
       'The labs shipped in labs/',
       (y) => y.option('json', { type: 'boolean', default: false }),
-      (a) => {
+      async (a) => {
+        const [{ shippedLabs }, { loadLabFile }] = await Promise.all([labs(), loader()]);
         const recs = store().list();
-        const labs = shippedLabs().map((f) => {
+        const list = shippedLabs().map((f) => {
           try {
             const { lab } = loadLabFile(f);
             return {
@@ -451,11 +468,12 @@ export async function main(argv: string[]): Promise<number> {
             return { name: basename(dirname(f)), title: '', source: '', checks: 0, up: false, error: (e as Error).message };
           }
         });
-        if (a.json) return void out(JSON.stringify({ labs }, null, 2));
+        if (a.json) return void out(JSON.stringify({ labs: list }, null, 2));
+        const { table } = await ui();
         out(
           table(
             ['NAME', 'SOURCE', 'CHECKS', 'UP', 'TITLE'],
-            labs.map((l) => [l.name, l.source, l.checks, l.up ? 'yes' : '', l.error ? `invalid: ${l.error}` : l.title]),
+            list.map((l) => [l.name, l.source, l.checks, l.up ? 'yes' : '', l.error ? `invalid: ${l.error}` : l.title]),
           ),
         );
       },
@@ -464,7 +482,8 @@ export async function main(argv: string[]): Promise<number> {
       'validate <labs..>',
       'Check lab files and print every problem with its line and column',
       (y) => y.positional('labs', { type: 'string', array: true, demandOption: true }),
-      (a) => {
+      async (a) => {
+        const [{ resolveLabArg }, { loadLabFile }, { formatDiagnostic }] = await Promise.all([labs(), loader(), import('../labfile/diagnostics.js')]);
         for (const f of (a.labs as string[]).flatMap((l) => resolveLabArg(l, { many: true }))) {
           try {
             const { lab, warnings } = loadLabFile(f);
@@ -478,7 +497,9 @@ export async function main(argv: string[]): Promise<number> {
         }
       },
     )
-    .command('schema', 'Print the JSON Schema for lab.yaml files', {}, () => out(JSON.stringify(jsonSchema(), null, 2)))
+    .command('schema', 'Print the JSON Schema for lab.yaml files', {}, async () =>
+      out(JSON.stringify((await import('../labfile/schema.js')).jsonSchema(), null, 2)),
+    )
     .fail((msg, e) => {
       if (e) throw e;
       throw new InputError(msg);
@@ -501,7 +522,8 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /** The API contents of a running lab. */
-function apiState(inst: Instance): StateFile {
+async function apiState(inst: Instance): Promise<StateFile> {
+  const { readState, stateFilePath } = await import('../k8s/store.js');
   try {
     return readState(stateFilePath(inst.dir));
   } catch {
@@ -509,16 +531,19 @@ function apiState(inst: Instance): StateFile {
   }
 }
 
-const RESOURCES: Record<string, typeof getPods> = {
-  po: getPods,
-  pod: getPods,
-  pods: getPods,
-  svc: getServices,
-  service: getServices,
-  services: getServices,
-  ep: getEndpoints,
-  endpoints: getEndpoints,
-};
+async function resources(): Promise<Record<string, (typeof import('../k8s/views.js'))['getPods']>> {
+  const { getEndpoints, getPods, getServices } = await import('../k8s/views.js');
+  return {
+    po: getPods,
+    pod: getPods,
+    pods: getPods,
+    svc: getServices,
+    service: getServices,
+    services: getServices,
+    ep: getEndpoints,
+    endpoints: getEndpoints,
+  };
+}
 
 function age(iso: string): string {
   const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
