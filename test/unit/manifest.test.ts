@@ -426,7 +426,7 @@ items:
 
 t.test('unknown kinds and wrong apiVersions name what is supported', async (t) => {
   t.same(errorsOf('apiVersion: apps/v1\nkind: StatefulSet\nmetadata: { name: s }\n'), [
-    'm.yaml:2:7  error  kind "StatefulSet" is not supported\n  hint: knetlab reads Pod, Deployment, Service, Endpoints, EndpointSlice (and List)',
+    'm.yaml:2:7  error  kind "StatefulSet" is not supported\n  hint: knetlab reads Pod, Deployment, Service, Endpoints, EndpointSlice, KubeProxyConfiguration (and List)',
   ]);
   t.match(errorsOf('apiVersion: v1\nkind: Servcie\nmetadata: { name: s }\n')[0], /did you mean "Service"\?/);
   t.match(
