@@ -19,4 +19,6 @@ export interface Component {
 /** A CNI: how pods are wired beyond the veths every cluster shares (labfile/cluster.ts). */
 export interface Cni extends Component {
   readonly type: CniType;
+  /** Sysctls the CNI plugin sets on the host side of a pod's veth (for pods added to a running lab). */
+  hostSideSysctls(hostIf: string): [string, string][];
 }

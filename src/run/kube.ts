@@ -11,7 +11,7 @@ import { LabFileError, KnetlabError, InputError } from '../labfile/diagnostics.j
 import type { Cluster, Lab, Namespace, VethLink } from '../labfile/types.js';
 import type { Host } from '../exec/host.js';
 import { lowerPlan } from '../kernel/lower.js';
-import { hostSideSysctls } from '../components/calico/bird.js';
+import { CNIS } from '../plan/registry.js';
 import { expandCluster } from '../labfile/cluster.js';
 import { clusterPod, controlPlaneConfig } from '../k8s/lab.js';
 import { computeSlices, reconcile } from '../k8s/controlplane.js';
@@ -151,7 +151,7 @@ function podPlan(lab: Lab, labOnly: Cluster, inst: Instance, pods: Pod[]) {
         : {
             // A node: only the host side of the new veths, their routes, and (Calico) their sysctls.
             ...n,
-            sysctls: cluster.cni.type === 'calico' ? n.interfaces.filter((i) => hostIfs.has(i.name)).flatMap((i) => hostSideSysctls(i.name)) : [],
+            sysctls: n.interfaces.filter((i) => hostIfs.has(i.name)).flatMap((i) => CNIS[cluster.cni.type].hostSideSysctls(i.name)),
             bridges: [],
             interfaces: n.interfaces.filter((i) => hostIfs.has(i.name)),
             routes: n.routes.filter((rt) => rt.dev !== null && hostIfs.has(rt.dev)),

@@ -25,6 +25,7 @@ export const calico: Cni = {
   name: 'Calico',
   type: 'calico',
   tools: (c) => (c.cni.mode === 'bgp' ? ['bird'] : ['bridge']),
+  hostSideSysctls,
   phases: (c, inst) => calicoPhases(c, inst),
 };
 

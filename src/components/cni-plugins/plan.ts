@@ -14,6 +14,7 @@ export const cniPlugins: Cni = {
   name: 'CNI reference plugins',
   type: 'bridge',
   tools: () => ['env', ...['bridge', 'host-local', 'loopback'].map((p) => join(CNI_BIN_DIR, p))],
+  hostSideSysctls: () => [],
   phases: (c, inst) => bridgePluginPhases(c, inst),
 };
 

@@ -21,6 +21,7 @@ export const flannel: Cni = {
   name: 'flannel',
   type: 'flannel',
   tools: (c) => ['iptables-restore', 'bridge', ...(c.cni.backend === 'udp' ? ['node'] : [])],
+  hostSideSysctls: () => [],
   phases: (c, inst) => flannelPhases(c, inst),
 };
 
