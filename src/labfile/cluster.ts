@@ -2,7 +2,7 @@
 // namespaces and veth links (what every CNI has in common: a node's eth0 on the underlay, a veth
 // per pod), so checks, exec, status and teardown treat a cluster like any topology. What is
 // particular to a CNI (VXLAN devices, neighbour and FDB entries, TUN devices, daemons, BIRD,
-// plugin calls) is planned from the resolved Cluster in plan/cni.ts.
+// plugin calls) is planned from the resolved Cluster by the CNI's component (src/components).
 
 import { createHash } from 'node:crypto';
 import type { RawCluster } from './schema.js';

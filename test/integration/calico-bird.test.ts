@@ -1,4 +1,4 @@
-// Calico's BIRD configuration (src/cni/calico.ts) proven with the real BIRD 2 daemon, in throwaway
+// Calico's BIRD configuration (src/components/calico/bird.ts) proven with the real BIRD 2 daemon, in throwaway
 // namespaces named cb-*: a three-node full mesh on one L2 segment, then a route reflector on a
 // routed underlay. Each case checks the BGP sessions, the kernel routes BIRD programs and a ping
 // between pods on different nodes wired the Calico way (/32, 169.254.1.1, proxy ARP, cali* veth).

@@ -67,7 +67,7 @@ function buildTopology(): void {
 
 const meta = (name: string) => ({ name, namespace: 'default', labels: {}, annotations: {}, creationTimestamp: '2025-01-01T00:00:00Z', uid: name });
 
-/** A StateFile (k8s/model.ts) with one LoadBalancer Service and an endpoint on each node, ready unless listed. */
+/** A StateFile (api/objects.ts) with one LoadBalancer Service and an endpoint on each node, ready unless listed. */
 function stateFile(generation = 1, externalTrafficPolicy = 'Cluster', unready: string[] = []): object {
   return {
     generation,
