@@ -231,14 +231,17 @@ function replyProblem(check: Check, status: number, body: string): string | null
   if (e.status !== null && status !== e.status) return `HTTP ${status} (expected ${e.status}): ${body}`;
   if (e.bodyContains !== null && !body.includes(e.bodyContains)) return `body without "${e.bodyContains}": ${body}`;
   if (e.json !== null) {
-    let doc: Record<string, unknown>;
+    let doc: unknown;
     try {
-      doc = JSON.parse(body) as Record<string, unknown>;
+      doc = JSON.parse(body);
     } catch {
       return `body is not JSON: ${body.slice(0, 200)}`;
     }
-    const wrong = Object.entries(e.json).filter(([k, v]) => doc[k] !== v);
-    if (wrong.length) return `${wrong.map(([k, v]) => `${k}=${JSON.stringify(doc[k])} (expected ${JSON.stringify(v)})`).join(', ')} in ${body}`;
+    // A body of null, a number or an array parses, but has no fields to compare.
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return `body is not a JSON object: ${body.slice(0, 200)}`;
+    const fields = doc as Record<string, unknown>;
+    const wrong = Object.entries(e.json).filter(([k, v]) => fields[k] !== v);
+    if (wrong.length) return `${wrong.map(([k, v]) => `${k}=${JSON.stringify(fields[k])} (expected ${JSON.stringify(v)})`).join(', ')} in ${body}`;
   }
   return null;
 }

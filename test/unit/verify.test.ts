@@ -540,6 +540,9 @@ t.test('http: bodyContains, and a body that is not JSON', async (t) => {
   const notJson = await judge(two, checkNamed(two, "b's page is JSON naming it"), new FakeMachine({ [key]: curl.answers([200, welcome]) }));
   t.same([notJson.passed, notJson.saw], [false, `body is not JSON: ${welcome.trim()}`]);
   t.equal(notJson.details[3], '    expected: JSON with pod="b"');
+  // JSON that is not an object (a proxy answering "null") fails the check instead of crashing it.
+  const nullBody = await judge(two, checkNamed(two, "b's page is JSON naming it"), new FakeMachine({ [key]: curl.answers([200, 'null']) }));
+  t.same([nullBody.passed, nullBody.saw], [false, 'body is not a JSON object: null']);
 });
 
 t.test('http backends: every listed pod answers its share of the requests', async (t) => {
