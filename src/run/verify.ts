@@ -2,6 +2,7 @@
 // timeout. A failing check explains itself: the command, from where to where, what it expected,
 // what it saw, and evidence from the namespaces involved.
 
+import { basename } from 'node:path';
 import type { Check, Lab } from '../labfile/types.js';
 import { parseCidr, parseIPv4, contains } from '../labfile/net.js';
 import { cidrsOf } from '../labfile/routes.js';
@@ -311,9 +312,10 @@ function lastLine(text: string): string | undefined {
 
 function expected(check: Check): string {
   const e = check.expect;
-  if (!e.reachable) return 'no reply';
-  const parts: string[] = [];
   const kind = check.probe.kind;
+  if (kind === 'exec') return 'exit status 0';
+  if (!e.reachable) return e.failure === 'refused' ? 'no reply: connection refused (a REJECT)' : e.failure === 'timeout' ? 'no reply: a timeout (a DROP)' : 'no reply';
+  const parts: string[] = [];
   if (kind === 'route' || kind === 'neigh' || kind === 'fdb') {
     if (!e.present) return `no ${kind} entry`;
     const fields = { via: e.via, dev: e.dev, onlink: e.onlink, proto: e.proto, type: e.type, lladdr: e.lladdr, dst: e.dst, state: e.state };
@@ -367,7 +369,7 @@ async function explain(lab: Lab, inst: Instance, host: Host, r: CheckResult): Pr
     `    ran:      ${renderCommand(r.command)}`,
     `    expected: ${expected(c)}`,
     `    saw:      ${r.saw}`,
-    `    tried:    ${r.attempts} time(s) over ${(r.ms / 1000).toFixed(1)}s (lab.yaml line ${c.line})`,
+    `    tried:    ${r.attempts} time(s) over ${(r.ms / 1000).toFixed(1)}s (${basename(lab.file)} line ${c.line})`,
   ];
   for (const name of [...new Set([c.from, ...(to ? [to] : [])])]) {
     const netns = inst.netns(name);
@@ -381,7 +383,7 @@ async function explain(lab: Lab, inst: Instance, host: Host, r: CheckResult): Pr
     for (const [title, cmd] of sections) {
       const res = await host.run(cmd, { timeoutMs: 5000 });
       let text = (res.exitCode === 0 ? res.stdout : res.stderr).trim();
-      if (title.startsWith('iptables')) {
+      if (title.startsWith('iptables') && res.exitCode === 0) {
         // Only tables that hold rules, with each rule's packet:byte counters.
         const kept = text.split('\n').filter((l) => l.startsWith('[') || l.startsWith('*'));
         text = kept.filter((l, i) => !l.startsWith('*') || kept[i + 1]?.startsWith('[')).join('\n');

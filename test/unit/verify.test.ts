@@ -478,6 +478,11 @@ t.test('tcp must-fail with a failure mode tells a REJECT (refused) from a DROP (
     'nc: connect to 10.0.0.2 port 82 (tcp) failed: No route to host (neither refused nor timed out)',
   ]);
   t.same(await verdict(rejected, nc.accepted('10.0.0.2', 81, '*')), [false, 'reachable: the connection was accepted']);
+  // The explanation says which failure the check wanted.
+  const wrong = await judge(two, dropped, new FakeMachine({ 'ip netns exec ci1-a nc -w 1 10.0.0.2': nc.refused('10.0.0.2', 82) }));
+  t.ok(wrong.details.includes('    expected: no reply: a timeout (a DROP)'), 'expected names the DROP');
+  const wrongReject = await judge(two, rejected, new FakeMachine({ 'ip netns exec ci1-a nc -w 1 10.0.0.2': nc.timedOut('10.0.0.2', 81) }));
+  t.ok(wrongReject.details.includes('    expected: no reply: connection refused (a REJECT)'), 'expected names the REJECT');
 });
 
 // ---- http ----
@@ -1022,6 +1027,7 @@ t.test("exec: a step passes on exit status 0, with {labdir} naming the running c
     '    from:     web-2 (namespace ci1-web-2)',
     '    ran:      ip netns exec ci1-web-2 touch /run/knetlab/labs/ci1-service-readiness/unready/web-2',
   ]);
+  t.equal(failed.details[2], '    expected: exit status 0');
   t.equal(failed.details[3], `    saw:      ${failed.saw}`);
 });
 
@@ -1076,7 +1082,17 @@ t.test('evidence from a namespace that is gone shows why it could not be read', 
   t.equal(r.saw, '0/1 requests answered; curl said: curl: (28) Connection timed out after 2001 milliseconds');
   const gone = '        Cannot open network namespace "ci1-pod3": No such file or directory';
   const from = r.details.indexOf('    evidence from pod3:');
-  t.same(r.details.slice(from, from + 7), ['    evidence from pod3:', '      addresses:', gone, '      routes:', gone, '      neighbours:', gone]);
+  t.same(r.details.slice(from, from + 9), [
+    '    evidence from pod3:',
+    '      addresses:',
+    gone,
+    '      routes:',
+    gone,
+    '      neighbours:',
+    gone,
+    '      iptables (with counters):',
+    gone,
+  ]);
 });
 
 // ---- wait ----
