@@ -6,8 +6,10 @@
 import type { Diagnostic } from '../labfile/diagnostics.js';
 import { podHostIf } from '../labfile/cluster.js';
 import type { Cluster, ClusterPod } from '../labfile/types.js';
-import { reconcile, type ControlPlaneConfig } from './controlplane.js';
-import { readManifests, type ManifestObject } from './manifest.js';
+import { reconcile } from './controlplane.js';
+import type { ControlPlaneConfig } from './controlplane/context.js';
+import { readManifests } from './manifest.js';
+import type { ManifestObject } from './manifest/types.js';
 import type { ClusterState, Pod } from '../api/objects.js';
 import { NODE_PORT_RANGE } from '../api/objects.js';
 

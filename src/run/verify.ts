@@ -314,7 +314,8 @@ function expected(check: Check): string {
   const e = check.expect;
   const kind = check.probe.kind;
   if (kind === 'exec') return 'exit status 0';
-  if (!e.reachable) return e.failure === 'refused' ? 'no reply: connection refused (a REJECT)' : e.failure === 'timeout' ? 'no reply: a timeout (a DROP)' : 'no reply';
+  if (!e.reachable)
+    return e.failure === 'refused' ? 'no reply: connection refused (a REJECT)' : e.failure === 'timeout' ? 'no reply: a timeout (a DROP)' : 'no reply';
   const parts: string[] = [];
   if (kind === 'route' || kind === 'neigh' || kind === 'fdb') {
     if (!e.present) return `no ${kind} entry`;

@@ -4,8 +4,12 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readManifests, type ManifestObject } from '../../src/k8s/manifest.js';
-import { computeSlices, podTemplateHash, reconcile, safeEncodeString, type ControlPlaneConfig } from '../../src/k8s/controlplane.js';
+import { readManifests } from '../../src/k8s/manifest.js';
+import type { ManifestObject } from '../../src/k8s/manifest/types.js';
+import { computeSlices, reconcile } from '../../src/k8s/controlplane.js';
+import type { ControlPlaneConfig } from '../../src/k8s/controlplane/context.js';
+import { safeEncodeString } from '../../src/k8s/controlplane/meta.js';
+import { podTemplateHash } from '../../src/k8s/controlplane/scheduling.js';
 import type { ClusterState } from '../../src/api/objects.js';
 import { formatDiagnostic } from '../../src/labfile/diagnostics.js';
 

@@ -4,7 +4,8 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readManifests, positionIn, type ManifestObject } from '../../src/k8s/manifest.js';
+import { readManifests } from '../../src/k8s/manifest.js';
+import { positionIn, type ManifestObject } from '../../src/k8s/manifest/types.js';
 import { formatDiagnostic } from '../../src/labfile/diagnostics.js';
 
 const dir = 'test/fixtures/manifests';

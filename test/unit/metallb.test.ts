@@ -1,23 +1,10 @@
-// MetalLB layer-2 election and ARP frames, without root: the pure half of
-// src/daemon/metallb-speaker.ts (the daemon itself runs in test/integration/metallb-speaker.test.ts).
+// MetalLB layer-2 election and ARP frames, without root: the pure half of the speaker,
+// src/components/metallb/{election,arp}.ts (the daemon itself runs in test/integration/metallb-speaker.test.ts).
 import t, { type Test } from 'tap';
 import { createHash } from 'node:crypto';
 import type { EndpointSlice, Service, SliceEndpoint, StateFile } from '../../src/api/objects.js';
-import {
-  ARP_REPLY,
-  ARP_REQUEST,
-  BROADCAST_MAC,
-  arpReply,
-  buildArp,
-  candidatesFor,
-  endpointCanServe,
-  gratuitousArp,
-  l2Decisions,
-  leaderFor,
-  parseArp,
-  shouldReply,
-  sortL2Candidates,
-} from '../../src/components/metallb/speaker.js';
+import { ARP_REPLY, ARP_REQUEST, BROADCAST_MAC, arpReply, buildArp, gratuitousArp, parseArp, shouldReply } from '../../src/components/metallb/arp.js';
+import { candidatesFor, endpointCanServe, l2Decisions, leaderFor, sortL2Candidates } from '../../src/components/metallb/election.js';
 
 const meta = (name: string, namespace = 'default') => ({ name, namespace, labels: {}, annotations: {}, creationTimestamp: '2025-01-01T00:00:00Z', uid: name });
 

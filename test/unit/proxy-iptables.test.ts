@@ -1,4 +1,4 @@
-// kube-proxy's iptables mode (src/proxy/iptables.ts) against ../shared/reference/kube-proxy.md
+// kube-proxy's iptables mode (src/components/kube-proxy/iptables.ts) against ../shared/reference/kube-proxy.md
 // §1: exact rule text where the reference pins it, and otherwise packets traced through the
 // payload the way upstream's TestTracePacket does (no root needed; the real kernel check is
 // test/integration/proxy-iptables.test.ts).

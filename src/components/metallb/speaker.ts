@@ -20,8 +20,8 @@
 //                gratuitous ARP (SetBalancer -> doSpam -> spamLoop in announcer.go), so that
 //                neighbours update their caches, also after a split brain heals.
 //
-// The cluster comes from the StateFile (k8s/model.ts), which others rewrite atomically; it is
-// watched with fs.watch on its folder, with a 1 s poll in case an event is missed.
+// The cluster comes from the StateFile (api/objects.ts), which others rewrite atomically; it is
+// followed with the agent runtime's state watch (agent/watch.ts).
 //
 // Config (JSON): { "node": this node's name in the StateFile, "interface": "eth0",
 //   "stateFile", "memberlistPort": 7946, "pidfile", "log" } (paths absolute). The log gets one
@@ -35,19 +35,20 @@
 //                        the status file there; else exit 1 with a one-line reason on stderr
 //   ... --config FILE --foreground
 //                        run in this process, logging to stderr
-import koffi from 'koffi';
-import { createHash } from 'node:crypto';
+//
+// The election is election.ts, the ARP frames arp.ts, the AF_PACKET socket arp-socket.ts; this
+// file is the daemon: membership, announcing, the status file and the agent definition.
 import dgram from 'node:dgram';
-import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
-import net from 'node:net';
-import { endianness } from 'node:os';
-import type { EndpointConditions, EndpointSlice, NodeInfo, Service, StateFile } from '../../api/objects.js';
+import { renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import type { NodeInfo, StateFile } from '../../api/objects.js';
 import { readConfig } from '../../agent/config.js';
 import { type Daemon } from '../../agent/runtime.js';
 import { watchState, type StateWatch } from '../../agent/watch.js';
 import { readState } from '../../k8s/store.js';
-import { parseIPv4 } from '../../labfile/net.js';
-import { c_close, c_if_nametoindex, errname, libc, pipeHandle } from '../../agent/libc.js';
+import { errname } from '../../agent/libc.js';
+import { l2Decisions, slicesOf } from './election.js';
+import { ARP_REPLY, ARP_REQUEST, arpReply, buildArp, gratuitousArp, isIPv4, parseArp, shouldReply } from './arp.js';
+import { ArpSocket, checkSysfs, interfaceState } from './arp-socket.js';
 
 const PROG = 'metallb-speaker';
 
@@ -69,175 +70,6 @@ const INTERFACE_SCAN_MS = 1000;
 // after the last request to announce.
 const SPAM_EVERY_MS = 1100;
 const SPAM_FOR_MS = 5000;
-
-// ---------------------------------------------------------------------------------------------
-// Election (pure)
-
-/**
- * epslices.EndpointCanServe: ready, or serving. Kubernetes sets ready = serving && !terminating,
- * so this is "ready, or still serving while terminating".
- */
-export function endpointCanServe(c: EndpointConditions): boolean {
-  return c.ready || c.serving;
-}
-
-const slicesOf = (svc: Service, slices: readonly EndpointSlice[]) =>
-  slices.filter((s) => s.service === svc.meta.name && s.meta.namespace === svc.meta.namespace);
-
-/**
- * The nodes that may announce `svc`, sorted by name: none when no endpoint can serve
- * (activeEndpointExists); under externalTrafficPolicy Local the alive nodes with an endpoint
- * that can serve (nodesWithEndpoint); otherwise every alive node (nodesWithActiveSpeakers).
- * There are no L2Advertisement node selectors or exclusion labels in this model.
- */
-export function candidatesFor(svc: Service, slices: readonly EndpointSlice[], alive: Iterable<string>): string[] {
-  const speakers = new Set(alive);
-  const serving = slicesOf(svc, slices).flatMap((s) => s.endpoints.filter((e) => endpointCanServe(e.conditions)));
-  if (serving.length === 0) return [];
-  const nodes =
-    svc.externalTrafficPolicy === 'Local' ? new Set(serving.flatMap((e) => (e.nodeName !== null && speakers.has(e.nodeName) ? [e.nodeName] : []))) : speakers;
-  return [...nodes].sort();
-}
-
-const l2Score = (node: string, ip: string) => createHash('sha256').update(`${node}#${ip}`).digest('hex');
-
-/** sortL2Candidates without preference weights: sha256(node + "#" + ip) ascending. */
-export function sortL2Candidates(ip: string, candidates: Iterable<string>): string[] {
-  return [...candidates]
-    .map((node) => ({ node, score: l2Score(node, ip) }))
-    .sort((a, b) => (a.score < b.score ? -1 : a.score > b.score ? 1 : 0))
-    .map((c) => c.node);
-}
-
-/** The node that announces `ip`, or null when there is no candidate. */
-export function leaderFor(ip: string, candidates: Iterable<string>): string | null {
-  return sortL2Candidates(ip, candidates)[0] ?? null;
-}
-
-export interface L2Decision {
-  /** "<namespace>/<name>" */
-  service: string;
-  /** status.loadBalancer.ingress[].ip, in order. */
-  ips: string[];
-  leader: string | null;
-}
-
-/**
- * One decision per LoadBalancer Service with ingress IPs. Like ShouldAnnounce, the election
- * hashes the first IP only, so all of a service's IPs (dual stack) go to the same node.
- */
-export function l2Decisions(state: StateFile['state'], alive: Iterable<string>): L2Decision[] {
-  const speakers = [...alive];
-  return state.services
-    .filter((svc) => svc.type === 'LoadBalancer' && svc.ingressIPs.length > 0)
-    .map((svc) => ({
-      service: `${svc.meta.namespace}/${svc.meta.name}`,
-      ips: [...svc.ingressIPs],
-      leader: leaderFor(svc.ingressIPs[0]!, candidatesFor(svc, state.slices, speakers)),
-    }));
-}
-
-// ---------------------------------------------------------------------------------------------
-// ARP (pure). Frames as mdlayher/arp and mdlayher/ethernet build them: Ethernet II, EtherType
-// 0x0806, then hardware type 1, protocol 0x0800, lengths 6 and 4, the operation, sender MAC and
-// IP, target MAC and IP; zero-padded to the 60-byte Ethernet minimum.
-
-export const ARP_REQUEST = 1;
-export const ARP_REPLY = 2;
-export const BROADCAST_MAC = 'ff:ff:ff:ff:ff:ff';
-const ETH_P_ARP = 0x0806;
-const ETH_P_IP = 0x0800;
-const ETH_HLEN = 14;
-const ARP_LEN = 28;
-const ETH_ZLEN = 60;
-
-export interface ArpFrame {
-  ethDst: string;
-  ethSrc: string;
-  op: number;
-  senderMac: string;
-  senderIP: string;
-  targetMac: string;
-  targetIP: string;
-}
-
-const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
-export const isIPv4 = (s: string): boolean => parseIPv4(s) !== undefined;
-
-function putMac(b: Buffer, off: number, mac: string): void {
-  if (!MAC.test(mac)) throw new Error(`bad MAC address "${mac}"`);
-  Buffer.from(mac.replace(/:/g, ''), 'hex').copy(b, off);
-}
-
-function putIPv4(b: Buffer, off: number, ip: string): void {
-  if (!isIPv4(ip)) throw new Error(`bad IPv4 address "${ip}"`);
-  ip.split('.').forEach((o, i) => (b[off + i] = Number(o)));
-}
-
-const getMac = (b: Buffer, off: number) => [...b.subarray(off, off + 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
-const getIPv4 = (b: Buffer, off: number) => [...b.subarray(off, off + 4)].join('.');
-
-/** The 60-byte Ethernet frame carrying `f`. */
-export function buildArp(f: ArpFrame): Buffer {
-  const b = Buffer.alloc(ETH_ZLEN);
-  putMac(b, 0, f.ethDst);
-  putMac(b, 6, f.ethSrc);
-  b.writeUInt16BE(ETH_P_ARP, 12);
-  b.writeUInt16BE(1, 14); // hardware type: Ethernet
-  b.writeUInt16BE(ETH_P_IP, 16);
-  b[18] = 6;
-  b[19] = 4;
-  b.writeUInt16BE(f.op, 20);
-  putMac(b, 22, f.senderMac);
-  putIPv4(b, 28, f.senderIP);
-  putMac(b, 32, f.targetMac);
-  putIPv4(b, 38, f.targetIP);
-  return b;
-}
-
-/** An Ethernet/IPv4 ARP frame, or null for anything else (including a truncated one). */
-export function parseArp(frame: Buffer, len = frame.length): ArpFrame | null {
-  if (len < ETH_HLEN + ARP_LEN || frame.readUInt16BE(12) !== ETH_P_ARP) return null;
-  if (frame.readUInt16BE(14) !== 1 || frame.readUInt16BE(16) !== ETH_P_IP || frame[18] !== 6 || frame[19] !== 4) return null;
-  return {
-    ethDst: getMac(frame, 0),
-    ethSrc: getMac(frame, 6),
-    op: frame.readUInt16BE(20),
-    senderMac: getMac(frame, 22),
-    senderIP: getIPv4(frame, 28),
-    targetMac: getMac(frame, 32),
-    targetIP: getIPv4(frame, 38),
-  };
-}
-
-/**
- * arpResponder.processRequest: answer only requests (not replies), only those broadcast or
- * sent to our own MAC, and only for an IP we announce.
- */
-export function shouldReply(f: ArpFrame, ourMac: string, announced: ReadonlySet<string>): boolean {
-  return f.op === ARP_REQUEST && (f.ethDst === BROADCAST_MAC || f.ethDst === ourMac) && announced.has(f.targetIP);
-}
-
-/**
- * arp.Client.Reply: from our MAC, the requested IP as sender, back to the requester's sender
- * MAC and IP; the Ethernet destination is the requester's ARP sender MAC too.
- */
-export function arpReply(req: ArpFrame, ourMac: string): ArpFrame {
-  return {
-    ethDst: req.senderMac,
-    ethSrc: ourMac,
-    op: ARP_REPLY,
-    senderMac: ourMac,
-    senderIP: req.targetIP,
-    targetMac: req.senderMac,
-    targetIP: req.senderIP,
-  };
-}
-
-/** arpResponder.Gratuitous: broadcast, sender IP = target IP = the VIP, target MAC broadcast. */
-export function gratuitousArp(op: typeof ARP_REQUEST | typeof ARP_REPLY, ourMac: string, ip: string): ArpFrame {
-  return { ethDst: BROADCAST_MAC, ethSrc: ourMac, op, senderMac: ourMac, senderIP: ip, targetMac: BROADCAST_MAC, targetIP: ip };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Configuration and the state file
@@ -266,133 +98,6 @@ function log(level: Level, fields: Record<string, unknown>): void {
     writeSync(2, `${JSON.stringify({ level, ts: new Date().toISOString(), ...fields })}\n`);
   } catch {
     /* nowhere left to complain to */
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The ARP socket: socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ARP)) bound to one interface, as
-// mdlayher/packet opens it for arp.Dial. Readability comes from libuv's epoll through a pipe
-// handle on the raw fd, as for the TUN in tun.ts; each read(2) returns one frame.
-
-const c_socket = libc.func('int socket(int domain, int type, int protocol)');
-const c_bind = libc.func('int bind(int fd, const void *addr, uint32_t addrlen)');
-const c_setsockopt = libc.func('int setsockopt(int fd, int level, int name, const void *value, uint32_t len)');
-const c_send = libc.func('intptr_t send(int fd, const void *buf, size_t len, int flags)');
-
-const AF_PACKET = 17;
-const SOCK_RAW = 3;
-const SOCK_NONBLOCK = 0o4000;
-const SOCK_CLOEXEC = 0o2000000;
-const SOL_PACKET = 263;
-const PACKET_IGNORE_OUTGOING = 23;
-const SIZEOF_SOCKADDR_LL = 20;
-const ENETDOWN = 100;
-const EPERM = 1;
-// <linux/if.h>
-const IFF_UP = 0x1;
-const IFF_BROADCAST = 0x2;
-const IFF_NOARP = 0x80;
-
-const LE = endianness() === 'LE';
-const htons = (x: number) => (LE ? ((x & 0xff) << 8) | (x >>> 8) : x);
-
-class ArpSocket {
-  private readonly fd: number;
-  private readonly socket: net.Socket;
-
-  /** Throws a one-line Error. `onError` is called at most once; the socket is closed by then. */
-  constructor(
-    readonly ifname: string,
-    readonly ifindex: number,
-    readonly mac: string,
-    onFrame: (buf: Buffer, len: number) => void,
-    onError: (why: string) => void,
-  ) {
-    const fd = c_socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ARP)) as number;
-    if (fd < 0) {
-      const e = koffi.errno();
-      throw new Error(`cannot open an AF_PACKET socket: ${errname(e)}${e === EPERM ? ' (needs CAP_NET_RAW)' : ''}`);
-    }
-    const fail = (what: string) => {
-      const e = koffi.errno();
-      c_close(fd);
-      return new Error(`cannot ${what} the ARP socket on ${ifname}: ${errname(e)}`);
-    };
-    // A packet socket also sees every frame this host sends. Our own gratuitous request (a
-    // broadcast request for an IP we announce) must not come back as something to answer.
-    const one = Buffer.from(Int32Array.of(1).buffer);
-    if ((c_setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, one, 4) as number) < 0) throw fail('set PACKET_IGNORE_OUTGOING on');
-    // struct sockaddr_ll: family and ifindex in host order, protocol in network order.
-    const sll = Buffer.alloc(SIZEOF_SOCKADDR_LL);
-    if (LE) {
-      sll.writeUInt16LE(AF_PACKET, 0);
-      sll.writeInt32LE(ifindex, 4);
-    } else {
-      sll.writeUInt16BE(AF_PACKET, 0);
-      sll.writeInt32BE(ifindex, 4);
-    }
-    sll.writeUInt16BE(ETH_P_ARP, 2);
-    if ((c_bind(fd, sll, SIZEOF_SOCKADDR_LL) as number) < 0) throw fail('bind');
-    const { handle, err } = pipeHandle(fd);
-    if (err) {
-      c_close(fd);
-      throw new Error(`cannot watch the ARP socket on ${ifname}: uv_pipe_open returned ${err}`);
-    }
-    this.fd = fd;
-    const buf = Buffer.allocUnsafeSlow(2048);
-    const sockOpts = { handle, writable: false, onread: { buffer: buf, callback: (n: number) => onFrame(buf, n) } };
-    this.socket = new net.Socket(sockOpts as net.SocketConstructorOpts);
-    // The link went down (ENETDOWN) or the device went away: the read ends.
-    this.socket.on('error', (e: NodeJS.ErrnoException) => {
-      const errno = -(e.errno ?? 0);
-      this.close();
-      onError(errno === ENETDOWN ? `${ifname} went down` : `read failed: ${errname(errno)}`);
-    });
-    this.socket.on('end', () => {
-      this.close();
-      onError('end of file');
-    });
-  }
-
-  /** One frame out of the bound interface. 0, or the errno. */
-  send(frame: Buffer): number {
-    return (c_send(this.fd, frame, frame.length, 0) as number) === frame.length ? 0 : koffi.errno();
-  }
-
-  close(): void {
-    // The handle owns the fd.
-    this.socket.destroy();
-  }
-}
-
-/** What MetalLB's interface scan looks at: eligible for ARP, and the MAC to answer with. */
-function interfaceState(name: string): { index: number; eligible: boolean; mac: string } {
-  const index = c_if_nametoindex(name) as number;
-  if (index === 0) return { index, eligible: false, mac: '' };
-  const sys = `/sys/class/net/${name}`;
-  try {
-    const flags = Number(readFileSync(`${sys}/flags`, 'utf8').trim());
-    // announcer.go updateInterfaces: up, not enslaved to a bridge or bond, ARP on, broadcast.
-    const eligible = (flags & IFF_UP) !== 0 && (flags & IFF_BROADCAST) !== 0 && (flags & IFF_NOARP) === 0 && !existsSync(`${sys}/master`);
-    return { index, eligible, mac: readFileSync(`${sys}/address`, 'utf8').trim() };
-  } catch {
-    return { index, eligible: false, mac: '' };
-  }
-}
-
-/**
- * /sys/class/net shows the namespace that mounted /sys, not necessarily ours: `ip netns exec`
- * remounts it, a bare nsenter does not. A wrong MAC in every reply would be hard to spot.
- */
-function checkSysfs(name: string): void {
-  const index = c_if_nametoindex(name) as number;
-  if (index === 0) throw new Error(`no device ${name} in this network namespace`);
-  let sysIndex = '';
-  try {
-    sysIndex = readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8').trim();
-  } catch {}
-  if (sysIndex !== String(index)) {
-    throw new Error(`/sys/class/net/${name} is not this network namespace's ${name} (start the speaker with ip netns exec, which remounts /sys)`);
   }
 }
 
