@@ -2,6 +2,7 @@
 // Shape errors come from the JSON Schema (ajv); meaning errors (references, addresses, names)
 // from the checks below. Both point at file:line:column with a hint.
 
+import { closest } from './suggest.js';
 import { dirname, isAbsolute, relative, resolve as resolvePath } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import type { Diagnostic } from './diagnostics.js';
@@ -755,26 +756,3 @@ function describe(v: unknown): string {
 }
 
 /** The known word closest to a typo, if it is close enough to be a likely intent. */
-function closest(word: string, known: string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const k of known) {
-    const d = editDistance(word.toLowerCase(), k.toLowerCase());
-    if (d < bestD) [best, bestD] = [k, d];
-  }
-  return bestD <= Math.max(1, Math.floor(word.length / 3)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length]!;
-}

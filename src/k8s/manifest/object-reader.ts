@@ -2,6 +2,7 @@
 // probes, a Deployment, a Service, Endpoints, an EndpointSlice, a KubeProxyConfiguration) the way
 // the API server validates it, collects every problem with its position, and resolves the object.
 
+import { closest } from '../../labfile/suggest.js';
 import type { Diagnostic, Position } from '../../labfile/diagnostics.js';
 import type { Located } from '../../labfile/read.js';
 import { parseCidr, parseIPv4 } from '../../labfile/net.js';
@@ -74,25 +75,6 @@ function describe(v: unknown): string {
 }
 
 /** The known word closest to a typo, if it is close enough to be a likely intent. */
-function closest(word: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const k of known) {
-    const d = editDistance(word.toLowerCase(), k.toLowerCase());
-    if (d < bestDistance) [best, bestDistance] = [k, d];
-  }
-  return bestDistance <= Math.max(1, Math.floor(word.length / 3)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    row = next;
-  }
-  return row[b.length]!;
-}
 
 type Resolved = Omit<ManifestObject, 'file' | 'pos' | 'raw' | 'positions'>;
 
