@@ -1,0 +1,286 @@
+// The checks of a lab file: which probe each one is (ping, tcp, http, link, route, neigh, fdb,
+// bgp, capture, exec), its expectation with only the fields that probe takes, durations, and the
+// name a check gets when it has none.
+
+import type { RawCheck, RawExpect } from './schema.js';
+import { parseCidr, parseIPv4 } from './net.js';
+import { positionOf } from './read.js';
+import type { Context, Path } from './context.js';
+import { IFNAME_RE, unknownNamespace } from './namespaces.js';
+import type { Check, Cluster, Expectation, Namespace, Probe } from './types.js';
+
+const DEFAULT_TIMEOUT_MS = 5000;
+
+export function readCheck(cx: Context, c: RawCheck, p: Path, namespaces: Map<string, Namespace>, cluster: Cluster | null): Check {
+  const kinds = PROBE_KINDS.filter((k) => c[k] !== undefined);
+  if (!namespaces.has(c.from)) unknownNamespace(cx, [...p, 'from'], c.from, namespaces);
+  if (kinds.length !== 1)
+    cx.error(
+      p,
+      kinds.length ? `a check takes one of ${PROBE_KINDS.join(', ')}, not ${kinds.join(' and ')}` : `a check needs one of ${PROBE_KINDS.join(', ')}`,
+      'split it into one check per probe',
+    );
+  const probe = readProbe(cx, c, p, kinds[0] ?? 'ping', namespaces, cluster);
+  const expect = readExpectation(cx, c, p, probe);
+  const timeoutMs = c.timeout === undefined ? DEFAULT_TIMEOUT_MS : durationMs(c.timeout);
+  if (timeoutMs > 120_000) cx.error([...p, 'timeout'], 'timeout is over 120s', 'checks retry until their timeout; keep it short');
+  const waitMs = c.wait === undefined ? 0 : durationMs(c.wait);
+  if (waitMs > 120_000) cx.error([...p, 'wait'], 'wait is over 120s', 'keep labs quick to run');
+  return {
+    name: c.name ?? defaultCheckName(c.from, probe, expect),
+    from: c.from,
+    probe,
+    expect,
+    timeoutMs,
+    waitMs,
+    line: positionOf(cx.src, p).line,
+  };
+}
+
+export function readProbe(cx: Context, c: RawCheck, p: Path, kind: ProbeKind, namespaces: Map<string, Namespace>, cluster: Cluster | null): Probe {
+  if (c.requests !== undefined && kind !== 'http') cx.error([...p, 'requests'], 'requests applies to http checks only');
+  for (const f of ['filter', 'during'] as const)
+    if (c[f] !== undefined && kind !== 'capture') cx.error([...p, f], `${f} applies to capture checks only`, undefined, 'key');
+  const ns = namespaces.get(c.from);
+  const devicesOf = (n: Namespace) => [...n.bridges, ...n.interfaces].map((i) => i.name);
+  switch (kind) {
+    case 'ping': {
+      const address = c.ping ?? '';
+      if (parseIPv4(address) === undefined) cx.error([...p, 'ping'], `"${address}" is not an IPv4 address`, 'e.g. ping: 192.168.1.2');
+      return { kind, address };
+    }
+    case 'tcp': {
+      const m = /^(\d+\.\d+\.\d+\.\d+):(\d{1,5})$/.exec(c.tcp ?? '');
+      if (!m || parseIPv4(m[1]!) === undefined || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+        cx.error([...p, 'tcp'], `"${c.tcp}" is not address:port`, 'e.g. tcp: 172.17.0.3:80');
+        return { kind, address: '', port: 0 };
+      }
+      return { kind, address: m[1]!, port: Number(m[2]) };
+    }
+    case 'http': {
+      let url: URL | undefined;
+      try {
+        url = new URL(c.http ?? '');
+      } catch {
+        /* reported below */
+      }
+      if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || !url.hostname) {
+        cx.error([...p, 'http'], `"${c.http}" is not an http:// or https:// URL`, 'e.g. http: http://172.17.0.3/');
+        return { kind, url: '', host: '', requests: 1 };
+      }
+      return { kind, url: url.href, host: url.hostname, requests: c.requests ?? 1 };
+    }
+    case 'link':
+    case 'capture': {
+      const ifn = (kind === 'link' ? c.link : c.capture) ?? '';
+      // Devices a CNI creates (flannel.1, vxlan.calico, flannel0) are not in the topology: only
+      // declared devices can be checked by name here, the rest by the kernel at run time.
+      if (ns && !ns.interfaces.some((i) => i.name === ifn) && !ns.bridges.some((b) => b.name === ifn) && !cniDevices(cluster).includes(ifn)) {
+        cx.error([...p, kind], `interface "${ifn}" is not in namespace ${c.from}`, `interfaces in ${c.from}: ${devicesOf(ns).join(', ') || 'none'}`);
+      }
+      if (kind === 'link') return { kind, interface: ifn };
+      const filter = c.filter ?? '';
+      if (!/^[A-Za-z0-9 ._:/()!<>=&|-]*$/.test(filter)) cx.error([...p, 'filter'], 'filter has characters tcpdump expressions do not use');
+      if (!c.during) {
+        cx.error(p, 'a capture check needs "during": the traffic to send while capturing', 'e.g. during: { from: pod1, ping: 10.244.2.2 }');
+        return { kind, interface: ifn, filter, during: { ...PLACEHOLDER_CHECK } };
+      }
+      const during = readCheck(cx, { from: c.during.from, ping: c.during.ping, http: c.during.http }, [...p, 'during'], namespaces, cluster);
+      return { kind, interface: ifn, filter, during };
+    }
+    case 'route': {
+      const to = c.route ?? '';
+      if (to !== 'default' && !parseCidr(to) && parseIPv4(to) === undefined)
+        cx.error([...p, 'route'], `route "${to}" is not "default", an IPv4 address or a CIDR`, 'e.g. route: 10.244.2.0/24');
+      return { kind, to };
+    }
+    case 'neigh': {
+      const address = c.neigh ?? '';
+      if (parseIPv4(address) === undefined) cx.error([...p, 'neigh'], `"${address}" is not an IPv4 address`, 'e.g. neigh: 10.244.2.0');
+      return { kind, address };
+    }
+    case 'fdb': {
+      const dev = c.fdb ?? '';
+      if (!IFNAME_RE.test(dev)) cx.error([...p, 'fdb'], `"${dev}" is not an interface name`, 'e.g. fdb: flannel.1');
+      return { kind, dev };
+    }
+    case 'bgp': {
+      const protocol = c.bgp ?? '';
+      if (!/^[A-Za-z0-9_]+$/.test(protocol)) cx.error([...p, 'bgp'], `"${protocol}" is not a BIRD protocol name`, 'e.g. bgp: Mesh_192_168_56_12');
+      if (!birdSpeakers(cluster).includes(c.from))
+        cx.error(
+          [...p, 'from'],
+          `${c.from} runs no BIRD`,
+          'bgp checks run on the nodes of a calico cluster in bgp mode (and on the router when it reflects routes)',
+        );
+      return { kind, protocol };
+    }
+    case 'exec': {
+      const argv = c.exec ?? [];
+      argv.forEach((arg, j) => {
+        if (/[\n\0]/.test(arg)) cx.error([...p, 'exec', j], 'command arguments cannot contain newlines');
+      });
+      return { kind, argv };
+    }
+  }
+}
+
+export function readExpectation(cx: Context, c: RawCheck, p: Path, probe: Probe): Expectation {
+  const e = typeof c.expect === 'object' ? c.expect : {};
+  const reachable = c.expect === 'unreachable' ? false : (e.reachable ?? true);
+  const out: Expectation = {
+    reachable,
+    status: e.status ?? null,
+    bodyContains: e.bodyContains ?? null,
+    json: e.json ?? null,
+    backends: e.backends ?? null,
+    minShare: e.minShare ?? 0,
+    failure: e.failure ?? null,
+    master: e.master ?? null,
+    state: e.state ?? null,
+    mtu: e.mtu ?? null,
+    present: e.present ?? true,
+    via: e.via ?? null,
+    dev: e.dev ?? null,
+    onlink: e.onlink ?? null,
+    proto: e.proto ?? null,
+    type: e.type ?? null,
+    lladdr: e.lladdr?.toLowerCase() ?? null,
+    dst: e.dst ?? null,
+    encap: e.encap ?? null,
+    vni: e.vni ?? null,
+    port: e.port ?? null,
+    outer: e.outer ? { src: e.outer.src ?? null, dst: e.outer.dst ?? null } : null,
+    inner: e.inner ? { src: e.inner.src ?? null, dst: e.inner.dst ?? null } : null,
+  };
+  for (const [field, kinds] of EXPECT_FIELDS) {
+    if (e[field] !== undefined && !kinds.includes(probe.kind))
+      cx.error([...p, 'expect', field], `expect.${field} applies to ${kinds.join(', ')} checks only`, undefined, 'key');
+  }
+  if (e.reachable !== undefined || c.expect === 'unreachable' || c.expect === 'reachable') {
+    if (!['ping', 'tcp', 'http'].includes(probe.kind))
+      cx.error(
+        [...p, 'expect'],
+        `a ${probe.kind} check cannot expect reachable or unreachable`,
+        probe.kind in PRESENCE ? 'use expect: { present: false }' : undefined,
+      );
+  }
+  if (e.state !== undefined) {
+    const allowed = STATES[probe.kind];
+    if (allowed && !allowed.includes(e.state))
+      cx.error([...p, 'expect', 'state'], `state "${e.state}" is not a ${probe.kind} state`, `one of ${allowed.join(', ')}`);
+  }
+  for (const f of ['via', 'dst'] as const)
+    if (e[f] !== undefined && parseIPv4(e[f]!) === undefined) cx.error([...p, 'expect', f], `${f} "${e[f]}" is not an IPv4 address`);
+  for (const pair of ['outer', 'inner'] as const)
+    for (const f of ['src', 'dst'] as const) {
+      const v = e[pair]?.[f];
+      if (v !== undefined && parseIPv4(v) === undefined) cx.error([...p, 'expect', pair, f], `${pair}.${f} "${v}" is not an IPv4 address`);
+    }
+  if (probe.kind === 'capture' && e.encap === undefined && e.present !== false)
+    cx.error([...p, 'expect'], 'a capture check needs expect.encap', "vxlan, udp (flannel's UDP backend) or none (plain routed packets)");
+  if (e.vni !== undefined && e.encap !== 'vxlan') cx.error([...p, 'expect', 'vni'], 'vni needs encap: vxlan');
+  if (!out.present && Object.keys(e).some((k) => k !== 'present'))
+    cx.error([...p, 'expect'], 'an entry that must be absent has no other fields to match', 'keep only present: false');
+  if (reachable && out.failure !== null) cx.error([...p, 'expect', 'failure'], 'failure needs reachable: false', 'add reachable: false');
+  if (!reachable && (out.status ?? out.bodyContains ?? out.json ?? out.backends) !== null)
+    cx.error([...p, 'expect'], 'an unreachable check cannot also expect a response');
+  if (e.minShare !== undefined && !e.backends)
+    cx.error([...p, 'expect', 'minShare'], 'minShare needs backends', 'list the pods that must answer under expect.backends');
+  const wanted = typeof e.backends === 'number' ? e.backends : (e.backends?.length ?? 0);
+  if (e.backends !== undefined && probe.kind === 'http' && probe.requests < wanted)
+    cx.error([...p, 'requests'], `${probe.requests} request(s) cannot reach ${wanted} backends`, `set requests to at least ${wanted}, e.g. ${wanted * 20}`);
+  if (probe.kind === 'exec' && typeof c.expect === 'object' && Object.keys(e).length)
+    cx.error([...p, 'expect'], 'an exec step has nothing to expect but its exit status 0', 'remove expect');
+  return out;
+}
+
+function durationMs(d: number | string): number {
+  if (typeof d === 'number') return d * 1000;
+  return d.endsWith('ms') ? Number(d.slice(0, -2)) : Number(d.slice(0, -1)) * 1000;
+}
+
+const PROBE_KINDS = ['ping', 'tcp', 'http', 'link', 'route', 'neigh', 'fdb', 'bgp', 'capture', 'exec'] as const;
+type ProbeKind = (typeof PROBE_KINDS)[number];
+const PRESENCE = { route: 1, neigh: 1, fdb: 1, capture: 1 };
+const EXPECT_FIELDS: [keyof RawExpect, ProbeKind[]][] = [
+  ['status', ['http']],
+  ['bodyContains', ['http']],
+  ['json', ['http']],
+  ['backends', ['http']],
+  ['minShare', ['http']],
+  ['failure', ['tcp', 'http']],
+  ['master', ['link']],
+  ['mtu', ['link']],
+  ['state', ['link', 'neigh', 'fdb', 'bgp']],
+  ['present', ['route', 'neigh', 'fdb', 'capture']],
+  ['via', ['route']],
+  ['onlink', ['route']],
+  ['proto', ['route']],
+  ['type', ['route']],
+  ['dev', ['route', 'neigh']],
+  ['lladdr', ['neigh', 'fdb']],
+  ['dst', ['fdb']],
+  ['encap', ['capture']],
+  ['vni', ['capture']],
+  ['port', ['capture']],
+  ['outer', ['capture']],
+  ['inner', ['capture']],
+];
+const STATES: Partial<Record<ProbeKind, string[]>> = {
+  link: ['UP', 'DOWN', 'UNKNOWN'],
+  neigh: ['PERMANENT', 'REACHABLE', 'STALE', 'DELAY', 'PROBE', 'INCOMPLETE', 'FAILED', 'NOARP'],
+  fdb: ['permanent'],
+  bgp: ['Established', 'Idle', 'Connect', 'Active', 'OpenSent', 'OpenConfirm'],
+};
+const PLACEHOLDER_CHECK: Check = {
+  name: '',
+  from: '',
+  probe: { kind: 'ping', address: '' },
+  expect: {} as Expectation,
+  timeoutMs: DEFAULT_TIMEOUT_MS,
+  waitMs: 0,
+  line: 0,
+};
+
+/** Devices a cluster's CNI creates on its nodes. */
+function cniDevices(cluster: Cluster | null): string[] {
+  if (!cluster) return [];
+  if (cluster.cni.type === 'flannel') return { vxlan: ['flannel.1'], udp: ['flannel0'], 'host-gw': [] }[cluster.cni.backend];
+  if (cluster.cni.type === 'calico') return cluster.cni.mode === 'vxlan' ? ['vxlan.calico'] : [];
+  return ['cni0'];
+}
+
+/** The namespaces that run BIRD. */
+export function birdSpeakers(cluster: Cluster | null): string[] {
+  if (!cluster || cluster.cni.type !== 'calico' || cluster.cni.mode !== 'bgp') return [];
+  // With a route reflector on a routed underlay the router runs BIRD too (as the reflector, or as its peer).
+  const router = cluster.cni.routeReflector !== null && cluster.underlay.kind === 'router';
+  return [...cluster.nodes.map((n) => n.name), ...(router ? [cluster.underlay.namespace] : [])];
+}
+
+export function defaultCheckName(from: string, probe: Probe, expect: Expectation): string {
+  const verb = expect.reachable ? '' : 'cannot ';
+  switch (probe.kind) {
+    case 'ping':
+      return `${from} ${verb}ping${expect.reachable ? 's' : ''} ${probe.address}`;
+    case 'tcp':
+      return `${from} ${verb}connect${expect.reachable ? 's' : ''} to ${probe.address}:${probe.port}`;
+    case 'http':
+      return `${from} ${verb}GET${expect.reachable ? 's' : ''} ${probe.url}${probe.requests > 1 ? ` ×${probe.requests}` : ''}`;
+    case 'link':
+      return `${from} has link ${probe.interface}`;
+    case 'route':
+      return `${from} ${expect.present ? 'has a' : 'has no'} route to ${probe.to}`;
+    case 'neigh':
+      return `${from} ${expect.present ? 'has a' : 'has no'} neighbour entry for ${probe.address}`;
+    case 'fdb':
+      return `${from} ${expect.present ? 'has an' : 'has no'} FDB entry on ${probe.dev}${expect.dst ? ` to ${expect.dst}` : ''}`;
+    case 'bgp':
+      return `${from}'s BGP session ${probe.protocol} is ${expect.state ?? 'Established'}`;
+    case 'capture':
+      return `${probe.during.name}, captured on ${from} ${probe.interface}`;
+    case 'exec':
+      return `in ${from}: ${probe.argv.join(' ')}`;
+  }
+}

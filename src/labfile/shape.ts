@@ -1,0 +1,101 @@
+// The lab file's shape, checked against its JSON Schema (ajv, every error at once), and each ajv
+// error turned into a sentence at the place it points to, with the schema's hint.
+
+import { Ajv, type ErrorObject } from 'ajv';
+import { LabSchema } from './schema.js';
+import { closest } from './suggest.js';
+import type { Context } from './context.js';
+
+const ajv = new Ajv({ allErrors: true, verbose: true, strict: true });
+ajv.addKeyword('x-hint');
+const validateShape = ajv.compile(LabSchema);
+
+const VALUE_KEYWORDS = new Set(['pattern', 'maxLength', 'minLength', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum']);
+const isEnum = (e: ErrorObject) => Array.isArray(e.schema) && (e.schema as { const?: unknown }[]).every((s) => s.const !== undefined);
+
+/**
+ * Report every shape error. Errors in a value (a bad pattern, a number out of range) leave the
+ * structure intact; returns false when a structural error means meaning checks cannot go on.
+ */
+export function checkShape(cx: Context, data: unknown): boolean {
+  if (validateShape(data)) return true;
+  const errors = shapeErrors(validateShape.errors ?? []);
+  for (const e of errors) shapeError(cx, e);
+  return !errors.some((e) => !VALUE_KEYWORDS.has(e.keyword) && !(e.keyword === 'anyOf' && isEnum(e)));
+}
+
+export function shapeError(cx: Context, e: ErrorObject): void {
+  const path = e.instancePath
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const where = path.length ? path.join('.') : 'the lab';
+  const schemaHint = (e.parentSchema as { 'x-hint'?: string; description?: string } | undefined)?.['x-hint'];
+  switch (e.keyword) {
+    case 'required': {
+      const field = (e.params as { missingProperty: string }).missingProperty;
+      const props = (e.parentSchema as { properties?: Record<string, { description?: string }> }).properties ?? {};
+      cx.error(path, `${where} is missing required field "${field}"`, props[field]?.description ?? `add "${field}:"`);
+      return;
+    }
+    case 'additionalProperties': {
+      const field = (e.params as { additionalProperty: string }).additionalProperty;
+      const known = Object.keys((e.parentSchema as { properties?: object }).properties ?? {}).filter((k) => k !== '$schema');
+      const guess = closest(field, known);
+      cx.error(
+        [...path, field],
+        `unknown field "${field}" in ${where}`,
+        guess ? `did you mean "${guess}"? (${where} takes: ${known.join(', ')})` : `${where} takes: ${known.join(', ')}`,
+        'key',
+      );
+      return;
+    }
+    case 'type':
+      cx.error(path, `${where} must be ${article((e.params as { type: string }).type)}, not ${describe(e.data)}`, schemaHint);
+      return;
+    case 'anyOf': {
+      const options = (e.schema as { const?: unknown }[]).map((s) => s.const);
+      if (options.every((o) => o !== undefined)) {
+        cx.error(path, `${where} is ${JSON.stringify(e.data)}; it must be one of ${options.map((o) => JSON.stringify(o)).join(', ')}`);
+      } else {
+        cx.error(path, `${where} has an invalid value ${JSON.stringify(e.data)}`, schemaHint);
+      }
+      return;
+    }
+    case 'pattern':
+      cx.error(path, `${where} ${JSON.stringify(e.data)} is not valid`, schemaHint);
+      return;
+    case 'maxLength':
+      cx.error(path, `${where} ${JSON.stringify(e.data)} is longer than ${(e.params as { limit: number }).limit} characters`, schemaHint);
+      return;
+    default:
+      cx.error(path, `${where} ${e.message ?? 'is invalid'}${typeof e.data === 'string' ? ` (got "${e.data}")` : ''}`, schemaHint);
+  }
+}
+
+/** Keep the errors that say something: drop the branch noise of anyOf. */
+function shapeErrors(errors: ErrorObject[]): ErrorObject[] {
+  const anyOfs = errors.filter((e) => e.keyword === 'anyOf');
+  let rest = errors.filter((e) => e.keyword !== 'anyOf');
+  const out: ErrorObject[] = [];
+  for (const a of anyOfs) {
+    const branch = rest.filter((e) => e.schemaPath.startsWith(a.schemaPath + '/'));
+    rest = rest.filter((e) => !branch.includes(e));
+    const meaningful = branch.filter((e) => !['type', 'const', 'enum'].includes(e.keyword) && !(e.keyword === 'pattern' && e.instancePath === a.instancePath));
+    out.push(...(meaningful.length ? meaningful : [a]));
+  }
+  return [...out, ...rest];
+}
+
+function article(type: string): string {
+  return { object: 'a map', array: 'a list', string: 'a string', integer: 'an integer', number: 'a number', boolean: 'true or false' }[type] ?? type;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'empty';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a map';
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+/** The known word closest to a typo, if it is close enough to be a likely intent. */
