@@ -1,5 +1,5 @@
 #!/usr/bin/env zx
-// Benchmark: kube-proxy's iptables sync (src/proxy/iptables.ts) against the real kernel, in one
+// Benchmark: kube-proxy's iptables sync (src/components/kube-proxy/iptables.ts) against the real kernel, in one
 // scratch network namespace "bench-sync" (deleted at the end, also on failure):
 //   1. N Services (NodePort: a ClusterIP in 10.96.0.0/12 and a NodePort) × 3 endpoints in
 //      10.244.0.0/16: time to compute the payload and to load it with one
@@ -13,9 +13,24 @@
 // Both iptables backends are measured where they fit in the time budget: iptables-legacy for
 // everything, iptables-nft (this machine's default `iptables`) for the restore of the smaller sizes.
 //
-//   npm run build && sudo npx zx scripts/bench-sync.mjs [--sizes 1000,5000,10000] [--runs 3] [--nft-sizes 1000,5000]
+//   sudo npx zx scripts/bench-sync.mjs [--sizes 1000,5000,10000] [--runs 3] [--nft-sizes 1000,5000]
 
-import { DEFAULT_PROXIER_CONFIG, jumpRulesPayload, RESTORE_COMMAND, syncProxyRules } from '../dist/proxy/iptables.js';
+import { build } from 'esbuild';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+
+// The rule generation under test, compiled from the sources for this run (the built CLI is one bundle).
+const compiled = `${tmpdir()}/knetlab-bench-sync-${process.pid}.mjs`;
+await build({
+  entryPoints: [new URL('../src/components/kube-proxy/iptables.ts', import.meta.url).pathname],
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  outfile: compiled,
+  logLevel: 'warning',
+});
+process.on('exit', () => rmSync(compiled, { force: true }));
+const { DEFAULT_PROXIER_CONFIG, jumpRulesPayload, RESTORE_COMMAND, syncProxyRules } = await import(compiled);
 
 $.verbose = false;
 const sizes = String(argv.sizes ?? '1000,5000,10000')
