@@ -32,15 +32,17 @@ interface Ctx {
 }
 
 type Raw = { kind?: string; apiVersion?: string; metadata?: { name?: string; namespace?: string } };
+/** kube-proxy's configuration has no metadata: there is one, named after the program. */
+const nameOf = (r: Raw): string | undefined => r.metadata?.name ?? (r.kind === 'KubeProxyConfiguration' ? 'kube-proxy' : undefined);
 const keyOf = (o: unknown): string => {
   const r = o as Raw;
-  return `${r.kind}/${r.metadata?.namespace ?? 'default'}/${r.metadata?.name}`;
+  return `${r.kind}/${r.metadata?.namespace ?? 'default'}/${nameOf(r)}`;
 };
 /** kubectl's "kind.group/name", e.g. deployment.apps/nginx-deploy, service/web. */
 const shownAs = (o: unknown): string => {
   const r = o as Raw;
   const group = r.apiVersion?.includes('/') ? '.' + r.apiVersion.split('/')[0] : '';
-  return `${(r.kind ?? '').toLowerCase()}${group}/${r.metadata?.name}`;
+  return `${(r.kind ?? '').toLowerCase()}${group}/${nameOf(r)}`;
 };
 
 export async function applyFiles(lab: Lab, inst: Instance, files: string[], mode: 'apply' | 'delete', ctx: Ctx): Promise<string[]> {
@@ -66,6 +68,13 @@ export async function applyFiles(lab: Lab, inst: Instance, files: string[], mode
   });
   const given = readManifests(sources);
   if (given.diagnostics.some((d) => d.severity === 'error')) throw new LabFileError(given.diagnostics);
+  const running = c.kubernetes?.kubeProxy.mode ?? 'iptables';
+  for (const o of given.objects) {
+    if (o.kind === 'KubeProxyConfiguration' && o.resolved.mode !== running && mode === 'apply')
+      throw new InputError(`kube-proxy runs in ${running} mode on ${inst.name}; its mode cannot change on a running lab`, [
+        `  hint: set mode: ${o.resolved.mode} in the lab's KubeProxyConfiguration, then "knetlab down ${lab.name}" and "knetlab up ${lab.name}"`,
+      ]);
+  }
 
   // 2. Merge into the objects as written.
   const stored = parseAllDocuments(readFileSync(objectsPath(inst.dir), 'utf8'))

@@ -127,6 +127,19 @@ if (!isRoot) {
     const rt = run('apply', LAB, '-f', tabs);
     t.equal(rt.code, 2);
     t.match(rt.stderr, /tabs\.yaml:4:1 +error/);
+    const ipvs = write('ipvs.yaml', 'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: ipvs\n');
+    const rm = run('apply', LAB, '-f', ipvs);
+    t.equal(rm.code, 2, 'a mode knetlab does not run yet is refused');
+    t.match(rm.stderr, /ipvs\.yaml:3:7 +error +kube-proxy mode "ipvs" is not available in knetlab yet/);
+    t.equal(generation(), g, 'the API contents are unchanged');
+  });
+
+  t.test("kube-proxy's configuration applied as it runs is accepted, kubectl-style", async (t) => {
+    const same = write('kube-proxy.yaml', 'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: iptables\n');
+    const r = run('apply', LAB, '-f', same);
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stdout, /^kubeproxyconfiguration\.kubeproxy\.config\.k8s\.io\/kube-proxy created$/m);
+    t.match(run('apply', LAB, '-f', same).stdout, /kube-proxy unchanged$/m);
   });
 
   t.test('down leaves nothing, the root namespace unchanged', async (t) => {
