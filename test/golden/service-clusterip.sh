@@ -639,6 +639,10 @@ tee /run/knetlab/labs/service-clusterip/cluster/state.json >/dev/null <<'EOF'
 }
 EOF
 tee /run/knetlab/labs/service-clusterip/cluster/objects.yaml >/dev/null <<'EOF'
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+mode: iptables
+---
 apiVersion: apps/v1
 kind: Deployment
 metadata:
