@@ -7,8 +7,9 @@
 //
 // This file reads: YAML documents with positions, the items of a List, duplicates across files.
 // What comes out is described in manifest/types.ts; each object is checked by
-// manifest/object-reader.ts against the field lists of manifest/fields.ts and the name rules of
-// manifest/names.ts.
+// manifest/kinds.ts and the checks of its kind (manifest/workloads.ts, service.ts, endpoints.ts),
+// through manifest/object-reader.ts, against the field lists of manifest/fields.ts and the name
+// rules of manifest/names.ts.
 
 import { isScalar, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
 import type { Diagnostic, Position } from '../labfile/diagnostics.js';
@@ -16,6 +17,7 @@ import { pointer, positionsOf, type Located } from '../labfile/read.js';
 import { NODE_PORT_RANGE } from '../api/objects.js';
 import { positionIn, type ManifestObject } from './manifest/types.js';
 import { ObjectReader, isJson, type Json } from './manifest/object-reader.js';
+import { readObject } from './manifest/kinds.js';
 
 export interface ReadOptions {
   /** The API server's --service-node-port-range (30000-32767 by default). */
@@ -52,7 +54,7 @@ export function readManifests(files: { file: string; text: string }[], options: 
       const start = at(root.range?.[0]);
       for (const entry of listEntries(file, data, positions, start, found)) {
         const reader = new ObjectReader(file, entry.positions, entry.pos, nodePortRange);
-        const obj = reader.read(entry.raw);
+        const obj = readObject(reader, entry.raw);
         found.push(...reader.diagnostics);
         if (!obj) continue;
         const id = `${obj.kind} ${obj.namespace}/${obj.name}`;

@@ -11,6 +11,7 @@
 // the generated file lists those differences in its header comment.
 
 import { CALI_MAC, caliName, NORMAL_ROUTE_PRIORITY, POD_GATEWAY } from '../../labfile/pod-wiring.js';
+import { network, parseCidr, parseIPv4 } from '../../labfile/net.js';
 
 export { CALI_MAC, caliName, NORMAL_ROUTE_PRIORITY, POD_GATEWAY };
 
@@ -75,24 +76,14 @@ export interface BirdOptions {
   asNumber?: number;
 }
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
-function ipv4ToInt(ip: string): number {
-  return ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
-}
-
 function checkIPv4(ip: string, what: string): void {
-  if (!IPV4.test(ip)) throw new Error(`${what}: not an IPv4 address: ${JSON.stringify(ip)}`);
+  if (parseIPv4(ip) === undefined) throw new Error(`${what}: not an IPv4 address: ${JSON.stringify(ip)}`);
 }
 
 function checkCIDR(cidr: string, what: string): void {
-  const [ip, len, extra] = cidr.split('/');
-  const bits = Number(len);
-  if (extra !== undefined || ip === undefined || !IPV4.test(ip) || !/^\d{1,2}$/.test(len ?? '') || bits > 32) {
-    throw new Error(`${what}: not an IPv4 CIDR: ${JSON.stringify(cidr)}`);
-  }
-  const hostBits = ipv4ToInt(ip) % 2 ** (32 - bits);
-  if (hostBits !== 0) throw new Error(`${what}: ${cidr} has host bits set (BIRD rejects it)`);
+  const c = parseCidr(cidr);
+  if (c === undefined) throw new Error(`${what}: not an IPv4 CIDR: ${JSON.stringify(cidr)}`);
+  if (c.address !== network(c)) throw new Error(`${what}: ${cidr} has host bits set (BIRD rejects it)`);
 }
 
 /** BIRD protocol name for a peer: Calico replaces the dots of the IP with underscores. */

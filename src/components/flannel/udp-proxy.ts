@@ -28,7 +28,7 @@ import { errname, libc } from '../../agent/libc.js';
 import { Tun } from './tun.js';
 import { readConfig } from '../../agent/config.js';
 import { logger, type Daemon } from '../../agent/runtime.js';
-import { formatIPv4, parseIPv4 as parseAddress } from '../../labfile/net.js';
+import { formatNetwork, mask, network, parseCidr, parseIPv4 } from '../../labfile/net.js';
 
 const PROG = 'flannel-udp';
 // How long the launcher waits for the daemon to say it is ready. Startup is a few hundred ms.
@@ -53,17 +53,11 @@ interface Config {
   log: string;
 }
 
-const parseIPv4 = (s: unknown): number | null => (typeof s === 'string' ? (parseAddress(s) ?? null) : null);
-const ipString = formatIPv4;
-
 function parseNet(s: unknown, what: string): Net {
-  const m = typeof s === 'string' ? /^([\d.]+)\/(\d{1,2})$/.exec(s) : null;
-  const addr = m ? parseIPv4(m[1]) : null;
-  const len = m ? Number(m[2]) : NaN;
-  if (!m || addr === null || !(len >= 1 && len <= 32)) throw new Error(`${what} must be an IPv4 prefix like 10.244.1.0/24, got ${JSON.stringify(s)}`);
-  const mask = len === 32 ? 0xffffffff : ~(0xffffffff >>> len) >>> 0;
-  if ((addr & mask) >>> 0 !== addr) throw new Error(`${what} ${s} has host bits set (did you mean ${ipString((addr & mask) >>> 0)}/${len}?)`);
-  return { text: s as string, addr, mask };
+  const c = typeof s === 'string' ? parseCidr(s) : undefined;
+  if (c === undefined || c.prefix < 1) throw new Error(`${what} must be an IPv4 prefix like 10.244.1.0/24, got ${JSON.stringify(s)}`);
+  if (c.address !== network(c)) throw new Error(`${what} ${s} has host bits set (did you mean ${formatNetwork(c)}?)`);
+  return { text: s as string, addr: c.address, mask: mask(c.prefix) };
 }
 
 const within = (inner: Net, outer: Net) => inner.mask >= outer.mask && (inner.addr & outer.mask) >>> 0 === outer.addr;
@@ -85,7 +79,7 @@ function loadConfig(file: string): Config {
     const n = parseNet(s, `${at}.subnet`);
     if (!within(n, network)) throw new Error(`${at}.subnet ${n.text} is not inside the network ${network.text}`);
     if (overlap(n, subnet)) throw new Error(`${at}.subnet ${n.text} overlaps this node's own subnet ${subnet.text}`);
-    if (parseIPv4(ip) === null) throw new Error(`${at}.publicIP must be an IPv4 address, got ${JSON.stringify(ip)}`);
+    if (typeof ip !== 'string' || parseIPv4(ip) === undefined) throw new Error(`${at}.publicIP must be an IPv4 address, got ${JSON.stringify(ip)}`);
     return { subnet: n, publicIP: ip as string };
   });
   leases.forEach((a, i) =>

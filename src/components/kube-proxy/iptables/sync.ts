@@ -11,6 +11,7 @@
 // counters, nf_conntrack_tcp_be_liberal (the INVALID drop is always written), topology hints.
 
 import type { EndpointSlice, NodeInfo, Service, ServicePort } from '../../../api/objects.js';
+import { contains, formatIPv4, formatNetwork, parseCidrSloppy, parseIPv4Sloppy, type Cidr } from '../../../labfile/net.js';
 import {
   KUBE_EXTERNAL_SERVICES,
   KUBE_FIREWALL,
@@ -76,43 +77,14 @@ export function masqueradeMark(bit: number): string {
   return `0x${(2 ** bit).toString(16).padStart(8, '0')}`;
 }
 
-// IPv4 parsing, for the family filter, canonical printing and the source-range/node-IP test.
-
-function parseIPv4(text: string): number | null {
-  const parts = text.split('.');
-  if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)) return null;
-  return parts.reduce((acc, p) => acc * 256 + Number(p), 0);
-}
-
-function formatIPv4(value: number): string {
-  return [24, 16, 8, 0].map((s) => Math.floor(value / 2 ** s) % 256).join('.');
-}
+// IPv4 parsing (labfile/net.ts), for the family filter, canonical printing and the
+// source-range/node-IP test: kube-proxy reads addresses sloppily (leading zeros allowed,
+// "010.0.0.1" is 10.0.0.1), and prints a source range as its network, as net.ParseCIDR masks it.
 
 /** The address in canonical form, or null if it is not IPv4. */
 function ipv4(text: string): string | null {
-  const value = parseIPv4(text);
-  return value === null ? null : formatIPv4(value);
-}
-
-interface Cidr {
-  network: number;
-  prefix: number;
-}
-
-/** Like net.ParseCIDR: the address is masked to its network. */
-function parseCIDRv4(text: string): Cidr | null {
-  const [address, bits, extra] = text.split('/');
-  if (address === undefined || bits === undefined || extra !== undefined || !/^\d{1,2}$/.test(bits)) return null;
-  const value = parseIPv4(address);
-  const prefix = Number(bits);
-  if (value === null || prefix > 32) return null;
-  const size = 2 ** (32 - prefix);
-  return { network: value - (value % size), prefix };
-}
-
-function cidrContains(cidr: Cidr, address: number): boolean {
-  const size = 2 ** (32 - cidr.prefix);
-  return address - (address % size) === cidr.network;
+  const value = parseIPv4Sloppy(text);
+  return value === undefined ? null : formatIPv4(value);
 }
 
 /** An endpoint of one service port, as the EndpointSliceCache hands it to the proxier. */
@@ -147,12 +119,10 @@ interface ServicePortInfo {
   endpoints: Endpoint[];
 }
 
-const cidrText = (c: Cidr): string => `${formatIPv4(c.network)}/${c.prefix}`;
-
 function loadBalancerSourceRanges(svc: Service): Cidr[] {
   // Validation lets whitespace through (" 203.0.113.0/25"), so kube-proxy trims; other families and
   // unparsable ranges are dropped; a zero-length prefix admits everyone, which is no firewall at all.
-  const ranges = svc.loadBalancerSourceRanges.map((r) => parseCIDRv4(r.trim())).filter((c): c is Cidr => c !== null);
+  const ranges = svc.loadBalancerSourceRanges.map((r) => parseCidrSloppy(r.trim())).filter((c): c is Cidr => c !== undefined);
   return ranges.some((c) => c.prefix === 0) ? [] : ranges;
 }
 
@@ -462,10 +432,10 @@ export function syncProxyRules(
       declare(chains.fw);
       const fw = `-A ${chains.fw} -m comment --comment "${name} loadbalancer IP"`;
       let allowFromNode = false;
-      const nodeIP = parseIPv4(node.address);
+      const nodeIP = parseIPv4Sloppy(node.address);
       for (const range of sp.sourceRanges) {
-        rulesOut.push(`${fw} -s ${cidrText(range)} -j ${chains.ext}`);
-        if (nodeIP !== null && cidrContains(range, nodeIP)) allowFromNode = true;
+        rulesOut.push(`${fw} -s ${formatNetwork(range)} -j ${chains.ext}`);
+        if (nodeIP !== undefined && contains(range, nodeIP)) allowFromNode = true;
       }
       // A VIP-style LB IP is often also a local address; the node's own requests to it then loop
       // back with the LB IP as source, and must be let through when the node is allowed.

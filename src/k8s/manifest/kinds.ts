@@ -1,0 +1,93 @@
+// One object, by its kind: kind and apiVersion, the top-level fields, metadata, then the checks of
+// the kind (workloads.ts, service.ts, endpoints.ts; a KubeProxyConfiguration's mode here).
+
+import { closest } from '../../labfile/suggest.js';
+import { PLANNED_PROXY_MODES, PROXY_MODES, type KubeProxyConfiguration, type ProxyMode } from '../../api/objects.js';
+import { API_VERSIONS, type ManifestKind, type ManifestObject } from './types.js';
+import { KUBE_PROXY_UNMODELLED, SUPPORTED, TOP_FIELDS } from './fields.js';
+import { describe, isJson, type ObjectReader } from './object-reader.js';
+import { readDeployment, readPodSpec } from './workloads.js';
+import { readService } from './service.js';
+import { readEndpointSlice, readEndpoints } from './endpoints.js';
+
+type Resolved = Omit<ManifestObject, 'file' | 'pos' | 'raw' | 'positions'>;
+
+/** Checks one object and resolves it; every problem goes to the reader's `diagnostics`. */
+export function readObject(r: ObjectReader, raw: unknown): Resolved | undefined {
+  if (!isJson(raw)) {
+    r.error([], `a manifest must be a map with apiVersion, kind and metadata, not ${describe(raw)}`);
+    return undefined;
+  }
+  const obj = raw;
+  const kind = r.string(obj.kind, ['kind'], `a manifest starts with apiVersion, kind and metadata; kind is one of ${Object.keys(API_VERSIONS).join(', ')}`);
+  if (kind === undefined) return undefined;
+  if (!(kind in API_VERSIONS)) {
+    const guess = closest(kind, Object.keys(API_VERSIONS));
+    r.error(['kind'], `kind "${kind}" is not supported`, guess ? `did you mean "${guess}"? ${SUPPORTED}` : SUPPORTED);
+    return undefined;
+  }
+  const k = kind as ManifestKind;
+  r.topFields = TOP_FIELDS[k];
+  const apiVersion = r.string(obj.apiVersion, ['apiVersion'], `${k} is served by apiVersion ${API_VERSIONS[k]}`);
+  if (apiVersion !== undefined && apiVersion !== API_VERSIONS[k]) {
+    r.error(['apiVersion'], `no matches for kind "${k}" in version "${apiVersion}"`, `${k} is served by apiVersion ${API_VERSIONS[k]}`);
+  }
+  if (k === 'KubeProxyConfiguration') {
+    r.fields(obj, [], TOP_FIELDS[k], KUBE_PROXY_UNMODELLED);
+    const resolved = readKubeProxyMode(r, obj.mode);
+    return resolved ? { kind: k, namespace: '', name: 'kube-proxy', labels: {}, annotations: {}, resolved } : undefined;
+  }
+  r.fields(obj, [], TOP_FIELDS[k], []);
+  if (obj.status !== undefined && obj.status !== null) {
+    r.warn(
+      ['status'],
+      'status is written by the cluster, not by a manifest, and is ignored',
+      "knetlab's control plane fills it in (pod IPs, load balancer addresses)",
+    );
+  }
+  const meta = r.metadata(obj.metadata, k);
+  switch (k) {
+    case 'Pod': {
+      const resolved = readPodSpec(r, obj.spec, ['spec']);
+      return resolved && meta ? { kind: k, ...meta, resolved } : undefined;
+    }
+    case 'Deployment': {
+      const resolved = readDeployment(r, obj.spec);
+      return resolved && meta ? { kind: k, ...meta, resolved } : undefined;
+    }
+    case 'Service': {
+      const resolved = readService(r, obj.spec);
+      return resolved && meta ? { kind: k, ...meta, resolved } : undefined;
+    }
+    case 'Endpoints': {
+      const resolved = readEndpoints(r, obj.subsets);
+      return meta ? { kind: k, ...meta, resolved } : undefined;
+    }
+    case 'EndpointSlice': {
+      const resolved = readEndpointSlice(r, obj, meta?.labels ?? {});
+      return resolved && meta ? { kind: k, ...meta, resolved } : undefined;
+    }
+  }
+}
+
+/** mode: "" (the default, iptables on Linux) or a mode knetlab runs; the others are named as not yet available. */
+function readKubeProxyMode(r: ObjectReader, value: unknown): KubeProxyConfiguration | undefined {
+  if (value === undefined || value === null || value === '') return { mode: 'iptables' };
+  const mode = r.string(value, ['mode'], `mode is one of ${PROXY_MODES.join(', ')} (or "" for the default, iptables)`);
+  if (mode === undefined) return undefined;
+  if ((PROXY_MODES as readonly string[]).includes(mode)) return { mode: mode as ProxyMode };
+  if (PLANNED_PROXY_MODES.includes(mode)) {
+    r.error(
+      ['mode'],
+      `kube-proxy mode "${mode}" is not available in knetlab yet`,
+      `knetlab runs ${PROXY_MODES.join(', ')} (the default); ${PLANNED_PROXY_MODES.join(', ')} are not yet available`,
+    );
+  } else {
+    r.error(
+      ['mode'],
+      `unknown kube-proxy mode "${mode}"`,
+      `kube-proxy's modes on Linux are ${[...PROXY_MODES, ...PLANNED_PROXY_MODES].join(', ')} ("" means iptables)`,
+    );
+  }
+  return undefined;
+}
