@@ -4,7 +4,6 @@
 
 import { accessSync, constants, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { execa } from 'execa';
 import type { Command } from '../kernel/command.js';
 
 export interface RunResult {
@@ -46,8 +45,13 @@ export interface Running {
 
 export const NETNS_DIR = '/run/netns';
 
+// execa is loaded by the first command run, not by every CLI start (`status` never needs it).
+let execaModule: Promise<typeof import('execa')> | undefined;
+const loadExeca = () => (execaModule ??= import('execa'));
+
 export class LocalHost implements Host {
   async run(cmd: Command, opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+    const { execa } = await loadExeca();
     const r = await execa(cmd.file, cmd.args, {
       ...(cmd.input === undefined ? { stdin: 'ignore' as const } : { input: cmd.input }),
       reject: false,
@@ -123,6 +127,7 @@ export class LocalHost implements Host {
   }
 
   async start(cmd: Command, ready: string, timeoutMs: number): Promise<Running> {
+    const { execa } = await loadExeca();
     const sub = execa(cmd.file, cmd.args, { stdin: 'ignore', reject: false, env: { LC_ALL: 'C' }, forceKillAfterDelay: 2000 });
     await new Promise<void>((resolve) => {
       let seen = '';
@@ -147,6 +152,7 @@ export class LocalHost implements Host {
   }
 
   async interactive(cmd: Command): Promise<number> {
+    const { execa } = await loadExeca();
     const r = await execa(cmd.file, cmd.args, { stdio: 'inherit', reject: false });
     return r.exitCode ?? 1;
   }

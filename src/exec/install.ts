@@ -6,12 +6,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-function findRoot(from: string): string {
+function findRoot(from: string): { root: string; version: string } {
   for (let dir = from; ; dir = dirname(dir)) {
     const pkg = join(dir, 'package.json');
     if (existsSync(pkg)) {
       try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'knetlab') return dir;
+        const p = JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string; version?: string };
+        if (p.name === 'knetlab') return { root: dir, version: String(p.version) };
       } catch {
         /* not ours */
       }
@@ -20,7 +21,10 @@ function findRoot(from: string): string {
   }
 }
 
-export const PACKAGE_ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
+const found = findRoot(dirname(fileURLToPath(import.meta.url)));
+export const PACKAGE_ROOT = found.root;
+/** Given to yargs: bundled, its own search for package.json starts from the current folder. */
+export const PACKAGE_VERSION = found.version;
 export const LABS_DIR = join(PACKAGE_ROOT, 'labs');
 /** `node AGENT_ENTRY NAME --config FILE` runs one node agent (src/cli/agent.ts, built). */
 export const AGENT_ENTRY = join(PACKAGE_ROOT, 'dist', 'agent.js');

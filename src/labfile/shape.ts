@@ -1,14 +1,16 @@
-// The lab file's shape, checked against its JSON Schema (ajv, every error at once), and each ajv
-// error turned into a sentence at the place it points to, with the schema's hint.
+// The lab file's shape, checked against its JSON Schema (every error at once), and each error
+// turned into a sentence at the place it points to, with the schema's hint.
 
-import { Ajv, type ErrorObject } from 'ajv';
-import { LabSchema } from './schema.js';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import type { RawLab } from './schema.js';
 import { closest } from './suggest.js';
 import type { Context } from './context.js';
+import validateLabShape from './lab-shape.gen.js';
 
-const ajv = new Ajv({ allErrors: true, verbose: true, strict: true });
-ajv.addKeyword('x-hint');
-const validateShape = ajv.compile(LabSchema);
+// LabSchema compiled by ajv at build time (scripts/gen-validator.mjs, with the options ajv.compile
+// had here: allErrors, verbose, strict, the x-hint keyword), so a start loads neither ajv nor
+// TypeBox and compiles nothing. verbose gives each error its schema, parentSchema and data.
+const validateShape = validateLabShape as unknown as ValidateFunction<RawLab>;
 
 const VALUE_KEYWORDS = new Set(['pattern', 'maxLength', 'minLength', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum']);
 const isEnum = (e: ErrorObject) => Array.isArray(e.schema) && (e.schema as { const?: unknown }[]).every((s) => s.const !== undefined);
