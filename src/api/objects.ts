@@ -1,8 +1,8 @@
 // The Kubernetes objects knetlab understands, resolved: every default the API server would fill
 // in is filled in, every reference checked. Manifests (k8s/manifest.ts) produce these; the
 // control plane (k8s/controlplane.ts) schedules, allocates and computes endpoints from them;
-// kube-proxy (proxy/iptables.ts) and the views (k8s/views.ts) consume them. Nothing here
-// touches the machine.
+// kube-proxy (components/kube-proxy), MetalLB's speaker and the views (k8s/views.ts) consume
+// them. Like k8s.io/api, this folder holds types and constants only and imports nothing.
 
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
 

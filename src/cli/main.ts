@@ -176,8 +176,9 @@ export async function main(argv: string[]): Promise<number> {
         } finally {
           progress.stop();
         }
+        const px = a.prefix ? ` --prefix ${a.prefix}` : '';
         err(
-          `  next: knetlab verify ${lab.name}${a.prefix ? ` --prefix ${a.prefix}` : ''}   ·   knetlab exec ${lab.name} ${lab.namespaces[0]!.name} -- ip addr   ·   knetlab down ${lab.name}`,
+          `  next: knetlab verify ${lab.name}${px}   ·   knetlab exec ${lab.name}${px} ${lab.namespaces[0]!.name} -- ip addr   ·   knetlab down ${lab.name}${px}`,
         );
       },
     )

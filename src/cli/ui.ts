@@ -16,7 +16,10 @@ export function spinnerProgress(label: string, enabled: boolean, timings = false
     last = now;
   };
   const start = () => {
-    if (!spinner && enabled) spinner = ora({ stream: process.stderr, isEnabled: process.stderr.isTTY === true }).start();
+    // A terminal that reports no width (some ptys) would make ora redraw forever; stdin is left
+    // alone, so nothing holds the process open once the work is done.
+    const tty = process.stderr.isTTY === true && (process.stderr.columns ?? 0) > 0;
+    if (!spinner && enabled) spinner = ora({ stream: process.stderr, isEnabled: tty, discardStdin: false }).start();
     return spinner;
   };
   return {

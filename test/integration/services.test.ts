@@ -135,11 +135,15 @@ if (!isRoot) {
   });
 
   t.test("kube-proxy's configuration applied as it runs is accepted, kubectl-style", async (t) => {
+    // The lab's own manifests hold this KubeProxyConfiguration already (labs/service-clusterip/kube-proxy.yaml).
     const same = write('kube-proxy.yaml', 'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: iptables\n');
     const r = run('apply', LAB, '-f', same);
     t.equal(r.code, 0, r.stderr);
-    t.match(r.stdout, /^kubeproxyconfiguration\.kubeproxy\.config\.k8s\.io\/kube-proxy created$/m);
-    t.match(run('apply', LAB, '-f', same).stdout, /kube-proxy unchanged$/m);
+    t.match(r.stdout, /^kubeproxyconfiguration\.kubeproxy\.config\.k8s\.io\/kube-proxy unchanged$/m);
+    const byDefault = write('kube-proxy-default.yaml', 'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: ""\n');
+    const d = run('apply', LAB, '-f', byDefault);
+    t.equal(d.code, 0, d.stderr);
+    t.match(d.stdout, /kube-proxy configured$/m, '"" is the same mode, written differently');
   });
 
   t.test('down leaves nothing, the root namespace unchanged', async (t) => {

@@ -466,7 +466,7 @@ class Speaker {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Daemon plumbing: lifecycle.ts (ready pipe, pidfile, signals); the speaker logs JSON lines.
+// Agent plumbing: the agent runtime (ready pipe, pidfile, signals); the speaker logs JSON lines.
 
 export const speakerAgent: Daemon<Config> = {
   prog: PROG,
