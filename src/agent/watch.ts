@@ -12,6 +12,9 @@ import { writeAtomic } from './runtime.js';
 export interface StateWatch {
   /** The state last read. */
   readonly state: StateFile;
+  /** When the last sync succeeded, and since when a newer generation has waited for one (null: none). */
+  readonly lastSynced: Date | null;
+  readonly pendingSince: Date | null;
   /** Read the file now and sync if its generation is new (or always, with force). */
   poke(force?: boolean): void;
   stop(): void;
@@ -34,6 +37,8 @@ export interface WatchOptions {
 export function watchState(opts: WatchOptions): StateWatch & { synced(): number } {
   let state = readState(opts.stateFile);
   let synced = -1;
+  let lastSynced: Date | null = null;
+  let pendingSince: Date | null = null;
   let complaint = '';
   const poke = (force = false) => {
     try {
@@ -45,8 +50,11 @@ export function watchState(opts: WatchOptions): StateWatch & { synced(): number 
       return;
     }
     if (!force && state.generation === synced) return;
+    pendingSince ??= new Date();
     if (!opts.sync(state)) return;
     synced = state.generation;
+    lastSynced = new Date();
+    pendingSince = null;
     if (opts.syncedFile) writeAtomic(opts.syncedFile, `${synced}\n`);
   };
   poke(true);
@@ -65,6 +73,12 @@ export function watchState(opts: WatchOptions): StateWatch & { synced(): number 
   return {
     get state() {
       return state;
+    },
+    get lastSynced() {
+      return lastSynced;
+    },
+    get pendingSince() {
+      return pendingSince;
     },
     poke,
     synced: () => synced,

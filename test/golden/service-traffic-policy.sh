@@ -1233,6 +1233,8 @@ ip netns exec client curl -sS --max-time 2 -H 'Connection: close' -w '\nstatus=%
 ip netns exec client curl -sS --max-time 2 -H 'Connection: close' -w '\nstatus=%{http_code}\n' http://192.168.56.12:30002/ http://192.168.56.12:30002/ http://192.168.56.12:30002/ http://192.168.56.12:30002/ http://192.168.56.12:30002/ http://192.168.56.12:30002/ http://192.168.56.12:30002/ http://192.168.56.12:30002/ http://192.168.56.12:30002/ http://192.168.56.12:30002/
 # must fail: Local: node3 has no local endpoint and drops the connection (timeout, not refused)
 ! ip netns exec client curl -sS --max-time 3 -w '\nstatus=%{http_code}\n' http://192.168.56.13:30002/
+# kube-proxy's own health on node3 (:10256/healthz) is 200 and eligible, whatever its local endpoints
+ip netns exec client curl -sS --max-time 2 -w '\nstatus=%{http_code}\n' http://192.168.56.13:10256/healthz
 # the health check node port on node1 says 200 (one local endpoint)
 ip netns exec client curl -sS --max-time 2 -w '\nstatus=%{http_code}\n' http://192.168.56.11:32000/
 # the health check node port on node3 says 503 (no local endpoint)

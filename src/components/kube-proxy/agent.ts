@@ -12,18 +12,21 @@
 //
 // Config JSON: { node, mode, stateFile, syncedFile, pidfile, log }.
 
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { PROXY_MODES, type ProxyMode, type Service, type StateFile } from '../../api/objects.js';
 import type { Command } from '../../kernel/command.js';
 import { readConfig } from '../../agent/config.js';
 import { logger, type Daemon, type DaemonFiles } from '../../agent/runtime.js';
-import { watchState } from '../../agent/watch.js';
+import { serveJson } from '../../agent/health.js';
+import { watchState, type StateWatch } from '../../agent/watch.js';
 import { runSync } from '../../exec/process.js';
 import { PROXIERS } from './modes.js';
 
 const PROG = 'kube-proxy';
 const log = logger(PROG);
 const HEALTHZ_PORT = 10256;
+/** kube-proxy is unhealthy once a change has waited this long for a sync (its healthTimeout: 2 × the 30 s sync period). */
+const HEALTH_TIMEOUT_MS = 60_000;
 
 interface Config extends DaemonFiles {
   node: string;
@@ -104,13 +107,13 @@ async function start(cfg: Config, fatal: (why: string) => void): Promise<{ stop(
   if (setup) throw new Error(`kube-proxy's setup failed: ${setup.split('\n')[0]}`);
 
   // healthCheckNodePort servers: one per LoadBalancer Service with externalTrafficPolicy Local.
-  const checks = new Map<number, { server: Server; svc: Service }>();
+  const checks = new Map<number, { server: Server | null; svc: Service }>();
   const updateHealthChecks = () => {
     const wanted = new Map<number, Service>();
     for (const svc of state.state.services) if (svc.healthCheckNodePort) wanted.set(svc.healthCheckNodePort, svc);
     for (const [port, c] of checks)
       if (!wanted.has(port)) {
-        c.server.close();
+        c.server?.close();
         checks.delete(port);
       }
     for (const [port, svc] of wanted) {
@@ -119,43 +122,53 @@ async function start(cfg: Config, fatal: (why: string) => void): Promise<{ stop(
         known.svc = svc;
         continue;
       }
-      const entry = { server: createServer(), svc };
-      entry.server.on('request', (_req, res) => {
-        const n = localEndpoints(state, entry.svc, cfg.node);
-        res.setHeader('Content-Type', 'application/json');
-        res.setHeader('X-Content-Type-Options', 'nosniff');
-        res.setHeader('X-Load-Balancing-Endpoint-Weight', String(n));
-        res.writeHead(n > 0 ? 200 : 503);
-        res.end(JSON.stringify({ service: { namespace: entry.svc.meta.namespace, name: entry.svc.meta.name }, localEndpoints: n, serviceProxyHealthy: true }));
-      });
-      entry.server.on('error', (e) => log('E', `health check node port ${port}: ${e.message}`));
-      entry.server.listen(port);
+      const entry: { server: Server | null; svc: Service } = { server: null, svc };
+      serveJson(
+        port,
+        () => {
+          const n = localEndpoints(state, entry.svc, cfg.node);
+          return {
+            status: n > 0 ? 200 : 503,
+            headers: { 'X-Load-Balancing-Endpoint-Weight': String(n) },
+            body: { service: { namespace: entry.svc.meta.namespace, name: entry.svc.meta.name }, localEndpoints: n, serviceProxyHealthy: true },
+          };
+        },
+        (e) => log('E', `health check node port ${port}: ${e.message}`),
+      ).then(
+        (server) => (checks.get(port) === entry ? (entry.server = server) : server.close()),
+        (e: Error) => log('E', `health check node port ${port}: ${e.message}`),
+      );
       checks.set(port, entry);
     }
   };
 
-  const healthz = createServer((_req, res) => {
-    const now = new Date().toISOString();
-    res.setHeader('Content-Type', 'application/json');
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.writeHead(200);
-    res.end(JSON.stringify({ lastUpdated: now, currentTime: now, nodeEligible: true }));
-  });
-  await new Promise<void>((res, rej) => {
-    healthz.once('error', (e) => rej(new Error(`cannot listen on :${HEALTHZ_PORT}: ${e.message}`)));
-    healthz.listen(HEALTHZ_PORT, () => res());
-  });
-  healthz.on('error', (e) => fatal(`healthz: ${e.message}`));
+  // :10256/healthz as kube-proxy's proxier health server answers it: lastUpdated is the last
+  // successful sync; unhealthy (503) once a change has waited longer than the health timeout.
+  let watch: StateWatch | null = null;
+  const healthz = await serveJson(
+    HEALTHZ_PORT,
+    () => {
+      const now = new Date();
+      const pending = watch?.pendingSince;
+      const healthy = !pending || now.getTime() - pending.getTime() < HEALTH_TIMEOUT_MS;
+      return {
+        status: healthy ? 200 : 503,
+        body: { lastUpdated: (watch?.lastSynced ?? now).toISOString(), currentTime: now.toISOString(), nodeEligible: true },
+      };
+    },
+    (e) => fatal(`healthz: ${e.message}`),
+  );
 
-  const watch = watchState({ stateFile: cfg.stateFile, syncedFile: cfg.syncedFile, sync, warn: (m) => log('W', m) });
-  if (watch.synced() < 0) throw new Error(`the first sync failed (see ${cfg.log})`);
+  const w = watchState({ stateFile: cfg.stateFile, syncedFile: cfg.syncedFile, sync, warn: (m) => log('W', m) });
+  watch = w;
+  if (w.synced() < 0) throw new Error(`the first sync failed (see ${cfg.log})`);
   log('I', `proxying for node ${cfg.node} (${self!.address}) in ${cfg.mode} mode; cluster CIDR ${state!.clusterCIDR}`);
   return {
     stop(why: string) {
       log('I', why);
-      watch.stop();
+      w.stop();
       healthz.close();
-      for (const c of checks.values()) c.server.close();
+      for (const c of checks.values()) c.server?.close();
     },
   };
 }
