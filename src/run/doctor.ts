@@ -3,6 +3,8 @@
 
 import type { Host } from '../exec/host.js';
 import type { Command } from '../kernel/command.js';
+import type { KernelFeature } from '../kernel/features.js';
+import { PROXIERS } from '../components/kube-proxy/modes.js';
 import { TOOLS } from './tools.js';
 
 export interface FeatureResult {
@@ -20,7 +22,7 @@ export interface ToolResult {
 }
 
 interface Probe {
-  feature: string;
+  feature: KernelFeature;
   usedBy: string;
   /** Commands run in order inside the scratch namespace NS; all must succeed. */
   commands: (ns: string) => Command[];
@@ -42,12 +44,20 @@ const PROBES: Probe[] = [
   { feature: 'macvlan', usedBy: 'macvlan networks', commands: (ns) => [ip(ns, 'link', 'add', 'km0', 'link', 'kv0', 'type', 'macvlan', 'mode', 'bridge')] },
   { feature: 'dummy', usedBy: 'kube-ipvs0 (IPVS mode)', commands: (ns) => [ip(ns, 'link', 'add', 'kd0', 'type', 'dummy')] },
   { feature: 'ipip', usedBy: 'calico IPIP', commands: (ns) => [ip(ns, 'link', 'add', 'kip0', 'type', 'ipip', 'local', '10.255.0.1', 'remote', '10.255.0.2')] },
-  { feature: 'iptables nat', usedBy: 'docker-bridge, kube-proxy', needs: 'iptables', commands: (ns) => [exec(ns, 'iptables', '-t', 'nat', '-S')] },
+  { feature: 'iptables nat', usedBy: 'docker-bridge, flannel', needs: 'iptables', commands: (ns) => [exec(ns, 'iptables', '-t', 'nat', '-S')] },
   { feature: 'nftables', usedBy: 'kube-proxy nftables mode', needs: 'nft', commands: (ns) => [exec(ns, 'nft', 'list', 'ruleset')] },
   { feature: 'ipset', usedBy: 'kube-proxy IPVS mode', needs: 'ipset', commands: (ns) => [exec(ns, 'ipset', 'create', 'KNETLAB-PROBE', 'hash:ip')] },
   { feature: 'ip_vs', usedBy: 'kube-proxy IPVS mode', needs: 'ipvsadm', commands: (ns) => [exec(ns, 'ipvsadm', '-A', '-t', '10.255.0.1:80', '-s', 'rr')] },
-  { feature: 'conntrack', usedBy: 'NAT, kube-proxy', needs: 'conntrack', commands: (ns) => [exec(ns, 'conntrack', '-L')] },
+  { feature: 'conntrack', usedBy: 'NAT', needs: 'conntrack', commands: (ns) => [exec(ns, 'conntrack', '-L')] },
 ];
+
+/** Who needs a feature: the probe's own words, then every kube-proxy mode that names it. */
+function usedBy(p: Probe): string {
+  const modes = Object.values(PROXIERS)
+    .filter((x) => x.kernel.includes(p.feature))
+    .map((x) => `kube-proxy ${x.mode} mode`);
+  return [p.usedBy, ...modes.filter((m) => !p.usedBy.includes(m))].join(', ');
+}
 
 export async function doctor(host: Host): Promise<{ features: FeatureResult[]; tools: ToolResult[] }> {
   const tools = TOOLS.map((t) => ({ command: t.command, pkg: t.pkg, ok: host.hasCommand(t.command), why: t.why }));
@@ -62,7 +72,7 @@ export async function doctor(host: Host): Promise<{ features: FeatureResult[]; t
     features.push({ feature: 'network namespaces', ok: true, detail: 'ip netns add works', usedBy: 'every lab' });
     for (const p of PROBES) {
       if (p.needs && !host.hasCommand(p.needs)) {
-        features.push({ feature: p.feature, ok: false, detail: `cannot probe: ${p.needs} is not installed`, usedBy: p.usedBy });
+        features.push({ feature: p.feature, ok: false, detail: `cannot probe: ${p.needs} is not installed`, usedBy: usedBy(p) });
         continue;
       }
       let detail = 'available';
@@ -79,7 +89,7 @@ export async function doctor(host: Host): Promise<{ features: FeatureResult[]; t
         feature: p.feature,
         ok,
         detail: ok ? detail : `${detail} (not in this kernel)`,
-        usedBy: p.usedBy,
+        usedBy: usedBy(p),
       });
     }
   } finally {

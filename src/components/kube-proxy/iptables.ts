@@ -34,6 +34,7 @@ export { jumpCommands, jumpRules, jumpRulesPayload, type JumpRule, type Table } 
 export const iptablesProxier: Proxier = {
   mode: 'iptables',
   tools: ['iptables-restore', 'iptables-save'],
+  kernel: ['iptables nat', 'conntrack'],
   observe: { file: 'iptables-save', args: [] },
   setup: (now) => [{ file: 'iptables-restore', args: ['--noflush'], input: jumpRulesPayload(now ?? '') }],
   sync(node, api, now, cfg) {

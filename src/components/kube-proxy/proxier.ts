@@ -6,6 +6,7 @@
 
 import type { EndpointSlice, NodeInfo, ProxyMode, Service } from '../../api/objects.js';
 import type { Command } from '../../kernel/command.js';
+import type { KernelFeature } from '../../kernel/features.js';
 
 export interface KubeProxyConfig {
   mode: ProxyMode;
@@ -26,6 +27,8 @@ export interface Proxier {
   readonly mode: ProxyMode;
   /** Programs the mode runs on a node. */
   readonly tools: readonly string[];
+  /** What it needs of the kernel (doctor probes each; a kernel without one cannot run the mode). */
+  readonly kernel: readonly KernelFeature[];
   /** How the mode reads what the node's kernel holds (its own listing, passed back as `now`). */
   readonly observe: Command;
   /** What kube-proxy ensures once at start; `now` is null on a fresh node. */
