@@ -1,0 +1,207 @@
+// The objects as the API server returns them (-o yaml / -o json): pods, services and Endpoints with
+// the metadata, defaults and status fields the model does not store.
+
+import { createHash } from 'node:crypto';
+import type { ClusterState, Container, Meta, NodeInfo, Pod, Service } from '../../api/objects.js';
+import { hasSelector, type EndpointAddress, type Endpoints, type EndpointSubset } from './endpoints.js';
+
+export type ApiObject = { [key: string]: Json };
+export type Json = string | number | boolean | null | Json[] | ApiObject;
+
+/** A stable UID for objects the lab has no record of (ReplicaSets, Endpoints): a name-based UUID. */
+function derivedUid(seed: string): string {
+  const h = createHash('sha1').update(seed).digest('hex');
+  const variant = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** metav1.Time: RFC 3339 in whole seconds, as the API server stores it. */
+const apiTime = (timestamp: string): string => (timestamp === '' ? '' : new Date(timestamp).toISOString().replace(/\.\d+Z$/, 'Z'));
+
+function metadata(meta: Meta, extra: ApiObject = {}): ApiObject {
+  const m: ApiObject = { name: meta.name, namespace: meta.namespace, uid: meta.uid, creationTimestamp: apiTime(meta.creationTimestamp), ...extra };
+  if (Object.keys(meta.labels).length) m.labels = { ...meta.labels };
+  if (Object.keys(meta.annotations).length) m.annotations = { ...meta.annotations };
+  return m;
+}
+
+/** The kubelet's default when a container sets no imagePullPolicy: Always for :latest or no tag. */
+function imagePullPolicy(image: string): string {
+  if (image.includes('@')) return 'IfNotPresent';
+  const lastSegment = image.slice(image.lastIndexOf('/') + 1);
+  const colon = lastSegment.lastIndexOf(':');
+  return colon === -1 || lastSegment.slice(colon + 1) === 'latest' ? 'Always' : 'IfNotPresent';
+}
+
+function containerObject(c: Container): ApiObject {
+  const o: ApiObject = {
+    name: c.name,
+    image: c.image,
+    resources: {},
+    terminationMessagePath: '/dev/termination-log',
+    terminationMessagePolicy: 'File',
+    imagePullPolicy: imagePullPolicy(c.image),
+  };
+  if (c.ports.length) o.ports = c.ports.map((p) => ({ ...(p.name ? { name: p.name } : {}), containerPort: p.containerPort, protocol: p.protocol }));
+  const probe = c.readinessProbe;
+  if (probe) {
+    const handler: ApiObject =
+      probe.kind === 'httpGet' ? { httpGet: { path: probe.path, port: probe.port, scheme: 'HTTP' } } : { tcpSocket: { port: probe.port } };
+    o.readinessProbe = {
+      ...handler,
+      ...(probe.initialDelaySeconds ? { initialDelaySeconds: probe.initialDelaySeconds } : {}),
+      timeoutSeconds: probe.timeoutSeconds,
+      periodSeconds: probe.periodSeconds,
+      successThreshold: probe.successThreshold,
+      failureThreshold: probe.failureThreshold,
+    };
+  }
+  return o;
+}
+
+export function podObject(pod: Pod, state: ClusterState, nodes: NodeInfo[]): ApiObject {
+  const extra: ApiObject = {};
+  if (pod.replicaSet) {
+    const deployment = state.deployments.find((d) => `Deployment/${d.meta.name}` === pod.owner && d.meta.namespace === pod.meta.namespace);
+    extra.generateName = `${pod.replicaSet}-`;
+    extra.ownerReferences = [
+      {
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        name: pod.replicaSet,
+        uid: derivedUid(`ReplicaSet/${pod.meta.namespace}/${pod.replicaSet}/${deployment?.meta.uid ?? ''}`),
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ];
+  }
+  const since = apiTime(pod.meta.creationTimestamp);
+  const condition = (type: string, ok: boolean): ApiObject => ({
+    type,
+    status: ok ? 'True' : 'False',
+    lastProbeTime: null,
+    lastTransitionTime: since,
+    ...(ok ? {} : { reason: 'ContainersNotReady', message: `containers with unready status: [${pod.containers.map((c) => c.name).join(' ')}]` }),
+  });
+  const spec: ApiObject = {
+    containers: pod.containers.map(containerObject),
+    restartPolicy: 'Always',
+    terminationGracePeriodSeconds: 30,
+    dnsPolicy: 'ClusterFirst',
+    serviceAccountName: 'default',
+    serviceAccount: 'default',
+    nodeName: pod.nodeName,
+    securityContext: {},
+    schedulerName: 'default-scheduler',
+    // The DefaultTolerationSeconds admission plugin: evict 5 minutes after the node is lost.
+    tolerations: ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable'].map((key) => ({
+      key,
+      operator: 'Exists',
+      effect: 'NoExecute',
+      tolerationSeconds: 300,
+    })),
+    priority: 0,
+    enableServiceLinks: true,
+    preemptionPolicy: 'PreemptLowerPriority',
+  };
+  if (pod.hostname) spec.hostname = pod.hostname;
+  if (pod.subdomain) spec.subdomain = pod.subdomain;
+  const hostIP = nodes.find((n) => n.name === pod.nodeName)?.address;
+  const status: ApiObject = {
+    phase: 'Running',
+    conditions: [
+      condition('PodReadyToStartContainers', true),
+      condition('Initialized', true),
+      condition('Ready', pod.ready),
+      condition('ContainersReady', pod.ready),
+      condition('PodScheduled', true),
+    ],
+    ...(hostIP ? { hostIP, hostIPs: [{ ip: hostIP }] } : {}),
+    podIP: pod.podIP,
+    podIPs: [{ ip: pod.podIP }],
+    startTime: since,
+    containerStatuses: pod.containers.map((c) => ({
+      name: c.name,
+      state: { running: { startedAt: since } },
+      lastState: {},
+      ready: pod.ready,
+      restartCount: 0,
+      image: c.image,
+      imageID: '',
+      started: true,
+    })),
+    qosClass: 'BestEffort',
+  };
+  return { apiVersion: 'v1', kind: 'Pod', metadata: metadata(pod.meta, extra), spec, status };
+}
+
+/** The spec fields the API server defaults beyond what the model stores. */
+export function serviceSpec(svc: Service): {
+  clusterIPs?: string[];
+  ipFamilies?: string[];
+  ipFamilyPolicy?: string;
+  externalTrafficPolicy?: string;
+  internalTrafficPolicy?: string;
+} {
+  // ExternalName services are only a DNS CNAME: no address, no families, no traffic policies.
+  if (svc.type === 'ExternalName' || svc.clusterIP === null) return {};
+  const headless = svc.clusterIP === 'None';
+  // A headless service without a selector takes every family the cluster has.
+  const ipFamilyPolicy = headless && !hasSelector(svc) ? 'RequireDualStack' : 'SingleStack';
+  return {
+    clusterIPs: [svc.clusterIP],
+    ipFamilies: [svc.clusterIP.includes(':') ? 'IPv6' : 'IPv4'],
+    ipFamilyPolicy,
+    // Only traffic arriving from outside (node ports, load balancer IPs) has an external policy.
+    ...(svc.type === 'NodePort' || svc.type === 'LoadBalancer' ? { externalTrafficPolicy: svc.externalTrafficPolicy } : {}),
+    internalTrafficPolicy: svc.internalTrafficPolicy,
+  };
+}
+
+export function serviceObject(svc: Service): ApiObject {
+  const defaults = serviceSpec(svc);
+  const spec: ApiObject = { type: svc.type, sessionAffinity: svc.sessionAffinity };
+  if (svc.ports.length) {
+    spec.ports = svc.ports.map((p) => ({
+      ...(p.name ? { name: p.name } : {}),
+      protocol: p.protocol,
+      port: p.port,
+      targetPort: p.targetPort,
+      ...(p.nodePort ? { nodePort: p.nodePort } : {}),
+    }));
+  }
+  if (svc.selector && hasSelector(svc)) spec.selector = { ...svc.selector };
+  if (svc.clusterIP !== null) spec.clusterIP = svc.clusterIP;
+  for (const [k, v] of Object.entries(defaults)) spec[k] = v;
+  if (svc.sessionAffinity === 'ClientIP') spec.sessionAffinityConfig = { clientIP: { timeoutSeconds: svc.affinityTimeoutSeconds } };
+  if (svc.externalIPs.length) spec.externalIPs = [...svc.externalIPs];
+  if (svc.loadBalancerIP) spec.loadBalancerIP = svc.loadBalancerIP;
+  if (svc.loadBalancerSourceRanges.length) spec.loadBalancerSourceRanges = [...svc.loadBalancerSourceRanges];
+  if (svc.healthCheckNodePort) spec.healthCheckNodePort = svc.healthCheckNodePort;
+  if (svc.type === 'LoadBalancer') spec.allocateLoadBalancerNodePorts = true;
+  if (svc.externalName) spec.externalName = svc.externalName;
+  if (svc.publishNotReadyAddresses) spec.publishNotReadyAddresses = true;
+  const loadBalancer: ApiObject = svc.ingressIPs.length ? { ingress: svc.ingressIPs.map((ip) => ({ ip, ipMode: 'VIP' })) } : {};
+  return { apiVersion: 'v1', kind: 'Service', metadata: metadata(svc.meta), spec, status: { loadBalancer } };
+}
+
+export function endpointsObject({ service, subsets }: Endpoints): ApiObject {
+  const namespace = service.meta.namespace;
+  const address = (a: EndpointAddress): ApiObject => ({
+    ip: a.ip,
+    ...(a.hostname ? { hostname: a.hostname } : {}),
+    ...(a.nodeName ? { nodeName: a.nodeName } : {}),
+    ...(a.pod ? { targetRef: { kind: 'Pod', namespace, name: a.pod.name, ...(a.pod.uid ? { uid: a.pod.uid } : {}) } } : {}),
+  });
+  const subset = (s: EndpointSubset): ApiObject => ({
+    ...(s.addresses.length ? { addresses: s.addresses.map(address) } : {}),
+    ...(s.notReadyAddresses.length ? { notReadyAddresses: s.notReadyAddresses.map(address) } : {}),
+    ...(s.ports.length ? { ports: s.ports.map((p) => ({ ...(p.name ? { name: p.name } : {}), port: p.port, protocol: p.protocol })) } : {}),
+  });
+  const labels = { ...service.meta.labels };
+  // The endpoints controller marks headless services' Endpoints so kube-proxy can skip them.
+  if (service.clusterIP === 'None') labels['service.kubernetes.io/headless'] = '';
+  const meta = { ...service.meta, labels, annotations: {}, uid: derivedUid(`Endpoints/${service.meta.uid}`) };
+  // An Endpoints object with no addresses has no subsets field at all.
+  return { apiVersion: 'v1', kind: 'Endpoints', metadata: metadata(meta), ...(subsets.length ? { subsets: subsets.map(subset) } : {}) };
+}

@@ -1,0 +1,166 @@
+// kubectl get pods|services|endpoints: which objects are shown, their columns (and -o wide's), or
+// the objects themselves as YAML/JSON. Layouts follow kubectl's printers
+// (k8s.io/kubernetes pkg/printers/internalversion).
+
+import type { ClusterState, NodeInfo, Service } from '../../api/objects.js';
+import { NotFoundError, type Resource } from './errors.js';
+import { age, compareStrings, formatLabels, joinHostPort, table } from './format.js';
+import { endpointsOf, type Endpoints } from './endpoints.js';
+import { endpointsObject, podObject, serviceObject, type ApiObject } from './objects.js';
+import { toJson, toYaml } from './serialize.js';
+
+export type OutputFormat = 'table' | 'wide' | 'yaml' | 'json';
+
+export interface GetOptions {
+  output: OutputFormat;
+  /** The moment the AGE column is measured from. */
+  now: Date;
+  /** Objects named on the command line, in that order; all objects in the namespace when omitted. */
+  names?: string[];
+  /** kubectl's --namespace ("default" when omitted). */
+  namespace?: string;
+  /** The cluster's nodes: a pod's status.hostIP is its node's address. */
+  nodes?: NodeInfo[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Selecting what `get` shows
+
+/**
+ * The objects `kubectl get` would print: every object in the namespace sorted by name, or the
+ * named ones in the order given. The first name with no object fails the command.
+ */
+function select<T extends { meta: { namespace: string; name: string } }>(resource: Resource, all: T[], opts: GetOptions): T[] {
+  const namespace = opts.namespace ?? 'default';
+  const inNamespace = all.filter((o) => o.meta.namespace === namespace).sort((a, b) => compareStrings(a.meta.name, b.meta.name));
+  if (!opts.names) return inNamespace;
+  return opts.names.map((name) => {
+    const found = inNamespace.find((o) => o.meta.name === name);
+    if (!found) throw new NotFoundError(resource, name);
+    return found;
+  });
+}
+
+/** Table output (or the line kubectl writes to stderr when there is nothing to show), or the objects as YAML/JSON. */
+function print<T>(
+  selected: T[],
+  opts: GetOptions,
+  header: string[],
+  wideHeader: string[],
+  row: (o: T, wide: boolean) => string[],
+  object: (o: T) => ApiObject,
+): string {
+  if (opts.output === 'yaml' || opts.output === 'json') {
+    const objects = selected.map(object);
+    // One object named on the command line prints as itself; anything else as a List.
+    const value = opts.names?.length === 1 ? objects[0]! : { apiVersion: 'v1', kind: 'List', items: objects, metadata: { resourceVersion: '' } };
+    return opts.output === 'yaml' ? toYaml(value) : toJson(value);
+  }
+  if (selected.length === 0) return `No resources found in ${opts.namespace ?? 'default'} namespace.\n`;
+  const wide = opts.output === 'wide';
+  return table(
+    wide ? [...header, ...wideHeader] : header,
+    selected.map((o) => row(o, wide)),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// kubectl get pods
+
+export function getPods(state: ClusterState, opts: GetOptions): string {
+  const nodes = opts.nodes ?? [];
+  return print(
+    select('pods', state.pods, opts),
+    opts,
+    ['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE'],
+    ['IP', 'NODE', 'NOMINATED NODE', 'READINESS GATES'],
+    (pod, wide) => {
+      // The readiness probe decides every container's Ready; a Running pod that fails it is 0/N.
+      const ready = pod.ready ? pod.containers.length : 0;
+      const cells = [pod.meta.name, `${ready}/${pod.containers.length}`, 'Running', '0', age(pod.meta.creationTimestamp, opts.now)];
+      return wide ? [...cells, pod.podIP || '<none>', pod.nodeName || '<none>', '<none>', '<none>'] : cells;
+    },
+    (pod) => podObject(pod, state, nodes),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// kubectl get services
+
+/** Ingress addresses are a sorted set; without -o wide the list is clipped to 16 characters. */
+function loadBalancerIngress(svc: Service, wide: boolean): string {
+  const ips = [...new Set(svc.ingressIPs)].sort(compareStrings).join(',');
+  return !wide && ips.length > 16 ? ips.slice(0, 13) + '...' : ips;
+}
+
+function externalIPColumn(svc: Service, wide: boolean): string {
+  switch (svc.type) {
+    case 'ClusterIP':
+    case 'NodePort':
+      return svc.externalIPs.length ? svc.externalIPs.join(',') : '<none>';
+    case 'LoadBalancer': {
+      const ingress = loadBalancerIngress(svc, wide);
+      if (svc.externalIPs.length) return [...(ingress ? ingress.split(',') : []), ...svc.externalIPs].join(',');
+      return ingress || '<pending>';
+    }
+    case 'ExternalName':
+      return svc.externalName ?? '';
+  }
+}
+
+function portsColumn(svc: Service): string {
+  const ports = svc.ports.map((p) => (p.nodePort ? `${p.port}:${p.nodePort}/${p.protocol}` : `${p.port}/${p.protocol}`)).join(',');
+  return ports || '<none>';
+}
+
+export function getServices(state: ClusterState, opts: GetOptions): string {
+  return print(
+    select('services', state.services, opts),
+    opts,
+    ['NAME', 'TYPE', 'CLUSTER-IP', 'EXTERNAL-IP', 'PORT(S)', 'AGE'],
+    ['SELECTOR'],
+    (svc, wide) => {
+      const cells = [
+        svc.meta.name,
+        svc.type,
+        svc.clusterIP ?? '<none>',
+        externalIPColumn(svc, wide),
+        portsColumn(svc),
+        age(svc.meta.creationTimestamp, opts.now),
+      ];
+      return wide ? [...cells, formatLabels(svc.selector)] : cells;
+    },
+    serviceObject,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// kubectl get endpoints (the Endpoints themselves are computed in endpoints.ts)
+
+/**
+ * The ENDPOINTS column: ready "ip:port" pairs, every port of every subset, the first three then
+ * "+ N more...". Subsets holding only unready addresses print an empty cell, as kubectl does.
+ */
+function endpointsColumn(endpoints: Endpoints): string {
+  if (endpoints.subsets.length === 0) return '<none>';
+  const all = endpoints.subsets.flatMap((s) =>
+    // A headless service may declare no ports: its endpoints are bare addresses.
+    s.ports.length ? s.ports.flatMap((p) => s.addresses.map((a) => joinHostPort(a.ip, p.port))) : s.addresses.map((a) => a.ip),
+  );
+  return all.length > 3 ? `${all.slice(0, 3).join(',')} + ${all.length - 3} more...` : all.join(',');
+}
+
+export function getEndpoints(state: ClusterState, opts: GetOptions): string {
+  const all = state.services.flatMap((svc) => {
+    const endpoints = endpointsOf(state, svc);
+    return endpoints ? [{ meta: svc.meta, endpoints }] : [];
+  });
+  return print(
+    select('endpoints', all, opts),
+    opts,
+    ['NAME', 'ENDPOINTS', 'AGE'],
+    [],
+    ({ meta, endpoints }) => [meta.name, endpointsColumn(endpoints), age(meta.creationTimestamp, opts.now)],
+    ({ endpoints }) => endpointsObject(endpoints),
+  );
+}
