@@ -10,27 +10,19 @@
 // The pidfile is written (atomically) before READY, so the lab's record always learns the PID
 // of the process that is really serving; on SIGTERM the daemon removes its own pidfile only.
 
-import { closeSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, realpathSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { AGENT_ENTRY } from '../exec/install.js';
+import type { AgentName } from './names.js';
 import { startDetached } from '../exec/process.js';
 
 const READY_TIMEOUT_MS = 15_000;
 
-/** The node agents, each in its component's folder; src/cli/agent.ts maps every name to its module. */
-export type AgentName = 'kube-proxy' | 'controlplane' | 'metallb-speaker' | 'flannel-udp';
-
-/** The command that starts an agent in the background (it returns once the agent is ready). */
-export function agentArgv(name: AgentName, config: string): string[] {
-  return ['node', AGENT_ENTRY, name, '--config', config];
-}
-
-export interface DaemonFiles {
+export interface AgentFiles {
   pidfile: string;
   log: string;
 }
 
-export interface Daemon<C extends DaemonFiles> {
+export interface Agent<C extends AgentFiles> {
   /** The program name used in log lines and errors. */
   prog: string;
   /** Read and check the configuration; throws with a one-line reason. */
@@ -75,7 +67,7 @@ function removePidfile(file: string): void {
   }
 }
 
-async function runForeground<C extends DaemonFiles>(d: Daemon<C>, configFile: string, readyFd: number | null): Promise<void> {
+async function runForeground<C extends AgentFiles>(d: Agent<C>, configFile: string, readyFd: number | null): Promise<void> {
   const log = d.log ?? logger(d.prog);
   let cfg: C | null = null;
   let running: { stop(why: string): void | Promise<void>; run?(): void } | null = null;
@@ -127,7 +119,7 @@ async function runForeground<C extends DaemonFiles>(d: Daemon<C>, configFile: st
   }
 }
 
-async function launch<C extends DaemonFiles>(name: AgentName, d: Daemon<C>, configFile: string): Promise<void> {
+async function launch<C extends AgentFiles>(name: AgentName, d: Agent<C>, configFile: string): Promise<void> {
   const cfg = d.load(configFile); // fail here, before any process exists
   let logFd: number;
   try {
@@ -135,7 +127,9 @@ async function launch<C extends DaemonFiles>(name: AgentName, d: Daemon<C>, conf
   } catch (e) {
     throw new Error(`cannot open log ${cfg.log}: ${(e as NodeJS.ErrnoException).code}`);
   }
-  const child = startDetached([AGENT_ENTRY, name, '--config', configFile, '--foreground', '--ready-fd', '3'], logFd);
+  // The same entry point this process was started from (dist/agent.js, or a test's own).
+  const entry = realpathSync(process.argv[1]!);
+  const child = startDetached([entry, name, '--config', configFile, '--foreground', '--ready-fd', '3'], logFd);
   closeSync(logFd);
   // The pipe ends when the child closes fd 3: after READY, or by exiting, however it exits.
   const pipe = child.stdio[3] as NodeJS.ReadableStream & { destroy(): void };
@@ -173,7 +167,7 @@ async function launch<C extends DaemonFiles>(name: AgentName, d: Daemon<C>, conf
 }
 
 /** An agent's main(): parse its command line, then launch it or run it in the foreground. */
-export async function runAgent<C extends DaemonFiles>(name: AgentName, d: Daemon<C>, argv: string[]): Promise<void> {
+export async function runAgent<C extends AgentFiles>(name: AgentName, d: Agent<C>, argv: string[]): Promise<void> {
   const usage = (): never => {
     process.stderr.write(`usage: agent.js ${name} --config FILE [--foreground]\n`);
     process.exit(2);

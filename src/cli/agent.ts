@@ -2,7 +2,8 @@
 // agent named in AgentName has an entry here (a missing one fails to compile), and only the one
 // asked for is loaded, so an agent starts with its own modules and no others.
 
-import { runAgent, type AgentName } from '../agent/runtime.js';
+import type { AgentName } from '../agent/names.js';
+import { runAgent } from '../agent/runtime.js';
 
 const AGENTS: Record<AgentName, (argv: string[]) => Promise<void>> = {
   'kube-proxy': async (argv) => runAgent('kube-proxy', (await import('../components/kube-proxy/agent.js')).kubeProxyAgent, argv),
@@ -12,8 +13,9 @@ const AGENTS: Record<AgentName, (argv: string[]) => Promise<void>> = {
 };
 
 const [name, ...argv] = process.argv.slice(2);
-if (!name || !(name in AGENTS)) {
+// Own keys only: "toString" is not an agent.
+if (!name || !Object.hasOwn(AGENTS, name)) {
   process.stderr.write(`usage: agent.js NAME --config FILE [--foreground]\n  NAME: ${Object.keys(AGENTS).join(', ')}\n`);
   process.exit(2);
 }
-await AGENTS[name as AgentName](argv);
+await AGENTS[name as AgentName]!(argv);

@@ -9,7 +9,7 @@ import type { Lab } from '../labfile/types.js';
 import type { Host } from '../exec/host.js';
 import { instanceName, makeInstance, stateRoot, validatePrefix, type Instance } from '../kernel/instance.js';
 import { RecordStore } from '../run/record.js';
-import { PACKAGE_VERSION } from '../exec/install.js';
+import { packageVersion } from '../exec/install.js';
 import type { CheckResult } from '../run/verify.js';
 import type { StateFile } from '../api/objects.js';
 
@@ -507,7 +507,7 @@ export async function main(argv: string[]): Promise<number> {
       throw new InputError(msg);
     })
     .help()
-    .version(PACKAGE_VERSION)
+    .version(packageVersion())
     // Bundled, yargs cannot find its translations: English everywhere, not only where LANG says so.
     .locale('en')
     .wrap(Math.min(110, process.stdout.columns || 100));

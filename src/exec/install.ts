@@ -21,10 +21,13 @@ function findRoot(from: string): { root: string; version: string } {
   }
 }
 
-const found = findRoot(dirname(fileURLToPath(import.meta.url)));
-export const PACKAGE_ROOT = found.root;
+let found: { root: string; version: string } | undefined;
+/** Found on first use, so importing this module touches no file. */
+const installed = () => (found ??= findRoot(dirname(fileURLToPath(import.meta.url))));
+
+export const packageRoot = (): string => installed().root;
 /** Given to yargs: bundled, its own search for package.json starts from the current folder. */
-export const PACKAGE_VERSION = found.version;
-export const LABS_DIR = join(PACKAGE_ROOT, 'labs');
-/** `node AGENT_ENTRY NAME --config FILE` runs one node agent (src/cli/agent.ts, built). */
-export const AGENT_ENTRY = join(PACKAGE_ROOT, 'dist', 'agent.js');
+export const packageVersion = (): string => installed().version;
+export const labsDir = (): string => join(packageRoot(), 'labs');
+/** `node agentEntry() NAME --config FILE` runs one node agent (src/cli/agent.ts, built). */
+export const agentEntry = (): string => join(packageRoot(), 'dist', 'agent.js');

@@ -27,6 +27,8 @@ export function runAsync(cmd: Command, timeoutMs: number): Promise<Ran> {
     let stderr = '';
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    // A program that exits without reading its input closes the pipe: that is its business, not a crash.
+    child.stdin?.on('error', () => {});
     if (cmd.input !== undefined) child.stdin!.end(cmd.input);
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('close', (code) => {

@@ -1,11 +1,10 @@
-// The running lab's API contents on disk: <instance dir>/cluster/state.json (model.ts StateFile).
+// The running lab's API contents on disk: <instance dir>/cluster/state.json (api/objects.ts StateFile).
 // Several writers take turns (`knetlab apply`, the control plane's readiness prober) under a
 // lock file; readers (each node's kube-proxy and MetalLB speaker) see whole files only, since
 // every write is a rename. The generation number tells a reader whether it has seen a version.
 
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import type { StateFile } from '../api/objects.js';
 
 const LOCK_WAIT_MS = 10_000;
@@ -15,14 +14,6 @@ export const stateFilePath = (instanceDir: string): string => join(clusterDir(in
 /** Each node's kube-proxy writes the generation it last programmed here. */
 export const syncedPath = (instanceDir: string, node: string): string => join(clusterDir(instanceDir), `kube-proxy-${node}.synced`);
 /** Events (the API server's, the controllers', the kubelet's probes), one JSON object per line. */
-/** Where `knetlab apply` finds the objects as written, to merge changes into. */
-export const objectsPath = (instanceDir: string): string => join(clusterDir(instanceDir), 'objects.yaml');
-
-/** Objects as a multi-document YAML file. */
-export function objectsYaml(objects: unknown[]): string {
-  return objects.map((o) => stringify(o)).join('---\n');
-}
-
 export const eventsPath = (instanceDir: string): string => join(clusterDir(instanceDir), 'events.jsonl');
 
 /** The state file, checked as far as its readers rely on it. Throws a one-line reason. */

@@ -4,12 +4,10 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { InputError } from '../labfile/diagnostics.js';
-import { LABS_DIR } from '../exec/install.js';
-
-export { LABS_DIR };
+import { labsDir } from '../exec/install.js';
 
 export function shippedLabs(): string[] {
-  return labsIn(LABS_DIR);
+  return labsIn(labsDir());
 }
 
 function labsIn(dir: string): string[] {
@@ -25,7 +23,7 @@ function labsIn(dir: string): string[] {
 
 /** Resolve one LAB argument to one or more lab files. */
 export function resolveLabArg(arg: string, { many = false } = {}): string[] {
-  const candidates = [arg, join(LABS_DIR, arg)];
+  const candidates = [arg, join(labsDir(), arg)];
   for (const c of candidates) {
     if (!existsSync(c)) continue;
     if (statSync(c).isFile()) return [resolve(c)];

@@ -2,7 +2,8 @@
 // without root: a state file in a scratch folder, a health endpoint on a loopback port, real
 // short-lived processes.
 import t from 'tap';
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -154,4 +155,17 @@ t.test('exec/process: synchronous and deadline-bound runs report code and output
   t.equal(slow.code, -1, 'killed at the deadline');
   t.ok(Date.now() - t0 < 2000, 'did not wait for the command');
   t.equal((await runAsync({ file: '/nonexistent/knetlab-tool', args: [] }, 1000)).code, -1);
+  // A program that exits without reading its input: the write fails (EPIPE), the run does not crash.
+  t.equal((await runAsync({ file: 'true', args: [], input: 'x'.repeat(1 << 20) }, 5000)).code, 0);
+});
+
+t.test('dist/agent.js: names only agents, with a usage line otherwise', { skip: !existsSync('dist/agent.js') && 'dist/ is not built' }, async (t) => {
+  for (const name of ['toString', 'nope', '']) {
+    const r = spawnSync(process.execPath, ['dist/agent.js', ...(name ? [name] : [])], { encoding: 'utf8' });
+    t.equal(r.status, 2, `"${name}"`);
+    t.match(r.stderr, /usage: agent\.js NAME --config FILE \[--foreground\]\n  NAME: kube-proxy, controlplane, metallb-speaker, flannel-udp/);
+  }
+  const bad = spawnSync(process.execPath, ['dist/agent.js', 'kube-proxy', '--config', '/nonexistent/kp.json'], { encoding: 'utf8' });
+  t.equal(bad.status, 1);
+  t.equal(bad.stderr, 'kube-proxy: cannot read /nonexistent/kp.json: ENOENT\n', "the launcher's one-line reason, before any process exists");
 });

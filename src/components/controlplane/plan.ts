@@ -5,11 +5,12 @@
 
 import { join } from 'node:path';
 import type { NodeInfo, StateFile } from '../../api/objects.js';
-import { clusterDir, eventsPath, objectsPath, objectsYaml, stateFilePath } from '../../k8s/store.js';
+import { objectsPath, objectsYaml } from '../../k8s/objects-file.js';
+import { clusterDir, eventsPath, stateFilePath } from '../../k8s/store.js';
 import type { Cluster } from '../../labfile/types.js';
 import type { Instance } from '../../kernel/instance.js';
 import type { Phase, Step } from '../../kernel/steps.js';
-import { agentArgv } from '../../agent/runtime.js';
+import { agentArgv } from '../../agent/names.js';
 import type { Component } from '../component.js';
 
 /** The file the node agents watch, as it is at `up` (generation 1). */

@@ -15,14 +15,14 @@ import { computeSlices } from '../../k8s/controlplane.js';
 import type { Pod, ReadinessProbe, StateFile } from '../../api/objects.js';
 import { appendEvents, readState, updateState } from '../../k8s/store.js';
 import { readConfig } from '../../agent/config.js';
-import { logger, type Daemon, type DaemonFiles } from '../../agent/runtime.js';
+import { logger, type Agent, type AgentFiles } from '../../agent/runtime.js';
 import { watchState } from '../../agent/watch.js';
 import { runAsync } from '../../exec/process.js';
 
 const PROG = 'knetlab-controlplane';
 const log = logger(PROG);
 
-interface Config extends DaemonFiles {
+interface Config extends AgentFiles {
   instanceDir: string;
   stateFile: string;
 }
@@ -149,4 +149,4 @@ async function start(cfg: Config): Promise<{ stop(why: string): void }> {
   };
 }
 
-export const proberAgent: Daemon<Config> = { prog: PROG, load, start };
+export const proberAgent: Agent<Config> = { prog: PROG, load, start };

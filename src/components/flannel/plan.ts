@@ -9,7 +9,7 @@ import { cni0Gateway, flannelMtu, vtepMac } from '../../labfile/cluster.js';
 import { contains, parseCidr, parseIPv4 } from '../../labfile/net.js';
 import { nodeDir, type Instance } from '../../kernel/instance.js';
 import type { Phase, Step } from '../../kernel/steps.js';
-import { agentArgv } from '../../agent/runtime.js';
+import { agentArgv } from '../../agent/names.js';
 import type { Cni } from '../component.js';
 
 /** flannel's defaults: VNI 1 on the kernel's VXLAN port 8472 (not 4789), UDP backend port 8285. */

@@ -27,7 +27,7 @@ import { endianness } from 'node:os';
 import { errname, libc } from '../../agent/libc.js';
 import { Tun } from './tun.js';
 import { readConfig } from '../../agent/config.js';
-import { logger, type Daemon } from '../../agent/runtime.js';
+import { logger, type Agent } from '../../agent/runtime.js';
 import { formatNetwork, mask, network, parseCidr, parseIPv4 } from '../../labfile/net.js';
 
 const PROG = 'flannel-udp';
@@ -391,7 +391,7 @@ function acceptLocal(dev: string): void {
 }
 
 // The classic daemon start (ready pipe, pidfile, signals) is the agent runtime's.
-export const flannelUdpAgent: Daemon<Config> = {
+export const flannelUdpAgent: Agent<Config> = {
   prog: PROG,
   load: loadConfig,
   log,

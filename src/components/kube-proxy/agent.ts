@@ -16,7 +16,7 @@ import type { Server } from 'node:http';
 import { PROXY_MODES, type ProxyMode, type Service, type StateFile } from '../../api/objects.js';
 import type { Command } from '../../kernel/command.js';
 import { readConfig } from '../../agent/config.js';
-import { logger, type Daemon, type DaemonFiles } from '../../agent/runtime.js';
+import { logger, type Agent, type AgentFiles } from '../../agent/runtime.js';
 import { serveJson } from '../../agent/health.js';
 import { watchState, type StateWatch } from '../../agent/watch.js';
 import { runSync } from '../../exec/process.js';
@@ -28,7 +28,7 @@ const HEALTHZ_PORT = 10256;
 /** kube-proxy is unhealthy once a change has waited this long for a sync (its healthTimeout: 2 × the 30 s sync period). */
 const HEALTH_TIMEOUT_MS = 60_000;
 
-interface Config extends DaemonFiles {
+interface Config extends AgentFiles {
   node: string;
   mode: ProxyMode;
   stateFile: string;
@@ -80,11 +80,12 @@ async function start(cfg: Config, fatal: (why: string) => void): Promise<{ stop(
   let self: StateFile['nodes'][number] | undefined;
   let state: StateFile;
 
+  let failure = '';
   const sync = (s: StateFile): boolean => {
     state = s;
     self = s.nodes.find((n) => n.name === cfg.node);
     if (!self) {
-      log('E', `node ${cfg.node} is not in ${cfg.stateFile}`);
+      log('E', (failure = `node ${cfg.node} is not in ${cfg.stateFile}`));
       return false;
     }
     const t0 = performance.now();
@@ -92,6 +93,7 @@ async function start(cfg: Config, fatal: (why: string) => void): Promise<{ stop(
     const failed = apply(commands);
     if (failed) {
       log('E', failed);
+      failure = failed.split('\n')[0]!;
       return false;
     }
     log(
@@ -161,7 +163,11 @@ async function start(cfg: Config, fatal: (why: string) => void): Promise<{ stop(
 
   const w = watchState({ stateFile: cfg.stateFile, syncedFile: cfg.syncedFile, sync, warn: (m) => log('W', m) });
   watch = w;
-  if (w.synced() < 0) throw new Error(`the first sync failed (see ${cfg.log})`);
+  if (w.synced() < 0) {
+    w.stop();
+    healthz.close();
+    throw new Error(`the first sync failed: ${failure} (see ${cfg.log})`);
+  }
   log('I', `proxying for node ${cfg.node} (${self!.address}) in ${cfg.mode} mode; cluster CIDR ${state!.clusterCIDR}`);
   return {
     stop(why: string) {
@@ -173,4 +179,4 @@ async function start(cfg: Config, fatal: (why: string) => void): Promise<{ stop(
   };
 }
 
-export const kubeProxyAgent: Daemon<Config> = { prog: PROG, load, start };
+export const kubeProxyAgent: Agent<Config> = { prog: PROG, load, start };

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { clusterDir, stateFilePath, syncedPath } from '../../k8s/store.js';
 import type { Phase, Step } from '../../kernel/steps.js';
-import { agentArgv } from '../../agent/runtime.js';
+import { agentArgv } from '../../agent/names.js';
 import type { Component } from '../component.js';
 import { initialState } from '../controlplane/plan.js';
 import { PROXIERS } from './modes.js';

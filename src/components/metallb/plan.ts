@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { clusterDir, stateFilePath } from '../../k8s/store.js';
 import type { Phase, Step } from '../../kernel/steps.js';
-import { agentArgv } from '../../agent/runtime.js';
+import { agentArgv } from '../../agent/names.js';
 import type { Component } from '../component.js';
 
 export const metallb: Component = {

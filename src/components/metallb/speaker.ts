@@ -42,7 +42,7 @@ import dgram from 'node:dgram';
 import { renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import type { NodeInfo, StateFile } from '../../api/objects.js';
 import { readConfig } from '../../agent/config.js';
-import { type Daemon } from '../../agent/runtime.js';
+import { type Agent } from '../../agent/runtime.js';
 import { watchState, type StateWatch } from '../../agent/watch.js';
 import { readState } from '../../k8s/store.js';
 import { errname } from '../../agent/libc.js';
@@ -468,7 +468,7 @@ class Speaker {
 // ---------------------------------------------------------------------------------------------
 // Agent plumbing: the agent runtime (ready pipe, pidfile, signals); the speaker logs JSON lines.
 
-export const speakerAgent: Daemon<Config> = {
+export const speakerAgent: Agent<Config> = {
   prog: PROG,
   load: loadConfig,
   log: (level, msg) =>
