@@ -5,6 +5,7 @@
 
 import type { Diagnostic } from '../labfile/diagnostics.js';
 import { podHostIf } from '../labfile/cluster.js';
+import { POD_WIRING } from '../labfile/pod-wiring.js';
 import type { Cluster, ClusterPod } from '../labfile/types.js';
 import { reconcile } from './controlplane.js';
 import type { ControlPlaneConfig } from './controlplane/context.js';
@@ -18,7 +19,7 @@ export function controlPlaneConfig(c: Cluster, now: string): ControlPlaneConfig 
     serviceCIDR: c.serviceCIDR,
     nodePortRange: NODE_PORT_RANGE,
     // host-local (flannel, bridge) starts at .2 after the cni0 gateway; Calico IPAM at block+1.
-    nodes: c.nodes.map((n) => ({ name: n.name, podCIDR: n.podCIDR, firstHost: c.cni.type === 'calico' ? 1 : 2, reserved: n.pods.map((p) => p.ip) })),
+    nodes: c.nodes.map((n) => ({ name: n.name, podCIDR: n.podCIDR, firstHost: POD_WIRING[c.cni.type].firstHost, reserved: n.pods.map((p) => p.ip) })),
     lbPool: c.lbPool,
     now,
   };

@@ -7,9 +7,9 @@
 import { createHash } from 'node:crypto';
 import type { RawCluster } from './schema.js';
 import { route } from './routes.js';
-import { CALI_MAC, NORMAL_ROUTE_PRIORITY, POD_GATEWAY, caliName } from './pod-wiring.js';
+import { CALI_MAC, NORMAL_ROUTE_PRIORITY, POD_GATEWAY, POD_WIRING } from './pod-wiring.js';
 import { contains, formatIPv4, formatNetwork, mask, network, parseCidr, parseIPv4, type Cidr } from './net.js';
-import type { Cluster, ClusterClient, ClusterNode, ClusterPod, FlannelBackend, Interface, Namespace, Server, Underlay, VethLink } from './types.js';
+import type { Cluster, ClusterClient, ClusterNode, ClusterPod, Interface, Namespace, Server, Underlay, VethLink } from './types.js';
 
 type Path = (string | number)[];
 export type Report = (path: Path, message: string, hint?: string, at?: 'key' | 'value') => void;
@@ -21,21 +21,9 @@ export const DEFAULT_SERVICE_CIDR = '10.96.0.0/12';
 const CLIENT_HOST_BASE = 100;
 const UNDERLAY_HOST_BASE = 11;
 
-/** flannel's network MTU per backend: the NIC MTU minus the encapsulation overhead. */
-export function flannelMtu(backend: FlannelBackend, nicMtu: number): number {
-  return nicMtu - { vxlan: 50, udp: 28, 'host-gw': 0 }[backend];
-}
-
 /** The MTU of pod interfaces under this cluster's CNI. */
 export function podMtu(c: Cluster): number {
-  if (c.cni.type === 'flannel') return flannelMtu(c.cni.backend, c.underlay.mtu);
-  if (c.cni.type === 'calico' && c.cni.mode === 'vxlan') return c.underlay.mtu - 50;
-  return c.underlay.mtu;
-}
-
-/** The bridge plugin names host-side veths "veth" + 8 random hex digits; here they come from the pod name, so runs repeat. */
-export function bridgeVethName(pod: string): string {
-  return 'veth' + createHash('sha1').update(pod).digest('hex').slice(0, 8);
+  return POD_WIRING[c.cni.type].mtu(c.cni, c.underlay.mtu);
 }
 
 /**
@@ -177,7 +165,7 @@ export function resolveCluster(raw: RawCluster, report: Report, addPods?: (c: Cl
       else if (network(sub) !== sub.address) report([...p, 'podCIDR'], `podCIDR ${spec.podCIDR} has host bits set`, `write ${formatNetwork(sub)}`);
     } else if (podNet) {
       // flannel skips the network's first subnet (etcd mode's SubnetMin); blocks are handed out in order.
-      const index = cniType === 'calico' ? i : i + 1;
+      const index = POD_WIRING[cniType].subnetIndex(i);
       const start = network(podNet) + index * 2 ** (32 - podPrefix);
       sub = { address: start >>> 0, prefix: podPrefix };
       if (!contains(podNet, sub.address)) {
@@ -197,7 +185,7 @@ export function resolveCluster(raw: RawCluster, report: Report, addPods?: (c: Cl
       if (podNames.has(pod)) report(pp, `pod "${pod}" is already on ${podNames.get(pod)}`, 'pod names are unique in a cluster');
       if (names.includes(pod) || pod === underlay.namespace) report(pp, `"${pod}" is also a node or the underlay's name`, 'give the pod another name');
       podNames.set(pod, name);
-      const first = cniType === 'calico' ? 1 : 2;
+      const first = POD_WIRING[cniType].firstHost;
       const ip = sub ? sub.address + first + j : 0;
       if (sub && j + first >= 2 ** (32 - sub.prefix) - 1)
         report(pp, `${name}'s pod subnet ${formatNetwork(sub)} has no address left for ${pod}`, 'use a larger subnet or fewer pods');
@@ -250,7 +238,7 @@ export function resolveCluster(raw: RawCluster, report: Report, addPods?: (c: Cl
 
 /** The host side of a pod's veth, named the way its CNI names it. */
 export function podHostIf(cni: Cluster['cni']['type'], pod: string, namespace = 'default'): string {
-  return cni === 'calico' ? caliName(namespace, pod) : bridgeVethName(pod);
+  return POD_WIRING[cni].hostIf(pod, namespace);
 }
 
 /** Machines outside the cluster on the underlay: the clients of NodePorts and LoadBalancer IPs, or external backends. */
@@ -334,15 +322,16 @@ export function expandCluster(c: Cluster): { namespaces: Namespace[]; links: Vet
     ),
   );
   const mtu = podMtu(c);
-  const flannelLike = c.cni.type !== 'calico';
+  const { attach } = POD_WIRING[c.cni.type];
+  const flannelLike = attach !== 'routed';
   for (const n of c.nodes) {
     links.push({ a: { namespace: u.namespace, interface: n.name }, b: { namespace: n.name, interface: 'eth0' }, mtu: u.mtu === 1500 ? null : u.mtu });
     const gw = flannelLike ? formatIPv4(parseCidr(n.podCIDR)!.address + 1) : POD_GATEWAY;
-    const wired = c.cni.type !== 'bridge';
+    const wired = attach !== 'plugin';
     namespaces.push(
       nsOf(n.name, `Kubernetes node ${n.name}, ${n.address} on the underlay, pod subnet ${n.podCIDR}`, {
         sysctls: [['net.ipv4.ip_forward', '1']],
-        bridges: c.cni.type === 'flannel' ? [{ name: 'cni0', addresses: [`${gw}/${n.podCIDR.split('/')[1]}`], mac: null, mtu }] : [],
+        bridges: attach === 'cni0' ? [{ name: 'cni0', addresses: [`${gw}/${n.podCIDR.split('/')[1]}`], mac: null, mtu }] : [],
         interfaces: [
           up('eth0', { addresses: [`${n.address}/${n.prefix}`], mac: nicMac(n.address) }),
           ...(wired ? n.pods.map((p) => up(p.hostIf, flannelLike ? { master: 'cni0' } : { mac: CALI_MAC })) : []),
@@ -351,7 +340,7 @@ export function expandCluster(c: Cluster): { namespaces: Namespace[]; links: Vet
           route('default', { via: n.gateway }),
           // Calico's CNI plugin adds a /32 host route per pod (Felix owns it afterwards), at the
           // normal route priority: BIRD's export filter leaks anything below 1024 as a /32.
-          ...(c.cni.type === 'calico' ? n.pods.map((p) => route(p.ip, { dev: p.hostIf, metric: NORMAL_ROUTE_PRIORITY })) : []),
+          ...(attach === 'routed' ? n.pods.map((p) => route(p.ip, { dev: p.hostIf, metric: NORMAL_ROUTE_PRIORITY })) : []),
         ],
       }),
     );

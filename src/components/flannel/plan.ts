@@ -5,7 +5,8 @@
 import { join } from 'node:path';
 import type { Cluster, ClusterNode } from '../../labfile/types.js';
 import { route } from '../../labfile/routes.js';
-import { cni0Gateway, flannelMtu, vtepMac } from '../../labfile/cluster.js';
+import { cni0Gateway, vtepMac } from '../../labfile/cluster.js';
+import { flannelMtu } from '../../labfile/pod-wiring.js';
 import { contains, parseCidr, parseIPv4 } from '../../labfile/net.js';
 import { nodeDir, type Instance } from '../../kernel/instance.js';
 import type { Phase, Step } from '../../kernel/steps.js';
