@@ -182,8 +182,8 @@ export interface StateFile {
  * kube-proxy's modes as KubeProxyConfiguration.mode names them. Real kube-proxy also has ipvs,
  * nftables and (until 1.26) userspace; knetlab runs the modes listed here.
  */
-export type ProxyMode = 'iptables';
-export const PROXY_MODES: readonly ProxyMode[] = ['iptables'];
+export const PROXY_MODES = ['iptables'] as const;
+export type ProxyMode = (typeof PROXY_MODES)[number];
 /** Modes of the real kube-proxy that knetlab does not run yet. */
 export const PLANNED_PROXY_MODES: readonly string[] = ['ipvs', 'nftables', 'userspace'];
 

@@ -37,7 +37,7 @@ export function readCheck(cx: Context, c: RawCheck, p: Path, namespaces: Map<str
   };
 }
 
-export function readProbe(cx: Context, c: RawCheck, p: Path, kind: ProbeKind, namespaces: Map<string, Namespace>, cluster: Cluster | null): Probe {
+function readProbe(cx: Context, c: RawCheck, p: Path, kind: ProbeKind, namespaces: Map<string, Namespace>, cluster: Cluster | null): Probe {
   if (c.requests !== undefined && kind !== 'http') cx.error([...p, 'requests'], 'requests applies to http checks only');
   for (const f of ['filter', 'during'] as const)
     if (c[f] !== undefined && kind !== 'capture') cx.error([...p, f], `${f} applies to capture checks only`, undefined, 'key');
@@ -125,7 +125,7 @@ export function readProbe(cx: Context, c: RawCheck, p: Path, kind: ProbeKind, na
   }
 }
 
-export function readExpectation(cx: Context, c: RawCheck, p: Path, probe: Probe): Expectation {
+function readExpectation(cx: Context, c: RawCheck, p: Path, probe: Probe): Expectation {
   const e = typeof c.expect === 'object' ? c.expect : {};
   const reachable = c.expect === 'unreachable' ? false : (e.reachable ?? true);
   const out: Expectation = {

@@ -109,7 +109,7 @@ export function readNamespace(cx: Context, name: string, raw: RawNamespace, path
   return ns;
 }
 
-export function readRoute(cx: Context, r: RawRoute, p: Path, devices: Set<string>, ns: string): Route {
+function readRoute(cx: Context, r: RawRoute, p: Path, devices: Set<string>, ns: string): Route {
   const type = r.type ?? 'unicast';
   if (r.to !== 'default' && !parseCidr(r.to))
     cx.error([...p, 'to'], `route destination "${r.to}" is not "default" or an IPv4 CIDR`, 'e.g. 10.244.1.0/24 or default');
@@ -132,7 +132,7 @@ export function readRoute(cx: Context, r: RawRoute, p: Path, devices: Set<string
   };
 }
 
-export function checkIfname(cx: Context, p: Path, name: string): void {
+function checkIfname(cx: Context, p: Path, name: string): void {
   if (!IFNAME_RE.test(name)) {
     cx.error(
       p,
@@ -145,7 +145,7 @@ export function checkIfname(cx: Context, p: Path, name: string): void {
   }
 }
 
-export function readCidrs(cx: Context, p: Path, list: string[] | undefined): string[] {
+function readCidrs(cx: Context, p: Path, list: string[] | undefined): string[] {
   return (list ?? []).map((text, i) => {
     const c = parseCidr(text);
     if (!c) cx.error([...p, 'addresses', i], `"${text}" is not an IPv4 address with prefix length`, 'e.g. 172.17.0.2/16');

@@ -26,7 +26,7 @@ export function checkShape(cx: Context, data: unknown): boolean {
   return !errors.some((e) => !VALUE_KEYWORDS.has(e.keyword) && !(e.keyword === 'anyOf' && isEnum(e)));
 }
 
-export function shapeError(cx: Context, e: ErrorObject): void {
+function shapeError(cx: Context, e: ErrorObject): void {
   const path = e.instancePath
     .split('/')
     .slice(1)

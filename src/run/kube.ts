@@ -73,7 +73,7 @@ export async function applyFiles(lab: Lab, inst: Instance, files: string[], mode
   for (const o of given.objects) {
     if (o.kind === 'KubeProxyConfiguration' && o.resolved.mode !== running && mode === 'apply')
       throw new InputError(`kube-proxy runs in ${running} mode on ${inst.name}; its mode cannot change on a running lab`, [
-        `  hint: set mode: ${o.resolved.mode} in the lab's KubeProxyConfiguration, then "knetlab down ${lab.name}" and "knetlab up ${lab.name}"`,
+        `  hint: set mode: ${o.resolved.mode} in the lab's KubeProxyConfiguration, then "knetlab down ${inst.name}" and "knetlab up ${lab.name}${inst.prefix ? ` --prefix ${inst.prefix}` : ''}"`,
       ]);
   }
 

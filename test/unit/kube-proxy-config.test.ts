@@ -6,7 +6,7 @@ import { formatDiagnostic } from '../../src/labfile/diagnostics.js';
 import { loadLabFile } from '../../src/plan/load.js';
 import { LabFileError } from '../../src/labfile/diagnostics.js';
 import { PROXIERS } from '../../src/components/kube-proxy/modes.js';
-import { PROXY_MODES } from '../../src/api/objects.js';
+import { PLANNED_PROXY_MODES, PROXY_MODES, type NodeInfo } from '../../src/api/objects.js';
 
 const config = (body: string) => `apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\n${body}`;
 const diagnostics = (text: string) => readManifests([{ file: 'kp.yaml', text }]).diagnostics.map(formatDiagnostic);
@@ -71,4 +71,36 @@ t.test('a lab takes its mode from the document; without one kube-proxy runs ipta
 t.test('every mode knetlab accepts has a proxier', async (t) => {
   t.same(Object.keys(PROXIERS).sort(), [...PROXY_MODES].sort());
   t.equal(PROXIERS.iptables.mode, 'iptables');
+});
+
+t.test('the modes knetlab runs and the ones it names as not yet available do not overlap', async (t) => {
+  t.same(
+    PROXY_MODES.filter((m) => PLANNED_PROXY_MODES.includes(m)),
+    [],
+  );
+});
+
+t.test('iptables mode through the seam: setup adds only missing jumps; a sync deletes chains that went away', async (t) => {
+  const p = PROXIERS.iptables;
+  t.same(
+    p.observe.map((c) => c.file),
+    ['iptables-save'],
+  );
+  const [fresh] = p.setup(null);
+  t.same([fresh!.file, ...fresh!.args], ['iptables-restore', '--noflush']);
+  t.match(fresh!.input, /-I PREROUTING 1 -m comment --comment "kubernetes service portals" -j KUBE-SERVICES/);
+  // A node where kube-proxy ran before: its jumps are there, so setup inserts none again.
+  const save = fresh!.input!.replace(/^-I (\S+) 1 /gm, '-A $1 ');
+  const [again] = p.setup([save]);
+  t.notMatch(again!.input, /^-I /m, 'no jump inserted twice');
+  const node: NodeInfo = { name: 'node1', address: '192.168.56.11', netns: 'node1', podCIDR: '10.244.1.0/24' };
+  const cfg = { mode: 'iptables' as const, clusterCIDR: '10.244.0.0/16' };
+  const none = p.sync(node, { services: [], slices: [] }, null, cfg);
+  t.same([none.commands[0]!.file, ...none.commands[0]!.args], ['iptables-restore', '--noflush', '--counters']);
+  t.same(none.stats, { services: 0, endpoints: 0, written: none.stats.written });
+  // A service chain left from an earlier sync is declared and deleted.
+  const stale = '*nat\n:KUBE-SVC-AAAAAAAAAAAAAAAA - [0:0]\nCOMMIT\n';
+  const cleaned = p.sync(node, { services: [], slices: [] }, [stale], cfg);
+  t.match(cleaned.commands[0]!.input, /^-X KUBE-SVC-AAAAAAAAAAAAAAAA$/m);
+  t.notMatch(none.commands[0]!.input, /^-X /m, 'a fresh node has nothing to delete');
 });

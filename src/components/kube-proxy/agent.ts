@@ -21,6 +21,7 @@ import { serveJson } from '../../agent/health.js';
 import { watchState, type StateWatch } from '../../agent/watch.js';
 import { runSync } from '../../exec/process.js';
 import { PROXIERS } from './modes.js';
+import type { KernelListing } from './proxier.js';
 
 const PROG = 'kube-proxy';
 const log = logger(PROG);
@@ -73,9 +74,15 @@ function localEndpoints(s: StateFile, svc: Service, node: string): number {
 
 async function start(cfg: Config, fatal: (why: string) => void): Promise<{ stop(why: string): void }> {
   const proxier = PROXIERS[cfg.mode];
-  const observe = () => {
-    const r = runSync(proxier.observe);
-    return r.code === 0 ? r.stdout : null;
+  /** What the node's kernel holds, in the mode's own listings; null when one cannot be read. */
+  const observe = (): KernelListing | null => {
+    const out: string[] = [];
+    for (const cmd of proxier.observe) {
+      const r = runSync(cmd);
+      if (r.code !== 0) return null;
+      out.push(r.stdout);
+    }
+    return out;
   };
   let self: StateFile['nodes'][number] | undefined;
   let state: StateFile;

@@ -35,15 +35,21 @@ export const iptablesProxier: Proxier = {
   mode: 'iptables',
   tools: ['iptables-restore', 'iptables-save'],
   kernel: ['iptables nat', 'conntrack'],
-  observe: { file: 'iptables-save', args: [] },
-  setup: (now) => [{ file: 'iptables-restore', args: ['--noflush'], input: jumpRulesPayload(now ?? '') }],
+  explain: {
+    setup:
+      'kube-proxy (iptables mode) starts by ensuring the jumps from the built-in chains to its own: nat PREROUTING and OUTPUT → KUBE-SERVICES, POSTROUTING → KUBE-POSTROUTING, and the filter jumps (INPUT, FORWARD, OUTPUT), plus the KUBE-PROXY-CANARY chains it watches to notice a flush. Only what is missing is added, so a restart neither flushes its chains nor stacks duplicate jumps.',
+    sync: 'Then kube-proxy writes every Service at once with one iptables-restore --noflush --counters: KUBE-SERVICES matches each ClusterIP:port and jumps to a KUBE-SVC chain, which picks an endpoint with "statistic mode random" (probability 1/n, then 1/(n-1), …) and jumps to its KUBE-SEP chain, which DNATs to the pod. KUBE-MARK-MASQ marks packets that must be masqueraded on the way out (KUBE-POSTROUTING). Chain names end in a hash of the service port (and endpoint), exactly as kube-proxy names them.',
+    run: 'on every change it recomputes the whole ruleset and writes it with one iptables-restore (deleting the chains of Services and endpoints that went away).',
+  },
+  observe: [{ file: 'iptables-save', args: [] }],
+  setup: (now) => [{ file: 'iptables-restore', args: ['--noflush'], input: jumpRulesPayload(now?.[0] ?? '') }],
   sync(node, api, now, cfg) {
     const r = syncProxyRules(
       node,
       api.services,
       api.slices,
       { ...DEFAULT_PROXIER_CONFIG, clusterCIDR: cfg.clusterCIDR },
-      now === null ? undefined : chainsIn(now),
+      now === null ? undefined : chainsIn(now[0] ?? ''),
     );
     return {
       commands: [{ file: RESTORE_COMMAND[0]!, args: RESTORE_COMMAND.slice(1), input: r.payload }],

@@ -31,7 +31,7 @@ export const kubeProxy: Component = {
     return [
       {
         title: 'kube-proxy: hook its chains into the built-in ones',
-        why: `kube-proxy (${mode} mode) starts by ensuring the jumps from the built-in chains to its own: nat PREROUTING and OUTPUT → KUBE-SERVICES, POSTROUTING → KUBE-POSTROUTING, and the filter jumps (INPUT, FORWARD, OUTPUT), plus the KUBE-PROXY-CANARY chains it watches to notice a flush. Only what is missing is added, so a restart neither flushes its chains nor stacks duplicate jumps. Each node's kube-proxy also gets its configuration file.`,
+        why: `${proxier.explain.setup} Each node's kube-proxy also gets its configuration file.`,
         steps: c.nodes.flatMap((n): Step[] => [
           { kind: 'file.write', path: file(n.name) + '.json', content: config(n.name) },
           ...proxier
@@ -41,7 +41,7 @@ export const kubeProxy: Component = {
       },
       {
         title: 'kube-proxy: the first sync on every node',
-        why: 'Then kube-proxy writes every Service at once with one iptables-restore --noflush --counters: KUBE-SERVICES matches each ClusterIP:port and jumps to a KUBE-SVC chain, which picks an endpoint with "statistic mode random" (probability 1/n, then 1/(n-1), …) and jumps to its KUBE-SEP chain, which DNATs to the pod. KUBE-MARK-MASQ marks packets that must be masqueraded on the way out (KUBE-POSTROUTING). Chain names end in a hash of the service port (and endpoint), exactly as kube-proxy names them.',
+        why: proxier.explain.sync,
         steps: c.nodes.flatMap((n) =>
           proxier
             .sync(
@@ -55,7 +55,7 @@ export const kubeProxy: Component = {
       },
       {
         title: 'Start kube-proxy on every node',
-        why: `From here on kube-proxy keeps the rules in step with the API: on every change it recomputes the whole ruleset and writes it with one iptables-restore (deleting the chains of Services and endpoints that went away). It also answers on :10256/healthz and, for LoadBalancer Services with externalTrafficPolicy Local, on their healthCheckNodePort: 200 while the node has a ready local endpoint, 503 otherwise. Here kube-proxy is knetlab's own TypeScript daemon; the rules it writes are kube-proxy's.`,
+        why: `From here on kube-proxy keeps the rules in step with the API: ${proxier.explain.run} It also answers on :10256/healthz and, for LoadBalancer Services with externalTrafficPolicy Local, on their healthCheckNodePort: 200 while the node has a ready local endpoint, 503 otherwise. Here kube-proxy is knetlab's own TypeScript daemon; the rules it writes are kube-proxy's.`,
         steps: c.nodes.map((n): Step => ({
           kind: 'process.start',
           netns: ns(n.name),

@@ -23,21 +23,29 @@ export interface SyncStats {
   written: string;
 }
 
+/** The outputs of a mode's `observe` commands, in order. */
+export type KernelListing = readonly string[];
+
 export interface Proxier {
   readonly mode: ProxyMode;
   /** Programs the mode runs on a node. */
   readonly tools: readonly string[];
   /** What it needs of the kernel (doctor probes each; a kernel without one cannot run the mode). */
   readonly kernel: readonly KernelFeature[];
-  /** How the mode reads what the node's kernel holds (its own listing, passed back as `now`). */
-  readonly observe: Command;
+  /** What kube-proxy does at start, at its first sync and on every change after, for tutorials. */
+  readonly explain: { setup: string; sync: string; run: string };
+  /**
+   * How the mode reads what the node's kernel holds: its own listings (iptables-save; for IPVS
+   * also ipvsadm and ipset), whose outputs come back, in order, as `now`.
+   */
+  readonly observe: readonly Command[];
   /** What kube-proxy ensures once at start; `now` is null on a fresh node. */
-  setup(now: string | null): Command[];
+  setup(now: KernelListing | null): Command[];
   /** One sync: the writes that bring the node's kernel to the desired state. Pure. */
   sync(
     node: NodeInfo,
     api: { services: Service[]; slices: EndpointSlice[] },
-    now: string | null,
+    now: KernelListing | null,
     cfg: KubeProxyConfig,
   ): { commands: Command[]; stats: SyncStats };
 }
