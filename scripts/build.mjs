@@ -5,7 +5,7 @@
 //   dist/agent.js     the node agents (src/cli/agent.ts); only the agent asked for loads
 // Shared code lands in dist/chunks/. koffi is a native addon and stays in node_modules.
 import { build } from 'esbuild';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generate } from './gen-validator.mjs';
@@ -46,13 +46,15 @@ export const lazyStringWidth = {
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // The lab file's shape check is generated from its schema (committed; this keeps it current).
 if (!(await generate())) process.stderr.write('build: regenerated src/labfile/lab-shape.gen.ts\n');
-// Chunk names carry content hashes: stale ones must not pile up.
-rmSync(join(root, 'dist'), { recursive: true, force: true });
+// Built into a fresh folder, then swapped in: chunk names carry content hashes, so stale ones must
+// not pile up, and a failed build leaves the last good dist/ in place.
+const next = join(root, 'dist.next');
+rmSync(next, { recursive: true, force: true });
 const t0 = performance.now();
 const result = await build({
   absWorkingDir: root,
   entryPoints: { knetlab: 'src/cli/main.ts', agent: 'src/cli/agent.ts' },
-  outdir: 'dist',
+  outdir: 'dist.next',
   chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   splitting: true,
@@ -72,8 +74,11 @@ const result = await build({
 // the package are found through src/exec/install.ts.
 for (const file of Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js'))) {
   if (/new URL\([^()]*,\s*import\.meta\.url\)/.test(readFileSync(join(root, file), 'utf8'))) {
+    rmSync(next, { recursive: true, force: true });
     process.stderr.write(`build: ${file} resolves a path against import.meta.url; use src/exec/install.ts\n`);
     process.exit(1);
   }
 }
+rmSync(join(root, 'dist'), { recursive: true, force: true });
+renameSync(next, join(root, 'dist'));
 if (!process.argv.includes('--quiet')) console.log(`build: dist/knetlab.js and dist/agent.js in ${Math.round(performance.now() - t0)} ms`);

@@ -21,8 +21,8 @@ function files(dir: string): string[] {
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
   const found: string[] = [];
-  for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s*'(\.[^']+)'|import\(\s*'(\.[^']+)'\s*\)/g)) {
-    const spec = m[1] ?? m[2]!;
+  for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s*'(\.[^']+)'|import\(\s*'(\.[^']+)'\s*\)|(?:^|\n)\s*import\s*'(\.[^']+)'/g)) {
+    const spec = m[1] ?? m[2] ?? m[3]!;
     found.push(resolve(dirname(file), spec.replace(/\.js$/, '.ts')));
   }
   return found;
@@ -82,7 +82,8 @@ t.test('the checker sees imports (it would pass vacuously otherwise)', async (t)
 });
 
 t.test('only exec/ starts processes, and only host.ts imports execa', async (t) => {
-  const offenders = all.filter((f) => layerOf(f) !== 'exec' && /from 'node:child_process'|from 'execa'|import\('execa'\)/.test(readFileSync(f, 'utf8')));
+  const starts = /from '(node:)?child_process'|from 'execa'|import\('execa'\)|import\('(node:)?child_process'\)|\brequire\(/;
+  const offenders = all.filter((f) => layerOf(f) !== 'exec' && starts.test(readFileSync(f, 'utf8')));
   t.same(
     offenders.map((f) => relative(SRC, f)),
     [],
@@ -92,4 +93,13 @@ t.test('only exec/ starts processes, and only host.ts imports execa', async (t) 
     execa.map((f) => relative(SRC, f)),
     ['exec/host.ts'],
   );
+});
+
+t.test('one of each: the libc handle, the config reader, the state reader, the IPv4 parser, "did you mean"', async (t) => {
+  const where = (re: RegExp) => all.filter((f) => re.test(readFileSync(f, 'utf8'))).map((f) => relative(SRC, f));
+  t.same(where(/koffi\.load\(/), ['agent/libc.ts']);
+  t.same(where(/export function readConfig\b/), ['agent/config.ts']);
+  t.same(where(/export function readState\b/), ['k8s/store.ts']);
+  t.same(where(/function parseIPv4\b/), ['labfile/net.ts']);
+  t.same(where(/function editDistance\b/), ['labfile/suggest.ts']);
 });
