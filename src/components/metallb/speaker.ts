@@ -39,10 +39,10 @@
 // The election is election.ts, the ARP frames arp.ts, the AF_PACKET socket arp-socket.ts; this
 // file is the daemon: membership, announcing, the status file and the agent definition.
 import dgram from 'node:dgram';
-import { renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { unlinkSync, writeSync } from 'node:fs';
 import type { NodeInfo, StateFile } from '../../api/objects.js';
 import { readConfig } from '../../agent/config.js';
-import { type Agent } from '../../agent/runtime.js';
+import { writeAtomic, type Agent } from '../../agent/runtime.js';
 import { watchState, type StateWatch } from '../../agent/watch.js';
 import { readState } from '../../k8s/store.js';
 import { errname } from '../../agent/libc.js';
@@ -453,10 +453,8 @@ class Speaker {
   private writeStatus(): string | null {
     const text = `${JSON.stringify({ node: this.cfg.node, alive: this.alive(), announcing: [...this.announcedIPs].sort() })}\n`;
     if (text === this.status) return null;
-    const tmp = `${this.statusFile}.${process.pid}.tmp`;
     try {
-      writeFileSync(tmp, text);
-      renameSync(tmp, this.statusFile);
+      writeAtomic(this.statusFile, text);
       this.status = text;
       return null;
     } catch (e) {
