@@ -49,9 +49,9 @@ t.test('ready: exit 0 once the pidfile names the serving process; SIGTERM stops 
   const pid = Number(readFileSync(r.pidfile, 'utf8'));
   t.ok(alive(pid), `pid ${pid} runs after the start command returned`);
   t.ok(await until(() => existsSync(`${r.pidfile}.ran`)), 'run() was called once ready');
-  t.match(
-    readFileSync(`/proc/${pid}/cmdline`, 'utf8'),
-    /fake-agent\.mjs\0kube-proxy\0--config\0.*--foreground\0--ready-fd\x003\0/,
+  t.same(
+    readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(1, -1),
+    [entry, 'kube-proxy', '--config', join(dir, 'ok.json'), '--foreground', '--ready-fd', '3'],
     'relaunched from the same entry, in the foreground',
   );
   process.kill(pid, 'SIGTERM');
