@@ -6,6 +6,7 @@
 import type { Cluster, CniType } from '../labfile/types.js';
 import type { Instance } from '../kernel/instance.js';
 import type { Phase } from '../kernel/steps.js';
+import type { BirdProtocol } from './calico/bird.js';
 
 export interface Component {
   /** The project it stands for, as its documentation names it. */
@@ -21,4 +22,6 @@ export interface Cni extends Component {
   readonly type: CniType;
   /** Sysctls the CNI plugin sets on the host side of a pod's veth (for pods added to a running lab). */
   hostSideSysctls(hostIf: string): [string, string][];
+  /** For `bgp` checks, when the CNI runs a BGP daemon: its control socket on a speaker, and its protocol table read. */
+  bgp?: { socket(inst: Instance, speaker: string): string; protocols(showProtocols: string): BirdProtocol[] };
 }

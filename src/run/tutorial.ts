@@ -4,7 +4,7 @@
 import type { Lab } from '../labfile/types.js';
 import { renderCommand, type Command } from '../kernel/command.js';
 import { lowerPlan } from '../kernel/lower.js';
-import { probeCommand } from '../kernel/probe.js';
+import { checkCommand } from './verify.js';
 import type { Instance } from '../kernel/instance.js';
 import { planLab } from '../plan/topology.js';
 
@@ -24,7 +24,7 @@ function sections(lab: Lab, inst: Instance): Section[] {
     out.push({
       title: 'Verify with real packets',
       why: 'Each check as the command knetlab runs for it. A command marked "must fail" proves that a path does not exist.',
-      items: lab.checks.map((c) => ({ note: c.name, command: probeCommand(c, inst.netns(c.from)), mustFail: !c.expect.reachable })),
+      items: lab.checks.map((c) => ({ note: c.name, command: checkCommand(lab, inst, c), mustFail: !c.expect.reachable })),
     });
   }
   return out;

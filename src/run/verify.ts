@@ -10,8 +10,7 @@ import type { Host, RunResult } from '../exec/host.js';
 import { renderCommand, type Command } from '../kernel/command.js';
 import { parseCurl, probeCommand } from '../kernel/probe.js';
 import type { Instance } from '../kernel/instance.js';
-import { birdSocket } from '../components/calico/plan.js';
-import { birdProtocolState } from '../components/calico/bird.js';
+import { CNIS } from '../plan/registry.js';
 import { describePacket, parseCapture } from '../kernel/capture.js';
 
 export interface CheckResult {
@@ -43,10 +42,16 @@ export async function runChecks(lab: Lab, inst: Instance, host: Host, onResult?:
   return results;
 }
 
+/** The command a check runs: the same for `verify` and for the tutorial that prints it. */
+export function checkCommand(lab: Lab, inst: Instance, check: Check): Command {
+  const bgp = lab.cluster ? CNIS[lab.cluster.cni.type].bgp : undefined;
+  return probeCommand(check, inst.netns(check.from), (speaker) => bgp?.socket(inst, speaker) ?? '', inst.dir);
+}
+
 export async function runCheck(lab: Lab, inst: Instance, host: Host, check: Check): Promise<CheckResult> {
   if (check.probe.kind === 'capture') return runCapture(lab, inst, host, check);
   if (check.waitMs) await new Promise((res) => setTimeout(res, check.waitMs));
-  const command = probeCommand(check, inst.netns(check.from), (speaker) => birdSocket(inst, speaker), inst.dir);
+  const command = checkCommand(lab, inst, check);
   const t0 = Date.now();
   const deadline = t0 + check.timeoutMs;
   let attempts = 0;
@@ -55,7 +60,7 @@ export async function runCheck(lab: Lab, inst: Instance, host: Host, check: Chec
     attempts++;
     const remaining = Math.max(1000, deadline - Date.now());
     const r = await host.run(command, { timeoutMs: remaining + 2000 });
-    verdict = judge(check, r);
+    verdict = judge(lab, check, r);
     // A must-fail check makes one attempt that waits the whole timeout. State checks retry:
     // BGP sessions and learned routes take a few seconds to appear.
     if (verdict.ok || !check.expect.reachable || Date.now() + RETRY_DELAY_MS >= deadline) break;
@@ -66,7 +71,7 @@ export async function runCheck(lab: Lab, inst: Instance, host: Host, check: Chec
   return result;
 }
 
-function judge(check: Check, r: RunResult): Verdict {
+function judge(lab: Lab, check: Check, r: RunResult): Verdict {
   const e = check.expect;
   const p = check.probe;
   switch (p.kind) {
@@ -109,7 +114,7 @@ function judge(check: Check, r: RunResult): Verdict {
     case 'neigh':
     case 'fdb':
     case 'bgp':
-      return judgeState(check, r);
+      return judgeState(lab, check, r);
     case 'capture':
       throw new Error('capture checks are judged by runCapture');
     case 'link': {
@@ -130,7 +135,7 @@ function judge(check: Check, r: RunResult): Verdict {
 /** Capture on an interface while the nested check sends its traffic; judge the decoded packets. */
 async function runCapture(lab: Lab, inst: Instance, host: Host, check: Check): Promise<CheckResult> {
   const p = check.probe as Extract<Check['probe'], { kind: 'capture' }>;
-  const command = probeCommand(check, inst.netns(check.from));
+  const command = checkCommand(lab, inst, check);
   const t0 = Date.now();
   const capture = await host.start(command, 'listening on', 5000);
   const flow = await runCheck(lab, inst, host, p.during);
@@ -183,12 +188,13 @@ interface RouteEntry {
   flags?: string[];
 }
 
-function judgeState(check: Check, r: RunResult): Verdict {
+function judgeState(lab: Lab, check: Check, r: RunResult): Verdict {
   const e = check.expect;
   const p = check.probe;
   if (r.exitCode !== 0) return { ok: false, saw: lastLine(r.stderr) ?? `exit ${r.exitCode}` };
   if (p.kind === 'bgp') {
-    const proto = birdProtocolState(r.stdout).find((x) => x.name === p.protocol);
+    const protocols = (lab.cluster && CNIS[lab.cluster.cni.type].bgp?.protocols(r.stdout)) || [];
+    const proto = protocols.find((x) => x.name === p.protocol);
     if (!proto) return { ok: false, saw: `BIRD has no protocol ${p.protocol}` };
     const want = e.state ?? 'Established';
     return { ok: proto.info.startsWith(want), saw: `${proto.name} ${proto.proto} ${proto.state} ${proto.info}`.trim() };

@@ -956,11 +956,11 @@ ip -n router route
 #    Each check as the command knetlab runs for it. A command marked "must fail" proves that a path
 #    does not exist.
 # the reflector's session with node2 is Established
-ip netns exec node1 birdc -s '' show protocols
+ip netns exec node1 birdc -s /run/knetlab/labs/calico-bgp-rr/node1/bird.ctl show protocols
 # the reflector's session with the router is Established
-ip netns exec node1 birdc -s '' show protocols
+ip netns exec node1 birdc -s /run/knetlab/labs/calico-bgp-rr/node1/bird.ctl show protocols
 # node2 peers with the reflector only
-ip netns exec node2 birdc -s '' show protocols
+ip netns exec node2 birdc -s /run/knetlab/labs/calico-bgp-rr/node2/bird.ctl show protocols
 # node2 learned node3's block (reflected by node1), through the router
 ip -n node2 -j route show 10.244.0.128/26
 # node3 learned node2's block, via the router because node2 is on the other subnet

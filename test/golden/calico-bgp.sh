@@ -821,9 +821,9 @@ ip -n pod1 neigh
 #    Each check as the command knetlab runs for it. A command marked "must fail" proves that a path
 #    does not exist.
 # node1's session with node2 is Established
-ip netns exec node1 birdc -s '' show protocols
+ip netns exec node1 birdc -s /run/knetlab/labs/calico-bgp/node1/bird.ctl show protocols
 # node1's session with node3 is Established
-ip netns exec node1 birdc -s '' show protocols
+ip netns exec node1 birdc -s /run/knetlab/labs/calico-bgp/node1/bird.ctl show protocols
 # node1 blackholes its own block, originated by BIRD
 ip -n node1 -j route show 10.244.0.0/26
 # node1 learned node2's block from BGP, via node2

@@ -936,13 +936,13 @@ ip netns exec client curl -sS --max-time 2 -H 'Connection: close' -w '\nstatus=%
 # lonely (web-2 only) answers
 ip netns exec client curl -sS --max-time 2 -w '\nstatus=%{http_code}\n' http://10.96.50.2/
 # web-2 starts failing its readiness probe (its /healthz answers 503)
-ip netns exec web-2 touch /unready/web-2
+ip netns exec web-2 touch /run/knetlab/labs/service-readiness/unready/web-2
 # within a probe period web-2 has left web's endpoints and gets no requests
 ip netns exec client curl -sS --max-time 2 -H 'Connection: close' -w '\nstatus=%{http_code}\n' http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/
 # must fail: lonely has no ready endpoint, and kube-proxy REJECTs (connection refused, not a timeout)
 ! ip netns exec client curl -sS --max-time 3 -w '\nstatus=%{http_code}\n' http://10.96.50.2/
 # web-2 passes its probe again
-ip netns exec web-2 rm /unready/web-2
+ip netns exec web-2 rm /run/knetlab/labs/service-readiness/unready/web-2
 # web-2 is back in web's endpoints
 ip netns exec client curl -sS --max-time 2 -H 'Connection: close' -w '\nstatus=%{http_code}\n' http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Cluster, ClusterNode } from '../../labfile/types.js';
 import { vtepMac } from '../../labfile/cluster.js';
 import { formatIPv4, parseCidr } from '../../labfile/net.js';
-import { birdConfig, hostSideSysctls, VXLAN_PORT, VXLAN_VNI, type BirdPeer } from './bird.js';
+import { birdConfig, birdProtocolState, hostSideSysctls, VXLAN_PORT, VXLAN_VNI, type BirdPeer } from './bird.js';
 import { nodeDir, type Instance } from '../../kernel/instance.js';
 import type { Phase, Step } from '../../kernel/steps.js';
 import type { Cni } from '../component.js';
@@ -26,6 +26,7 @@ export const calico: Cni = {
   type: 'calico',
   tools: (c) => (c.cni.mode === 'bgp' ? ['bird'] : ['bridge']),
   hostSideSysctls,
+  bgp: { socket: (inst, speaker) => birdSocket(inst, speaker), protocols: (out) => birdProtocolState(out) },
   phases: (c, inst) => calicoPhases(c, inst),
 };
 
