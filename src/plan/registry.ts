@@ -1,6 +1,7 @@
 // The components the pipeline knows, by role: one CNI per cluster, chosen by cni.type (a CNI
-// type without an entry fails to compile), and the Kubernetes node components, in the order
-// they start when a lab has Kubernetes objects.
+// type without an entry fails to compile); the Kubernetes node components, in the order they
+// start when a lab has Kubernetes objects; kube-proxy's modes; and the echo server every lab's
+// pods and servers run. The rest of the pipeline reaches components only through here.
 
 import type { CniType } from '../labfile/types.js';
 import type { Cni, Component } from '../components/component.js';
@@ -10,6 +11,9 @@ import { apiStore, readinessProber } from '../components/controlplane/plan.js';
 import { flannel } from '../components/flannel/plan.js';
 import { kubeProxy } from '../components/kube-proxy/plan.js';
 import { metallb } from '../components/metallb/plan.js';
+
+export { PROXIERS } from '../components/kube-proxy/modes.js';
+export { nginxConfig, portsKey } from '../components/echo-server/nginx.js';
 
 export const CNIS: Record<CniType, Cni> = { flannel, calico, bridge: cniPlugins };
 

@@ -3,10 +3,9 @@
 
 import { join } from 'node:path';
 import type { Lab } from '../labfile/types.js';
-import { nginxConfig, portsKey } from '../components/echo-server/nginx.js';
 import type { Instance } from '../kernel/instance.js';
 import type { Phase, Plan, Step } from '../kernel/steps.js';
-import { CNIS, NODE_COMPONENTS } from './registry.js';
+import { CNIS, NODE_COMPONENTS, nginxConfig, portsKey } from './registry.js';
 
 export interface PlanOptions {
   /** Namespaces that already exist (a running lab's nodes, when pods are added to it). */

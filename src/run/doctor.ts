@@ -4,7 +4,7 @@
 import type { Host } from '../exec/host.js';
 import type { Command } from '../kernel/command.js';
 import type { KernelFeature } from '../kernel/features.js';
-import { PROXIERS } from '../components/kube-proxy/modes.js';
+import { PROXIERS } from '../plan/registry.js';
 import { TOOLS } from './tools.js';
 
 export interface FeatureResult {

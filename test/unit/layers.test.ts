@@ -103,3 +103,10 @@ t.test('one of each: the libc handle, the config reader, the state reader, the I
   t.same(where(/function parseIPv4\b/), ['labfile/net.ts']);
   t.same(where(/function editDistance\b/), ['labfile/suggest.ts']);
 });
+
+t.test('the pipeline reaches components only through plan/registry.ts', async (t) => {
+  const direct = [...graph]
+    .filter(([f]) => ['cli', 'run', 'plan'].includes(layerOf(f)) && !f.endsWith('plan/registry.ts') && !f.endsWith('cli/agent.ts'))
+    .flatMap(([f, targets]) => targets.filter((x) => layerOf(x) === 'components').map((x) => `${relative(SRC, f)} imports ${relative(SRC, x)}`));
+  t.same(direct, [], 'cli/agent.ts (the agents by name) and plan/registry.ts are the only doors');
+});
