@@ -15,8 +15,8 @@ export interface StateWatch {
   /** When the last sync succeeded, and since when a newer generation has waited for one (null: none). */
   readonly lastSynced: Date | null;
   readonly pendingSince: Date | null;
-  /** Read the file now and sync if its generation is new (or always, with force). */
-  poke(force?: boolean): void;
+  /** The generation last synced; -1 until a sync succeeds. */
+  synced(): number;
   stop(): void;
 }
 
@@ -34,12 +34,13 @@ export interface WatchOptions {
  * Read the state (throwing if it cannot be read: an agent fails at start), sync it once, then
  * follow it. The first sync's result is the caller's to judge through `synced()`.
  */
-export function watchState(opts: WatchOptions): StateWatch & { synced(): number } {
+export function watchState(opts: WatchOptions): StateWatch {
   let state = readState(opts.stateFile);
   let synced = -1;
   let lastSynced: Date | null = null;
   let pendingSince: Date | null = null;
   let complaint = '';
+  /** Read the file now and sync if its generation is new (or always, with force). */
   const poke = (force = false) => {
     try {
       state = readState(opts.stateFile);
@@ -80,7 +81,6 @@ export function watchState(opts: WatchOptions): StateWatch & { synced(): number 
     get pendingSince() {
       return pendingSince;
     },
-    poke,
     synced: () => synced,
     stop() {
       clearInterval(poll);

@@ -4,7 +4,7 @@
 import { basename, dirname } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { InputError, KnetlabError, LabFileError } from '../labfile/diagnostics.js';
+import { formatDiagnostic, InputError, KnetlabError, LabFileError } from '../labfile/diagnostics.js';
 import type { Lab } from '../labfile/types.js';
 import type { Host } from '../exec/host.js';
 import { instanceName, makeInstance, stateRoot, validatePrefix, type Instance } from '../kernel/instance.js';
@@ -25,7 +25,7 @@ const labs = () => import('../run/labs.js');
 const loader = () => import('../plan/load.js');
 
 async function load(arg: string): Promise<Lab> {
-  const [{ resolveLabArg }, { loadLabFile }, { formatDiagnostic }] = await Promise.all([labs(), loader(), import('../labfile/diagnostics.js')]);
+  const [{ resolveLabArg }, { loadLabFile }] = await Promise.all([labs(), loader()]);
   let file: string;
   try {
     [file] = resolveLabArg(arg) as [string];
@@ -485,7 +485,7 @@ export async function main(argv: string[]): Promise<number> {
       'Check lab files and print every problem with its line and column',
       (y) => y.positional('labs', { type: 'string', array: true, demandOption: true }),
       async (a) => {
-        const [{ resolveLabArg }, { loadLabFile }, { formatDiagnostic }] = await Promise.all([labs(), loader(), import('../labfile/diagnostics.js')]);
+        const [{ resolveLabArg }, { loadLabFile }] = await Promise.all([labs(), loader()]);
         for (const f of (a.labs as string[]).flatMap((l) => resolveLabArg(l, { many: true }))) {
           try {
             const { lab, warnings } = loadLabFile(f);

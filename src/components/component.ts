@@ -9,8 +9,6 @@ import type { Phase } from '../kernel/steps.js';
 import type { BirdProtocol } from './calico/bird.js';
 
 export interface Component {
-  /** The project it stands for, as its documentation names it. */
-  readonly name: string;
   /** Commands `up` needs for this cluster (see run/tools.ts for the packages). */
   tools(c: Cluster): string[];
   /** What it programs on the nodes, in order. Pure. */

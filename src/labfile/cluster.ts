@@ -5,6 +5,7 @@
 // plugin calls) is planned from the resolved Cluster by the CNI's component (src/components).
 
 import { createHash } from 'node:crypto';
+import { DEFAULT_SERVICE_CIDR } from '../api/objects.js';
 import type { RawCluster } from './schema.js';
 import { route } from './routes.js';
 import { CALI_MAC, NORMAL_ROUTE_PRIORITY, POD_GATEWAY, POD_WIRING } from './pod-wiring.js';
@@ -16,7 +17,6 @@ export type Report = (path: Path, message: string, hint?: string, at?: 'key' | '
 
 export const DEFAULT_POD_NETWORK = '10.244.0.0/16';
 export const DEFAULT_UNDERLAY = '192.168.56.0/24';
-export const DEFAULT_SERVICE_CIDR = '10.96.0.0/12';
 /** External clients take addresses from the top of the first underlay subnet: .100, .101, … */
 const CLIENT_HOST_BASE = 100;
 const UNDERLAY_HOST_BASE = 11;
@@ -326,7 +326,7 @@ export function expandCluster(c: Cluster): { namespaces: Namespace[]; links: Vet
   const flannelLike = attach !== 'routed';
   for (const n of c.nodes) {
     links.push({ a: { namespace: u.namespace, interface: n.name }, b: { namespace: n.name, interface: 'eth0' }, mtu: u.mtu === 1500 ? null : u.mtu });
-    const gw = flannelLike ? formatIPv4(parseCidr(n.podCIDR)!.address + 1) : POD_GATEWAY;
+    const gw = flannelLike ? cni0Gateway(n) : POD_GATEWAY;
     const wired = attach !== 'plugin';
     namespaces.push(
       nsOf(n.name, `Kubernetes node ${n.name}, ${n.address} on the underlay, pod subnet ${n.podCIDR}`, {

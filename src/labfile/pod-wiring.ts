@@ -25,7 +25,7 @@ export interface PodWiring {
 }
 
 /** flannel's network MTU per backend: the NIC MTU minus the encapsulation overhead. */
-export function flannelMtu(backend: FlannelBackend, nicMtu: number): number {
+function flannelMtu(backend: FlannelBackend, nicMtu: number): number {
   return nicMtu - { vxlan: 50, udp: 28, 'host-gw': 0 }[backend];
 }
 

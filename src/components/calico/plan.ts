@@ -3,7 +3,7 @@
 
 import { join } from 'node:path';
 import type { Cluster, ClusterNode } from '../../labfile/types.js';
-import { vtepMac } from '../../labfile/cluster.js';
+import { podMtu, vtepMac } from '../../labfile/cluster.js';
 import { formatIPv4, parseCidr } from '../../labfile/net.js';
 import { birdConfig, birdProtocolState, hostSideSysctls, VXLAN_PORT, VXLAN_VNI, type BirdPeer } from './bird.js';
 import { nodeDir, type Instance } from '../../kernel/instance.js';
@@ -22,7 +22,6 @@ export const birdSocket = (inst: Instance, speaker: string) => join(nodeDir(inst
 const tunnelIP = (n: ClusterNode) => parseCidr(n.podCIDR)!.address;
 
 export const calico: Cni = {
-  name: 'Calico',
   type: 'calico',
   tools: (c) => (c.cni.mode === 'bgp' ? ['bird'] : ['bridge']),
   hostSideSysctls,
@@ -144,7 +143,7 @@ function bgpPhases(c: Cluster, inst: Instance): Phase[] {
 
 function vxlanPhases(c: Cluster, inst: Instance): Phase[] {
   const ns = (name: string) => inst.netns(name);
-  const mtu = c.underlay.mtu - 50;
+  const mtu = podMtu(c);
   const remotes = (n: ClusterNode) => c.nodes.filter((r) => r !== n);
   const mac = (n: ClusterNode) => vtepMac(`vxlan.calico/${n.name}`);
   return [

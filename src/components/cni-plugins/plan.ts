@@ -11,7 +11,6 @@ import type { Cni } from '../component.js';
 export const CNI_BIN_DIR = '/usr/lib/cni';
 
 export const cniPlugins: Cni = {
-  name: 'CNI reference plugins',
   type: 'bridge',
   tools: () => ['env', ...['bridge', 'host-local', 'loopback'].map((p) => join(CNI_BIN_DIR, p))],
   hostSideSysctls: () => [],

@@ -5,8 +5,7 @@
 import { join } from 'node:path';
 import type { Cluster, ClusterNode } from '../../labfile/types.js';
 import { route } from '../../labfile/routes.js';
-import { cni0Gateway, vtepMac } from '../../labfile/cluster.js';
-import { flannelMtu } from '../../labfile/pod-wiring.js';
+import { cni0Gateway, podMtu, vtepMac } from '../../labfile/cluster.js';
 import { contains, parseCidr, parseIPv4 } from '../../labfile/net.js';
 import { nodeDir, type Instance } from '../../kernel/instance.js';
 import type { Phase, Step } from '../../kernel/steps.js';
@@ -19,7 +18,6 @@ export const FLANNEL_VXLAN_PORT = 8472;
 export const FLANNEL_UDP_PORT = 8285;
 
 export const flannel: Cni = {
-  name: 'flannel',
   type: 'flannel',
   tools: (c) => ['iptables-restore', 'bridge', ...(c.cni.backend === 'udp' ? ['node'] : [])],
   hostSideSysctls: () => [],
@@ -32,7 +30,7 @@ const leaseIP = (n: ClusterNode) => n.podCIDR.split('/')[0]!;
 function flannelPhases(c: Cluster, inst: Instance): Phase[] {
   const ns = (name: string) => inst.netns(name);
   const backend = c.cni.backend;
-  const mtu = flannelMtu(backend, c.underlay.mtu);
+  const mtu = podMtu(c);
   const phases: Phase[] = [];
   const netConf = JSON.stringify({ Network: c.podNetwork, Backend: { Type: backend } }, null, 2) + '\n';
   phases.push({

@@ -15,10 +15,11 @@
 // destination with no lease gets an ICMP "net unreachable" back through flannel0.
 //
 // Usage (the lab engine's contract):
-//   node flannel-udp.js --config FILE     start in the background; exit 0 once attached to the
+//   node dist/agent.js flannel-udp --config FILE
+//                                         start in the background; exit 0 once attached to the
 //                                         TUN, bound to UDP and the pidfile is written; else
 //                                         exit 1 with a one-line reason on stderr
-//   node flannel-udp.js --config FILE --foreground
+//   node dist/agent.js flannel-udp --config FILE --foreground
 //                                         run in this process, logging to stderr
 import koffi from 'koffi';
 import dgram from 'node:dgram';
@@ -31,7 +32,6 @@ import { logger, type Agent } from '../../agent/runtime.js';
 import { formatNetwork, mask, network, parseCidr, parseIPv4 } from '../../labfile/net.js';
 
 const PROG = 'flannel-udp';
-// How long the launcher waits for the daemon to say it is ready. Startup is a few hundred ms.
 
 // ---------------------------------------------------------------------------------------------
 // Configuration

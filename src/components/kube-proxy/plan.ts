@@ -12,7 +12,6 @@ import { initialState } from '../controlplane/plan.js';
 import { PROXIERS } from './modes.js';
 
 export const kubeProxy: Component = {
-  name: 'kube-proxy',
   tools: (c) => ['node', ...(c.kubernetes ? PROXIERS[c.kubernetes.kubeProxy.mode].tools : [])],
   phases: (c, inst) => {
     if (!c.kubernetes) return [];

@@ -30,7 +30,7 @@
 //   on every change and removed on exit.
 //
 // Usage (the lab engine's contract, as for flannel-udp):
-//   ip netns exec <node> node metallb-speaker.js --config FILE
+//   ip netns exec <node> node dist/agent.js metallb-speaker --config FILE
 //                        start in the background; exit 0 once bound, the pidfile written and
 //                        the status file there; else exit 1 with a one-line reason on stderr
 //   ... --config FILE --foreground
