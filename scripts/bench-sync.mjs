@@ -30,7 +30,7 @@ await build({
   logLevel: 'warning',
 });
 process.on('exit', () => rmSync(compiled, { force: true }));
-const { DEFAULT_PROXIER_CONFIG, jumpRulesPayload, RESTORE_COMMAND, syncProxyRules } = await import(compiled);
+const { DEFAULT_PROXIER_CONFIG, cidrDetector, jumpRulesPayload, RESTORE_COMMAND, syncProxyRules } = await import(compiled);
 
 $.verbose = false;
 const sizes = String(argv.sizes ?? '1000,5000,10000')
@@ -43,7 +43,7 @@ const nftSizes = String(argv['nft-sizes'] ?? '1000,5000')
 const runs = Number(argv.runs ?? 3);
 const NETNS = 'bench-sync';
 const NODE = { name: 'node-0', address: '192.168.56.10', netns: NETNS, podCIDR: '10.244.0.0/24' };
-const CFG = { ...DEFAULT_PROXIER_CONFIG, clusterCIDR: '10.244.0.0/16' };
+const CFG = { ...DEFAULT_PROXIER_CONFIG, localDetector: cidrDetector('10.244.0.0/16') };
 const BACKENDS = {
   legacy: { restore: 'iptables-legacy-restore', save: 'iptables-legacy-save', cli: 'iptables-legacy' },
   nft: { restore: 'iptables-nft-restore', save: 'iptables-nft-save', cli: 'iptables-nft' },

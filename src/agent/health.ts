@@ -10,11 +10,11 @@ export interface JsonReply {
 }
 
 /**
- * Serve `reply` as JSON on `port` (every address of the agent's namespace). Resolves once
- * listening; rejects with a one-line reason when the port cannot be had. Later errors go to
- * `onError`.
+ * Serve `reply` as JSON on `port` of `host` (every address of the agent's namespace by default).
+ * Resolves once listening; rejects with a one-line reason when the port cannot be had. Later
+ * errors go to `onError`.
  */
-export function serveJson(port: number, reply: (path: string) => JsonReply, onError: (e: Error) => void): Promise<Server> {
+export function serveJson(port: number, reply: (path: string) => JsonReply, onError: (e: Error) => void, host = '0.0.0.0'): Promise<Server> {
   const server = createServer((req, res) => {
     const r = reply(req.url ?? '/');
     res.setHeader('Content-Type', 'application/json');
@@ -24,8 +24,8 @@ export function serveJson(port: number, reply: (path: string) => JsonReply, onEr
     res.end(JSON.stringify(r.body));
   });
   return new Promise((resolve, reject) => {
-    server.once('error', (e) => reject(new Error(`cannot listen on :${port}: ${e.message}`)));
-    server.listen(port, () => {
+    server.once('error', (e) => reject(new Error(`cannot listen on ${host}:${port}: ${e.message}`)));
+    server.listen(port, host, () => {
       server.removeAllListeners('error');
       server.on('error', onError);
       resolve(server);

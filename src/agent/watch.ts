@@ -17,6 +17,8 @@ export interface StateWatch {
   readonly pendingSince: Date | null;
   /** The generation last synced; -1 until a sync succeeds. */
   synced(): number;
+  /** Sync the current state again now, whatever its generation (a full resync). */
+  resync(): void;
   stop(): void;
 }
 
@@ -27,6 +29,11 @@ export interface WatchOptions {
   /** Where to write the generation last synced. */
   syncedFile?: string;
   pollMs?: number;
+  /**
+   * The least time between two syncs (kube-proxy's minSyncPeriod, read at each change): a change
+   * that comes sooner waits for the rest of it, and changes meanwhile are synced together.
+   */
+  minIntervalMs?: () => number;
   warn(msg: string): void;
 }
 
@@ -40,8 +47,24 @@ export function watchState(opts: WatchOptions): StateWatch {
   let lastSynced: Date | null = null;
   let pendingSince: Date | null = null;
   let complaint = '';
+  let lastAttempt = -Infinity;
+  let deferred: NodeJS.Timeout | null = null;
+  let deferredForce = false;
   /** Read the file now and sync if its generation is new (or always, with force). */
   const poke = (force = false) => {
+    if (deferred) {
+      deferredForce ||= force;
+      return;
+    }
+    const wait = lastAttempt + (opts.minIntervalMs?.() ?? 0) - performance.now();
+    if (wait > 0) {
+      deferredForce = force;
+      deferred = setTimeout(() => {
+        deferred = null;
+        poke(deferredForce);
+      }, wait);
+      return;
+    }
     try {
       state = readState(opts.stateFile);
       complaint = '';
@@ -52,6 +75,7 @@ export function watchState(opts: WatchOptions): StateWatch {
     }
     if (!force && state.generation === synced) return;
     pendingSince ??= new Date();
+    lastAttempt = performance.now();
     if (!opts.sync(state)) return;
     synced = state.generation;
     lastSynced = new Date();
@@ -82,8 +106,10 @@ export function watchState(opts: WatchOptions): StateWatch {
       return pendingSince;
     },
     synced: () => synced,
+    resync: () => poke(true),
     stop() {
       clearInterval(poll);
+      if (deferred) clearTimeout(deferred);
       watcher?.close();
     },
   };

@@ -175,6 +175,8 @@ export interface StateFile {
   nodes: NodeInfo[];
   /** MetalLB IPAddressPool addresses (CIDRs), empty when the lab has no load balancer. */
   lbPool: string[];
+  /** kube-proxy's configuration on every node (a KubeProxyConfiguration applied later replaces it). */
+  kubeProxy: KubeProxyConfiguration;
   state: ClusterState;
 }
 
@@ -187,8 +189,74 @@ export type ProxyMode = (typeof PROXY_MODES)[number];
 /** Modes of the real kube-proxy that knetlab does not run yet. */
 export const PLANNED_PROXY_MODES: readonly string[] = ['ipvs', 'nftables', 'userspace'];
 
-/** A KubeProxyConfiguration (kubeproxy.config.k8s.io/v1alpha1), as far as knetlab models it. */
+/** How kube-proxy tells traffic from pods ("local") from the rest (KubeProxyConfiguration.detectLocalMode). */
+export const LOCAL_MODES = ['ClusterCIDR', 'NodeCIDR', 'BridgeInterface', 'InterfaceNamePrefix'] as const;
+export type LocalMode = (typeof LOCAL_MODES)[number];
+
+/** The IPVS schedulers kube-proxy accepts (ipvs.scheduler; "" means rr). */
+export const IPVS_SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'mh'] as const;
+
+/**
+ * A KubeProxyConfiguration (kubeproxy.config.k8s.io/v1alpha1) with kube-proxy's defaults filled
+ * in, as far as knetlab models it. Durations are in milliseconds.
+ */
 export interface KubeProxyConfiguration {
   /** "" in the document means the platform default: iptables on Linux. */
   mode: ProxyMode;
+  /**
+   * The pod network kube-proxy calls local with detectLocalMode ClusterCIDR. null: not in the
+   * document, so the cluster's pod network (kubeadm writes its podSubnet here); "": no local
+   * detector at all, as kube-proxy runs with an empty clusterCIDR.
+   */
+  clusterCIDR: string | null;
+  detectLocalMode: LocalMode;
+  detectLocal: { bridgeInterface: string; interfaceNamePrefix: string };
+  /** CIDRs and the keywords primary, localhost, all; empty: every local address. */
+  nodePortAddresses: string[];
+  /** "IP:port" of the proxy's health server (/healthz). */
+  healthzBindAddress: string;
+  iptables: { masqueradeAll: boolean; masqueradeBit: number; localhostNodePorts: boolean; syncPeriodMs: number; minSyncPeriodMs: number };
+  ipvs: {
+    scheduler: string;
+    strictARP: boolean;
+    syncPeriodMs: number;
+    minSyncPeriodMs: number;
+    excludeCIDRs: string[];
+    tcpTimeoutMs: number;
+    tcpFinTimeoutMs: number;
+    udpTimeoutMs: number;
+  };
+  nftables: { masqueradeAll: boolean; masqueradeBit: number; syncPeriodMs: number; minSyncPeriodMs: number };
+  /** Conntrack sysctls kube-proxy sets in its network namespace; 0 leaves the kernel's value. */
+  conntrack: {
+    maxPerCore: number;
+    min: number;
+    tcpEstablishedTimeoutMs: number;
+    tcpCloseWaitTimeoutMs: number;
+    tcpBeLiberal: boolean;
+    udpTimeoutMs: number;
+    udpStreamTimeoutMs: number;
+  };
 }
+
+/** kube-proxy's defaults (pkg/proxy/apis/config/v1alpha1/defaults.go). */
+export const DEFAULT_KUBE_PROXY_CONFIGURATION: KubeProxyConfiguration = {
+  mode: 'iptables',
+  clusterCIDR: null,
+  detectLocalMode: 'ClusterCIDR',
+  detectLocal: { bridgeInterface: '', interfaceNamePrefix: '' },
+  nodePortAddresses: [],
+  healthzBindAddress: '0.0.0.0:10256',
+  iptables: { masqueradeAll: false, masqueradeBit: 14, localhostNodePorts: true, syncPeriodMs: 30_000, minSyncPeriodMs: 1_000 },
+  ipvs: { scheduler: '', strictARP: false, syncPeriodMs: 30_000, minSyncPeriodMs: 0, excludeCIDRs: [], tcpTimeoutMs: 0, tcpFinTimeoutMs: 0, udpTimeoutMs: 0 },
+  nftables: { masqueradeAll: false, masqueradeBit: 14, syncPeriodMs: 30_000, minSyncPeriodMs: 1_000 },
+  conntrack: {
+    maxPerCore: 32 * 1024,
+    min: 128 * 1024,
+    tcpEstablishedTimeoutMs: 24 * 3600_000,
+    tcpCloseWaitTimeoutMs: 3600_000,
+    tcpBeLiberal: false,
+    udpTimeoutMs: 0,
+    udpStreamTimeoutMs: 0,
+  },
+};

@@ -11,8 +11,8 @@ import { reconcile } from './controlplane.js';
 import type { ControlPlaneConfig } from './controlplane/context.js';
 import { readManifests } from './manifest.js';
 import type { ManifestObject } from './manifest/types.js';
-import type { ClusterState, Pod } from '../api/objects.js';
-import { NODE_PORT_RANGE } from '../api/objects.js';
+import type { ClusterState, KubeProxyConfiguration, Pod } from '../api/objects.js';
+import { DEFAULT_KUBE_PROXY_CONFIGURATION, NODE_PORT_RANGE } from '../api/objects.js';
 
 export function controlPlaneConfig(c: Cluster, now: string): ControlPlaneConfig {
   return {
@@ -41,6 +41,21 @@ export function clusterPod(c: Cluster, pod: Pod): ClusterPod {
     ports: echoPorts(pod),
     readinessPaths: [...new Set(paths)],
   };
+}
+
+/** The lab's KubeProxyConfiguration (at most one: kube-proxy reads one --config file), or kube-proxy's defaults. */
+export function kubeProxyConfiguration(objects: readonly ManifestObject[], diagnostics: Diagnostic[]): KubeProxyConfiguration {
+  const docs = objects.filter((o) => o.kind === 'KubeProxyConfiguration');
+  for (const extra of docs.slice(1))
+    diagnostics.push({
+      file: extra.file,
+      pos: extra.pos,
+      severity: 'error',
+      message: `a second KubeProxyConfiguration (the first is in ${docs[0]!.file}:${docs[0]!.pos.line})`,
+      hint: 'kube-proxy reads one configuration file: merge the two documents',
+    });
+  const first = docs[0];
+  return first?.kind === 'KubeProxyConfiguration' ? first.resolved : DEFAULT_KUBE_PROXY_CONFIGURATION;
 }
 
 export interface LabKubernetes {
@@ -85,7 +100,7 @@ export function addKubernetes(c: Cluster, sources: { file: string; text: string 
     sources: sources.map((s) => s.file),
     objects: read.objects.map((o) => o.raw),
     appliedAt: now,
-    kubeProxy: { mode: 'iptables' },
+    kubeProxy: kubeProxyConfiguration(read.objects, diagnostics),
   };
   return diagnostics;
 }

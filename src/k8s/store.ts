@@ -26,8 +26,17 @@ export function readState(file: string): StateFile {
     throw new Error(err.code ? `cannot read ${file}: ${err.code}` : `${file} is not valid JSON: ${err.message}`);
   }
   const nodesOk = Array.isArray(s?.nodes) && s.nodes.every((n) => typeof n?.name === 'string' && typeof n.address === 'string');
-  if (!nodesOk || typeof s?.generation !== 'number' || !Array.isArray(s.state?.services) || !Array.isArray(s.state.slices) || !Array.isArray(s.state.pods)) {
-    throw new Error(`${file}: not a state file (expected generation, nodes[] with name and address, state.pods[], state.services[] and state.slices[])`);
+  if (
+    !nodesOk ||
+    typeof s?.generation !== 'number' ||
+    typeof s.kubeProxy?.mode !== 'string' ||
+    !Array.isArray(s.state?.services) ||
+    !Array.isArray(s.state.slices) ||
+    !Array.isArray(s.state.pods)
+  ) {
+    throw new Error(
+      `${file}: not a state file (expected generation, nodes[] with name and address, kubeProxy, state.pods[], state.services[] and state.slices[])`,
+    );
   }
   return s as StateFile;
 }

@@ -13,7 +13,7 @@ import type { Host } from '../exec/host.js';
 import { lowerPlan } from '../kernel/lower.js';
 import { CNIS } from '../plan/registry.js';
 import { expandCluster } from '../labfile/cluster.js';
-import { clusterPod, controlPlaneConfig } from '../k8s/lab.js';
+import { clusterPod, controlPlaneConfig, kubeProxyConfiguration } from '../k8s/lab.js';
 import { computeSlices, reconcile } from '../k8s/controlplane.js';
 import { readManifests } from '../k8s/manifest.js';
 import type { ClusterState, Pod } from '../api/objects.js';
@@ -69,13 +69,6 @@ export async function applyFiles(lab: Lab, inst: Instance, files: string[], mode
   });
   const given = readManifests(sources);
   if (given.diagnostics.some((d) => d.severity === 'error')) throw new LabFileError(given.diagnostics);
-  const running = c.kubernetes?.kubeProxy.mode ?? 'iptables';
-  for (const o of given.objects) {
-    if (o.kind === 'KubeProxyConfiguration' && o.resolved.mode !== running && mode === 'apply')
-      throw new InputError(`kube-proxy runs in ${running} mode on ${inst.name}; its mode cannot change on a running lab`, [
-        `  hint: set mode: ${o.resolved.mode} in the lab's KubeProxyConfiguration, then "knetlab down ${inst.name}" and "knetlab up ${lab.name}${inst.prefix ? ` --prefix ${inst.prefix}` : ''}"`,
-      ]);
-  }
 
   // 2. Merge into the objects as written.
   const stored = parseAllDocuments(readFileSync(objectsPath(inst.dir), 'utf8'))
@@ -97,6 +90,16 @@ export async function applyFiles(lab: Lab, inst: Instance, files: string[], mode
   const objects = [...merged.values()];
   const all = readManifests([{ file: objectsPath(inst.dir), text: objectsYaml(objects) }]);
   if (all.diagnostics.some((d) => d.severity === 'error')) throw new LabFileError(all.diagnostics);
+  // kube-proxy's configuration: a new one is taken at the next sync, as a restarted kube-proxy
+  // would take it; deleting it brings back the defaults. Its mode stays what it was at up.
+  const kubeProxy = kubeProxyConfiguration(all.objects, []);
+  const running = current.kubeProxy.mode;
+  if (kubeProxy.mode !== running) {
+    const hint = `then "knetlab down ${inst.name}" and "knetlab up ${lab.name}${inst.prefix ? ` --prefix ${inst.prefix}` : ''}"`;
+    throw new InputError(`kube-proxy runs in ${running} mode on ${inst.name}; its mode cannot change on a running lab`, [
+      `  hint: set mode: ${kubeProxy.mode} in the lab's KubeProxyConfiguration, ${hint}`,
+    ]);
+  }
 
   // 3. Reconcile against the lab's own nodes and pods (not those the manifests made).
   const k8sPods = new Set(current.state.pods.map((p) => p.meta.name));
@@ -123,7 +126,7 @@ export async function applyFiles(lab: Lab, inst: Instance, files: string[], mode
   const next = await updateState(stateFile, (s) => {
     const pods = r.state.pods.map((p) => ({ ...p, ready: s.state.pods.find((q) => q.meta.name === p.meta.name)?.ready ?? p.ready }));
     const state: ClusterState = { ...r.state, pods };
-    return { ...s, state: { ...state, slices: computeSlices(state) } };
+    return { ...s, kubeProxy, state: { ...state, slices: computeSlices(state) } };
   });
   writeFileSync(objectsPath(inst.dir), objectsYaml(objects), { mode: 0o600 });
   appendEvents(inst.dir, r.events);

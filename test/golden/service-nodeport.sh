@@ -368,6 +368,49 @@ tee /run/knetlab/labs/service-nodeport/cluster/state.json >/dev/null <<'EOF'
     }
   ],
   "lbPool": [],
+  "kubeProxy": {
+    "mode": "iptables",
+    "clusterCIDR": null,
+    "detectLocalMode": "ClusterCIDR",
+    "detectLocal": {
+      "bridgeInterface": "",
+      "interfaceNamePrefix": ""
+    },
+    "nodePortAddresses": [],
+    "healthzBindAddress": "0.0.0.0:10256",
+    "iptables": {
+      "masqueradeAll": false,
+      "masqueradeBit": 14,
+      "localhostNodePorts": true,
+      "syncPeriodMs": 30000,
+      "minSyncPeriodMs": 1000
+    },
+    "ipvs": {
+      "scheduler": "",
+      "strictARP": false,
+      "syncPeriodMs": 30000,
+      "minSyncPeriodMs": 0,
+      "excludeCIDRs": [],
+      "tcpTimeoutMs": 0,
+      "tcpFinTimeoutMs": 0,
+      "udpTimeoutMs": 0
+    },
+    "nftables": {
+      "masqueradeAll": false,
+      "masqueradeBit": 14,
+      "syncPeriodMs": 30000,
+      "minSyncPeriodMs": 1000
+    },
+    "conntrack": {
+      "maxPerCore": 32768,
+      "min": 131072,
+      "tcpEstablishedTimeoutMs": 86400000,
+      "tcpCloseWaitTimeoutMs": 3600000,
+      "tcpBeLiberal": false,
+      "udpTimeoutMs": 0,
+      "udpStreamTimeoutMs": 0
+    }
+  },
   "state": {
     "pods": [
       {
@@ -764,12 +807,16 @@ tee /run/knetlab/labs/service-nodeport/cluster/events.jsonl >/dev/null <<'EOF'
 {"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/myapp-c749b47cc-k42p5","type":"Normal","reason":"Scheduled","message":"Successfully assigned default/myapp-c749b47cc-k42p5 to node3"}
 EOF
 
-# 14. kube-proxy: hook its chains into the built-in ones
-#    kube-proxy (iptables mode) starts by ensuring the jumps from the built-in chains to its own: nat
-#    PREROUTING and OUTPUT → KUBE-SERVICES, POSTROUTING → KUBE-POSTROUTING, and the filter jumps
-#    (INPUT, FORWARD, OUTPUT), plus the KUBE-PROXY-CANARY chains it watches to notice a flush. Only
-#    what is missing is added, so a restart neither flushes its chains nor stacks duplicate jumps.
-#    Each node's kube-proxy also gets its configuration file.
+# 14. kube-proxy: set its sysctls and hook its chains into the built-in ones
+#    kube-proxy sets the sysctls its configuration asks for in the node's network namespace:
+#    net.ipv4.conf.all.route_localnet=1 when NodePorts answer on 127.0.0.1
+#    (iptables.localhostNodePorts, on by default; without it the kernel drops packets to 127.0.0.0/8
+#    that are routed anywhere but lo), and the conntrack timeouts (conntrack.tcpEstablishedTimeout is
+#    24h unless set, tcpCloseWaitTimeout 1h). kube-proxy (iptables mode) starts by ensuring the jumps
+#    from the built-in chains to its own: nat PREROUTING and OUTPUT → KUBE-SERVICES, POSTROUTING →
+#    KUBE-POSTROUTING, and the filter jumps (INPUT, FORWARD, OUTPUT), plus the KUBE-PROXY-CANARY
+#    chains it watches to notice a flush. Only what is missing is added, so a restart neither flushes
+#    its chains nor stacks duplicate jumps. Each node's kube-proxy also gets its configuration file.
 tee /run/knetlab/labs/service-nodeport/cluster/kube-proxy-node1.json >/dev/null <<'EOF'
 {
   "node": "node1",
@@ -780,6 +827,7 @@ tee /run/knetlab/labs/service-nodeport/cluster/kube-proxy-node1.json >/dev/null 
   "log": "/run/knetlab/labs/service-nodeport/cluster/kube-proxy-node1.log"
 }
 EOF
+ip netns exec node1 sysctl -q -w net.ipv4.conf.all.route_localnet=1 net.netfilter.nf_conntrack_tcp_timeout_established=86400 net.netfilter.nf_conntrack_tcp_timeout_close_wait=3600
 ip netns exec node1 iptables-restore --noflush <<'EOF'
 *mangle
 :KUBE-PROXY-CANARY - [0:0]
@@ -823,6 +871,7 @@ tee /run/knetlab/labs/service-nodeport/cluster/kube-proxy-node2.json >/dev/null 
   "log": "/run/knetlab/labs/service-nodeport/cluster/kube-proxy-node2.log"
 }
 EOF
+ip netns exec node2 sysctl -q -w net.ipv4.conf.all.route_localnet=1 net.netfilter.nf_conntrack_tcp_timeout_established=86400 net.netfilter.nf_conntrack_tcp_timeout_close_wait=3600
 ip netns exec node2 iptables-restore --noflush <<'EOF'
 *mangle
 :KUBE-PROXY-CANARY - [0:0]
@@ -866,6 +915,7 @@ tee /run/knetlab/labs/service-nodeport/cluster/kube-proxy-node3.json >/dev/null 
   "log": "/run/knetlab/labs/service-nodeport/cluster/kube-proxy-node3.log"
 }
 EOF
+ip netns exec node3 sysctl -q -w net.ipv4.conf.all.route_localnet=1 net.netfilter.nf_conntrack_tcp_timeout_established=86400 net.netfilter.nf_conntrack_tcp_timeout_close_wait=3600
 ip netns exec node3 iptables-restore --noflush <<'EOF'
 *mangle
 :KUBE-PROXY-CANARY - [0:0]
@@ -1112,6 +1162,12 @@ ip netns exec client curl -sS --max-time 2 -w '\nstatus=%{http_code}\n' http://1
 ip netns exec client curl -sS --max-time 2 -w '\nstatus=%{http_code}\n' http://192.168.56.11:30080/
 # inside the cluster, myapp's ClusterIP answers on its port 80
 ip netns exec web-1 curl -sS --max-time 2 -w '\nstatus=%{http_code}\n' http://10.99.99.99/
+# a node reaches the NodePort on 127.0.0.1 (localhostNodePorts; kube-proxy set route_localnet=1)
+ip netns exec node1 curl -sS --max-time 2 -w '\nstatus=%{http_code}\n' http://127.0.0.1:30080/
+# masqueraded, so the reply comes back to node1 (the pod sees node1's flannel.1 address, not 127.0.0.1)
+ip netns exec node1 curl -sS --max-time 2 -w '\nstatus=%{http_code}\n' http://127.0.0.1:30080/
+# kube-proxy turned route_localnet on in the node's namespace
+ip netns exec node1 sh -c 'test "$(cat /proc/sys/net/ipv4/conf/all/route_localnet)" = 1'
 
 # Clean up (what "knetlab down" does, by the recorded PIDs and namespaces):
 # pkill -F /run/knetlab/labs/service-nodeport/web-1.nginx.pid

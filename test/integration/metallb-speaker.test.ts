@@ -13,6 +13,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isRoot, netnsWithPrefix, processesUnder, stateDir } from './helpers.js';
+import { DEFAULT_KUBE_PROXY_CONFIGURATION } from '../../src/api/objects.js';
 
 const DAEMON = join(process.cwd(), 'dist', 'agent.js');
 const SW = 'ml-sw';
@@ -75,6 +76,7 @@ function stateFile(generation = 1, externalTrafficPolicy = 'Cluster', unready: s
     serviceCIDR: '10.96.0.0/12',
     nodes: NODES.map((n, i) => ({ name: n.name, address: n.ip, netns: n.ns, podCIDR: `10.244.${i + 1}.0/24` })),
     lbPool: ['192.168.77.240/28'],
+    kubeProxy: DEFAULT_KUBE_PROXY_CONFIGURATION,
     state: {
       pods: [],
       deployments: [],

@@ -5,7 +5,15 @@
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import type { EndpointSlice, Meta, NodeInfo, Service } from '../../src/api/objects.js';
-import { DEFAULT_PROXIER_CONFIG, RESTORE_COMMAND, chainsIn, jumpCommands, jumpRulesPayload, syncProxyRules } from '../../src/components/kube-proxy/iptables.js';
+import {
+  DEFAULT_PROXIER_CONFIG,
+  RESTORE_COMMAND,
+  cidrDetector,
+  chainsIn,
+  jumpCommands,
+  jumpRulesPayload,
+  syncProxyRules,
+} from '../../src/components/kube-proxy/iptables.js';
 
 const NETNS = 'kp-itest';
 
@@ -82,7 +90,7 @@ COMMIT
 
 // The §1.13 service: ns1/svc1, NodePort 3001, three ready endpoints on other nodes.
 const NODE: NodeInfo = { name: 'test-node', address: '192.168.0.2', netns: NETNS, podCIDR: '10.0.1.0/24' };
-const CFG = { ...DEFAULT_PROXIER_CONFIG, clusterCIDR: '10.0.0.0/8' };
+const CFG = { ...DEFAULT_PROXIER_CONFIG, localDetector: cidrDetector('10.0.0.0/8') };
 const meta = (namespace: string, name: string): Meta => ({
   name,
   namespace,

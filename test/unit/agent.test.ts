@@ -8,7 +8,7 @@ import { get } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { StateFile } from '../../src/api/objects.js';
+import { DEFAULT_KUBE_PROXY_CONFIGURATION, type StateFile } from '../../src/api/objects.js';
 import { readConfig } from '../../src/agent/config.js';
 import { serveJson } from '../../src/agent/health.js';
 import { watchState } from '../../src/agent/watch.js';
@@ -26,6 +26,7 @@ const state = (generation: number): StateFile => ({
   serviceCIDR: '10.96.0.0/12',
   nodes: [{ name: 'node1', address: '192.168.56.11', netns: 'node1', podCIDR: '10.244.1.0/24' }],
   lbPool: [],
+  kubeProxy: DEFAULT_KUBE_PROXY_CONFIGURATION,
   state: { pods: [], deployments: [], services: [], slices: [] } as unknown as StateFile['state'],
 });
 /** Written the way the control plane writes it: a new file renamed over the old. */
@@ -140,7 +141,7 @@ t.test('serveJson: JSON with the given status and headers; a taken port is a one
       () => ({ status: 200, body: {} }),
       () => {},
     ),
-    { message: new RegExp(`^cannot listen on :${port}: .*EADDRINUSE`) },
+    { message: new RegExp(`^cannot listen on 0\\.0\\.0\\.0:${port}: .*EADDRINUSE`) },
   );
 });
 

@@ -6,7 +6,7 @@ import { formatDiagnostic } from '../../src/labfile/diagnostics.js';
 import { loadLabFile } from '../../src/plan/load.js';
 import { LabFileError } from '../../src/labfile/diagnostics.js';
 import { PROXIERS } from '../../src/components/kube-proxy/modes.js';
-import { PLANNED_PROXY_MODES, PROXY_MODES, type NodeInfo } from '../../src/api/objects.js';
+import { DEFAULT_KUBE_PROXY_CONFIGURATION, PLANNED_PROXY_MODES, PROXY_MODES, type NodeInfo } from '../../src/api/objects.js';
 
 const config = (body: string) => `apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\n${body}`;
 const diagnostics = (text: string) => readManifests([{ file: 'kp.yaml', text }]).diagnostics.map(formatDiagnostic);
@@ -16,7 +16,7 @@ t.test('mode "" and iptables are iptables; no mode at all too', async (t) => {
     const r = readManifests([{ file: 'kp.yaml', text: config(body) }]);
     t.same(r.diagnostics, [], JSON.stringify(body));
     const kp = r.objects.find((o) => o.kind === 'KubeProxyConfiguration');
-    t.same(kp?.resolved, { mode: 'iptables' }, JSON.stringify(body));
+    t.same(kp?.resolved, DEFAULT_KUBE_PROXY_CONFIGURATION, JSON.stringify(body));
   }
 });
 
@@ -35,7 +35,7 @@ t.test('a mode kube-proxy does not have is an error listing the real ones', asyn
 });
 
 t.test('fields kube-proxy has but knetlab keeps at their defaults are warned about; unknown ones are errors', async (t) => {
-  t.match(diagnostics(config('mode: iptables\niptables:\n  masqueradeAll: true\n')), [/4:1  warning  iptables is not modelled by knetlab and is ignored/]);
+  t.match(diagnostics(config('mode: iptables\noomScoreAdj: -999\n')), [/4:1  warning  oomScoreAdj is not modelled by knetlab and is ignored/]);
   t.match(diagnostics(config('mode: iptables\nmetadata:\n  name: kp\n')), [/4:1  error  unknown field "metadata"/]);
   t.match(diagnostics('apiVersion: kubeproxy.config.k8s.io/v1alpha2\nkind: KubeProxyConfiguration\n'), [
     /1:13  error  no matches for kind "KubeProxyConfiguration" in version "kubeproxy.config.k8s.io\/v1alpha2"/,
@@ -94,7 +94,7 @@ t.test('iptables mode through the seam: setup adds only missing jumps; a sync de
   const [again] = p.setup([save]);
   t.notMatch(again!.input, /^-I /m, 'no jump inserted twice');
   const node: NodeInfo = { name: 'node1', address: '192.168.56.11', netns: 'node1', podCIDR: '10.244.1.0/24' };
-  const cfg = { mode: 'iptables' as const, clusterCIDR: '10.244.0.0/16' };
+  const cfg = { config: DEFAULT_KUBE_PROXY_CONFIGURATION, clusterCIDR: '10.244.0.0/16', nodeAddresses: ['127.0.0.1', node.address] };
   const none = p.sync(node, { services: [], slices: [] }, null, cfg);
   t.same([none.commands[0]!.file, ...none.commands[0]!.args], ['iptables-restore', '--noflush', '--counters']);
   // The stats count what the payload holds: its -A rules per table.

@@ -6,6 +6,7 @@ import t from 'tap';
 import type { EndpointConditions, EndpointSlice, Meta, NodeInfo, Service, ServicePort, SliceEndpoint, SlicePort } from '../../src/api/objects.js';
 import {
   DEFAULT_PROXIER_CONFIG,
+  cidrDetector,
   LARGE_CLUSTER_ENDPOINTS,
   chainsIn,
   computeProbability,
@@ -23,7 +24,7 @@ import {
 
 // The upstream test conventions (reference, "Conventions").
 const NODE: NodeInfo = { name: 'test-node', address: '192.168.0.2', netns: 'test-node', podCIDR: '10.0.1.0/24' };
-const CFG: ProxierConfig = { ...DEFAULT_PROXIER_CONFIG, clusterCIDR: '10.0.0.0/8' };
+const CFG: ProxierConfig = { ...DEFAULT_PROXIER_CONFIG, localDetector: cidrDetector('10.0.0.0/8') };
 
 const meta = (namespace: string, name: string): Meta => ({
   name,

@@ -21,6 +21,7 @@ export function initialState(c: Cluster, inst: Instance): StateFile {
     serviceCIDR: c.serviceCIDR,
     nodes: nodeInfos(c, inst),
     lbPool: c.lbPool,
+    kubeProxy: c.kubernetes!.kubeProxy,
     state: c.kubernetes!.state,
   };
 }

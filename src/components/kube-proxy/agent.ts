@@ -1,8 +1,11 @@
 // kube-proxy for one node: it runs inside the node's network namespace, watches the lab's API
-// contents (the state file) and, whenever they change, has its mode (proxier.ts; iptables: one
+// contents (the state file, which carries its KubeProxyConfiguration too) and, whenever they
+// change, sets the sysctls the configuration asks for and has its mode (proxier.ts; iptables: one
 // `iptables-restore --noflush --counters` of the node's whole ruleset, computed exactly as
-// kube-proxy's syncProxyRules does) bring the kernel in step. Like kube-proxy it also serves
-//   :10256/healthz                 the proxy's own health
+// kube-proxy's syncProxyRules does) bring the kernel in step, at most once per minSyncPeriod.
+// Every syncPeriod it checks the mode's canary and resyncs whole if its rules were flushed.
+// Like kube-proxy it also serves
+//   :10256/healthz                 the proxy's own health (healthzBindAddress)
 //   :<healthCheckNodePort>/        per LoadBalancer Service with externalTrafficPolicy Local:
 //                                  200 when this node has a ready local endpoint, else 503, so
 //                                  that an external load balancer only sends traffic where it
@@ -12,22 +15,23 @@
 //
 // Config JSON: { node, mode, stateFile, syncedFile, pidfile, log }.
 
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { networkInterfaces } from 'node:os';
 import { PROXY_MODES, type ProxyMode, type Service, type StateFile } from '../../api/objects.js';
 import type { Command } from '../../kernel/command.js';
 import { readConfig } from '../../agent/config.js';
 import { logger, type Agent, type AgentFiles } from '../../agent/runtime.js';
 import { serveJson } from '../../agent/health.js';
 import { watchState, type StateWatch } from '../../agent/watch.js';
+import { readState } from '../../k8s/store.js';
 import { runSync } from '../../exec/process.js';
 import { PROXIERS } from './modes.js';
 import type { KernelListing } from './proxier.js';
+import { kubeProxySysctls, syncPeriods } from './config.js';
 
 const PROG = 'kube-proxy';
 const log = logger(PROG);
-const HEALTHZ_PORT = 10256;
-/** kube-proxy is unhealthy once a change has waited this long for a sync (its healthTimeout: 2 × the 30 s sync period). */
-const HEALTH_TIMEOUT_MS = 60_000;
 
 interface Config extends AgentFiles {
   node: string;
@@ -63,6 +67,29 @@ function around(payload: string, err: string): string {
     .join('\n');
 }
 
+/**
+ * Set sysctls in this network namespace, writing only those that differ (proxyutil.EnsureSysctl);
+ * a failure is returned as one line.
+ */
+function ensureSysctls(values: [string, string][]): string | null {
+  for (const [key, value] of values) {
+    const path = `/proc/sys/${key.replaceAll('.', '/')}`;
+    try {
+      if (readFileSync(path, 'utf8').trim() === value) continue;
+      writeFileSync(path, value);
+      log('I', `set sysctl ${key}=${value}`);
+    } catch (e) {
+      return `cannot set sysctl ${key}=${value}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+    }
+  }
+  return null;
+}
+
+/** The IPv4 addresses of this namespace's interfaces, in interface order (what nodePortAddresses picks from). */
+function interfaceAddresses(): string[] {
+  return Object.values(networkInterfaces()).flatMap((addrs) => (addrs ?? []).filter((a) => a.family === 'IPv4').map((a) => a.address));
+}
+
 /** Local ready endpoints of a Service on this node (the health check's answer). */
 function localEndpoints(s: StateFile, svc: Service, node: string): number {
   const ips = new Set<string>();
@@ -95,8 +122,18 @@ async function start(cfg: Config, fatal: (why: string) => void): Promise<{ stop(
       log('E', (failure = `node ${cfg.node} is not in ${cfg.stateFile}`));
       return false;
     }
+    const config = s.kubeProxy;
+    if (config.mode !== cfg.mode) {
+      log('E', (failure = `the configuration asks for ${config.mode} mode; this kube-proxy runs in ${cfg.mode} mode and keeps it until restarted`));
+      return false;
+    }
+    const sysctlFailure = ensureSysctls(kubeProxySysctls(config, self));
+    if (sysctlFailure) {
+      log('E', (failure = sysctlFailure));
+      return false;
+    }
     const t0 = performance.now();
-    const { commands, stats } = proxier.sync(self, s.state, observe(), { mode: cfg.mode, clusterCIDR: s.clusterCIDR });
+    const { commands, stats } = proxier.sync(self, s.state, observe(), { config, clusterCIDR: s.clusterCIDR, nodeAddresses: interfaceAddresses() });
     const failed = apply(commands);
     if (failed) {
       log('E', failed);
@@ -151,34 +188,63 @@ async function start(cfg: Config, fatal: (why: string) => void): Promise<{ stop(
     }
   };
 
-  // :10256/healthz as kube-proxy's proxier health server answers it: lastUpdated is the last
-  // successful sync; unhealthy (503) once a change has waited longer than the health timeout.
+  // /healthz (healthzBindAddress, :10256 by default) as kube-proxy's proxier health server answers
+  // it: lastUpdated is the last successful sync; unhealthy (503) once a change has waited longer
+  // than the health timeout, twice the sync period. The address is the one at start: a real
+  // kube-proxy restarts to take a new configuration file.
   let watch: StateWatch | null = null;
+  const initial = readState(cfg.stateFile);
+  /** The configuration now: the state's last synced, or the one at start. */
+  const current = () => (watch?.state ?? initial).kubeProxy;
+  const [healthzHost, healthzPort] = initial.kubeProxy.healthzBindAddress.split(':') as [string, string];
   const healthz = await serveJson(
-    HEALTHZ_PORT,
+    Number(healthzPort),
     () => {
       const now = new Date();
       const pending = watch?.pendingSince;
-      const healthy = !pending || now.getTime() - pending.getTime() < HEALTH_TIMEOUT_MS;
+      const healthy = !pending || now.getTime() - pending.getTime() < 2 * syncPeriods(current()).syncPeriodMs;
       return {
         status: healthy ? 200 : 503,
         body: { lastUpdated: (watch?.lastSynced ?? now).toISOString(), currentTime: now.toISOString(), nodeEligible: true },
       };
     },
     (e) => fatal(`healthz: ${e.message}`),
+    healthzHost,
   );
 
-  const w = watchState({ stateFile: cfg.stateFile, syncedFile: cfg.syncedFile, sync, warn: (m) => log('W', m) });
+  const w = watchState({
+    stateFile: cfg.stateFile,
+    syncedFile: cfg.syncedFile,
+    sync,
+    minIntervalMs: () => syncPeriods(current()).minSyncPeriodMs,
+    warn: (m) => log('W', m),
+  });
   watch = w;
   if (w.synced() < 0) {
     w.stop();
     healthz.close();
     throw new Error(`the first sync failed: ${failure} (see ${cfg.log})`);
   }
+
+  // Every syncPeriod, as kube-proxy's iptables monitor does, check that the mode's canary is
+  // still in the kernel; if someone flushed the tables, ensure the jumps again and resync whole.
+  let canaryTimer: NodeJS.Timeout;
+  const checkCanary = () => {
+    const gone = proxier.canary.find((cmd) => runSync(cmd).code !== 0);
+    if (gone) {
+      log('W', `${[gone.file, ...gone.args].join(' ')} failed: kube-proxy's rules were flushed from under it; ensuring its chains again and resyncing`);
+      const again = apply(proxier.setup(observe()));
+      if (again) log('E', `kube-proxy's setup failed: ${again.split('\n')[0]}`);
+      else w.resync();
+    }
+    canaryTimer = setTimeout(checkCanary, syncPeriods(current()).syncPeriodMs);
+  };
+  canaryTimer = setTimeout(checkCanary, syncPeriods(current()).syncPeriodMs);
   log('I', `proxying for node ${cfg.node} (${self!.address}) in ${cfg.mode} mode; cluster CIDR ${state!.clusterCIDR}`);
   return {
     stop(why: string) {
       log('I', why);
+      clearTimeout(canaryTimer);
       w.stop();
       healthz.close();
       for (const c of checks.values()) c.server?.close();

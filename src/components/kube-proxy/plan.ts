@@ -10,6 +10,7 @@ import { agentArgv } from '../../agent/names.js';
 import type { Component } from '../component.js';
 import { initialState } from '../controlplane/plan.js';
 import { PROXIERS } from './modes.js';
+import { kubeProxySysctls } from './config.js';
 
 export const kubeProxy: Component = {
   tools: (c) => ['node', ...(c.kubernetes ? PROXIERS[c.kubernetes.kubeProxy.mode].tools : [])],
@@ -20,8 +21,12 @@ export const kubeProxy: Component = {
     const mode = c.kubernetes.kubeProxy.mode;
     const proxier = PROXIERS[mode];
     const state = initialState(c, inst);
-    const cfg = { mode, clusterCIDR: c.podNetwork };
-    const config = (node: string) =>
+    const config = c.kubernetes.kubeProxy;
+    // The node's addresses as kube-proxy will find them on its interfaces (for nodePortAddresses):
+    // loopback and the underlay address; the agent reads the real interfaces at every sync.
+    const ctx = (n: { address: string }) => ({ config, clusterCIDR: c.podNetwork, nodeAddresses: ['127.0.0.1', n.address] });
+    const sysctls = (n: { address: string }) => kubeProxySysctls(config, n);
+    const agentConfig = (node: string) =>
       JSON.stringify(
         { node, mode, stateFile: stateFilePath(inst.dir), syncedFile: syncedPath(inst.dir, node), pidfile: file(node) + '.pid', log: file(node) + '.log' },
         null,
@@ -29,10 +34,11 @@ export const kubeProxy: Component = {
       ) + '\n';
     return [
       {
-        title: 'kube-proxy: hook its chains into the built-in ones',
-        why: `${proxier.explain.setup} Each node's kube-proxy also gets its configuration file.`,
+        title: 'kube-proxy: set its sysctls and hook its chains into the built-in ones',
+        why: `kube-proxy sets the sysctls its configuration asks for in the node's network namespace: net.ipv4.conf.all.route_localnet=1 when NodePorts answer on 127.0.0.1 (iptables.localhostNodePorts, on by default; without it the kernel drops packets to 127.0.0.0/8 that are routed anywhere but lo), and the conntrack timeouts (conntrack.tcpEstablishedTimeout is 24h unless set, tcpCloseWaitTimeout 1h). ${proxier.explain.setup} Each node's kube-proxy also gets its configuration file.`,
         steps: c.nodes.flatMap((n): Step[] => [
-          { kind: 'file.write', path: file(n.name) + '.json', content: config(n.name) },
+          { kind: 'file.write', path: file(n.name) + '.json', content: agentConfig(n.name) },
+          ...(sysctls(n).length ? [{ kind: 'sysctl.set', netns: ns(n.name), values: sysctls(n) } satisfies Step] : []),
           ...proxier
             .setup(null)
             .map((cmd): Step => ({ kind: 'exec', netns: ns(n.name), command: cmd, label: `ensure kube-proxy's jump rules in ${ns(n.name)}` })),
@@ -47,7 +53,7 @@ export const kubeProxy: Component = {
               state.nodes.find((x) => x.name === n.name)!,
               state.state,
               null,
-              cfg,
+              ctx(n),
             )
             .commands.map((cmd): Step => ({ kind: 'exec', netns: ns(n.name), command: cmd, label: `program kube-proxy's ${mode} rules in ${ns(n.name)}` })),
         ),

@@ -4,14 +4,17 @@
 // given what the kernel holds now. The same functions serve the planner (kube-proxy's first sync,
 // printed in tutorials) and the kube-proxy agent (every later sync).
 
-import type { EndpointSlice, NodeInfo, ProxyMode, Service } from '../../api/objects.js';
+import type { EndpointSlice, KubeProxyConfiguration, NodeInfo, ProxyMode, Service } from '../../api/objects.js';
 import type { Command } from '../../kernel/command.js';
 import type { KernelFeature } from '../../kernel/features.js';
 
+/** What a sync needs besides the API: kube-proxy's configuration and what it knows of its node. */
 export interface KubeProxyConfig {
-  mode: ProxyMode;
-  /** --cluster-cidr: the local-traffic detector ("from a pod" is a source inside it). */
+  config: KubeProxyConfiguration;
+  /** The cluster's pod network: kube-proxy's clusterCIDR when the configuration leaves it out. */
   clusterCIDR: string;
+  /** IPv4 addresses on the node's interfaces, loopback included (nodePortAddresses picks among them). */
+  nodeAddresses: readonly string[];
 }
 
 export interface SyncStats {
@@ -39,6 +42,12 @@ export interface Proxier {
    * also ipvsadm and ipset), whose outputs come back, in order, as `now`.
    */
   readonly observe: readonly Command[];
+  /**
+   * Commands that all succeed while the mode's state is in the kernel (iptables: the
+   * KUBE-PROXY-CANARY chains). kube-proxy checks them every syncPeriod; when one fails, someone
+   * flushed its rules, and it ensures its setup again and resyncs whole.
+   */
+  readonly canary: readonly Command[];
   /** What kube-proxy ensures once at start; `now` is null on a fresh node. */
   setup(now: KernelListing | null): Command[];
   /** One sync: the writes that bring the node's kernel to the desired state. Pure. */

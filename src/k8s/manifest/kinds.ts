@@ -1,10 +1,10 @@
 // One object, by its kind: kind and apiVersion, the top-level fields, metadata, then the checks of
-// the kind (workloads.ts, service.ts, endpoints.ts; a KubeProxyConfiguration's mode here).
+// the kind (workloads.ts, service.ts, endpoints.ts, kube-proxy-config.ts).
 
 import { closest } from '../../labfile/suggest.js';
-import { PLANNED_PROXY_MODES, PROXY_MODES, type KubeProxyConfiguration, type ProxyMode } from '../../api/objects.js';
 import { API_VERSIONS, type ManifestKind, type ManifestObject } from './types.js';
-import { KUBE_PROXY_UNMODELLED, SUPPORTED, TOP_FIELDS } from './fields.js';
+import { SUPPORTED, TOP_FIELDS } from './fields.js';
+import { readKubeProxyConfiguration } from './kube-proxy-config.js';
 import { describe, isJson, type ObjectReader } from './object-reader.js';
 import { readDeployment, readPodSpec } from './workloads.js';
 import { readService } from './service.js';
@@ -33,8 +33,7 @@ export function readObject(r: ObjectReader, raw: unknown): Resolved | undefined 
     r.error(['apiVersion'], `no matches for kind "${k}" in version "${apiVersion}"`, `${k} is served by apiVersion ${API_VERSIONS[k]}`);
   }
   if (k === 'KubeProxyConfiguration') {
-    r.fields(obj, [], TOP_FIELDS[k], KUBE_PROXY_UNMODELLED);
-    const resolved = readKubeProxyMode(r, obj.mode);
+    const resolved = readKubeProxyConfiguration(r, obj);
     return resolved ? { kind: k, namespace: '', name: 'kube-proxy', labels: {}, annotations: {}, resolved } : undefined;
   }
   r.fields(obj, [], TOP_FIELDS[k], []);
@@ -68,26 +67,4 @@ export function readObject(r: ObjectReader, raw: unknown): Resolved | undefined 
       return resolved && meta ? { kind: k, ...meta, resolved } : undefined;
     }
   }
-}
-
-/** mode: "" (the default, iptables on Linux) or a mode knetlab runs; the others are named as not yet available. */
-function readKubeProxyMode(r: ObjectReader, value: unknown): KubeProxyConfiguration | undefined {
-  if (value === undefined || value === null || value === '') return { mode: 'iptables' };
-  const mode = r.string(value, ['mode'], `mode is one of ${PROXY_MODES.join(', ')} (or "" for the default, iptables)`);
-  if (mode === undefined) return undefined;
-  if ((PROXY_MODES as readonly string[]).includes(mode)) return { mode: mode as ProxyMode };
-  if (PLANNED_PROXY_MODES.includes(mode)) {
-    r.error(
-      ['mode'],
-      `kube-proxy mode "${mode}" is not available in knetlab yet`,
-      `knetlab runs ${PROXY_MODES.join(', ')} (the default); ${PLANNED_PROXY_MODES.join(', ')} are not yet available`,
-    );
-  } else {
-    r.error(
-      ['mode'],
-      `unknown kube-proxy mode "${mode}"`,
-      `kube-proxy's modes on Linux are ${[...PROXY_MODES, ...PLANNED_PROXY_MODES].join(', ')} ("" means iptables)`,
-    );
-  }
-  return undefined;
 }

@@ -6,12 +6,13 @@
 // byte-for-byte what kube-proxy writes, because labs are compared with real nodes.
 //
 // IPv4 only, like kube-proxy's IPv4 proxier: IPv6 ClusterIPs, external IPs, LB IPs, source ranges
-// and endpoint addresses are ignored. Not modelled (kube-proxy flags left at their defaults):
-// --nodeport-addresses (NodePorts answer on every local address), --masquerade-all, nfacct
-// counters, nf_conntrack_tcp_be_liberal (the INVALID drop is always written), topology hints.
+// and endpoint addresses are ignored. The configuration it takes is the KubeProxyConfiguration as
+// config.ts resolves it (local detector, masqueradeAll and the masquerade bit, nodePortAddresses,
+// localhostNodePorts, conntrack's TCP liberal mode). Not modelled: nfacct counters, topology hints.
 
 import type { EndpointSlice, NodeInfo, Service, ServicePort } from '../../../api/objects.js';
 import { contains, formatIPv4, formatNetwork, parseCidrSloppy, parseIPv4Sloppy, type Cidr } from '../../../labfile/net.js';
+import type { LocalDetector } from '../config.js';
 import {
   KUBE_EXTERNAL_SERVICES,
   KUBE_FIREWALL,
@@ -31,18 +32,31 @@ import {
 } from './chains.js';
 
 export interface ProxierConfig {
-  /** --cluster-cidr: the local-traffic detector. "From a pod" is `-s <clusterCIDR>`. */
-  clusterCIDR: string;
-  /** --iptables-masquerade-bit: the fwmark bit KUBE-MARK-MASQ sets and KUBE-POSTROUTING tests. */
+  /** detectLocalMode: how "from a pod" is matched (`-s <clusterCIDR>` by default); null: no detector. */
+  localDetector: LocalDetector | null;
+  /** iptables.masqueradeBit: the fwmark bit KUBE-MARK-MASQ sets and KUBE-POSTROUTING tests. */
   masqueradeBit: number;
-  /** --iptables-localhost-nodeports: NodePorts answer on 127.0.0.1 (needs route_localnet=1). */
+  /** iptables.masqueradeAll: masquerade every packet to a ClusterIP, whatever its source. */
+  masqueradeAll: boolean;
+  /** iptables.localhostNodePorts, as config.ts resolves it: NodePorts answer on 127.0.0.1 (needs route_localnet=1). */
   localhostNodePorts: boolean;
+  /** nodePortAddresses resolved to this node's IPs (config.ts nodePortIPs); null: every local address. */
+  nodePortIPs: string[] | null;
+  /** net.netfilter.nf_conntrack_tcp_be_liberal is set: no packet is INVALID for being out of window, so no INVALID drop. */
+  tcpBeLiberal: boolean;
   /** The iptables binary knows MASQUERADE --random-fully (kube-proxy probes HasRandomFully()). */
   randomFully: boolean;
 }
 
-/** kube-proxy's defaults. --cluster-cidr has none: it comes from the cluster (StateFile.clusterCIDR). */
-export const DEFAULT_PROXIER_CONFIG: Omit<ProxierConfig, 'clusterCIDR'> = { masqueradeBit: 14, localhostNodePorts: true, randomFully: true };
+/** kube-proxy's defaults. The local detector has none: it comes from the cluster's pod network. */
+export const DEFAULT_PROXIER_CONFIG: Omit<ProxierConfig, 'localDetector'> = {
+  masqueradeBit: 14,
+  masqueradeAll: false,
+  localhostNodePorts: true,
+  nodePortIPs: null,
+  tcpBeLiberal: false,
+  randomFully: true,
+};
 
 /** How kube-proxy loads the payload: --noflush leaves chains it does not declare (INPUT, other programs') alone. */
 export const RESTORE_COMMAND = ['iptables-restore', '--noflush', '--counters'];
@@ -283,8 +297,6 @@ export function syncProxyRules(
   const skippedChains: string[] = [];
   const skippedRules: string[] = [];
   const activeNatChains = new Set(natChains);
-  const ifLocal = `-s ${cfg.clusterCIDR}`;
-  const ifNotLocal = `! -s ${cfg.clusterCIDR}`;
 
   natRules.push(`-A ${KUBE_POSTROUTING} -m mark ! --mark ${mark}/${mark} -j RETURN`);
   // Clear the mark so that a packet re-traversing the stack (e.g. through a bridge) is not masqueraded twice.
@@ -402,10 +414,11 @@ export function syncProxyRules(
     if (hasInternalEndpoints) {
       // Traffic to the ClusterIP from outside the pod network (node processes, or clients routing
       // the service range to this node) may leave the node towards a remote endpoint, whose reply
-      // must come back here to be un-DNATed: masquerade it.
-      rulesOut.push(
-        `-A ${internalTrafficChain} -m comment --comment "${name} cluster IP" ${match} -d ${clusterIP} --dport ${port} ${ifNotLocal} -j ${KUBE_MARK_MASQ}`,
-      );
+      // must come back here to be un-DNATed: masquerade it. masqueradeAll masquerades pods too;
+      // without a local detector kube-proxy cannot tell, and masquerades nobody.
+      const clusterIPRule = `-A ${internalTrafficChain} -m comment --comment "${name} cluster IP" ${match} -d ${clusterIP} --dport ${port}`;
+      if (cfg.masqueradeAll) rulesOut.push(`${clusterIPRule} -j ${KUBE_MARK_MASQ}`);
+      else if (cfg.localDetector) rulesOut.push(`${clusterIPRule} ${cfg.localDetector.ifNotLocal} -j ${KUBE_MARK_MASQ}`);
     }
 
     if (usesExternalTrafficChain) {
@@ -416,7 +429,8 @@ export function syncProxyRules(
       } else {
         // Pod traffic to an external destination is subject to neither policy, as if it had gone
         // out to the load balancer and come back in.
-        rulesOut.push(`-A ${chains.ext} -m comment --comment "pod traffic for ${name} external destinations" ${ifLocal} -j ${chains.svc}`);
+        if (cfg.localDetector)
+          rulesOut.push(`-A ${chains.ext} -m comment --comment "pod traffic for ${name} external destinations" ${cfg.localDetector.ifLocal} -j ${chains.svc}`);
         // From the node itself the source would be the (local) LB IP or node IP: masquerade it.
         rulesOut.push(
           `-A ${chains.ext} -m comment --comment "masquerade LOCAL traffic for ${name} external destinations" -m addrtype --src-type LOCAL -j ${KUBE_MARK_MASQ}`,
@@ -483,15 +497,22 @@ export function syncProxyRules(
   }
 
   // Last in KUBE-SERVICES, after every ClusterIP/external IP/LB IP rule: anything addressed to a
-  // local address tries the NodePorts.
-  const localhost = cfg.localhostNodePorts ? '' : ' ! -d 127.0.0.0/8';
-  natRules.push(
-    `-A ${KUBE_SERVICES} -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL${localhost} -j ${KUBE_NODEPORTS}`,
-  );
+  // local address tries the NodePorts; with nodePortAddresses, only the node IPs inside them.
+  const nodePorts = `-A ${KUBE_SERVICES} -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain"`;
+  if (cfg.nodePortIPs === null) {
+    const localhost = cfg.localhostNodePorts ? '' : ' ! -d 127.0.0.0/8';
+    natRules.push(`${nodePorts} -m addrtype --dst-type LOCAL${localhost} -j ${KUBE_NODEPORTS}`);
+  } else {
+    for (const ip of cfg.nodePortIPs) {
+      if (ip.startsWith('127.') && !cfg.localhostNodePorts) continue;
+      natRules.push(`${nodePorts} -d ${ip} -j ${KUBE_NODEPORTS}`);
+    }
+  }
 
   // An INVALID packet (e.g. out of the TCP window) would miss the conntrack entry, escape the
   // reverse NAT and reach the client with the endpoint's address, which resets the connection.
-  filterRules.push(`-A ${KUBE_FORWARD} -m conntrack --ctstate INVALID -j DROP`);
+  // In conntrack's liberal mode no packet is INVALID for that, and kube-proxy leaves the rule out.
+  if (!cfg.tcpBeLiberal) filterRules.push(`-A ${KUBE_FORWARD} -m conntrack --ctstate INVALID -j DROP`);
   // Forward marked (service) traffic even under a DROP FORWARD policy, and its replies.
   filterRules.push(`-A ${KUBE_FORWARD} -m comment --comment "kubernetes forwarding rules" -m mark --mark ${mark}/${mark} -j ACCEPT`);
   filterRules.push(`-A ${KUBE_FORWARD} -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`);
