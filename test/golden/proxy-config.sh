@@ -1,0 +1,898 @@
+#!/bin/sh
+# proxy-config: kube-proxy's configuration file at work (masqueradeAll, nodePortAddresses, detectLocalMode, syncPeriod)
+# Reproduces seed 004 §5.4.2 iptables mode (kube-proxy's options).
+# Two nodes on flannel (VXLAN), a NodePort Service "web" with two pods on node2, and a client pod
+# on node1. Every kube-proxy reads kube-proxy.yaml, a KubeProxyConfiguration as kube-proxy takes
+# it with --config: pods are told apart by the bridge they come from (detectLocalMode
+# BridgeInterface, so the rules match "-i cni0" instead of "-s 10.244.0.0/16"); masqueradeAll
+# masquerades every packet to a ClusterIP, so even a pod's request reaches the backend from a node
+# address; the masquerade mark is bit 15; NodePorts answer only on each node's primary IP, so
+# 127.0.0.1:30080 and the cni0 gateway's :30080 stay closed; and every 2 s kube-proxy checks its
+# canary chains, so rules someone flushed come back on their own.
+# The exact commands "knetlab up proxy-config" runs, in order. Run as root, on a scratch machine or VM.
+set -e
+
+# 1. Create the network namespaces
+#    Each network namespace has its own interfaces, routes, neighbour table and netfilter rules: the
+#    isolation a container or a pod gets. A new namespace holds only a loopback interface, and it is
+#    down.
+ip -batch - <<'EOF'
+netns add switch
+netns add node1
+netns add client
+netns add node2
+netns add web-598747bbdd-qn8qs
+netns add web-598747bbdd-6zrst
+netns add outside
+EOF
+
+# 2. Set per-namespace kernel parameters
+#    Network sysctls are per namespace. A namespace only forwards packets between its interfaces
+#    (acts as a router) when net.ipv4.ip_forward is 1.
+ip netns exec node1 sysctl -q -w net.ipv4.ip_forward=1
+ip netns exec node2 sysctl -q -w net.ipv4.ip_forward=1
+
+# 3. Create the bridges
+#    A Linux bridge is a virtual switch: it learns MAC addresses on its ports and forwards frames
+#    between them. Given an address, it is also the gateway its ports' namespaces route through
+#    (docker0, cni0).
+ip -n switch -batch - <<'EOF'
+link add br0 type bridge
+addr add 192.168.56.1/24 dev br0
+link set br0 up
+EOF
+ip -n node1 -batch - <<'EOF'
+link add cni0 mtu 1450 type bridge
+addr add 10.244.1.1/24 dev cni0
+link set cni0 up
+EOF
+ip -n node2 -batch - <<'EOF'
+link add cni0 mtu 1450 type bridge
+addr add 10.244.2.1/24 dev cni0
+link set cni0 up
+EOF
+
+# 4. Create the veth pairs
+#    A veth pair is a virtual cable: a frame sent into one end comes out of the other. Each pair is
+#    created with its ends already in their namespaces, so the machine's own namespace is never
+#    touched (creating it there and moving the ends with "ip link set ... netns" gives the same
+#    result).
+ip -n switch -batch - <<'EOF'
+link add node1 type veth peer name eth0 netns node1
+link add node2 type veth peer name eth0 netns node2
+link add outside type veth peer name eth0 netns outside
+EOF
+ip -n node1 link add vethd2a04d71 mtu 1450 type veth peer name eth0 mtu 1450 netns client
+ip -n node2 link add veth8d3a7c78 mtu 1450 type veth peer name eth0 mtu 1450 netns web-598747bbdd-qn8qs
+ip -n node2 link add veth1a303644 mtu 1450 type veth peer name eth0 mtu 1450 netns web-598747bbdd-6zrst
+
+# 5. Configure the interfaces and routes
+#    An interface carries traffic only once it is up. Assigning an address also installs the
+#    connected route for its subnet. A veth end with "master" becomes a port of that bridge and
+#    carries no address of its own: the bridge switches its frames. Routes then pick the next hop for
+#    everything not on a connected subnet: a container's default route points at its bridge's
+#    address.
+ip -n switch -batch - <<'EOF'
+link set lo up
+link set node1 master br0
+link set node1 up
+link set node2 master br0
+link set node2 up
+link set outside master br0
+link set outside up
+EOF
+ip -n node1 -batch - <<'EOF'
+link set lo up
+link set eth0 address 52:54:00:a8:38:0b
+addr add 192.168.56.11/24 dev eth0
+link set eth0 up
+link set vethd2a04d71 master cni0
+link set vethd2a04d71 up
+route add default via 192.168.56.1
+EOF
+ip -n client -batch - <<'EOF'
+link set lo up
+addr add 10.244.1.2/24 dev eth0
+link set eth0 up
+route add default via 10.244.1.1
+route add 10.244.0.0/16 via 10.244.1.1 dev eth0
+EOF
+ip -n node2 -batch - <<'EOF'
+link set lo up
+link set eth0 address 52:54:00:a8:38:0c
+addr add 192.168.56.12/24 dev eth0
+link set eth0 up
+link set veth8d3a7c78 master cni0
+link set veth8d3a7c78 up
+link set veth1a303644 master cni0
+link set veth1a303644 up
+route add default via 192.168.56.1
+EOF
+ip -n web-598747bbdd-qn8qs -batch - <<'EOF'
+link set lo up
+addr add 10.244.2.2/24 dev eth0
+link set eth0 up
+route add default via 10.244.2.1
+route add 10.244.0.0/16 via 10.244.2.1 dev eth0
+EOF
+ip -n web-598747bbdd-6zrst -batch - <<'EOF'
+link set lo up
+addr add 10.244.2.3/24 dev eth0
+link set eth0 up
+route add default via 10.244.2.1
+route add 10.244.0.0/16 via 10.244.2.1 dev eth0
+EOF
+ip -n outside -batch - <<'EOF'
+link set lo up
+addr add 192.168.56.100/24 dev eth0
+link set eth0 up
+route add default via 192.168.56.1
+EOF
+
+# 6. flanneld: take a subnet lease and write subnet.env
+#    Each node's flanneld leases one subnet of the cluster network 10.244.0.0/16 (under
+#    --kube-subnet-mgr: the node's spec.podCIDR) and writes /run/flannel/subnet.env, which the
+#    flannel CNI plugin reads to configure cni0 and pod addresses. FLANNEL_SUBNET is the lease's
+#    first usable address; FLANNEL_MTU is the vxlan backend's MTU (1450). Here each node's files live
+#    in its own folder of the lab.
+mkdir -p -m 0700 /run/knetlab/labs/proxy-config/node1/run/flannel /run/knetlab/labs/proxy-config/node2/run/flannel
+tee /run/knetlab/labs/proxy-config/net-conf.json >/dev/null <<'EOF'
+{
+  "Network": "10.244.0.0/16",
+  "Backend": {
+    "Type": "vxlan"
+  }
+}
+EOF
+tee /run/knetlab/labs/proxy-config/node1/run/flannel/subnet.env >/dev/null <<'EOF'
+FLANNEL_NETWORK=10.244.0.0/16
+FLANNEL_SUBNET=10.244.1.1/24
+FLANNEL_MTU=1450
+FLANNEL_IPMASQ=true
+EOF
+tee /run/knetlab/labs/proxy-config/node2/run/flannel/subnet.env >/dev/null <<'EOF'
+FLANNEL_NETWORK=10.244.0.0/16
+FLANNEL_SUBNET=10.244.2.1/24
+FLANNEL_MTU=1450
+FLANNEL_IPMASQ=true
+EOF
+
+# 7. flanneld: create the VXLAN device flannel.1
+#    flannel.1 is a VXLAN tunnel endpoint: VNI 1, the kernel's default port 8472, source address the
+#    node IP on eth0, learning off (flanneld programs every entry itself), MTU 1450 (eth0's 1500
+#    minus 50 bytes of outer IP, UDP and VXLAN headers and inner Ethernet). Its address is the
+#    lease's network address as a /32, so no subnet route or broadcast route appears for it.
+ip -n node1 -batch - <<'EOF'
+link add flannel.1 address fa:37:c3:7e:94:9d mtu 1450 type vxlan id 1 local 192.168.56.11 dev eth0 dstport 8472 nolearning
+addr add 10.244.1.0/32 dev flannel.1
+link set flannel.1 up
+EOF
+ip -n node2 -batch - <<'EOF'
+link add flannel.1 address 2e:bf:44:a6:8b:77 mtu 1450 type vxlan id 1 local 192.168.56.12 dev eth0 dstport 8472 nolearning
+addr add 10.244.2.0/32 dev flannel.1
+link set flannel.1 up
+EOF
+
+# 8. flanneld: teach flannel.1 every remote node (neighbour and FDB entries)
+#    For each remote node's lease flanneld adds, in this order, a permanent neighbour entry (the
+#    remote lease's network address → the remote flannel.1 MAC) and a permanent FDB entry (that MAC →
+#    the remote node's IP on the underlay). The inner frame is addressed with the first, the outer
+#    UDP packet with the second: one ARP and one FDB entry per remote host, no L2/L3-miss callouts.
+ip -n node1 neigh add 10.244.2.0 lladdr 2e:bf:44:a6:8b:77 dev flannel.1 nud permanent
+bridge -n node1 fdb append 2e:bf:44:a6:8b:77 dev flannel.1 dst 192.168.56.12 self permanent
+ip -n node2 neigh add 10.244.1.0 lladdr fa:37:c3:7e:94:9d dev flannel.1 nud permanent
+bridge -n node2 fdb append fa:37:c3:7e:94:9d dev flannel.1 dst 192.168.56.11 self permanent
+
+# 9. flanneld: route every remote subnet through flannel.1
+#    The route goes last, so the kernel never has to ARP for the gateway: "<remote subnet> via
+#    <remote lease address> dev flannel.1 onlink". onlink because 10.244.x.0 is on no connected
+#    subnet of flannel.1 (its own address is a /32).
+ip -n node1 route add 10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink
+ip -n node2 route add 10.244.1.0/24 via 10.244.1.0 dev flannel.1 onlink
+
+# 10. flanneld: masquerade and forward rules
+#    With --ip-masq flanneld adds FLANNEL-POSTRTG to nat POSTROUTING: pod ↔ pod traffic inside the
+#    cluster network keeps its addresses (RETURN), kube-proxy-marked packets (0x4000) are left to
+#    kube-proxy, and pod → outside is masqueraded to the node. FLANNEL-FWD accepts forwarding to and
+#    from the cluster network.
+ip netns exec node1 iptables-restore --noflush <<'EOF'
+*nat
+:FLANNEL-POSTRTG - [0:0]
+-A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG
+-A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG -s 10.244.1.0/24 -d 10.244.0.0/16 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG -s 10.244.0.0/16 -d 10.244.1.0/24 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG ! -s 10.244.0.0/16 -d 10.244.1.0/24 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG -s 10.244.0.0/16 ! -d 224.0.0.0/4 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully
+-A FLANNEL-POSTRTG ! -s 10.244.0.0/16 -d 10.244.0.0/16 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully
+COMMIT
+*filter
+:FLANNEL-FWD - [0:0]
+-A FORWARD -m comment --comment "flanneld forward" -j FLANNEL-FWD
+-A FLANNEL-FWD -s 10.244.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT
+-A FLANNEL-FWD -d 10.244.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT
+COMMIT
+EOF
+ip netns exec node2 iptables-restore --noflush <<'EOF'
+*nat
+:FLANNEL-POSTRTG - [0:0]
+-A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG
+-A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG -s 10.244.2.0/24 -d 10.244.0.0/16 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG -s 10.244.0.0/16 -d 10.244.2.0/24 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG ! -s 10.244.0.0/16 -d 10.244.2.0/24 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG -s 10.244.0.0/16 ! -d 224.0.0.0/4 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully
+-A FLANNEL-POSTRTG ! -s 10.244.0.0/16 -d 10.244.0.0/16 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully
+COMMIT
+*filter
+:FLANNEL-FWD - [0:0]
+-A FORWARD -m comment --comment "flanneld forward" -j FLANNEL-FWD
+-A FLANNEL-FWD -s 10.244.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT
+-A FLANNEL-FWD -d 10.244.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT
+COMMIT
+EOF
+
+# 11. Write the server configuration
+#    Every server is a real nginx (one master, one worker) answering each request with JSON: its pod
+#    name, its node, the address it answered on and the client address it saw. That last field is how
+#    the checks see NAT. All servers share one configuration: nginx maps the address a request
+#    arrived on to the pod that owns it.
+mkdir -p -m 0700 /run/knetlab/labs/proxy-config
+tee /run/knetlab/labs/proxy-config/nginx.conf >/dev/null <<'EOF'
+# knetlab echo servers on port 80: client, web-598747bbdd-qn8qs, web-598747bbdd-6zrst
+worker_processes 1;
+events { worker_connections 128; }
+http {
+    access_log off;
+    client_body_temp_path /run/knetlab/labs/proxy-config/nginx-tmp;
+    proxy_temp_path /run/knetlab/labs/proxy-config/nginx-tmp;
+    fastcgi_temp_path /run/knetlab/labs/proxy-config/nginx-tmp;
+    uwsgi_temp_path /run/knetlab/labs/proxy-config/nginx-tmp;
+    scgi_temp_path /run/knetlab/labs/proxy-config/nginx-tmp;
+    map $server_addr $knetlab_pod {
+        default unknown;
+        10.244.1.2 client;
+        10.244.2.2 web-598747bbdd-qn8qs;
+        10.244.2.3 web-598747bbdd-6zrst;
+    }
+    map $server_addr $knetlab_node {
+        default unknown;
+        10.244.1.2 node1;
+        10.244.2.2 node2;
+        10.244.2.3 node2;
+    }
+    server {
+        listen 80;
+        default_type application/json;
+        location / {
+            return 200 '{"pod":"$knetlab_pod","node":"$knetlab_node","ip":"$server_addr","client":"$remote_addr"}\n';
+        }
+    }
+}
+EOF
+
+# 12. Start the servers
+#    "ip netns exec" runs nginx inside the namespace, so it listens on that namespace's addresses
+#    only. nginx daemonizes and writes its PID file; knetlab records the PID and stops exactly that
+#    process on down. Many servers are started through one xargs, a few at a time.
+ip netns exec client nginx -c /run/knetlab/labs/proxy-config/nginx.conf -g 'pid /run/knetlab/labs/proxy-config/client.nginx.pid; error_log /run/knetlab/labs/proxy-config/client.error.log warn;'
+ip netns exec web-598747bbdd-qn8qs nginx -c /run/knetlab/labs/proxy-config/nginx.conf -g 'pid /run/knetlab/labs/proxy-config/web-598747bbdd-qn8qs.nginx.pid; error_log /run/knetlab/labs/proxy-config/web-598747bbdd-qn8qs.error.log warn;'
+ip netns exec web-598747bbdd-6zrst nginx -c /run/knetlab/labs/proxy-config/nginx.conf -g 'pid /run/knetlab/labs/proxy-config/web-598747bbdd-6zrst.nginx.pid; error_log /run/knetlab/labs/proxy-config/web-598747bbdd-6zrst.error.log warn;'
+
+# 13. Store the Kubernetes objects
+#    The lab's manifests, as the API server and controllers left them: ClusterIPs and NodePorts
+#    allocated, pods scheduled and given addresses, EndpointSlices computed from the Services'
+#    selectors and the pods' readiness. Every node's kube-proxy (and MetalLB speaker) watches this
+#    file, as they watch the API server; `knetlab apply` and the readiness prober rewrite it.
+mkdir -p -m 0700 /run/knetlab/labs/proxy-config/cluster
+mkdir -p -m 0711 /run/knetlab/labs/proxy-config/unready
+tee /run/knetlab/labs/proxy-config/cluster/state.json >/dev/null <<'EOF'
+{
+  "generation": 1,
+  "clusterCIDR": "10.244.0.0/16",
+  "serviceCIDR": "10.96.0.0/12",
+  "nodes": [
+    {
+      "name": "node1",
+      "address": "192.168.56.11",
+      "netns": "node1",
+      "podCIDR": "10.244.1.0/24"
+    },
+    {
+      "name": "node2",
+      "address": "192.168.56.12",
+      "netns": "node2",
+      "podCIDR": "10.244.2.0/24"
+    }
+  ],
+  "lbPool": [],
+  "kubeProxy": {
+    "mode": "iptables",
+    "clusterCIDR": null,
+    "detectLocalMode": "BridgeInterface",
+    "detectLocal": {
+      "bridgeInterface": "cni0",
+      "interfaceNamePrefix": ""
+    },
+    "nodePortAddresses": [
+      "primary"
+    ],
+    "healthzBindAddress": "0.0.0.0:10256",
+    "iptables": {
+      "masqueradeAll": true,
+      "masqueradeBit": 15,
+      "localhostNodePorts": true,
+      "syncPeriodMs": 2000,
+      "minSyncPeriodMs": 500
+    },
+    "ipvs": {
+      "scheduler": "",
+      "strictARP": false,
+      "syncPeriodMs": 30000,
+      "minSyncPeriodMs": 0,
+      "excludeCIDRs": [],
+      "tcpTimeoutMs": 0,
+      "tcpFinTimeoutMs": 0,
+      "udpTimeoutMs": 0
+    },
+    "nftables": {
+      "masqueradeAll": false,
+      "masqueradeBit": 14,
+      "syncPeriodMs": 30000,
+      "minSyncPeriodMs": 1000
+    },
+    "conntrack": {
+      "maxPerCore": 32768,
+      "min": 131072,
+      "tcpEstablishedTimeoutMs": 7200000,
+      "tcpCloseWaitTimeoutMs": 3600000,
+      "tcpBeLiberal": false,
+      "udpTimeoutMs": 15000,
+      "udpStreamTimeoutMs": 0
+    }
+  },
+  "state": {
+    "pods": [
+      {
+        "meta": {
+          "name": "web-598747bbdd-qn8qs",
+          "namespace": "default",
+          "labels": {
+            "app": "web",
+            "pod-template-hash": "598747bbdd"
+          },
+          "annotations": {},
+          "creationTimestamp": "2026-01-01T00:00:00Z",
+          "uid": "e7d768eb-35e8-4221-b8fe-c6d0533250f8"
+        },
+        "nodeName": "node2",
+        "podIP": "10.244.2.2",
+        "hostname": null,
+        "subdomain": null,
+        "containers": [
+          {
+            "name": "nginx",
+            "image": "nginx",
+            "ports": [
+              {
+                "name": null,
+                "containerPort": 80,
+                "protocol": "TCP"
+              }
+            ],
+            "readinessProbe": null
+          }
+        ],
+        "owner": "Deployment/web",
+        "replicaSet": "web-598747bbdd",
+        "ready": true
+      },
+      {
+        "meta": {
+          "name": "web-598747bbdd-6zrst",
+          "namespace": "default",
+          "labels": {
+            "app": "web",
+            "pod-template-hash": "598747bbdd"
+          },
+          "annotations": {},
+          "creationTimestamp": "2026-01-01T00:00:00Z",
+          "uid": "13567fe1-5966-44e2-957c-38ffd7cf73c9"
+        },
+        "nodeName": "node2",
+        "podIP": "10.244.2.3",
+        "hostname": null,
+        "subdomain": null,
+        "containers": [
+          {
+            "name": "nginx",
+            "image": "nginx",
+            "ports": [
+              {
+                "name": null,
+                "containerPort": 80,
+                "protocol": "TCP"
+              }
+            ],
+            "readinessProbe": null
+          }
+        ],
+        "owner": "Deployment/web",
+        "replicaSet": "web-598747bbdd",
+        "ready": true
+      },
+      {
+        "meta": {
+          "name": "client",
+          "namespace": "default",
+          "labels": {},
+          "annotations": {},
+          "creationTimestamp": "2026-01-01T00:00:00Z",
+          "uid": "a2a7b1c8-d9d8-40e6-98b7-4a68fcf5cd07"
+        },
+        "nodeName": "node1",
+        "podIP": "10.244.1.2",
+        "hostname": null,
+        "subdomain": null,
+        "containers": [
+          {
+            "name": "shell",
+            "image": "busybox",
+            "ports": [],
+            "readinessProbe": null
+          }
+        ],
+        "owner": null,
+        "replicaSet": null,
+        "ready": true
+      }
+    ],
+    "deployments": [
+      {
+        "meta": {
+          "name": "web",
+          "namespace": "default",
+          "labels": {},
+          "annotations": {},
+          "creationTimestamp": "2026-01-01T00:00:00Z",
+          "uid": "a6fa6421-efeb-4aa1-99de-308e7a7868ac"
+        },
+        "replicas": 2,
+        "selector": {
+          "app": "web"
+        },
+        "template": {
+          "labels": {
+            "app": "web"
+          },
+          "containers": [
+            {
+              "name": "nginx",
+              "image": "nginx",
+              "ports": [
+                {
+                  "name": null,
+                  "containerPort": 80,
+                  "protocol": "TCP"
+                }
+              ],
+              "readinessProbe": null
+            }
+          ],
+          "nodeName": "node2"
+        },
+        "templateHash": "598747bbdd"
+      }
+    ],
+    "services": [
+      {
+        "meta": {
+          "name": "web",
+          "namespace": "default",
+          "labels": {},
+          "annotations": {},
+          "creationTimestamp": "2026-01-01T00:00:00Z",
+          "uid": "c8a5bdad-7ae7-4a9e-8172-ccbb42e7cdcc"
+        },
+        "type": "NodePort",
+        "clusterIP": "10.96.100.100",
+        "ports": [
+          {
+            "name": "",
+            "protocol": "TCP",
+            "port": 80,
+            "targetPort": 80,
+            "nodePort": 30080
+          }
+        ],
+        "selector": {
+          "app": "web"
+        },
+        "sessionAffinity": "None",
+        "affinityTimeoutSeconds": 10800,
+        "externalTrafficPolicy": "Cluster",
+        "internalTrafficPolicy": "Cluster",
+        "externalIPs": [],
+        "loadBalancerIP": null,
+        "loadBalancerSourceRanges": [],
+        "publishNotReadyAddresses": false,
+        "healthCheckNodePort": null,
+        "externalName": null,
+        "ingressIPs": []
+      }
+    ],
+    "slices": [
+      {
+        "meta": {
+          "name": "web-sbkjn",
+          "namespace": "default",
+          "labels": {
+            "kubernetes.io/service-name": "web",
+            "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"
+          },
+          "annotations": {},
+          "creationTimestamp": "2026-01-01T00:00:00Z",
+          "uid": "21c68bb4-b644-45d5-8ad3-8f91795d24af"
+        },
+        "service": "web",
+        "ports": [
+          {
+            "name": "",
+            "port": 80,
+            "protocol": "TCP"
+          }
+        ],
+        "endpoints": [
+          {
+            "address": "10.244.2.3",
+            "conditions": {
+              "ready": true,
+              "serving": true,
+              "terminating": false
+            },
+            "nodeName": "node2",
+            "pod": "web-598747bbdd-6zrst"
+          },
+          {
+            "address": "10.244.2.2",
+            "conditions": {
+              "ready": true,
+              "serving": true,
+              "terminating": false
+            },
+            "nodeName": "node2",
+            "pod": "web-598747bbdd-qn8qs"
+          }
+        ],
+        "managedBy": "endpointslice-controller.k8s.io"
+      }
+    ]
+  }
+}
+EOF
+tee /run/knetlab/labs/proxy-config/cluster/objects.yaml >/dev/null <<'EOF'
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+mode: iptables
+detectLocalMode: BridgeInterface
+detectLocal:
+  bridgeInterface: cni0
+nodePortAddresses:
+  - primary
+iptables:
+  masqueradeAll: true
+  masqueradeBit: 15
+  syncPeriod: 2s
+  minSyncPeriod: 500ms
+conntrack:
+  tcpEstablishedTimeout: 2h
+  udpTimeout: 15s
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      nodeName: node2
+      containers:
+        - name: nginx
+          image: nginx
+          ports:
+            - containerPort: 80
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  type: NodePort
+  selector:
+    app: web
+  clusterIP: 10.96.100.100
+  ports:
+    - port: 80
+      targetPort: 80
+      nodePort: 30080
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: client
+spec:
+  nodeName: node1
+  containers:
+    - name: shell
+      image: busybox
+EOF
+tee /run/knetlab/labs/proxy-config/cluster/events.jsonl >/dev/null <<'EOF'
+{"at":"2026-01-01T00:00:00Z","source":"deployment-controller","object":"deployment/web","type":"Normal","reason":"ScalingReplicaSet","message":"Scaled up replica set web-598747bbdd from 0 to 2"}
+{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/web-598747bbdd","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: web-598747bbdd-qn8qs"}
+{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/web-598747bbdd","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: web-598747bbdd-6zrst"}
+EOF
+
+# 14. kube-proxy: set its sysctls and hook its chains into the built-in ones
+#    kube-proxy sets the sysctls its configuration asks for in the node's network namespace:
+#    net.ipv4.conf.all.route_localnet=1 when NodePorts answer on 127.0.0.1
+#    (iptables.localhostNodePorts, on by default; without it the kernel drops packets to 127.0.0.0/8
+#    that are routed anywhere but lo), and the conntrack timeouts (conntrack.tcpEstablishedTimeout is
+#    24h unless set, tcpCloseWaitTimeout 1h). kube-proxy (iptables mode) starts by ensuring the jumps
+#    from the built-in chains to its own: nat PREROUTING and OUTPUT → KUBE-SERVICES, POSTROUTING →
+#    KUBE-POSTROUTING, and the filter jumps (INPUT, FORWARD, OUTPUT), plus the KUBE-PROXY-CANARY
+#    chains it watches to notice a flush. Only what is missing is added, so a restart neither flushes
+#    its chains nor stacks duplicate jumps. Each node's kube-proxy also gets its configuration file.
+tee /run/knetlab/labs/proxy-config/cluster/kube-proxy-node1.json >/dev/null <<'EOF'
+{
+  "node": "node1",
+  "mode": "iptables",
+  "stateFile": "/run/knetlab/labs/proxy-config/cluster/state.json",
+  "syncedFile": "/run/knetlab/labs/proxy-config/cluster/kube-proxy-node1.synced",
+  "pidfile": "/run/knetlab/labs/proxy-config/cluster/kube-proxy-node1.pid",
+  "log": "/run/knetlab/labs/proxy-config/cluster/kube-proxy-node1.log"
+}
+EOF
+ip netns exec node1 sysctl -q -w net.netfilter.nf_conntrack_tcp_timeout_established=7200 net.netfilter.nf_conntrack_tcp_timeout_close_wait=3600 net.netfilter.nf_conntrack_udp_timeout=15
+ip netns exec node1 iptables-restore --noflush <<'EOF'
+*mangle
+:KUBE-PROXY-CANARY - [0:0]
+COMMIT
+*nat
+:KUBE-PROXY-CANARY - [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-POSTROUTING - [0:0]
+-I OUTPUT 1 -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-I PREROUTING 1 -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-I POSTROUTING 1 -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING
+COMMIT
+*filter
+:KUBE-PROXY-CANARY - [0:0]
+:KUBE-EXTERNAL-SERVICES - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-FORWARD - [0:0]
+:KUBE-PROXY-FIREWALL - [0:0]
+:KUBE-FIREWALL - [0:0]
+-I INPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES
+-I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES
+-I INPUT 1 -m comment --comment "kubernetes health check service ports" -j KUBE-NODEPORTS
+-I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-I OUTPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-I FORWARD 1 -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD
+-I INPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
+-I OUTPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
+-I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
+-I INPUT 1 -j KUBE-FIREWALL
+-I OUTPUT 1 -j KUBE-FIREWALL
+COMMIT
+EOF
+tee /run/knetlab/labs/proxy-config/cluster/kube-proxy-node2.json >/dev/null <<'EOF'
+{
+  "node": "node2",
+  "mode": "iptables",
+  "stateFile": "/run/knetlab/labs/proxy-config/cluster/state.json",
+  "syncedFile": "/run/knetlab/labs/proxy-config/cluster/kube-proxy-node2.synced",
+  "pidfile": "/run/knetlab/labs/proxy-config/cluster/kube-proxy-node2.pid",
+  "log": "/run/knetlab/labs/proxy-config/cluster/kube-proxy-node2.log"
+}
+EOF
+ip netns exec node2 sysctl -q -w net.netfilter.nf_conntrack_tcp_timeout_established=7200 net.netfilter.nf_conntrack_tcp_timeout_close_wait=3600 net.netfilter.nf_conntrack_udp_timeout=15
+ip netns exec node2 iptables-restore --noflush <<'EOF'
+*mangle
+:KUBE-PROXY-CANARY - [0:0]
+COMMIT
+*nat
+:KUBE-PROXY-CANARY - [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-POSTROUTING - [0:0]
+-I OUTPUT 1 -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-I PREROUTING 1 -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-I POSTROUTING 1 -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING
+COMMIT
+*filter
+:KUBE-PROXY-CANARY - [0:0]
+:KUBE-EXTERNAL-SERVICES - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-FORWARD - [0:0]
+:KUBE-PROXY-FIREWALL - [0:0]
+:KUBE-FIREWALL - [0:0]
+-I INPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES
+-I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES
+-I INPUT 1 -m comment --comment "kubernetes health check service ports" -j KUBE-NODEPORTS
+-I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-I OUTPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-I FORWARD 1 -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD
+-I INPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
+-I OUTPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
+-I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
+-I INPUT 1 -j KUBE-FIREWALL
+-I OUTPUT 1 -j KUBE-FIREWALL
+COMMIT
+EOF
+
+# 15. kube-proxy: the first sync on every node
+#    Then kube-proxy writes every Service at once with one iptables-restore --noflush --counters:
+#    KUBE-SERVICES matches each ClusterIP:port and jumps to a KUBE-SVC chain, which picks an endpoint
+#    with "statistic mode random" (probability 1/n, then 1/(n-1), …) and jumps to its KUBE-SEP chain,
+#    which DNATs to the pod. KUBE-MARK-MASQ marks packets that must be masqueraded on the way out
+#    (KUBE-POSTROUTING). Chain names end in a hash of the service port (and endpoint), exactly as
+#    kube-proxy names them.
+ip netns exec node1 iptables-restore --noflush --counters <<'EOF'
+*filter
+:KUBE-SERVICES - [0:0]
+:KUBE-EXTERNAL-SERVICES - [0:0]
+:KUBE-FORWARD - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-PROXY-FIREWALL - [0:0]
+-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP
+-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x00008000/0x00008000 -j ACCEPT
+-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+COMMIT
+*nat
+:KUBE-SERVICES - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-POSTROUTING - [0:0]
+:KUBE-MARK-MASQ - [0:0]
+:KUBE-EXT-LOLE4ISW44XBNF3G - [0:0]
+:KUBE-SVC-LOLE4ISW44XBNF3G - [0:0]
+:KUBE-SEP-QHWUG6SOC7OJ2BZK - [0:0]
+:KUBE-SEP-7QE66YRUUVCO6FRM - [0:0]
+-A KUBE-POSTROUTING -m mark ! --mark 0x00008000/0x00008000 -j RETURN
+-A KUBE-POSTROUTING -j MARK --xor-mark 0x00008000
+-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully
+-A KUBE-MARK-MASQ -j MARK --or-mark 0x00008000
+-A KUBE-SERVICES -m comment --comment "default/web cluster IP" -m tcp -p tcp -d 10.96.100.100 --dport 80 -j KUBE-SVC-LOLE4ISW44XBNF3G
+-A KUBE-NODEPORTS -m comment --comment default/web -m tcp -p tcp --dport 30080 -j KUBE-EXT-LOLE4ISW44XBNF3G
+-A KUBE-SVC-LOLE4ISW44XBNF3G -m comment --comment "default/web cluster IP" -m tcp -p tcp -d 10.96.100.100 --dport 80 -j KUBE-MARK-MASQ
+-A KUBE-EXT-LOLE4ISW44XBNF3G -m comment --comment "masquerade traffic for default/web external destinations" -j KUBE-MARK-MASQ
+-A KUBE-EXT-LOLE4ISW44XBNF3G -j KUBE-SVC-LOLE4ISW44XBNF3G
+-A KUBE-SVC-LOLE4ISW44XBNF3G -m comment --comment "default/web -> 10.244.2.2:80" -m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-QHWUG6SOC7OJ2BZK
+-A KUBE-SVC-LOLE4ISW44XBNF3G -m comment --comment "default/web -> 10.244.2.3:80" -j KUBE-SEP-7QE66YRUUVCO6FRM
+-A KUBE-SEP-QHWUG6SOC7OJ2BZK -m comment --comment default/web -s 10.244.2.2 -j KUBE-MARK-MASQ
+-A KUBE-SEP-QHWUG6SOC7OJ2BZK -m comment --comment default/web -m tcp -p tcp -j DNAT --to-destination 10.244.2.2:80
+-A KUBE-SEP-7QE66YRUUVCO6FRM -m comment --comment default/web -s 10.244.2.3 -j KUBE-MARK-MASQ
+-A KUBE-SEP-7QE66YRUUVCO6FRM -m comment --comment default/web -m tcp -p tcp -j DNAT --to-destination 10.244.2.3:80
+-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -d 192.168.56.11 -j KUBE-NODEPORTS
+COMMIT
+EOF
+ip netns exec node2 iptables-restore --noflush --counters <<'EOF'
+*filter
+:KUBE-SERVICES - [0:0]
+:KUBE-EXTERNAL-SERVICES - [0:0]
+:KUBE-FORWARD - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-PROXY-FIREWALL - [0:0]
+-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP
+-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x00008000/0x00008000 -j ACCEPT
+-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+COMMIT
+*nat
+:KUBE-SERVICES - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-POSTROUTING - [0:0]
+:KUBE-MARK-MASQ - [0:0]
+:KUBE-EXT-LOLE4ISW44XBNF3G - [0:0]
+:KUBE-SVC-LOLE4ISW44XBNF3G - [0:0]
+:KUBE-SEP-QHWUG6SOC7OJ2BZK - [0:0]
+:KUBE-SEP-7QE66YRUUVCO6FRM - [0:0]
+-A KUBE-POSTROUTING -m mark ! --mark 0x00008000/0x00008000 -j RETURN
+-A KUBE-POSTROUTING -j MARK --xor-mark 0x00008000
+-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully
+-A KUBE-MARK-MASQ -j MARK --or-mark 0x00008000
+-A KUBE-SERVICES -m comment --comment "default/web cluster IP" -m tcp -p tcp -d 10.96.100.100 --dport 80 -j KUBE-SVC-LOLE4ISW44XBNF3G
+-A KUBE-NODEPORTS -m comment --comment default/web -m tcp -p tcp --dport 30080 -j KUBE-EXT-LOLE4ISW44XBNF3G
+-A KUBE-SVC-LOLE4ISW44XBNF3G -m comment --comment "default/web cluster IP" -m tcp -p tcp -d 10.96.100.100 --dport 80 -j KUBE-MARK-MASQ
+-A KUBE-EXT-LOLE4ISW44XBNF3G -m comment --comment "masquerade traffic for default/web external destinations" -j KUBE-MARK-MASQ
+-A KUBE-EXT-LOLE4ISW44XBNF3G -j KUBE-SVC-LOLE4ISW44XBNF3G
+-A KUBE-SVC-LOLE4ISW44XBNF3G -m comment --comment "default/web -> 10.244.2.2:80" -m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-QHWUG6SOC7OJ2BZK
+-A KUBE-SVC-LOLE4ISW44XBNF3G -m comment --comment "default/web -> 10.244.2.3:80" -j KUBE-SEP-7QE66YRUUVCO6FRM
+-A KUBE-SEP-QHWUG6SOC7OJ2BZK -m comment --comment default/web -s 10.244.2.2 -j KUBE-MARK-MASQ
+-A KUBE-SEP-QHWUG6SOC7OJ2BZK -m comment --comment default/web -m tcp -p tcp -j DNAT --to-destination 10.244.2.2:80
+-A KUBE-SEP-7QE66YRUUVCO6FRM -m comment --comment default/web -s 10.244.2.3 -j KUBE-MARK-MASQ
+-A KUBE-SEP-7QE66YRUUVCO6FRM -m comment --comment default/web -m tcp -p tcp -j DNAT --to-destination 10.244.2.3:80
+-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -d 192.168.56.12 -j KUBE-NODEPORTS
+COMMIT
+EOF
+
+# 16. Start kube-proxy on every node
+#    From here on kube-proxy keeps the rules in step with the API: on every change it recomputes the
+#    whole ruleset and writes it with one iptables-restore (deleting the chains of Services and
+#    endpoints that went away). It also answers on :10256/healthz and, for LoadBalancer Services with
+#    externalTrafficPolicy Local, on their healthCheckNodePort: 200 while the node has a ready local
+#    endpoint, 503 otherwise. Here kube-proxy is knetlab's own TypeScript daemon; the rules it writes
+#    are kube-proxy's.
+ip netns exec node1 node <knetlab>/dist/agent.js kube-proxy --config /run/knetlab/labs/proxy-config/cluster/kube-proxy-node1.json
+ip netns exec node2 node <knetlab>/dist/agent.js kube-proxy --config /run/knetlab/labs/proxy-config/cluster/kube-proxy-node2.json
+
+# 17. Start the readiness prober
+#    Each kubelet probes its pods' readinessProbe from the node: an HTTP GET (a status from 200 to
+#    399 passes) or a TCP connect, every periodSeconds. A pod is not ready until a probe passes, and
+#    failureThreshold failures in a row make it not ready again. Only ready pods are endpoints; when
+#    one flips, the endpoints controller rewrites the Service's EndpointSlice and every kube-proxy
+#    re-syncs. knetlab runs all nodes' probers in one daemon, started here on the first node; each
+#    probe still runs inside the pod's own node. It runs even when no pod has a probe yet, so that
+#    pods added later by `knetlab apply` are probed.
+tee /run/knetlab/labs/proxy-config/cluster/controlplane.json >/dev/null <<'EOF'
+{
+  "instanceDir": "/run/knetlab/labs/proxy-config",
+  "stateFile": "/run/knetlab/labs/proxy-config/cluster/state.json",
+  "pidfile": "/run/knetlab/labs/proxy-config/cluster/controlplane.pid",
+  "log": "/run/knetlab/labs/proxy-config/cluster/controlplane.log"
+}
+EOF
+ip netns exec node1 node <knetlab>/dist/agent.js controlplane --config /run/knetlab/labs/proxy-config/cluster/controlplane.json
+
+# 18. Look around
+#    Read-only commands that show what the steps above built.
+# The last rule: NodePorts only for "-d 192.168.56.11" (nodePortAddresses: [primary]), not "-m addrtype --dst-type LOCAL".
+ip netns exec node1 iptables -t nat -S KUBE-SERVICES
+# KUBE-SVC-… masquerades every ClusterIP packet (masqueradeAll: no "! -s"), KUBE-MARK-MASQ sets 0x00008000 (masqueradeBit 15).
+ip netns exec node1 iptables-save -t nat
+# route_localnet stays 0 (no localhost NodePorts); the conntrack timeouts are the configuration's.
+ip netns exec node1 sysctl net.ipv4.conf.all.route_localnet net.netfilter.nf_conntrack_tcp_timeout_established net.netfilter.nf_conntrack_udp_timeout
+
+# 19. Verify with real packets
+#    Each check as the command knetlab runs for it. A command marked "must fail" proves that a path
+#    does not exist.
+# the client pod reaches the ClusterIP, and both pods answer
+ip netns exec client curl -sS --max-time 2 -H 'Connection: close' -w '\nstatus=%{http_code}\n' http://10.96.100.100/ http://10.96.100.100/ http://10.96.100.100/ http://10.96.100.100/ http://10.96.100.100/ http://10.96.100.100/ http://10.96.100.100/ http://10.96.100.100/ http://10.96.100.100/ http://10.96.100.100/ http://10.96.100.100/ http://10.96.100.100/ http://10.96.100.100/ http://10.96.100.100/ http://10.96.100.100/ http://10.96.100.100/ http://10.96.100.100/ http://10.96.100.100/ http://10.96.100.100/ http://10.96.100.100/
+# masqueradeAll, so the pods (on node2) see node1's flannel.1 address as the client, not the client pod's 10.244.1.2
+ip netns exec client curl -sS --max-time 2 -H 'Connection: close' -w '\nstatus=%{http_code}\n' http://10.96.100.100/ http://10.96.100.100/ http://10.96.100.100/ http://10.96.100.100/ http://10.96.100.100/ http://10.96.100.100/ http://10.96.100.100/ http://10.96.100.100/ http://10.96.100.100/ http://10.96.100.100/
+# KUBE-MARK-MASQ sets bit 15
+ip netns exec node1 sh -c 'iptables -t nat -S KUBE-MARK-MASQ | grep -q -- "--set-xmark 0x8000/0x8000"'
+# the NodePort answers on node2's primary IP from outside the cluster
+ip netns exec outside curl -sS --max-time 2 -w '\nstatus=%{http_code}\n' http://192.168.56.12:30080/
+# must fail: not on 127.0.0.1 (nodePortAddresses leaves loopback out, which also turns localhostNodePorts off)
+! ip netns exec node1 nc -z -v -w 2 127.0.0.1 30080
+# must fail: nor on the cni0 gateway address, where the default (every local address) would answer
+! ip netns exec client nc -z -v -w 2 10.244.1.1 30080
+# kube-proxy set the conntrack timeouts it was given (tcpEstablishedTimeout 2h)
+ip netns exec node1 sh -c 'test "$(cat /proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established)" = 7200'
+# someone flushes KUBE-SERVICES on node1 and deletes the canary chain
+ip netns exec node1 sh -c 'iptables -t nat -F KUBE-SERVICES && iptables -t nat -X KUBE-PROXY-CANARY'
+# within a syncPeriod kube-proxy notices the canary is gone and resyncs
+ip netns exec node1 grep -q 'flushed from under it' /run/knetlab/labs/proxy-config/cluster/kube-proxy-node1.log
+# the client pod reaches the ClusterIP again
+ip netns exec client curl -sS --max-time 2 -w '\nstatus=%{http_code}\n' http://10.96.100.100/
+# and the canary is back
+ip netns exec node1 iptables -t nat -n -L KUBE-PROXY-CANARY
+
+# Clean up (what "knetlab down" does, by the recorded PIDs and namespaces):
+# pkill -F /run/knetlab/labs/proxy-config/client.nginx.pid
+# pkill -F /run/knetlab/labs/proxy-config/web-598747bbdd-qn8qs.nginx.pid
+# pkill -F /run/knetlab/labs/proxy-config/web-598747bbdd-6zrst.nginx.pid
+# ip netns del switch
+# ip netns del node1
+# ip netns del client
+# ip netns del node2
+# ip netns del web-598747bbdd-qn8qs
+# ip netns del web-598747bbdd-6zrst
+# ip netns del outside
