@@ -53,6 +53,7 @@ export function readNamespace(cx: Context, name: string, raw: RawNamespace, path
       mac: i.mac?.toLowerCase() ?? null,
       mtu: i.mtu ?? null,
       master: i.master ?? null,
+      hairpin: false,
       up: i.up ?? true,
     };
   });
