@@ -192,3 +192,12 @@ export interface KubeProxyConfiguration {
   /** "" in the document means the platform default: iptables on Linux. */
   mode: ProxyMode;
 }
+
+/** What each MetalLB speaker writes to its status file whenever it changes (k8s/store.ts speakerBase). */
+export interface SpeakerStatus {
+  node: string;
+  /** The nodes whose speakers it hears (itself included), sorted. */
+  alive: string[];
+  /** The addresses it answers ARP for, sorted. */
+  announcing: string[];
+}
