@@ -260,3 +260,12 @@ export const DEFAULT_KUBE_PROXY_CONFIGURATION: KubeProxyConfiguration = {
     udpStreamTimeoutMs: 0,
   },
 };
+
+/** What each MetalLB speaker writes to its status file whenever it changes (k8s/store.ts speakerBase). */
+export interface SpeakerStatus {
+  node: string;
+  /** The nodes whose speakers it hears (itself included), sorted. */
+  alive: string[];
+  /** The addresses it answers ARP for, sorted. */
+  announcing: string[];
+}

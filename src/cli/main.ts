@@ -366,7 +366,9 @@ export async function main(argv: string[]): Promise<number> {
             .positional('lab', { type: 'string', demandOption: true })
             .positional('resource', { type: 'string', demandOption: true, describe: 'pods (po), services (svc) or endpoints (ep)' })
             .positional('names', { type: 'string', array: true })
-            .option('output', { alias: 'o', type: 'string', choices: ['wide', 'yaml', 'json'], describe: 'Output format' }),
+            .option('output', { alias: 'o', type: 'string', choices: ['wide', 'yaml', 'json'], describe: 'Output format' })
+            .option('namespace', { alias: 'n', type: 'string', default: 'default', describe: 'The namespace to list' })
+            .option('all-namespaces', { alias: 'A', type: 'boolean', default: false, describe: 'List every namespace (a NAMESPACE column comes first)' }),
         ),
       async (a) => {
         const lab = await load(a.lab);
@@ -377,6 +379,8 @@ export async function main(argv: string[]): Promise<number> {
           output: (a.output ?? 'table') as 'table' | 'wide' | 'yaml' | 'json',
           now: new Date(),
           names: (a.names as string[] | undefined)?.length ? (a.names as string[]) : undefined,
+          namespace: a.namespace,
+          allNamespaces: a.allNamespaces,
           nodes: s.nodes,
         };
         const view = RESOURCES[a.resource as string];

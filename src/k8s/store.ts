@@ -13,17 +13,32 @@ export const clusterDir = (instanceDir: string): string => join(instanceDir, 'cl
 export const stateFilePath = (instanceDir: string): string => join(clusterDir(instanceDir), 'state.json');
 /** Each node's kube-proxy writes the generation it last programmed here. */
 export const syncedPath = (instanceDir: string, node: string): string => join(clusterDir(instanceDir), `kube-proxy-${node}.synced`);
+/**
+ * Each node's MetalLB speaker keeps its files under this name: .json (its configuration), .pid,
+ * .log, and .status.json (api/objects.ts SpeakerStatus: whom it sees, what it announces).
+ */
+export const speakerBase = (instanceDir: string, node: string): string => join(clusterDir(instanceDir), `speaker-${node}`);
 /** Events (the API server's, the controllers', the kubelet's probes), one JSON object per line. */
 export const eventsPath = (instanceDir: string): string => join(clusterDir(instanceDir), 'events.jsonl');
 
 /** The state file, checked as far as its readers rely on it. Throws a one-line reason. */
 export function readState(file: string): StateFile {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return parseState(text, file);
+}
+
+/** The state file's text, checked as readState checks it; `file` names it in the reason thrown. */
+export function parseState(text: string, file: string): StateFile {
   let s: Partial<StateFile> | null;
   try {
-    s = JSON.parse(readFileSync(file, 'utf8')) as Partial<StateFile> | null;
+    s = JSON.parse(text) as Partial<StateFile> | null;
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new Error(err.code ? `cannot read ${file}: ${err.code}` : `${file} is not valid JSON: ${err.message}`);
+    throw new Error(`${file} is not valid JSON: ${(e as Error).message}`);
   }
   const nodesOk = Array.isArray(s?.nodes) && s.nodes.every((n) => typeof n?.name === 'string' && typeof n.address === 'string');
   if (

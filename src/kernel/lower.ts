@@ -49,7 +49,7 @@ const ROOT = '';
 
 type IpStep = Extract<
   Step,
-  { kind: 'netns.add' | 'bridge.add' | 'veth.add' | 'link.set' | 'addr.add' | 'route.add' | 'vxlan.add' | 'tuntap.add' | 'neigh.add' }
+  { kind: 'netns.add' | 'bridge.add' | 'veth.add' | 'link.set' | 'brport.set' | 'addr.add' | 'route.add' | 'vxlan.add' | 'tuntap.add' | 'neigh.add' }
 >;
 /** bridge(8) steps, batched per namespace like ip(8) ones. */
 type BridgeStep = Extract<Step, { kind: 'fdb.append' }>;
@@ -82,6 +82,8 @@ const ipArgs: { [K in IpStep['kind']]: (s: Extract<IpStep, { kind: K }>) => stri
     ...(s.master ? ['master', s.master] : []),
     ...(s.up ? ['up'] : []),
   ],
+  // The port must already be enslaved: bridge_slave options go to the master the device has now.
+  'brport.set': (s) => ['link', 'set', s.dev, 'type', 'bridge_slave', 'hairpin', s.hairpin ? 'on' : 'off'],
   'addr.add': (s) => ['addr', 'add', s.cidr, 'dev', s.dev],
   'route.add': (s) => routeArgs(s.route),
   // What flanneld's netlink.Vxlan{VtepDevIndex, SrcAddr, Port, Learning: false} amounts to.

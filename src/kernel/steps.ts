@@ -10,6 +10,8 @@ export type Step =
   | { kind: 'bridge.add'; netns: string; name: string; mac: string | null; mtu: number | null }
   | { kind: 'veth.add'; netns: string; name: string; peerNetns: string; peerName: string; mtu: number | null }
   | { kind: 'link.set'; netns: string; dev: string; master: string | null; mac: string | null; mtu: number | null; up: boolean }
+  /** A bridge port's own settings (IFLA_BRPORT_*): hairpin mode. */
+  | { kind: 'brport.set'; netns: string; dev: string; hairpin: boolean }
   | { kind: 'addr.add'; netns: string; dev: string; cidr: string }
   | { kind: 'route.add'; netns: string; route: Route }
   /** A route the kernel is expected to refuse (the lab shows why); the error text it gives. */

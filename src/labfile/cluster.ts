@@ -289,7 +289,16 @@ function overlaps(a: Cidr, b: Cidr): boolean {
   return (a.address & mask(p)) >>> 0 === (b.address & mask(p)) >>> 0;
 }
 
-const up = (name: string, fields: Partial<Interface> = {}): Interface => ({ name, addresses: [], mac: null, mtu: null, master: null, up: true, ...fields });
+const up = (name: string, fields: Partial<Interface> = {}): Interface => ({
+  name,
+  addresses: [],
+  mac: null,
+  mtu: null,
+  master: null,
+  hairpin: false,
+  up: true,
+  ...fields,
+});
 const nsOf = (name: string, description: string, fields: Partial<Namespace> = {}): Namespace => ({
   name,
   description,
@@ -322,7 +331,7 @@ export function expandCluster(c: Cluster): { namespaces: Namespace[]; links: Vet
     ),
   );
   const mtu = podMtu(c);
-  const { attach } = POD_WIRING[c.cni.type];
+  const { attach, hairpin } = POD_WIRING[c.cni.type];
   const flannelLike = attach !== 'routed';
   for (const n of c.nodes) {
     links.push({ a: { namespace: u.namespace, interface: n.name }, b: { namespace: n.name, interface: 'eth0' }, mtu: u.mtu === 1500 ? null : u.mtu });
@@ -334,7 +343,7 @@ export function expandCluster(c: Cluster): { namespaces: Namespace[]; links: Vet
         bridges: attach === 'cni0' ? [{ name: 'cni0', addresses: [`${gw}/${n.podCIDR.split('/')[1]}`], mac: null, mtu }] : [],
         interfaces: [
           up('eth0', { addresses: [`${n.address}/${n.prefix}`], mac: nicMac(n.address) }),
-          ...(wired ? n.pods.map((p) => up(p.hostIf, flannelLike ? { master: 'cni0' } : { mac: CALI_MAC })) : []),
+          ...(wired ? n.pods.map((p) => up(p.hostIf, flannelLike ? { master: 'cni0', hairpin } : { mac: CALI_MAC })) : []),
         ],
         routes: [
           route('default', { via: n.gateway }),

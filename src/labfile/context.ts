@@ -7,6 +7,11 @@ export type Path = (string | number)[];
 
 export interface Context {
   readonly src: SourceDoc;
+  /**
+   * The cluster's manifests were not all read (an error in them, or before them): pods they would
+   * create are missing, so a namespace not found may be one of them and is not reported again.
+   */
+  readonly manifestPodsMissing: boolean;
   error(path: Path, message: string, hint?: string, at?: 'key' | 'value'): void;
   warn(path: Path, message: string, hint?: string): void;
 }

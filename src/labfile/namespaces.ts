@@ -53,6 +53,7 @@ export function readNamespace(cx: Context, name: string, raw: RawNamespace, path
       mac: i.mac?.toLowerCase() ?? null,
       mtu: i.mtu ?? null,
       master: i.master ?? null,
+      hairpin: false,
       up: i.up ?? true,
     };
   });
@@ -154,6 +155,9 @@ function readCidrs(cx: Context, p: Path, list: string[] | undefined): string[] {
 }
 
 export function unknownNamespace(cx: Context, p: Path, name: string, namespaces: Map<string, Namespace>): void {
+  // One error in a manifest (a kind knetlab does not read) would otherwise come back as one more
+  // error for every check and observation from the pods it holds.
+  if (cx.manifestPodsMissing) return;
   const guess = closest(name, [...namespaces.keys()]);
   cx.error(p, `namespace "${name}" is not in topology.namespaces`, guess ? `did you mean "${guess}"?` : `namespaces: ${[...namespaces.keys()].join(', ')}`);
 }

@@ -14,6 +14,12 @@ export interface PodWiring {
    * plugin makes the veth and the addresses when it is called (the reference bridge plugin).
    */
   attach: 'cni0' | 'routed' | 'plugin';
+  /**
+   * The pod's bridge port is in hairpin mode (the bridge plugin's hairpinMode, which flannel's
+   * delegate configuration sets): a pod reaching itself through a Service needs its frame sent back
+   * out of the port it came in on. Meaningless without a bridge (Calico).
+   */
+  hairpin: boolean;
   /** The first pod address in a node's subnet: host-local starts after the cni0 gateway, Calico IPAM after the block's first address. */
   firstHost: number;
   /** Which subnet of the pod network the i-th node is given (flannel skips the first: etcd mode's SubnetMin). */
@@ -54,6 +60,7 @@ export function caliName(namespace: string, pod: string, prefix = 'cali'): strin
 export const POD_WIRING: Record<CniType, PodWiring> = {
   flannel: {
     attach: 'cni0',
+    hairpin: true,
     firstHost: 2,
     subnetIndex: (i) => i + 1,
     hostIf: (pod) => bridgeVethName(pod),
@@ -61,6 +68,7 @@ export const POD_WIRING: Record<CniType, PodWiring> = {
   },
   calico: {
     attach: 'routed',
+    hairpin: false,
     firstHost: 1,
     subnetIndex: (i) => i,
     hostIf: (pod, namespace) => caliName(namespace, pod),
@@ -69,6 +77,7 @@ export const POD_WIRING: Record<CniType, PodWiring> = {
   },
   bridge: {
     attach: 'plugin',
+    hairpin: true,
     firstHost: 2,
     subnetIndex: (i) => i + 1,
     hostIf: (pod) => bridgeVethName(pod),

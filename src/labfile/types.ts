@@ -122,6 +122,8 @@ export interface Interface {
   mtu: number | null;
   /** Bridge in the same namespace this interface is a port of. */
   master: string | null;
+  /** As a bridge port: hairpin mode, so a frame may leave by the port it came in on. */
+  hairpin: boolean;
   up: boolean;
 }
 

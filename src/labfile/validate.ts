@@ -60,6 +60,7 @@ function sortDiags(d: Diagnostic[]): Diagnostic[] {
 
 class Validator implements Context {
   readonly diags: Diagnostic[] = [];
+  manifestPodsMissing = false;
   constructor(
     readonly src: SourceDoc,
     private readonly abs: string,
@@ -150,7 +151,12 @@ class Validator implements Context {
 
   /** Read the lab's manifests (files, then documents after the lab) and put their pods on the nodes. */
   private kubernetes(c: Cluster, raw: RawLab): void {
-    if (!this.manifests || this.diags.some((d) => d.severity === 'error')) return; // allocation needs sound nodes
+    const later = laterDocuments(this.text);
+    if (!this.manifests || this.diags.some((d) => d.severity === 'error')) {
+      // Allocation needs sound nodes; the manifests' pods stay unknown.
+      this.manifestPodsMissing = Boolean(raw.manifests?.length) || later !== null;
+      return;
+    }
     const sources: ManifestSource[] = [];
     (raw.manifests ?? []).forEach((m, i) => {
       const abs = resolvePath(dirname(this.abs), m);
@@ -164,9 +170,9 @@ class Validator implements Context {
         );
       }
     });
-    const later = laterDocuments(this.text);
     if (later !== null) sources.push({ file: this.src.file, text: later });
-    if (!sources.length) return;
-    this.diags.push(...this.manifests(c, sources));
+    const read = sources.length ? this.manifests(c, sources) : [];
+    this.diags.push(...read);
+    this.manifestPodsMissing = sources.length < (raw.manifests?.length ?? 0) + (later !== null ? 1 : 0) || read.some((d) => d.severity === 'error');
   }
 }

@@ -58,15 +58,20 @@ export function planLab(lab: Lab, inst: Instance, opts: PlanOptions = {}): Plan 
     })),
   );
 
+  const hairpin = lab.namespaces.some((n) => n.interfaces.some((i) => i.hairpin));
   add(
     'Configure the interfaces and routes',
-    'An interface carries traffic only once it is up. Assigning an address also installs the connected route for its subnet. A veth end with "master" becomes a port of that bridge and carries no address of its own: the bridge switches its frames. Routes then pick the next hop for everything not on a connected subnet: a container\'s default route points at its bridge\'s address.',
+    'An interface carries traffic only once it is up. Assigning an address also installs the connected route for its subnet. A veth end with "master" becomes a port of that bridge and carries no address of its own: the bridge switches its frames. Routes then pick the next hop for everything not on a connected subnet: a container\'s default route points at its bridge\'s address.' +
+      (hairpin
+        ? " Each pod's port on cni0 is put in hairpin mode, as the bridge plugin does when flannel's CNI plugin delegates to it with hairpinMode: true. A bridge never sends a frame back out of the port it came in on unless that port is in hairpin mode, and a pod reaching itself through a Service needs exactly that: net.bridge.bridge-nf-call-iptables hands frames entering cni0 to iptables, kube-proxy DNATs the Service address to the pod's own, and the bridge must then forward the frame to the port it came from. kube-proxy's hairpin rule masquerades it to cni0's address, so the answer comes back the same way."
+        : ''),
     lab.namespaces.flatMap((n) => [
       { kind: 'link.set', netns: ns(n.name), dev: 'lo', master: null, mac: null, mtu: null, up: true } as Step,
       ...n.interfaces.flatMap((i): Step[] => [
         ...(i.mac || i.mtu || i.master
           ? [{ kind: 'link.set', netns: ns(n.name), dev: i.name, master: i.master, mac: i.mac, mtu: i.mtu, up: false } as Step]
           : []),
+        ...(i.hairpin ? [{ kind: 'brport.set', netns: ns(n.name), dev: i.name, hairpin: true } as Step] : []),
         ...i.addresses.map((cidr): Step => ({ kind: 'addr.add', netns: ns(n.name), dev: i.name, cidr })),
         ...(i.up ? [{ kind: 'link.set', netns: ns(n.name), dev: i.name, master: null, mac: null, mtu: null, up: true } as Step] : []),
       ]),

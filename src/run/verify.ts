@@ -12,6 +12,8 @@ import { parseCurl, probeCommand } from '../kernel/probe.js';
 import type { Instance } from '../kernel/instance.js';
 import { CNIS } from '../plan/registry.js';
 import { describePacket, parseCapture } from '../kernel/capture.js';
+import { parseState, speakerBase, stateFilePath } from '../k8s/store.js';
+import { key, type Service, type SpeakerStatus } from '../api/objects.js';
 
 export interface CheckResult {
   check: Check;
@@ -356,29 +358,78 @@ function expected(check: Check): string {
   return parts.join('; ') || 'a reply';
 }
 
-/** The namespace that holds an address in this lab, if any. */
-function ownerOf(lab: Lab, address: string): string | null {
+/** The namespace that holds an address in this lab (on an interface), or the one with a connected subnet for it. */
+function ownerOf(lab: Lab, address: string, connected: boolean): string | null {
   const ip = parseIPv4(address);
   if (ip === undefined) return null;
-  const owner = lab.namespaces.find((ns) => cidrsOf(ns).some((a) => parseCidr(a)!.address === ip));
-  // Not assigned anywhere: show the namespace with a connected subnet for it, if any.
-  return (owner ?? lab.namespaces.find((ns) => cidrsOf(ns).some((a) => contains(parseCidr(a)!, ip))))?.name ?? null;
+  const has = (a: string) => (connected ? contains(parseCidr(a)!, ip) : parseCidr(a)!.address === ip);
+  return lab.namespaces.find((ns) => cidrsOf(ns).some(has))?.name ?? null;
+}
+
+/**
+ * A Service's virtual address, which no interface holds: what it is to which Services, and for a
+ * MetalLB layer 2 address the nodes whose speakers announce it. Services come from the running
+ * lab's state file (it follows `knetlab apply`), else from the lab's own manifests.
+ */
+function virtualAddress(lab: Lab, inst: Instance, host: Host, address: string): { text: string; nodes: string[] } | null {
+  let services: Service[] = lab.cluster?.kubernetes?.state.services ?? [];
+  const file = stateFilePath(inst.dir);
+  const text = host.readFile(file);
+  if (text !== null) {
+    try {
+      services = parseState(text, file).state.services;
+    } catch {
+      /* a damaged state file: the lab's own manifests still say what the address was */
+    }
+  }
+  const roles: [string, (s: Service) => boolean][] = [
+    ['LoadBalancer IP', (s) => s.ingressIPs.includes(address)],
+    ['external IP', (s) => s.externalIPs.includes(address)],
+    ['ClusterIP', (s) => s.clusterIP === address],
+  ];
+  for (const [role, holds] of roles) {
+    const names = services.filter(holds).map((s) => key(s.meta));
+    if (!names.length) continue;
+    const of = `${role} of service${names.length > 1 ? 's' : ''} ${names.join(', ')}`;
+    if (role !== 'LoadBalancer IP') return { text: `${of}; no interface holds it: kube-proxy DNATs it on every node`, nodes: [] };
+    // The node that owns a layer 2 address is the one whose speaker answers ARP for it.
+    const nodes = (lab.cluster?.nodes ?? []).map((n) => n.name).filter((n) => speakerAnnounces(host, inst, n, address));
+    return { text: `${of}, ${nodes.length ? `announced by ${nodes.join(', ')}` : "announced by no node (no speaker's status lists it)"}`, nodes };
+  }
+  return null;
+}
+
+function speakerAnnounces(host: Host, inst: Instance, node: string, address: string): boolean {
+  const text = host.readFile(`${speakerBase(inst.dir, node)}.status.json`);
+  if (text === null) return false;
+  try {
+    const status = JSON.parse(text) as Partial<SpeakerStatus> | null;
+    return Array.isArray(status?.announcing) && status.announcing.includes(address);
+  } catch {
+    return false; // being replaced: speakers write it whole, by rename, so this is rare
+  }
 }
 
 async function explain(lab: Lab, inst: Instance, host: Host, r: CheckResult): Promise<string[]> {
   const c = r.check;
   const p = c.probe;
   const target = p.kind === 'ping' || p.kind === 'tcp' ? p.address : p.kind === 'http' ? p.host : null;
-  const to = target ? ownerOf(lab, target) : null;
+  // An address on an interface belongs to its namespace; a Service's address to no namespace
+  // (for a MetalLB address, the announcing node is where it leads); anything else to the
+  // namespace with a connected subnet for it, if any.
+  const held = target ? ownerOf(lab, target, false) : null;
+  const virtual = target && !held ? virtualAddress(lab, inst, host, target) : null;
+  const to = held ?? (virtual || !target ? null : ownerOf(lab, target, true));
+  const where = to ? `in ${to}` : (virtual?.text ?? 'no namespace in this lab has it');
   const out = [
     `    from:     ${c.from} (namespace ${inst.netns(c.from)})`,
-    ...(target ? [`    to:       ${target}${to ? ` (in ${to})` : ' (no namespace in this lab has it)'}`] : []),
+    ...(target ? [`    to:       ${target} (${where})`] : []),
     `    ran:      ${renderCommand(r.command)}`,
     `    expected: ${expected(c)}`,
     `    saw:      ${r.saw}`,
     `    tried:    ${r.attempts} time(s) over ${(r.ms / 1000).toFixed(1)}s (${basename(lab.file)} line ${c.line})`,
   ];
-  for (const name of [...new Set([c.from, ...(to ? [to] : [])])]) {
+  for (const name of [...new Set([c.from, ...(to ? [to] : []), ...(virtual?.nodes ?? [])])]) {
     const netns = inst.netns(name);
     out.push(`    evidence from ${name}:`);
     const sections: [string, Command][] = [

@@ -71,7 +71,13 @@ ip -n node2 link add veth1a303644 mtu 1450 type veth peer name eth0 mtu 1450 net
 #    connected route for its subnet. A veth end with "master" becomes a port of that bridge and
 #    carries no address of its own: the bridge switches its frames. Routes then pick the next hop for
 #    everything not on a connected subnet: a container's default route points at its bridge's
-#    address.
+#    address. Each pod's port on cni0 is put in hairpin mode, as the bridge plugin does when
+#    flannel's CNI plugin delegates to it with hairpinMode: true. A bridge never sends a frame back
+#    out of the port it came in on unless that port is in hairpin mode, and a pod reaching itself
+#    through a Service needs exactly that: net.bridge.bridge-nf-call-iptables hands frames entering
+#    cni0 to iptables, kube-proxy DNATs the Service address to the pod's own, and the bridge must
+#    then forward the frame to the port it came from. kube-proxy's hairpin rule masquerades it to
+#    cni0's address, so the answer comes back the same way.
 ip -n switch -batch - <<'EOF'
 link set lo up
 link set node1 master br0
@@ -87,6 +93,7 @@ link set eth0 address 52:54:00:a8:38:0b
 addr add 192.168.56.11/24 dev eth0
 link set eth0 up
 link set vethd2a04d71 master cni0
+link set vethd2a04d71 type bridge_slave hairpin on
 link set vethd2a04d71 up
 route add default via 192.168.56.1
 EOF
@@ -103,8 +110,10 @@ link set eth0 address 52:54:00:a8:38:0c
 addr add 192.168.56.12/24 dev eth0
 link set eth0 up
 link set veth8d3a7c78 master cni0
+link set veth8d3a7c78 type bridge_slave hairpin on
 link set veth8d3a7c78 up
 link set veth1a303644 master cni0
+link set veth1a303644 type bridge_slave hairpin on
 link set veth1a303644 up
 route add default via 192.168.56.1
 EOF

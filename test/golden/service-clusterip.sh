@@ -76,7 +76,13 @@ ip -n node3 link add veth79da9049 mtu 1450 type veth peer name eth0 mtu 1450 net
 #    connected route for its subnet. A veth end with "master" becomes a port of that bridge and
 #    carries no address of its own: the bridge switches its frames. Routes then pick the next hop for
 #    everything not on a connected subnet: a container's default route points at its bridge's
-#    address.
+#    address. Each pod's port on cni0 is put in hairpin mode, as the bridge plugin does when
+#    flannel's CNI plugin delegates to it with hairpinMode: true. A bridge never sends a frame back
+#    out of the port it came in on unless that port is in hairpin mode, and a pod reaching itself
+#    through a Service needs exactly that: net.bridge.bridge-nf-call-iptables hands frames entering
+#    cni0 to iptables, kube-proxy DNATs the Service address to the pod's own, and the bridge must
+#    then forward the frame to the port it came from. kube-proxy's hairpin rule masquerades it to
+#    cni0's address, so the answer comes back the same way.
 ip -n switch -batch - <<'EOF'
 link set lo up
 link set node1 master br0
@@ -92,8 +98,10 @@ link set eth0 address 52:54:00:a8:38:0b
 addr add 192.168.56.11/24 dev eth0
 link set eth0 up
 link set veth3871ccca master cni0
+link set veth3871ccca type bridge_slave hairpin on
 link set veth3871ccca up
 link set vethd2a04d71 master cni0
+link set vethd2a04d71 type bridge_slave hairpin on
 link set vethd2a04d71 up
 route add default via 192.168.56.1
 EOF
@@ -117,6 +125,7 @@ link set eth0 address 52:54:00:a8:38:0c
 addr add 192.168.56.12/24 dev eth0
 link set eth0 up
 link set veth8ffd782b master cni0
+link set veth8ffd782b type bridge_slave hairpin on
 link set veth8ffd782b up
 route add default via 192.168.56.1
 EOF
@@ -133,6 +142,7 @@ link set eth0 address 52:54:00:a8:38:0d
 addr add 192.168.56.13/24 dev eth0
 link set eth0 up
 link set veth79da9049 master cni0
+link set veth79da9049 type bridge_slave hairpin on
 link set veth79da9049 up
 route add default via 192.168.56.1
 EOF

@@ -68,7 +68,13 @@ ip -n node2 link add veth9aa9562c mtu 1450 type veth peer name eth0 mtu 1450 net
 #    connected route for its subnet. A veth end with "master" becomes a port of that bridge and
 #    carries no address of its own: the bridge switches its frames. Routes then pick the next hop for
 #    everything not on a connected subnet: a container's default route points at its bridge's
-#    address.
+#    address. Each pod's port on cni0 is put in hairpin mode, as the bridge plugin does when
+#    flannel's CNI plugin delegates to it with hairpinMode: true. A bridge never sends a frame back
+#    out of the port it came in on unless that port is in hairpin mode, and a pod reaching itself
+#    through a Service needs exactly that: net.bridge.bridge-nf-call-iptables hands frames entering
+#    cni0 to iptables, kube-proxy DNATs the Service address to the pod's own, and the bridge must
+#    then forward the frame to the port it came from. kube-proxy's hairpin rule masquerades it to
+#    cni0's address, so the answer comes back the same way.
 ip -n switch -batch - <<'EOF'
 link set lo up
 link set node1 master br0
@@ -82,8 +88,10 @@ link set eth0 address 52:54:00:a8:38:0b
 addr add 192.168.56.11/24 dev eth0
 link set eth0 up
 link set vethba92dbab master cni0
+link set vethba92dbab type bridge_slave hairpin on
 link set vethba92dbab up
 link set vethd2a04d71 master cni0
+link set vethd2a04d71 type bridge_slave hairpin on
 link set vethd2a04d71 up
 route add default via 192.168.56.1
 EOF
@@ -107,8 +115,10 @@ link set eth0 address 52:54:00:a8:38:0c
 addr add 192.168.56.12/24 dev eth0
 link set eth0 up
 link set veth3b63c9b3 master cni0
+link set veth3b63c9b3 type bridge_slave hairpin on
 link set veth3b63c9b3 up
 link set veth9aa9562c master cni0
+link set veth9aa9562c type bridge_slave hairpin on
 link set veth9aa9562c up
 route add default via 192.168.56.1
 EOF
@@ -984,6 +994,8 @@ ip netns exec node1 iptables -t nat -S
 ip netns exec client curl -sS --max-time 2 -H 'Connection: close' -w '\nstatus=%{http_code}\n' http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/ http://10.96.50.1/
 # lonely (web-2 only) answers
 ip netns exec client curl -sS --max-time 2 -w '\nstatus=%{http_code}\n' http://10.96.50.2/
+# web-2 reaches itself through lonely (hairpin on its cni0 port), masqueraded to node2's cni0 address
+ip netns exec web-2 curl -sS --max-time 2 -w '\nstatus=%{http_code}\n' http://10.96.50.2/
 # web-2 starts failing its readiness probe (its /healthz answers 503)
 ip netns exec web-2 touch /run/knetlab/labs/service-readiness/unready/web-2
 # within a probe period web-2 has left web's endpoints and gets no requests

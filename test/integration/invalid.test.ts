@@ -1,6 +1,6 @@
 // Invalid input exits 2, says where and why, and creates nothing.
 import t from 'tap';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, isRoot, stateDir } from './helpers.js';
 
@@ -25,6 +25,8 @@ if (!isRoot) {
       t.equal(r.code, 2, r.stderr);
       t.match(r.stderr, new RegExp(`${dir}/${f.replace('.', '\\.')}:\\d+:\\d+  error  `));
       t.equal(r.stdout, '');
+      const count = /^# errors: (\d+)$/m.exec(readFileSync(join(dir, f), 'utf8'))?.[1];
+      if (count !== undefined) t.equal(r.stderr.match(/:\d+:\d+  error  /g)?.length, Number(count), r.stderr);
     });
   }
   t.test('usage errors exit 2', async (t) => {

@@ -69,6 +69,12 @@ if (!isRoot) {
     t.equal(missing.code, 1);
     t.match(missing.stderr, /Error from server \(NotFound\): services "nope" not found/);
     t.equal(run('get', LAB, 'ingress').code, 2, 'unknown resource type');
+    t.match(
+      run('get', LAB, 'svc', '-A').stdout,
+      /^NAMESPACE +NAME +TYPE +CLUSTER-IP +EXTERNAL-IP +PORT\(S\) +AGE\ndefault +nginx-deploy +ClusterIP +10\.98\.254\.54 /,
+    );
+    t.equal(run('get', LAB, 'pods', '-n', 'kube-system').stdout, 'No resources found in kube-system namespace.\n');
+    t.equal(run('get', LAB, 'pods', 'client', '--all-namespaces').code, 2, 'no names across all namespaces');
   });
 
   t.test('apply scales a Deployment up: new pods are wired, get endpoints, and every node re-syncs', async (t) => {

@@ -1,5 +1,6 @@
 // Every file in test/fixtures/invalid is rejected, and its first error is the one the file's
-// "# expect:" comment names (file:line:column and message).
+// "# expect:" comment names (file:line:column and message); with "# errors: N", there are exactly
+// N errors (no cascade of follow-on errors).
 import t from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +13,9 @@ for (const f of readdirSync(dir)
   .sort()) {
   t.test(f, async (t) => {
     const file = join(dir, f);
-    const expected = /^# expect: (.+)$/m.exec(readFileSync(file, 'utf8'))?.[1];
+    const text = readFileSync(file, 'utf8');
+    const expected = /^# expect: (.+)$/m.exec(text)?.[1];
+    const count = /^# errors: (\d+)$/m.exec(text)?.[1];
     t.ok(expected, 'fixture names its expected error');
     const e = await (async () => {
       try {
@@ -24,5 +27,11 @@ for (const f of readdirSync(dir)
     t.type(e, LabFileError);
     const first = formatDiagnostic((e as LabFileError).diagnostics.find((d) => d.severity === 'error')!);
     t.equal(first.split('\n')[0], `${file}:${expected}`);
+    if (count !== undefined)
+      t.equal(
+        (e as LabFileError).diagnostics.filter((d) => d.severity === 'error').length,
+        Number(count),
+        (e as LabFileError).diagnostics.map((d) => formatDiagnostic(d)).join('\n'),
+      );
   });
 }

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { loadLabFile } from '../../src/plan/load.js';
 import { errorsOf } from './lib/errors.js';
-import { formatDiagnostic } from '../../src/labfile/diagnostics.js';
+import { LabFileError, formatDiagnostic } from '../../src/labfile/diagnostics.js';
 
 const base = (namespaces: string, rest = '') => `name: demo
 title: Demo
@@ -146,4 +146,33 @@ t.test('the shipped labs are valid', async (t) => {
     t.equal(lab.name, name);
     t.same(warnings, []);
   }
+});
+
+t.test('a manifest of an unsupported kind is the one error: checks from the pods beside it are not reported again', async (t) => {
+  const cluster = `name: k
+title: K
+cluster:
+  cni: { type: flannel }
+  nodes:
+    node1: {}
+`;
+  const pod = '---\napiVersion: v1\nkind: Pod\nmetadata: { name: web-1 }\nspec:\n  nodeName: node1\n  containers: [{ name: c, image: nginx }]\n';
+  // A file named under manifests: (seed 004's flannel ConfigMap), the lab file beside it.
+  let errs: string[] = [];
+  try {
+    loadLabFile('test/fixtures/lab.yaml', `${cluster}manifests: [manifests/seed004-flannel-configmap.yaml]\nchecks:\n  - { from: web-1, ping: 10.244.1.1 }\n`);
+  } catch (e) {
+    if (!(e instanceof LabFileError)) throw e;
+    errs = e.diagnostics.map(formatDiagnostic);
+  }
+  t.equal(errs.length, 1, errs.join('\n'));
+  t.match(errs[0], /^test\/fixtures\/manifests\/seed004-flannel-configmap\.yaml:2:7 {2}error {2}kind "ConfigMap" is not supported\n/);
+  // An error before the manifests (a node address off the underlay) leaves their pods unknown too.
+  const before = errorsOf(`${cluster.replace('node1: {}', 'node1: { address: 10.9.9.9 }')}checks:\n  - { from: web-1, ping: 10.244.1.1 }\n${pod}`);
+  t.equal(before.length, 1, before.join('\n'));
+  t.match(before[0], /10\.9\.9\.9 is on none of the underlay subnets/);
+  // Sound manifests: a misspelt pod is still reported, with the pods they made as candidates.
+  const typo = errorsOf(`${cluster}checks:\n  - { from: web-l, ping: 10.244.1.1 }\n${pod}`);
+  t.equal(typo.length, 1);
+  t.match(typo[0], /namespace "web-l" is not in topology\.namespaces\n {2}hint: did you mean "web-1"\?/);
 });

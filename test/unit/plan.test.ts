@@ -155,6 +155,30 @@ t.test("flanneld's iptables rules, exactly as the reference lists them", async (
   );
 });
 
+t.test("flannel: each pod's cni0 port is put in hairpin mode once enslaved, as the bridge plugin does (hairpinMode: true)", async (t) => {
+  for (const name of ['flannel-vxlan', 'flannel-udp', 'flannel-host-gw']) {
+    const l = loadLabFile(`labs/${name}/lab.yaml`).lab;
+    const phases = lowerPlan(planLab(l, makeInstance(l.name, '', '/run/knetlab')));
+    const phase = phases.find((p) => p.title === 'Configure the interfaces and routes')!;
+    t.match(phase.why, /hairpin mode/, `${name}: the tutorial says why`);
+    const node1 = phase.actions.find((a) => a.command.args[1] === 'node1')!.command.input!.split('\n');
+    const veths = l.cluster!.nodes[0]!.pods.map((p) => p.hostIf);
+    t.ok(veths.length > 0);
+    for (const v of veths) {
+      const master = node1.findIndex((x) => x.startsWith(`link set ${v} `) && x.includes(' master cni0'));
+      t.ok(master >= 0, `${name}: ${v} is enslaved to cni0`);
+      t.equal(node1[master + 1], `link set ${v} type bridge_slave hairpin on`, `${name}: then ${v} gets hairpin on`);
+    }
+  }
+  for (const name of ['calico-vxlan', 'docker-bridge', 'cni-plugins']) {
+    const l = loadLabFile(`labs/${name}/lab.yaml`).lab;
+    const text = lowerPlan(planLab(l, makeInstance(l.name, '', '/run/knetlab')))
+      .flatMap((p) => p.actions.map((a) => renderCommand(a.command)))
+      .join('\n');
+    t.notMatch(text, /hairpin on/, `${name}: no bridge port of ours in hairpin mode (no bridge, Docker's default, or the plugin's own)`);
+  }
+});
+
 t.test('host-gw on a routed underlay: the off-link route is attempted and expected to fail', async (t) => {
   const l = loadLabFile('labs/flannel-host-gw-routed/lab.yaml').lab;
   const phases = lowerPlan(planLab(l, makeInstance(l.name, '', '/run/knetlab')));

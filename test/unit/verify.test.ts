@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { runCheck, runChecks, type CheckResult } from '../../src/run/verify.js';
 import type { Host, RunResult, Running } from '../../src/exec/host.js';
 import { loadLabFile } from '../../src/plan/load.js';
+import { DEFAULT_KUBE_PROXY_CONFIGURATION } from '../../src/api/objects.js';
 
 type Lab = Parameters<typeof runCheck>[0];
 type Instance = Parameters<typeof runCheck>[1];
@@ -37,7 +38,8 @@ function inOrder(key: string[], argv: string[]): boolean {
  * words of its command line in order (the key with most words wins); a key given several replies
  * answers them in turn and repeats the last (state that settles). The commands verify runs for
  * evidence read `namespaces`, by real namespace name: one not listed is fresh (only lo, down),
- * one in `deleted` is gone.
+ * one in `deleted` is gone. `files` are what the running lab's folder holds (its state file, the
+ * speakers' status files), by path.
  */
 class FakeMachine implements Host {
   /** Every command line run or started, in order. */
@@ -48,6 +50,7 @@ class FakeMachine implements Host {
     private readonly replies: Record<string, Reply | Reply[]>,
     private readonly namespaces: Record<string, NamespaceState> = {},
     private readonly deleted: string[] = [],
+    private readonly files: Record<string, string> = {},
   ) {}
 
   async run(cmd: Command): Promise<RunResult> {
@@ -97,8 +100,8 @@ class FakeMachine implements Host {
   kill(): boolean {
     return false;
   }
-  readFile(): string | null {
-    return null;
+  readFile(path: string): string | null {
+    return this.files[path] ?? null;
   }
   hasCommand(): boolean {
     return true;
@@ -564,7 +567,7 @@ t.test('http backends: every listed pod answers its share of the requests', asyn
   t.same([thin.passed, thin.saw], [false, 'answers: web-1 14/30, web-2 14/30, web-3 2/30 (under 10%: web-3)']);
   t.same(explained(thin).slice(0, 5), [
     '    from:     client (namespace ci1-client)',
-    '    to:       10.96.50.1 (no namespace in this lab has it)',
+    '    to:       10.96.50.1 (ClusterIP of service default/web; no interface holds it: kube-proxy DNATs it on every node)',
     `    ran:      ip netns exec ci1-client curl -sS --max-time 2 -H 'Connection: close' -w '\\nstatus=%{http_code}\\n'${' http://10.96.50.1/'.repeat(30)}`,
     '    expected: HTTP 200; answers from web-1, web-2, web-3, each at least 10%',
     '    saw:      answers: web-1 14/30, web-2 14/30, web-3 2/30 (under 10%: web-3)',
@@ -622,7 +625,7 @@ t.test('http must-fail: refused (REJECT) or timed out (DROP), as the check says'
   t.same([timedOut.passed, timedOut.saw], [false, 'no response: curl: (28) Connection timed out after 3001 milliseconds (timed out)']);
   t.same(explained(timedOut).slice(0, 3), [
     '    from:     client (namespace ci1-client)',
-    '    to:       10.96.50.2 (no namespace in this lab has it)',
+    '    to:       10.96.50.2 (ClusterIP of service default/lonely; no interface holds it: kube-proxy DNATs it on every node)',
     "    ran:      ip netns exec ci1-client curl -sS --max-time 3 -w '\\nstatus=%{http_code}\\n' http://10.96.50.2/",
   ]);
   const answered = await judge(readiness, rejected, new FakeMachine({ [lonely]: curl.answers([200, echo('web-2', 'node2', '10.244.2.2', '10.244.1.3')]) }));
@@ -1033,6 +1036,74 @@ t.test("exec: a step passes on exit status 0, with {labdir} naming the running c
 
 // ---- evidence ----
 
+t.test('a Service address is named as one: the ClusterIP is on no interface, a MetalLB address leads to the node announcing it', async (t) => {
+  const lb = shipped('service-loadbalancer');
+  const c = checkNamed(lb, 'client-a (inside loadBalancerSourceRanges) reaches the VIP');
+  const vip = 'ip netns exec ci1-client-a curl http://192.168.56.240/';
+  const dir = instanceOf(lb).dir;
+  const status = (node: string, announcing: string[]) => `${JSON.stringify({ node, alive: ['node1', 'node2', 'node3'], announcing })}\n`;
+  // node1 went down; node2's speaker took the address over.
+  const files = {
+    [`${dir}/cluster/speaker-node1.status.json`]: status('node1', []),
+    [`${dir}/cluster/speaker-node2.status.json`]: status('node2', ['192.168.56.240']),
+    [`${dir}/cluster/speaker-node3.status.json`]: status('node3', []),
+  };
+  const failover = await judge(lb, once(c), new FakeMachine({ [vip]: curl.timedOut(2002) }, {}, [], files));
+  t.equal(
+    failover.details[1],
+    '    to:       192.168.56.240 (LoadBalancer IP of service default/web, announced by node2)',
+    'not "in switch", whose subnet it is on',
+  );
+  t.ok(failover.details.includes('    evidence from node2:'), 'evidence from the announcing node');
+  t.notOk(failover.details.includes('    evidence from switch:'));
+  const silent = await judge(lb, once(c), new FakeMachine({ [vip]: curl.timedOut(2002) }));
+  t.equal(silent.details[1], "    to:       192.168.56.240 (LoadBalancer IP of service default/web, announced by no node (no speaker's status lists it))");
+  // The NodePort goes to a node's own address: that node.
+  const np = checkNamed(lb, 'the NodePort is not subject to the source ranges, so client-b gets in there');
+  const nodePort = await judge(lb, once(np), new FakeMachine({ 'ip netns exec ci1-client-b curl http://192.168.56.12:30080/': curl.timedOut(2002) }));
+  t.equal(nodePort.details[1], '    to:       192.168.56.12 (in node2)');
+
+  // The running lab's state file has the Services added since up (knetlab apply).
+  const clusterip = shipped('service-clusterip');
+  const state = clusterip.cluster!.kubernetes!.state;
+  const web = state.services[0]!;
+  const added = { ...web, meta: { ...web.meta, name: 'extra' }, clusterIP: '10.96.0.99', externalIPs: ['198.51.100.7'] };
+  const stateFile = `${instanceOf(clusterip).dir}/cluster/state.json`;
+  const running = JSON.stringify({
+    generation: 2,
+    clusterCIDR: '10.244.0.0/16',
+    serviceCIDR: '10.96.0.0/12',
+    nodes: [],
+    lbPool: [],
+    kubeProxy: DEFAULT_KUBE_PROXY_CONFIGURATION,
+    state: { ...state, services: [...state.services, added] },
+  });
+  const base = checkNamed(clusterip, 'a node reaches the ClusterIP too (masqueraded, since its address is outside the pod network)');
+  const to = (url: string): Check => once({ ...base, probe: { kind: 'http', url, host: new URL(url).hostname, requests: 1 } });
+  const extra = await judge(
+    clusterip,
+    to('http://10.96.0.99/'),
+    new FakeMachine({ 'curl http://10.96.0.99/': curl.timedOut(2002) }, {}, [], { [stateFile]: running }),
+  );
+  t.equal(extra.details[1], '    to:       10.96.0.99 (ClusterIP of service default/extra; no interface holds it: kube-proxy DNATs it on every node)');
+  const external = await judge(
+    clusterip,
+    to('http://198.51.100.7/'),
+    new FakeMachine({ 'curl http://198.51.100.7/': curl.timedOut(2002) }, {}, [], { [stateFile]: running }),
+  );
+  t.equal(external.details[1], '    to:       198.51.100.7 (external IP of service default/extra; no interface holds it: kube-proxy DNATs it on every node)');
+  // A damaged state file: the lab's own manifests still name the ClusterIP; an address no Service has is no one's.
+  const damaged = { [stateFile]: '{"generation": 3, "nod' };
+  const own = await judge(
+    clusterip,
+    to('http://10.98.254.54:8080/'),
+    new FakeMachine({ 'curl http://10.98.254.54:8080/': curl.timedOut(2002) }, {}, [], damaged),
+  );
+  t.equal(own.details[1], '    to:       10.98.254.54 (ClusterIP of service default/nginx-deploy; no interface holds it: kube-proxy DNATs it on every node)');
+  const gone = await judge(clusterip, to('http://10.96.0.99/'), new FakeMachine({ 'curl http://10.96.0.99/': curl.timedOut(2002) }, {}, [], damaged));
+  t.equal(gone.details[1], '    to:       10.96.0.99 (no namespace in this lab has it)');
+});
+
 t.test('iptables evidence keeps only tables that hold rules, each rule with its counters', async (t) => {
   const lab = shipped('service-clusterip');
   const c = checkNamed(lab, 'a node reaches the ClusterIP too (masqueraded, since its address is outside the pod network)');
@@ -1067,7 +1138,7 @@ t.test('iptables evidence keeps only tables that hold rules, each rule with its 
     new FakeMachine({ 'ip netns exec ci1-node2 curl http://10.98.254.54:8080/': curl.timedOut(2002) }, { 'ci1-node2': { iptables } }),
   );
   t.equal(r.saw, '0/1 requests answered; curl said: curl: (28) Connection timed out after 2002 milliseconds');
-  t.equal(r.details[1], '    to:       10.98.254.54 (no namespace in this lab has it)');
+  t.equal(r.details[1], '    to:       10.98.254.54 (ClusterIP of service default/nginx-deploy; no interface holds it: kube-proxy DNATs it on every node)');
   t.same(section(r, 'node2', 'iptables (with counters)'), [
     '        *nat',
     '        [4:240] -A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',

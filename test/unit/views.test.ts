@@ -233,6 +233,87 @@ t.test('get svc -n: NodePort ports as port:nodePort, several joined by commas (s
   );
 });
 
+t.test('get -A: every namespace, a NAMESPACE column first, sorted by namespace then name; -n another namespace', async (t) => {
+  const state = nginxDeploy();
+  const inNs = <T extends { meta: Meta }>(o: T, namespace: string): T => ({ ...o, meta: { ...o.meta, namespace } });
+  // kubeadm's cluster DNS, in kube-system, beside seed 004's nginx-deploy in default.
+  const dnsPod = inNs(deploymentPod('coredns-5dd5756b68-7x9mq', '10.32.0.2', 'node03', ago(10 * DAY)), 'kube-system');
+  const dns = inNs(
+    service(
+      'kube-dns',
+      {
+        clusterIP: '10.96.0.10',
+        ports: [
+          { name: 'dns', protocol: 'UDP', port: 53, targetPort: 53, nodePort: null },
+          { name: 'dns-tcp', protocol: 'TCP', port: 53, targetPort: 53, nodePort: null },
+          { name: 'metrics', protocol: 'TCP', port: 9153, targetPort: 9153, nodePort: null },
+        ],
+      },
+      ago(10 * DAY),
+    ),
+    'kube-system',
+  );
+  state.pods = [dnsPod, ...state.pods];
+  state.services = [dns, ...state.services];
+  state.slices = [
+    inNs(slice('kube-dns', [{ name: 'dns', port: 53, protocol: 'UDP' }], [endpoint('10.32.0.2', 'node03', dnsPod.meta.name)], 'q8m4d'), 'kube-system'),
+    ...state.slices,
+  ];
+  t.equal(
+    getServices(state, { output: 'table', now: NOW, allNamespaces: true }),
+    lines(
+      'NAMESPACE     NAME           TYPE        CLUSTER-IP     EXTERNAL-IP   PORT(S)                  AGE',
+      'default       nginx-deploy   ClusterIP   10.98.254.54   <none>        8080/TCP                 10m',
+      'kube-system   kube-dns       ClusterIP   10.96.0.10     <none>        53/UDP,53/TCP,9153/TCP   10d',
+    ),
+  );
+  t.equal(
+    getPods(state, { output: 'wide', now: NOW, allNamespaces: true }),
+    lines(
+      'NAMESPACE     NAME                            READY   STATUS    RESTARTS   AGE     IP           NODE     NOMINATED NODE   READINESS GATES',
+      'default       nginx-deploy-7c8d8c76bf-2wr4t   1/1     Running   0          2d17h   10.40.0.6    node02   <none>           <none>',
+      'default       nginx-deploy-7c8d8c76bf-rbx7d   1/1     Running   0          2d17h   10.32.0.10   node03   <none>           <none>',
+      'default       nginx-deploy-7c8d8c76bf-wwdgq   1/1     Running   0          2d17h   10.32.0.9    node03   <none>           <none>',
+      'kube-system   coredns-5dd5756b68-7x9mq        1/1     Running   0          10d     10.32.0.2    node03   <none>           <none>',
+    ),
+  );
+  t.equal(
+    getEndpoints(state, { output: 'table', now: NOW, allNamespaces: true }),
+    lines(
+      'NAMESPACE     NAME           ENDPOINTS                                 AGE',
+      'default       nginx-deploy   10.32.0.10:80,10.32.0.9:80,10.40.0.6:80   10m',
+      'kube-system   kube-dns       10.32.0.2:53                              10d',
+    ),
+  );
+  // -A wins over -n, as in kubectl; the objects keep their namespace in YAML.
+  const list = parse(getServices(state, { output: 'yaml', now: NOW, namespace: 'default', allNamespaces: true })) as {
+    kind: string;
+    items: { metadata: { namespace: string; name: string } }[];
+  };
+  t.equal(list.kind, 'List');
+  t.same(
+    list.items.map((i) => `${i.metadata.namespace}/${i.metadata.name}`),
+    ['default/nginx-deploy', 'kube-system/kube-dns'],
+  );
+  t.throws(() => getPods(state, { output: 'table', now: NOW, allNamespaces: true, names: ['coredns-5dd5756b68-7x9mq'] }), {
+    message: 'error: a resource cannot be retrieved by name across all namespaces',
+  });
+  // -n: one namespace, without the NAMESPACE column; the names are looked up in it.
+  t.equal(
+    getPods(state, { output: 'table', now: NOW, namespace: 'kube-system' }),
+    lines(
+      'NAME                       READY   STATUS    RESTARTS   AGE', //
+      'coredns-5dd5756b68-7x9mq   1/1     Running   0          10d',
+    ),
+  );
+  t.throws(
+    () => getServices(state, { output: 'table', now: NOW, namespace: 'kube-system', names: ['nginx-deploy'] }),
+    new NotFoundError('services', 'nginx-deploy'),
+  );
+  t.equal(getServices(state, { output: 'table', now: NOW, namespace: 'nope' }), 'No resources found in nope namespace.\n');
+  t.equal(getServices({ pods: [], deployments: [], services: [], slices: [] }, { output: 'table', now: NOW, allNamespaces: true }), 'No resources found\n');
+});
+
 t.test('get svc: LoadBalancer, headless and ExternalName rows; -o wide adds SELECTOR', async (t) => {
   const state: ClusterState = {
     pods: [],

@@ -3,6 +3,7 @@
 
 import { join } from 'node:path';
 import type { Cluster, ClusterNode } from '../../labfile/types.js';
+import { POD_WIRING } from '../../labfile/pod-wiring.js';
 import { nodeDir, type Instance } from '../../kernel/instance.js';
 import type { Phase, Step } from '../../kernel/steps.js';
 import type { Cni } from '../component.js';
@@ -29,7 +30,7 @@ export function bridgeNetConf(c: Cluster, n: ClusterNode, inst: Instance): strin
         isGateway: true,
         isDefaultGateway: true,
         ipMasq: true,
-        hairpinMode: true,
+        hairpinMode: POD_WIRING.bridge.hairpin,
         mtu: c.underlay.mtu,
         ipam: {
           type: 'host-local',

@@ -1,8 +1,7 @@
 // MetalLB in layer 2 mode: a speaker agent on every node (speaker.ts), configured and started.
 // The controller's part (addresses from the pool) is done by the control plane (k8s/).
 
-import { join } from 'node:path';
-import { clusterDir, stateFilePath } from '../../k8s/store.js';
+import { speakerBase, stateFilePath } from '../../k8s/store.js';
 import type { Phase, Step } from '../../kernel/steps.js';
 import { agentArgv } from '../../agent/names.js';
 import type { Component } from '../component.js';
@@ -11,7 +10,7 @@ export const metallb: Component = {
   tools: () => ['node'],
   phases: (c, inst) => {
     if (!c.kubernetes || !c.lbPool.length) return [];
-    const file = (node: string) => join(clusterDir(inst.dir), `speaker-${node}`);
+    const file = (node: string) => speakerBase(inst.dir, node);
     const stateFile = stateFilePath(inst.dir);
     return [
       {

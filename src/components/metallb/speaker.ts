@@ -40,7 +40,7 @@
 // file is the daemon: membership, announcing, the status file and the agent definition.
 import dgram from 'node:dgram';
 import { unlinkSync, writeSync } from 'node:fs';
-import type { NodeInfo, StateFile } from '../../api/objects.js';
+import type { NodeInfo, SpeakerStatus, StateFile } from '../../api/objects.js';
 import { readConfig } from '../../agent/config.js';
 import { writeAtomic, type Agent } from '../../agent/runtime.js';
 import { watchState, type StateWatch } from '../../agent/watch.js';
@@ -451,7 +451,8 @@ class Speaker {
 
   /** <pidfile without .pid>.status.json: who this node sees and what it announces. Null, or why not. */
   private writeStatus(): string | null {
-    const text = `${JSON.stringify({ node: this.cfg.node, alive: this.alive(), announcing: [...this.announcedIPs].sort() })}\n`;
+    const status: SpeakerStatus = { node: this.cfg.node, alive: this.alive(), announcing: [...this.announcedIPs].sort() };
+    const text = `${JSON.stringify(status)}\n`;
     if (text === this.status) return null;
     try {
       writeAtomic(this.statusFile, text);

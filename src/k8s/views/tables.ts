@@ -3,6 +3,7 @@
 // (k8s.io/kubernetes pkg/printers/internalversion).
 
 import type { ClusterState, NodeInfo, Service } from '../../api/objects.js';
+import { InputError } from '../../labfile/diagnostics.js';
 import { NotFoundError, type Resource } from './errors.js';
 import { age, compareStrings, formatLabels, joinHostPort, table } from './format.js';
 import { endpointsOf, type Endpoints } from './endpoints.js';
@@ -19,6 +20,8 @@ export interface GetOptions {
   names?: string[];
   /** kubectl's --namespace ("default" when omitted). */
   namespace?: string;
+  /** kubectl's --all-namespaces (-A): every namespace, with a NAMESPACE column first; --namespace is ignored. */
+  allNamespaces?: boolean;
   /** The cluster's nodes: a pod's status.hostIP is its node's address. */
   nodes?: NodeInfo[];
 }
@@ -28,9 +31,14 @@ export interface GetOptions {
 
 /**
  * The objects `kubectl get` would print: every object in the namespace sorted by name, or the
- * named ones in the order given. The first name with no object fails the command.
+ * named ones in the order given. The first name with no object fails the command. With
+ * --all-namespaces, every object by namespace and name (the API server's order), and no names.
  */
-function select<T extends { meta: { namespace: string; name: string } }>(resource: Resource, all: T[], opts: GetOptions): T[] {
+function select<T extends Named>(resource: Resource, all: T[], opts: GetOptions): T[] {
+  if (opts.allNamespaces) {
+    if (opts.names) throw new InputError('error: a resource cannot be retrieved by name across all namespaces');
+    return [...all].sort((a, b) => compareStrings(a.meta.namespace, b.meta.namespace) || compareStrings(a.meta.name, b.meta.name));
+  }
   const namespace = opts.namespace ?? 'default';
   const inNamespace = all.filter((o) => o.meta.namespace === namespace).sort((a, b) => compareStrings(a.meta.name, b.meta.name));
   if (!opts.names) return inNamespace;
@@ -41,8 +49,13 @@ function select<T extends { meta: { namespace: string; name: string } }>(resourc
   });
 }
 
-/** Table output (or the line kubectl writes to stderr when there is nothing to show), or the objects as YAML/JSON. */
-function print<T>(
+type Named = { meta: { namespace: string; name: string } };
+
+/**
+ * Table output (or the line kubectl writes to stderr when there is nothing to show), or the
+ * objects as YAML/JSON. With --all-namespaces each row starts with its NAMESPACE.
+ */
+function print<T extends Named>(
   selected: T[],
   opts: GetOptions,
   header: string[],
@@ -56,11 +69,12 @@ function print<T>(
     const value = opts.names?.length === 1 ? objects[0]! : { apiVersion: 'v1', kind: 'List', items: objects, metadata: { resourceVersion: '' } };
     return opts.output === 'yaml' ? toYaml(value) : toJson(value);
   }
-  if (selected.length === 0) return `No resources found in ${opts.namespace ?? 'default'} namespace.\n`;
+  if (selected.length === 0) return opts.allNamespaces ? 'No resources found\n' : `No resources found in ${opts.namespace ?? 'default'} namespace.\n`;
   const wide = opts.output === 'wide';
+  const columns = wide ? [...header, ...wideHeader] : header;
   return table(
-    wide ? [...header, ...wideHeader] : header,
-    selected.map((o) => row(o, wide)),
+    opts.allNamespaces ? ['NAMESPACE', ...columns] : columns,
+    selected.map((o) => (opts.allNamespaces ? [o.meta.namespace, ...row(o, wide)] : row(o, wide))),
   );
 }
 
