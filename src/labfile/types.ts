@@ -93,6 +93,8 @@ export interface ClusterPod {
   hostIf: string;
   /** TCP ports its echo server answers on (the containers' ports; 80 for a lab pod). */
   ports: number[];
+  /** UDP ports it answers on: the containers' ports with protocol UDP. */
+  udpPorts: number[];
   /** HTTP paths of readiness probes: answered 503 while the pod is made to fail them. */
   readinessPaths: string[];
 }
@@ -166,9 +168,12 @@ export interface NatRule {
   comment: string | null;
 }
 
-/** nginx answering every request with JSON: pod, node, the address it answered on, the client it saw. */
+/** nginx answering every request (UDP: every datagram) with JSON: pod, node, the address it answered on, the client it saw. */
 export interface Server {
+  /** TCP (HTTP) ports. */
   ports: number[];
+  /** UDP ports: each datagram is answered with one datagram holding the same JSON. */
+  udpPorts: number[];
   pod: string;
   node: string;
   /** The addresses it answers on: the namespace's own, or those a CNI plugin will assign. */

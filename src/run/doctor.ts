@@ -5,7 +5,7 @@ import type { Host } from '../exec/host.js';
 import type { Command } from '../kernel/command.js';
 import type { KernelFeature } from '../kernel/features.js';
 import { PROXIERS } from '../plan/registry.js';
-import { TOOLS } from './tools.js';
+import { TOOLS, hasTool } from './tools.js';
 
 export interface FeatureResult {
   feature: string;
@@ -60,7 +60,7 @@ function usedBy(p: Probe): string {
 }
 
 export async function doctor(host: Host): Promise<{ features: FeatureResult[]; tools: ToolResult[] }> {
-  const tools = TOOLS.map((t) => ({ command: t.command, pkg: t.pkg, ok: host.hasCommand(t.command), why: t.why }));
+  const tools = TOOLS.map((t) => ({ command: t.command, pkg: t.pkg, ok: hasTool(host, t), why: t.why }));
   const features: FeatureResult[] = [];
   const ns = `knetlab-doctor-${process.pid}`;
   const created = await host.run({ file: 'ip', args: ['netns', 'add', ns] });

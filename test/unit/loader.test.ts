@@ -22,7 +22,7 @@ t.test(
       ),
     );
     t.equal(lab.namespaces.length, 2);
-    t.same(lab.namespaces[1]!.server, { ports: [80], pod: 'b', node: 'b', addresses: ['10.0.0.2'], readinessPaths: [] });
+    t.same(lab.namespaces[1]!.server, { ports: [80], udpPorts: [], pod: 'b', node: 'b', addresses: ['10.0.0.2'], readinessPaths: [] });
     t.same(lab.links, [{ a: { namespace: 'a', interface: 'e0' }, b: { namespace: 'b', interface: 'e0' }, mtu: null }]);
     t.equal(lab.checks[0]!.name, 'a GETs http://10.0.0.2/');
     t.equal(lab.checks[0]!.timeoutMs, 5000);

@@ -103,6 +103,9 @@ class FakeMachine implements Host {
   hasCommand(): boolean {
     return true;
   }
+  hasFile(): boolean {
+    return true;
+  }
   async interactive(): Promise<number> {
     throw new Error('checks never run interactive commands');
   }
