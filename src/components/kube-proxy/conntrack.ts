@@ -2,7 +2,7 @@
 // last successful sync and of this one in, the `conntrack -D` commands kube-proxy runs after the
 // sync out. It transcribes CleanStaleEntries in kubernetes/pkg/proxy/conntrack/cleanup.go from the
 // era when kube-proxy ran the conntrack binary (ClearEntriesForIP, ClearEntriesForPort,
-// ClearEntriesForNAT, ClearEntriesForPortNAT in conntrack.go, ≤ v1.29), with the change detection
+// ClearEntriesForNAT, ClearEntriesForPortNAT in conntrack.go, before the move to netlink), with the change detection
 // of pkg/proxy/endpoints.go (detectStaleConntrackEntries) and servicechangetracker.go
 // (DeletedUDPClusterIPs). The same for every proxy mode: it is about the kernel's flow table,
 // not the rules.
