@@ -1092,7 +1092,7 @@ EOF
 ip netns exec node3 conntrack -L -p udp --orig-dst 10.96.53.1 --orig-port-dst 5353
 # web-1 passes its probe again
 ip netns exec web-1 rm /run/knetlab/labs/service-udp/unready/web-1
-# must fail: nothing listens on SCTP in the pods, so an association through echo-sctp's DNAT is refused (the pod ABORTs the INIT)
+# must fail: nothing listens on SCTP in the pods, so an association through echo-sctp's DNAT is refused (the pod ABORTs the INIT) (needs SCTP sockets: socat failing with "socket(2, 1, 132): Protocol not supported" means the kernel has none and the check did not run)
 ! ip netns exec client socat -u /dev/null SCTP-CONNECT:10.96.53.2:9999,connect-timeout=3
 
 # Clean up (what "knetlab down" does, by the recorded PIDs and namespaces):
