@@ -80,13 +80,13 @@ export async function runCheck(lab: Lab, inst: Instance, host: Host, check: Chec
 /**
  * A check whose probe could not even open its socket because the kernel has no such protocol:
  * socat reports the failed socket(2) call as "socket(2, 1, 132): Protocol not supported" (AF_INET,
- * SOCK_STREAM, IPPROTO_SCTP) before any packet is sent. Its one attempt is the probe.
+ * SOCK_STREAM, IPPROTO_SCTP: EPROTONOSUPPORT) before any packet is sent. Its one attempt is the
+ * probe. Any other failure, of socket(2) too (out of file descriptors…), is judged as a failure.
  */
 function kernelLacks(check: Check, r: RunResult): string | null {
   if (check.probe.kind !== 'sctp' || r.exitCode === 0) return null;
-  const m = /socket\(\d+, \d+, 132\): (.*)$/m.exec(socatMessage(r.stderr));
-  return m
-    ? `skipped: this kernel has no SCTP sockets (socket(AF_INET, SOCK_STREAM, IPPROTO_SCTP): ${m[1]!.trim()}; it needs CONFIG_IP_SCTP or the sctp module)`
+  return /socket\(\d+, \d+, 132\): Protocol not supported$/m.test(socatMessage(r.stderr))
+    ? 'skipped: this kernel has no SCTP sockets (socket(AF_INET, SOCK_STREAM, IPPROTO_SCTP): Protocol not supported; it needs CONFIG_IP_SCTP or the sctp module)'
     : null;
 }
 

@@ -1236,6 +1236,16 @@ t.test('sctp: on a kernel without SCTP sockets the check is skipped after one at
   t.same([refused.passed, refused.skipped, refused.saw], [true, undefined, 'connect(5, AF=2 10.0.0.2:9999, 16): Connection refused (refused)']);
   const dropped = await judge(quiet, c, new FakeMachine({ 'ip netns exec ci1-a socat': socat.timedOut('10.0.0.2:9999') }));
   t.same([dropped.passed, dropped.saw], [false, 'connecting to AF=2 10.0.0.2:9999: Connection timed out (timed out)']);
+  const exhausted = await judge(
+    quiet,
+    c,
+    new FakeMachine({ 'ip netns exec ci1-a socat': { exitCode: 1, stderr: '2024/05/06 10:00:00 socat[981] E socket(2, 1, 132): Too many open files\n' } }),
+  );
+  t.same(
+    [exhausted.passed, exhausted.skipped, exhausted.saw],
+    [false, undefined, 'socket(2, 1, 132): Too many open files (neither refused nor timed out)'],
+    'only a missing protocol skips',
+  );
   const accepted = await judge(quiet, c, new FakeMachine({ 'ip netns exec ci1-a socat': {} }));
   t.same([accepted.passed, accepted.saw], [false, 'reachable: the association was established']);
 });
