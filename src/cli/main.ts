@@ -66,15 +66,21 @@ function running(lab: Lab, prefix: string): Instance {
 }
 
 function checkLine(lab: string, r: CheckResult): string {
-  const mark = r.passed ? 'ok  ' : 'FAIL';
+  const mark = r.passed ? 'ok  ' : r.skipped ? 'skip' : 'FAIL';
   const head = `${mark} ${lab}: ${r.check.name} (${r.ms < 1000 ? `${r.ms}ms` : `${(r.ms / 1000).toFixed(1)}s`})`;
+  if (r.skipped) return `${head}\n    ${r.skipped}`;
   return r.passed ? head : [head, ...r.details].join('\n');
+}
+
+/** "3 passed, 0 failed", and how many were skipped when any was: a skipped check never counts as passed. */
+function summary(passed: number, failed: number, skipped: number): string {
+  return `${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`;
 }
 
 interface LabRun {
   lab: string;
   up: { ok: boolean; error?: string; ms: number };
-  checks: { name: string; passed: boolean; saw: string; ms: number }[];
+  checks: { name: string; passed: boolean; skipped: string | null; saw: string; ms: number }[];
   down: { ok: boolean; error?: string };
 }
 
@@ -110,7 +116,7 @@ async function runOne(file: string, prefix: string, json: boolean): Promise<LabR
   }
   try {
     const results = await runChecks(lab, inst, host, (r) => !json && out(checkLine(lab.name, r)));
-    result.checks = results.map((r) => ({ name: r.check.name, passed: r.passed, saw: r.saw, ms: r.ms }));
+    result.checks = results.map((r) => ({ name: r.check.name, passed: r.passed, skipped: r.skipped ?? null, saw: r.saw, ms: r.ms }));
   } finally {
     try {
       await down(inst.name, { host, store: store() });
@@ -271,21 +277,24 @@ export async function main(argv: string[]): Promise<number> {
         const inst = running(lab, a.prefix);
         const [{ runChecks }, host] = await Promise.all([import('../run/verify.js'), getHost()]);
         const results = await runChecks(lab, inst, host, (r) => !a.json && out(checkLine(lab.name, r)));
-        const failed = results.filter((r) => !r.passed).length;
+        const skipped = results.filter((r) => r.skipped).length;
+        const failed = results.filter((r) => !r.passed && !r.skipped).length;
+        const passed = results.filter((r) => r.passed).length;
         if (a.json)
           out(
             JSON.stringify(
               {
                 lab: lab.name,
-                checks: results.map((r) => ({ name: r.check.name, passed: r.passed, saw: r.saw, ms: r.ms, details: r.details })),
-                passed: results.length - failed,
+                checks: results.map((r) => ({ name: r.check.name, passed: r.passed, skipped: r.skipped ?? null, saw: r.saw, ms: r.ms, details: r.details })),
+                passed,
                 failed,
+                skipped,
               },
               null,
               2,
             ),
           );
-        else out(`${results.length - failed} passed, ${failed} failed`);
+        else out(summary(passed, failed, skipped));
         if (failed) code = 1;
       },
     )
@@ -304,9 +313,10 @@ export async function main(argv: string[]): Promise<number> {
         const runs: LabRun[] = [];
         for (const f of files) runs.push(await runOne(f, a.prefix, a.json));
         const passed = runs.reduce((n, r) => n + r.checks.filter((c) => c.passed).length, 0);
-        const failed = runs.reduce((n, r) => n + r.checks.filter((c) => !c.passed).length + (r.up.ok ? 0 : 1) + (r.down.ok ? 0 : 1), 0);
-        if (a.json) out(JSON.stringify({ labs: runs, passed, failed }, null, 2));
-        else out(`${passed} passed, ${failed} failed`);
+        const skipped = runs.reduce((n, r) => n + r.checks.filter((c) => c.skipped).length, 0);
+        const failed = runs.reduce((n, r) => n + r.checks.filter((c) => !c.passed && !c.skipped).length + (r.up.ok ? 0 : 1) + (r.down.ok ? 0 : 1), 0);
+        if (a.json) out(JSON.stringify({ labs: runs, passed, failed, skipped }, null, 2));
+        else out(summary(passed, failed, skipped));
         if (failed) code = 1;
       },
     )

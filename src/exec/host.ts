@@ -30,6 +30,8 @@ export interface Host {
   kill(pid: number, signal: NodeJS.Signals): boolean;
   readFile(path: string): string | null;
   hasCommand(name: string): boolean;
+  /** A file that is not a program exists and can be read (an nginx module). */
+  hasFile(path: string): boolean;
   /** Run with the terminal attached (knetlab exec); returns the exit code. */
   interactive(cmd: Command): Promise<number>;
   /**
@@ -155,6 +157,15 @@ export class LocalHost implements Host {
     const { execa } = await loadExeca();
     const r = await execa(cmd.file, cmd.args, { stdio: 'inherit', reject: false });
     return r.exitCode ?? 1;
+  }
+
+  hasFile(path: string): boolean {
+    try {
+      accessSync(path, constants.R_OK);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   hasCommand(name: string): boolean {

@@ -120,6 +120,10 @@ export class RecordingHost implements Host {
     return !this.missing.includes(name);
   }
 
+  hasFile(path: string): boolean {
+    return !this.missing.includes(path);
+  }
+
   async interactive(cmd: Command): Promise<number> {
     this.commands.push(cmd);
     return 0;

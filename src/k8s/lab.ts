@@ -11,7 +11,7 @@ import { reconcile } from './controlplane.js';
 import type { ControlPlaneConfig } from './controlplane/context.js';
 import { readManifests } from './manifest.js';
 import type { ManifestObject } from './manifest/types.js';
-import type { ClusterState, KubeProxyConfiguration, Pod } from '../api/objects.js';
+import type { ClusterState, KubeProxyConfiguration, Pod, Protocol } from '../api/objects.js';
 import { DEFAULT_KUBE_PROXY_CONFIGURATION, NODE_PORT_RANGE } from '../api/objects.js';
 
 export function controlPlaneConfig(c: Cluster, now: string): ControlPlaneConfig {
@@ -25,10 +25,23 @@ export function controlPlaneConfig(c: Cluster, now: string): ControlPlaneConfig 
   };
 }
 
-/** The ports a pod's echo server answers on: its containers' TCP ports, or 80 when none is declared (nginx's). */
+/** A pod's containers' ports of one protocol, sorted, each once. */
+function containerPorts(pod: Pod, protocol: Protocol): number[] {
+  return [...new Set(pod.containers.flatMap((c) => c.ports.filter((p) => p.protocol === protocol).map((p) => p.containerPort)))].sort((a, b) => a - b);
+}
+
+/** The TCP ports a pod's echo server answers on: its containers' TCP ports, or 80 when none is declared (nginx's). */
 export function echoPorts(pod: Pod): number[] {
-  const ports = [...new Set(pod.containers.flatMap((c) => c.ports.filter((p) => p.protocol === 'TCP').map((p) => p.containerPort)))];
-  return ports.length ? ports.sort((a, b) => a - b) : [80];
+  const ports = containerPorts(pod, 'TCP');
+  return ports.length ? ports : [80];
+}
+
+/**
+ * The UDP ports it answers on: its containers' UDP ports. SCTP ports get no server: nginx has no
+ * SCTP, and a kernel without SCTP sockets (CONFIG_IP_SCTP unset) could not run one anyway.
+ */
+export function echoUdpPorts(pod: Pod): number[] {
+  return containerPorts(pod, 'UDP');
 }
 
 export function clusterPod(c: Cluster, pod: Pod): ClusterPod {
@@ -39,6 +52,7 @@ export function clusterPod(c: Cluster, pod: Pod): ClusterPod {
     ip: pod.podIP,
     hostIf: podHostIf(c.cni.type, pod.meta.name, pod.meta.namespace),
     ports: echoPorts(pod),
+    udpPorts: echoUdpPorts(pod),
     readinessPaths: [...new Set(paths)],
   };
 }

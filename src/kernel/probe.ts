@@ -1,12 +1,16 @@
-// Checks lowered to the commands that send the real packets: ping, nc, curl from inside a
-// namespace; `ip -j link` for link state. The same commands appear in tutorials.
+// Checks lowered to the commands that send the real packets: ping, nc, curl, socat from inside
+// a namespace; `ip -j link` for link state, `conntrack -L` for connection tracking entries. The
+// same commands appear in tutorials.
 
 import type { Check } from '../labfile/types.js';
-import type { Command } from './command.js';
+import { argvToShell, type Command } from './command.js';
 import { inNetns } from './lower.js';
 
 /** curl's write-out after each transfer, so N responses can be told apart. */
 const WRITE_OUT = '\\nstatus=%{http_code}\\n';
+
+/** What a udp check sends: the echo servers answer any datagram. */
+export const UDP_PAYLOAD = 'knetlab\n';
 
 /** Bounds on a capture: it stops after this many packets even if the flow goes on. */
 export const CAPTURE_MAX_PACKETS = 200;
@@ -30,6 +34,19 @@ export function probeCommand(check: Check, netns: string, birdSocket: (speaker: 
       const close = p.requests > 1 ? ['-H', 'Connection: close'] : [];
       return inNetns(netns, ['curl', '-sS', '--max-time', String(Math.max(2, wait)), ...close, '-w', WRITE_OUT, ...urls]);
     }
+    case 'udp': {
+      // -W 1: done once one datagram came back; -w: how long to wait for it.
+      const nc = ['nc', '-u', '-W', '1', '-w', String(wait), ...(p.sourcePort !== null ? ['-p', String(p.sourcePort)] : []), p.address, String(p.port)];
+      if (p.requests === 1) return { ...inNetns(netns, nc), input: UDP_PAYLOAD };
+      // One nc per datagram, so that each comes from a new source port (a new conntrack flow, load-balanced
+      // afresh) unless the port is fixed; "echo" ends each answer's line even if it had no newline.
+      return inNetns(netns, ['sh', '-c', `for i in $(seq ${p.requests}); do echo knetlab | ${argvToShell(nc)}; echo; done`]);
+    }
+    case 'sctp':
+      // Associate and close at once, as nc -z does for TCP.
+      return inNetns(netns, ['socat', '-u', '/dev/null', `SCTP-CONNECT:${p.address}:${p.port},connect-timeout=${wait}`]);
+    case 'conntrack':
+      return inNetns(netns, ['conntrack', '-L', '-p', p.protocol, '--orig-dst', p.address, ...(p.port !== null ? ['--orig-port-dst', String(p.port)] : [])]);
     case 'link':
       return { file: 'ip', args: ['-n', netns, '-j', 'link', 'show', 'dev', p.interface] };
     // "ip route show PREFIX" selects exactly that prefix (of any type: blackhole routes too).
@@ -55,6 +72,61 @@ export function probeCommand(check: Check, netns: string, birdSocket: (speaker: 
 export interface HttpReply {
   status: number;
   body: string;
+}
+
+/** socat's messages without the date, program and level it starts each with ("2024/01/02 03:04:05 socat[42] E "). */
+export function socatMessage(text: string): string {
+  return text.replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d socat\[\d+\] [A-Z] /gm, '');
+}
+
+/** The answers a udp check got: one line each (nc prints each datagram as it came). */
+export function parseDatagrams(stdout: string): string[] {
+  return stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+}
+
+/** One `conntrack -L` entry: the original direction and the reply direction. */
+export interface ConntrackEntry {
+  protocol: string;
+  orig: { src: string; dst: string; sport: number | null; dport: number | null };
+  reply: { src: string; dst: string; sport: number | null; dport: number | null };
+  /** [UNREPLIED], [ASSURED]… without brackets. */
+  flags: string[];
+  text: string;
+}
+
+/**
+ * conntrack's default output, one entry a line: "udp 17 29 src=A dst=B sport=P dport=Q [UNREPLIED]
+ * src=B' dst=A sport=Q' dport=P mark=0 use=1". The first src/dst/sport/dport are the original
+ * direction, the second the reply direction, whose source is where the flow was DNATed to.
+ */
+export function parseConntrack(stdout: string): ConntrackEntry[] {
+  const entries: ConntrackEntry[] = [];
+  for (const line of stdout.split('\n')) {
+    const words = line.trim().split(/\s+/);
+    if (words.length < 3 || !/^[a-z]+$/.test(words[0]!)) continue;
+    const tuples: Record<string, string>[] = [];
+    const flags: string[] = [];
+    for (const w of words) {
+      const flag = /^\[([A-Z_]+)\]$/.exec(w);
+      if (flag) flags.push(flag[1]!);
+      const kv = /^(src|dst|sport|dport)=(.*)$/.exec(w);
+      if (!kv) continue;
+      if (kv[1] === 'src') tuples.push({});
+      if (tuples.length) tuples[tuples.length - 1]![kv[1]!] = kv[2]!;
+    }
+    if (tuples.length < 2) continue;
+    const tuple = (t: Record<string, string>) => ({
+      src: t.src ?? '',
+      dst: t.dst ?? '',
+      sport: t.sport === undefined ? null : Number(t.sport),
+      dport: t.dport === undefined ? null : Number(t.dport),
+    });
+    entries.push({ protocol: words[0]!, orig: tuple(tuples[0]!), reply: tuple(tuples[1]!), flags, text: line.trim() });
+  }
+  return entries;
 }
 
 /** Split curl output written with the status write-out into one reply per request. */

@@ -1,5 +1,5 @@
-// The checks of a lab file: which probe each one is (ping, tcp, http, link, route, neigh, fdb,
-// bgp, capture, exec), its expectation with only the fields that probe takes, durations, and the
+// The checks of a lab file: which probe each one is (ping, tcp, http, udp, sctp, link, route,
+// neigh, fdb, conntrack, bgp, capture, exec), its expectation with only the fields that probe takes, durations, and the
 // name a check gets when it has none.
 
 import type { RawCheck, RawExpect } from './schema.js';
@@ -38,7 +38,8 @@ export function readCheck(cx: Context, c: RawCheck, p: Path, namespaces: Map<str
 }
 
 function readProbe(cx: Context, c: RawCheck, p: Path, kind: ProbeKind, namespaces: Map<string, Namespace>, cluster: Cluster | null): Probe {
-  if (c.requests !== undefined && kind !== 'http') cx.error([...p, 'requests'], 'requests applies to http checks only');
+  if (c.requests !== undefined && kind !== 'http' && kind !== 'udp') cx.error([...p, 'requests'], 'requests applies to http and udp checks only');
+  if (c.sourcePort !== undefined && kind !== 'udp') cx.error([...p, 'sourcePort'], 'sourcePort applies to udp checks only', undefined, 'key');
   for (const f of ['filter', 'during'] as const)
     if (c[f] !== undefined && kind !== 'capture') cx.error([...p, f], `${f} applies to capture checks only`, undefined, 'key');
   const ns = namespaces.get(c.from);
@@ -49,13 +50,20 @@ function readProbe(cx: Context, c: RawCheck, p: Path, kind: ProbeKind, namespace
       if (parseIPv4(address) === undefined) cx.error([...p, 'ping'], `"${address}" is not an IPv4 address`, 'e.g. ping: 192.168.1.2');
       return { kind, address };
     }
-    case 'tcp': {
-      const m = /^(\d+\.\d+\.\d+\.\d+):(\d{1,5})$/.exec(c.tcp ?? '');
-      if (!m || parseIPv4(m[1]!) === undefined || Number(m[2]) < 1 || Number(m[2]) > 65535) {
-        cx.error([...p, 'tcp'], `"${c.tcp}" is not address:port`, 'e.g. tcp: 172.17.0.3:80');
-        return { kind, address: '', port: 0 };
+    case 'tcp':
+    case 'sctp':
+      return { kind, ...addressPort(cx, [...p, kind], c[kind] ?? '', `${kind}: 172.17.0.3:80`) };
+    case 'udp':
+      return { kind, ...addressPort(cx, [...p, kind], c.udp ?? '', 'udp: 10.96.0.10:53'), requests: c.requests ?? 1, sourcePort: c.sourcePort ?? null };
+    case 'conntrack': {
+      const m = /^(tcp|udp|sctp) (\S+)$/.exec(c.conntrack ?? '');
+      if (!m) {
+        cx.error([...p, 'conntrack'], `"${c.conntrack}" is not "PROTOCOL ADDRESS[:PORT]"`, 'e.g. conntrack: udp 10.96.0.10:53 (tcp, udp or sctp)');
+        return { kind, protocol: 'udp', address: '', port: null };
       }
-      return { kind, address: m[1]!, port: Number(m[2]) };
+      const to = m[2]!.includes(':') ? addressPort(cx, [...p, 'conntrack'], m[2]!, 'conntrack: udp 10.96.0.10:53') : { address: m[2]!, port: null };
+      if (parseIPv4(to.address) === undefined) cx.error([...p, 'conntrack'], `"${to.address}" is not an IPv4 address`, 'e.g. conntrack: udp 10.96.0.10:53');
+      return { kind, protocol: m[1] as 'tcp' | 'udp' | 'sctp', ...to };
     }
     case 'http': {
       let url: URL | undefined;
@@ -125,6 +133,16 @@ function readProbe(cx: Context, c: RawCheck, p: Path, kind: ProbeKind, namespace
   }
 }
 
+/** "address:port" of a tcp, udp or sctp check. */
+function addressPort(cx: Context, p: Path, text: string, example: string): { address: string; port: number } {
+  const m = /^(\d+\.\d+\.\d+\.\d+):(\d{1,5})$/.exec(text);
+  if (!m || parseIPv4(m[1]!) === undefined || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+    cx.error(p, `"${text}" is not address:port`, `e.g. ${example}`);
+    return { address: '', port: 0 };
+  }
+  return { address: m[1]!, port: Number(m[2]) };
+}
+
 function readExpectation(cx: Context, c: RawCheck, p: Path, probe: Probe): Expectation {
   const e = typeof c.expect === 'object' ? c.expect : {};
   const reachable = c.expect === 'unreachable' ? false : (e.reachable ?? true);
@@ -152,13 +170,15 @@ function readExpectation(cx: Context, c: RawCheck, p: Path, probe: Probe): Expec
     port: e.port ?? null,
     outer: e.outer ? { src: e.outer.src ?? null, dst: e.outer.dst ?? null } : null,
     inner: e.inner ? { src: e.inner.src ?? null, dst: e.inner.dst ?? null } : null,
+    sport: e.sport ?? null,
+    dstNat: e.dstNat ?? null,
   };
   for (const [field, kinds] of EXPECT_FIELDS) {
     if (e[field] !== undefined && !kinds.includes(probe.kind))
       cx.error([...p, 'expect', field], `expect.${field} applies to ${kinds.join(', ')} checks only`, undefined, 'key');
   }
   if (e.reachable !== undefined || c.expect === 'unreachable' || c.expect === 'reachable') {
-    if (!['ping', 'tcp', 'http'].includes(probe.kind))
+    if (!['ping', 'tcp', 'http', 'udp', 'sctp'].includes(probe.kind))
       cx.error(
         [...p, 'expect'],
         `a ${probe.kind} check cannot expect reachable or unreachable`,
@@ -170,7 +190,7 @@ function readExpectation(cx: Context, c: RawCheck, p: Path, probe: Probe): Expec
     if (allowed && !allowed.includes(e.state))
       cx.error([...p, 'expect', 'state'], `state "${e.state}" is not a ${probe.kind} state`, `one of ${allowed.join(', ')}`);
   }
-  for (const f of ['via', 'dst'] as const)
+  for (const f of ['via', 'dst', 'dstNat'] as const)
     if (e[f] !== undefined && parseIPv4(e[f]!) === undefined) cx.error([...p, 'expect', f], `${f} "${e[f]}" is not an IPv4 address`);
   for (const pair of ['outer', 'inner'] as const)
     for (const f of ['src', 'dst'] as const) {
@@ -180,16 +200,28 @@ function readExpectation(cx: Context, c: RawCheck, p: Path, probe: Probe): Expec
   if (probe.kind === 'capture' && e.encap === undefined && e.present !== false)
     cx.error([...p, 'expect'], 'a capture check needs expect.encap', "vxlan, udp (flannel's UDP backend) or none (plain routed packets)");
   if (e.vni !== undefined && e.encap !== 'vxlan') cx.error([...p, 'expect', 'vni'], 'vni needs encap: vxlan');
-  if (!out.present && Object.keys(e).some((k) => k !== 'present'))
-    cx.error([...p, 'expect'], 'an entry that must be absent has no other fields to match', 'keep only present: false');
+  // A conntrack entry that must be absent is still named by its source port and DNAT target.
+  const absentFields = probe.kind === 'conntrack' ? ['present', 'sport', 'dstNat'] : ['present'];
+  if (!out.present && Object.keys(e).some((k) => !absentFields.includes(k)))
+    cx.error(
+      [...p, 'expect'],
+      'an entry that must be absent has no other fields to match',
+      probe.kind === 'conntrack' ? 'keep only present: false, sport and dstNat' : 'keep only present: false',
+    );
   if (reachable && out.failure !== null) cx.error([...p, 'expect', 'failure'], 'failure needs reachable: false', 'add reachable: false');
   if (!reachable && (out.status ?? out.bodyContains ?? out.json ?? out.backends) !== null)
     cx.error([...p, 'expect'], 'an unreachable check cannot also expect a response');
   if (e.minShare !== undefined && !e.backends)
     cx.error([...p, 'expect', 'minShare'], 'minShare needs backends', 'list the pods that must answer under expect.backends');
   const wanted = typeof e.backends === 'number' ? e.backends : (e.backends?.length ?? 0);
-  if (e.backends !== undefined && probe.kind === 'http' && probe.requests < wanted)
+  if (e.backends !== undefined && (probe.kind === 'http' || probe.kind === 'udp') && probe.requests < wanted)
     cx.error([...p, 'requests'], `${probe.requests} request(s) cannot reach ${wanted} backends`, `set requests to at least ${wanted}, e.g. ${wanted * 20}`);
+  if (probe.kind === 'udp' && probe.sourcePort !== null && wanted > 1)
+    cx.error(
+      [...p, 'sourcePort'],
+      `datagrams from one source port cannot reach ${wanted} backends`,
+      'they are one conntrack flow, DNATed to one endpoint; leave sourcePort out to spread them',
+    );
   if (probe.kind === 'exec' && typeof c.expect === 'object' && Object.keys(e).length)
     cx.error([...p, 'expect'], 'an exec step has nothing to expect but its exit status 0', 'remove expect');
   return out;
@@ -200,20 +232,21 @@ function durationMs(d: number | string): number {
   return d.endsWith('ms') ? Number(d.slice(0, -2)) : Number(d.slice(0, -1)) * 1000;
 }
 
-const PROBE_KINDS = ['ping', 'tcp', 'http', 'link', 'route', 'neigh', 'fdb', 'bgp', 'capture', 'exec'] as const;
+const PROBE_KINDS = ['ping', 'tcp', 'http', 'udp', 'sctp', 'link', 'route', 'neigh', 'fdb', 'conntrack', 'bgp', 'capture', 'exec'] as const;
 type ProbeKind = (typeof PROBE_KINDS)[number];
-const PRESENCE = { route: 1, neigh: 1, fdb: 1, capture: 1 };
+const PRESENCE = { route: 1, neigh: 1, fdb: 1, conntrack: 1, capture: 1 };
+// udp takes no failure: nc cannot tell an ICMP port unreachable (a REJECT) from silence.
 const EXPECT_FIELDS: [keyof RawExpect, ProbeKind[]][] = [
   ['status', ['http']],
-  ['bodyContains', ['http']],
-  ['json', ['http']],
-  ['backends', ['http']],
-  ['minShare', ['http']],
-  ['failure', ['tcp', 'http']],
+  ['bodyContains', ['http', 'udp']],
+  ['json', ['http', 'udp']],
+  ['backends', ['http', 'udp']],
+  ['minShare', ['http', 'udp']],
+  ['failure', ['tcp', 'http', 'sctp']],
   ['master', ['link']],
   ['mtu', ['link']],
   ['state', ['link', 'neigh', 'fdb', 'bgp']],
-  ['present', ['route', 'neigh', 'fdb', 'capture']],
+  ['present', ['route', 'neigh', 'fdb', 'conntrack', 'capture']],
   ['via', ['route']],
   ['onlink', ['route']],
   ['proto', ['route']],
@@ -226,6 +259,8 @@ const EXPECT_FIELDS: [keyof RawExpect, ProbeKind[]][] = [
   ['port', ['capture']],
   ['outer', ['capture']],
   ['inner', ['capture']],
+  ['sport', ['conntrack']],
+  ['dstNat', ['conntrack']],
 ];
 const STATES: Partial<Record<ProbeKind, string[]>> = {
   link: ['UP', 'DOWN', 'UNKNOWN'],
@@ -268,6 +303,12 @@ export function defaultCheckName(from: string, probe: Probe, expect: Expectation
       return `${from} ${verb}connect${expect.reachable ? 's' : ''} to ${probe.address}:${probe.port}`;
     case 'http':
       return `${from} ${verb}GET${expect.reachable ? 's' : ''} ${probe.url}${probe.requests > 1 ? ` ×${probe.requests}` : ''}`;
+    case 'udp':
+      return `${from} gets ${expect.reachable ? '' : 'no '}UDP ${expect.reachable ? 'answers' : 'answer'} from ${probe.address}:${probe.port}${probe.requests > 1 ? ` ×${probe.requests}` : ''}${probe.sourcePort !== null ? ` (from port ${probe.sourcePort})` : ''}`;
+    case 'sctp':
+      return `${from} ${verb}associate${expect.reachable ? 's' : ''} with ${probe.address}:${probe.port} over SCTP`;
+    case 'conntrack':
+      return `${from} ${expect.present ? 'tracks' : 'tracks no'} ${probe.protocol} flow to ${probe.address}${probe.port !== null ? `:${probe.port}` : ''}${expect.sport !== null ? ` from port ${expect.sport}` : ''}${expect.dstNat !== null ? ` DNATed to ${expect.dstNat}` : ''}`;
     case 'link':
       return `${from} has link ${probe.interface}`;
     case 'route':

@@ -189,7 +189,7 @@ export function resolveCluster(raw: RawCluster, report: Report, addPods?: (c: Cl
       const ip = sub ? sub.address + first + j : 0;
       if (sub && j + first >= 2 ** (32 - sub.prefix) - 1)
         report(pp, `${name}'s pod subnet ${formatNetwork(sub)} has no address left for ${pod}`, 'use a larger subnet or fewer pods');
-      return { name: pod, node: name, ip: formatIPv4(ip), hostIf: podHostIf(cniType, pod), ports: [80], readinessPaths: [] };
+      return { name: pod, node: name, ip: formatIPv4(ip), hostIf: podHostIf(cniType, pod), ports: [80], udpPorts: [], readinessPaths: [] };
     });
     nodes.push({
       name,
@@ -354,7 +354,9 @@ export function expandCluster(c: Cluster): { namespaces: Namespace[]; links: Vet
       }),
     );
     for (const p of n.pods) {
-      const server: Server | null = p.ports.length ? { ports: p.ports, pod: p.name, node: n.name, addresses: [p.ip], readinessPaths: p.readinessPaths } : null;
+      const server: Server | null = p.ports.length
+        ? { ports: p.ports, udpPorts: p.udpPorts, pod: p.name, node: n.name, addresses: [p.ip], readinessPaths: p.readinessPaths }
+        : null;
       if (!wired) {
         namespaces.push(nsOf(p.name, `pod ${p.name} on ${n.name}, wired by the bridge CNI plugin`, { server }));
         continue;
@@ -379,7 +381,9 @@ export function expandCluster(c: Cluster): { namespaces: Namespace[]; links: Vet
       nsOf(cl.name, `a machine outside the cluster at ${cl.address}, on the nodes' underlay`, {
         interfaces: [up('eth0', { addresses: [`${cl.address}/${cl.prefix}`] })],
         routes: [route('default', { via: cl.gateway })],
-        server: cl.serverPorts.length ? { ports: cl.serverPorts, pod: cl.name, node: cl.name, addresses: [cl.address], readinessPaths: [] } : null,
+        server: cl.serverPorts.length
+          ? { ports: cl.serverPorts, udpPorts: [], pod: cl.name, node: cl.name, addresses: [cl.address], readinessPaths: [] }
+          : null,
       }),
     );
   }

@@ -103,7 +103,7 @@ export function readNamespace(cx: Context, name: string, raw: RawNamespace, path
       if (v !== undefined && !LABEL_RE.test(v))
         cx.error([...path, 'server', f], `server.${f} "${v}" must be a plain name`, 'letters, digits, "_", "." and "-", at most 63 characters');
     }
-    server = { ports: [s.port ?? 80], pod: s.pod ?? name, node: s.node ?? name, addresses: [] as string[], readinessPaths: [] };
+    server = { ports: [s.port ?? 80], udpPorts: [] as number[], pod: s.pod ?? name, node: s.node ?? name, addresses: [] as string[], readinessPaths: [] };
   }
   const ns: Namespace = { name, description: raw.description ?? '', sysctls, bridges, interfaces, routes, nat, server };
   if (server) server.addresses = cidrsOf(ns).map((a) => a.split('/')[0]!);

@@ -152,7 +152,7 @@ export const Expect = Type.Object(
     ),
     failure: Type.Optional(
       Type.Union([Type.Literal('refused'), Type.Literal('timeout')], {
-        description: 'tcp, http with reachable: false: how the connection must fail (REJECT → refused at once, DROP → timeout).',
+        description: 'tcp, http, sctp with reachable: false: how the connection must fail (REJECT → refused at once, DROP → timeout).',
       }),
     ),
     minShare: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Each expected backend answers at least this share of requests.' })),
@@ -163,7 +163,7 @@ export const Expect = Type.Object(
       }),
     ),
     mtu: Type.Optional(Type.Integer()),
-    present: Type.Optional(Type.Boolean({ description: 'route, neigh, fdb: false to require that no such entry exists.' })),
+    present: Type.Optional(Type.Boolean({ description: 'route, neigh, fdb, conntrack: false to require that no such entry exists.' })),
     via: Type.Optional(Type.String({ description: 'route: the gateway.' })),
     dev: Type.Optional(Type.String({ description: 'route, neigh: the device.' })),
     onlink: Type.Optional(Type.Boolean({ description: 'route: has the onlink flag.' })),
@@ -176,6 +176,8 @@ export const Expect = Type.Object(
     port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'capture: the UDP destination port of the encapsulation.' })),
     outer: Type.Optional(AddressPair),
     inner: Type.Optional(AddressPair),
+    sport: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: "conntrack: the flow's original source port." })),
+    dstNat: Type.Optional(Type.String({ description: 'conntrack: the address the flow was DNATed to (conntrack --dst-nat), e.g. a pod IP.' })),
   },
   { additionalProperties: false },
 );
@@ -187,6 +189,17 @@ export const Check = Type.Object(
     ping: Type.Optional(Type.String({ description: 'Address to ping.' })),
     tcp: Type.Optional(Type.String({ description: 'address:port to open a TCP connection to.' })),
     http: Type.Optional(Type.String({ description: 'URL to GET with curl.' })),
+    udp: Type.Optional(
+      Type.String({ description: 'address:port to send UDP datagrams to (nc -u); each must be answered by a datagram (the echo servers answer JSON).' }),
+    ),
+    sctp: Type.Optional(
+      Type.String({ description: 'address:port to open an SCTP association to (socat). Skipped, and reported so, on a kernel without SCTP sockets.' }),
+    ),
+    conntrack: Type.Optional(
+      Type.String({
+        description: 'Connection tracking entries in "from" for flows to "PROTOCOL ADDRESS[:PORT]" (their original destination), e.g. "udp 10.96.0.53:5353".',
+      }),
+    ),
     link: Type.Optional(Type.String({ description: 'An interface in "from" whose state is checked.' })),
     route: Type.Optional(Type.String({ description: 'A route (destination CIDR or "default") in "from" whose presence and shape are checked.' })),
     neigh: Type.Optional(Type.String({ description: 'A neighbour (ARP) entry for this IPv4 address in "from".' })),
@@ -213,12 +226,26 @@ export const Check = Type.Object(
       ),
     ),
     expect: Type.Optional(Type.Union([Type.Literal('reachable'), Type.Literal('unreachable'), Expect])),
-    requests: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Number of HTTP requests (each on a new connection).' })),
+    requests: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 1000,
+        description: 'Number of HTTP requests (each on a new connection) or UDP datagrams (each from a new source port unless sourcePort is set).',
+      }),
+    ),
+    sourcePort: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 65535,
+        description: 'udp: send every datagram from this source port, so that all of them belong to one conntrack flow.',
+      }),
+    ),
     timeout: Type.Optional(Duration),
   },
   {
     additionalProperties: false,
-    description: 'A check proven with real packets or kernel state: exactly one of ping, tcp, http, link, route, neigh, fdb, bgp or capture.',
+    description:
+      'A check proven with real packets or kernel state: exactly one of ping, tcp, http, udp, sctp, link, route, neigh, fdb, conntrack, bgp or capture (or an exec step).',
   },
 );
 

@@ -93,6 +93,8 @@ export interface ClusterPod {
   hostIf: string;
   /** TCP ports its echo server answers on (the containers' ports; 80 for a lab pod). */
   ports: number[];
+  /** UDP ports it answers on: the containers' ports with protocol UDP. */
+  udpPorts: number[];
   /** HTTP paths of readiness probes: answered 503 while the pod is made to fail them. */
   readinessPaths: string[];
 }
@@ -168,9 +170,12 @@ export interface NatRule {
   comment: string | null;
 }
 
-/** nginx answering every request with JSON: pod, node, the address it answered on, the client it saw. */
+/** nginx answering every request (UDP: every datagram) with JSON: pod, node, the address it answered on, the client it saw. */
 export interface Server {
+  /** TCP (HTTP) ports. */
   ports: number[];
+  /** UDP ports: each datagram is answered with one datagram holding the same JSON. */
+  udpPorts: number[];
   pod: string;
   node: string;
   /** The addresses it answers on: the namespace's own, or those a CNI plugin will assign. */
@@ -189,6 +194,11 @@ export type Probe =
   | { kind: 'ping'; address: string }
   | { kind: 'tcp'; address: string; port: number }
   | { kind: 'http'; url: string; host: string; requests: number }
+  /** `requests` datagrams, each from a new source port, or all from `sourcePort`. */
+  | { kind: 'udp'; address: string; port: number; requests: number; sourcePort: number | null }
+  | { kind: 'sctp'; address: string; port: number }
+  /** Entries whose original destination is address[:port]. */
+  | { kind: 'conntrack'; protocol: 'tcp' | 'udp' | 'sctp'; address: string; port: number | null }
   | { kind: 'link'; interface: string }
   | { kind: 'route'; to: string }
   | { kind: 'neigh'; address: string }
@@ -207,12 +217,12 @@ export interface Expectation {
   /** Pods that must all answer over `requests`, each with at least minShare of them; or how many different pods must answer. */
   backends: string[] | number | null;
   minShare: number;
-  /** For must-fail tcp/http: refused (a REJECT) or timeout (a DROP); null: either. */
+  /** For must-fail tcp/http/sctp: refused (a REJECT) or timeout (a DROP); null: either. */
   failure: 'refused' | 'timeout' | null;
   master: string | null;
   state: string | null;
   mtu: number | null;
-  /** route, neigh, fdb: false when the entry must not exist. */
+  /** route, neigh, fdb, conntrack: false when the entry must not exist. */
   present: boolean;
   via: string | null;
   dev: string | null;
@@ -226,6 +236,9 @@ export interface Expectation {
   port: number | null;
   outer: { src: string | null; dst: string | null } | null;
   inner: { src: string | null; dst: string | null } | null;
+  /** conntrack: the original source port, and the address the flow was DNATed to. */
+  sport: number | null;
+  dstNat: string | null;
 }
 
 export interface Check {

@@ -13,7 +13,7 @@ import { kubeProxy } from '../components/kube-proxy/plan.js';
 import { metallb } from '../components/metallb/plan.js';
 
 export { PROXIERS } from '../components/kube-proxy/modes.js';
-export { nginxConfig, portsKey } from '../components/echo-server/nginx.js';
+export { NGINX_STREAM_MODULE, nginxConfig, portsKey } from '../components/echo-server/nginx.js';
 
 export const CNIS: Record<CniType, Cni> = { flannel, calico, bridge: cniPlugins };
 

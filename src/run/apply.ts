@@ -12,7 +12,7 @@ import type { Instance } from '../kernel/instance.js';
 import { planLab } from '../plan/topology.js';
 import { Lock } from './lock.js';
 import type { LabRecord, RecordStore } from './record.js';
-import { requiredTools } from './tools.js';
+import { hasTool, requiredTools } from './tools.js';
 
 export interface Progress {
   phase(index: number, total: number, title: string): void;
@@ -104,7 +104,7 @@ export async function up(lab: Lab, inst: Instance, opts: UpOptions): Promise<Lab
 
 /** Refuse before touching anything: tools missing, already up, or a name taken by someone else. */
 function preflight(lab: Lab, inst: Instance, host: Host, store: RecordStore): void {
-  const missing = requiredTools(lab).filter((t) => !host.hasCommand(t.command));
+  const missing = requiredTools(lab).filter((t) => !hasTool(host, t));
   if (missing.length) {
     throw new KnetlabError(`cannot bring up ${lab.name}: missing ${missing.map((t) => t.command).join(', ')}`, 1, [
       `  hint: apt-get install ${[...new Set(missing.map((t) => t.pkg))].join(' ')} (or run scripts/setup.sh); "knetlab doctor" lists everything`,

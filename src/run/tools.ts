@@ -1,12 +1,15 @@
 // The programs labs use, and the Debian package that provides each.
 
+import type { Host } from '../exec/host.js';
 import type { Lab } from '../labfile/types.js';
-import { CNIS, NODE_COMPONENTS } from '../plan/registry.js';
+import { CNIS, NGINX_STREAM_MODULE, NODE_COMPONENTS } from '../plan/registry.js';
 
 export interface Tool {
   command: string;
   pkg: string;
   why: string;
+  /** Not a program but a file a program loads (an nginx module): it must exist. */
+  file?: true;
 }
 
 export const TOOLS: Tool[] = [
@@ -20,9 +23,11 @@ export const TOOLS: Tool[] = [
   { command: 'ipvsadm', pkg: 'ipvsadm', why: 'IPVS virtual servers (kube-proxy IPVS mode)' },
   { command: 'conntrack', pkg: 'conntrack', why: 'connection tracking entries' },
   { command: 'nginx', pkg: 'nginx-light', why: "the pods' echo servers" },
+  { command: NGINX_STREAM_MODULE, pkg: 'libnginx-mod-stream', why: "nginx's stream module: the echo servers' UDP ports", file: true },
   { command: 'ping', pkg: 'iputils-ping', why: 'ICMP checks' },
   { command: 'curl', pkg: 'curl', why: 'HTTP checks' },
-  { command: 'nc', pkg: 'netcat-openbsd', why: 'TCP checks' },
+  { command: 'nc', pkg: 'netcat-openbsd', why: 'TCP and UDP checks' },
+  { command: 'socat', pkg: 'socat', why: 'SCTP checks' },
   { command: 'tcpdump', pkg: 'tcpdump', why: 'captures on the underlay' },
   { command: 'dig', pkg: 'dnsutils', why: 'DNS checks' },
   { command: 'iperf3', pkg: 'iperf3', why: 'throughput benchmarks' },
@@ -41,6 +46,11 @@ function tool(command: string): Tool {
   return TOOLS.find((t) => t.command === command)!;
 }
 
+/** Whether this machine has a tool: a program on the PATH, or a module file. */
+export function hasTool(host: Host, t: Tool): boolean {
+  return t.file ? host.hasFile(t.command) : host.hasCommand(t.command);
+}
+
 /** The tools `up` and the lab's checks need. */
 export function requiredTools(lab: Lab): Tool[] {
   const need = new Set(['ip', 'tee']);
@@ -48,6 +58,7 @@ export function requiredTools(lab: Lab): Tool[] {
     if (ns.sysctls.length) need.add('sysctl');
     if (ns.nat.length) need.add('iptables-restore');
     if (ns.server) need.add('nginx').add('xargs');
+    if (ns.server?.udpPorts.length) need.add(NGINX_STREAM_MODULE);
   }
   const c = lab.cluster;
   if (c) for (const component of [CNIS[c.cni.type], ...(c.kubernetes ? NODE_COMPONENTS : [])]) for (const t of component.tools(c)) need.add(t);
@@ -55,6 +66,9 @@ export function requiredTools(lab: Lab): Tool[] {
     ping: 'ping',
     tcp: 'nc',
     http: 'curl',
+    udp: 'nc',
+    sctp: 'socat',
+    conntrack: 'conntrack',
     link: 'ip',
     route: 'ip',
     neigh: 'ip',

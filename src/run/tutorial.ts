@@ -24,11 +24,19 @@ function sections(lab: Lab, inst: Instance): Section[] {
     out.push({
       title: 'Verify with real packets',
       why: 'Each check as the command knetlab runs for it. A command marked "must fail" proves that a path does not exist.',
-      items: lab.checks.map((c) => ({ note: c.name, command: checkCommand(lab, inst, c), mustFail: !c.expect.reachable })),
+      items: lab.checks.map((c) => ({ note: c.name + (NEEDS[c.probe.kind] ?? ''), command: checkCommand(lab, inst, c), mustFail: !c.expect.reachable })),
     });
   }
   return out;
 }
+
+/**
+ * What a check needs of the kernel beyond the lab itself. verify skips such a check where the
+ * kernel lacks it; a pasted script cannot, so the note says how the failure looks.
+ */
+const NEEDS: Partial<Record<Lab['checks'][number]['probe']['kind'], string>> = {
+  sctp: ' (needs SCTP sockets: socat failing with "socket(2, 1, 132): Protocol not supported" means the kernel has none and the check did not run)',
+};
 
 function cleanup(lab: Lab, inst: Instance): Command[] {
   const pids = lab.namespaces.filter((n) => n.server).map((n) => `${inst.dir}/${n.name}.nginx.pid`);

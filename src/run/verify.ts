@@ -1,6 +1,8 @@
 // Running checks: real packets from inside the lab's namespaces, retried until the check's
 // timeout. A failing check explains itself: the command, from where to where, what it expected,
-// what it saw, and evidence from the namespaces involved.
+// what it saw, and evidence from the namespaces involved. A check the kernel cannot run at all
+// (an sctp check where there are no SCTP sockets) is skipped and says why: it neither passes nor
+// fails, and every summary counts it apart.
 
 import { basename } from 'node:path';
 import type { Check, Lab } from '../labfile/types.js';
@@ -8,7 +10,7 @@ import { parseCidr, parseIPv4, contains } from '../labfile/net.js';
 import { cidrsOf } from '../labfile/routes.js';
 import type { Host, RunResult } from '../exec/host.js';
 import { renderCommand, type Command } from '../kernel/command.js';
-import { parseCurl, probeCommand } from '../kernel/probe.js';
+import { parseConntrack, parseCurl, parseDatagrams, probeCommand, socatMessage, type ConntrackEntry } from '../kernel/probe.js';
 import type { Instance } from '../kernel/instance.js';
 import { CNIS } from '../plan/registry.js';
 import { describePacket, parseCapture } from '../kernel/capture.js';
@@ -25,6 +27,8 @@ export interface CheckResult {
   command: Command;
   /** Lines of explanation and evidence, for failures. */
   details: string[];
+  /** Why the check could not run on this machine; then `passed` is false and it is no failure either. */
+  skipped?: string;
 }
 
 interface Verdict {
@@ -62,6 +66,8 @@ export async function runCheck(lab: Lab, inst: Instance, host: Host, check: Chec
     attempts++;
     const remaining = Math.max(1000, deadline - Date.now());
     const r = await host.run(command, { timeoutMs: remaining + 2000 });
+    const cannot = kernelLacks(check, r);
+    if (cannot) return { check, passed: false, skipped: cannot, saw: cannot, attempts, ms: Date.now() - t0, command, details: [] };
     verdict = judge(lab, check, r);
     // A must-fail check makes one attempt that waits the whole timeout. State checks retry:
     // BGP sessions and learned routes take a few seconds to appear.
@@ -73,21 +79,57 @@ export async function runCheck(lab: Lab, inst: Instance, host: Host, check: Chec
   return result;
 }
 
+/**
+ * A check whose probe could not even open its socket because the kernel has no such protocol:
+ * socat reports the failed socket(2) call as "socket(2, 1, 132): Protocol not supported" (AF_INET,
+ * SOCK_STREAM, IPPROTO_SCTP: EPROTONOSUPPORT) before any packet is sent. Its one attempt is the
+ * probe. Any other failure, of socket(2) too (out of file descriptors…), is judged as a failure.
+ */
+function kernelLacks(check: Check, r: RunResult): string | null {
+  if (check.probe.kind !== 'sctp' || r.exitCode === 0) return null;
+  return /socket\(\d+, \d+, 132\): Protocol not supported$/m.test(socatMessage(r.stderr))
+    ? 'skipped: this kernel has no SCTP sockets (socket(AF_INET, SOCK_STREAM, IPPROTO_SCTP): Protocol not supported; it needs CONFIG_IP_SCTP or the sctp module)'
+    : null;
+}
+
 function judge(lab: Lab, check: Check, r: RunResult): Verdict {
   const e = check.expect;
   const p = check.probe;
   switch (p.kind) {
     case 'ping':
-    case 'tcp': {
+    case 'tcp':
+    case 'sctp': {
       const reached = r.exitCode === 0;
       const saw = reached
         ? p.kind === 'ping'
           ? (firstLine(r.stdout, /bytes from/) ?? 'a reply')
-          : 'the connection was accepted'
-        : (lastLine(r.stdout + r.stderr) ?? `no reply (exit ${r.exitCode})`);
-      if (!reached && e.failure !== null && p.kind === 'tcp') return failureVerdict(e.failure, r, saw);
+          : p.kind === 'tcp'
+            ? 'the connection was accepted'
+            : 'the association was established'
+        : (lastLine(r.stdout + (p.kind === 'sctp' ? socatMessage(r.stderr) : r.stderr)) ?? `no reply (exit ${r.exitCode})`);
+      if (!reached && e.failure !== null && p.kind !== 'ping') return failureVerdict(e.failure, r, saw);
       return { ok: reached === e.reachable, saw: reached ? `reachable: ${saw}` : `unreachable: ${saw}` };
     }
+    case 'udp': {
+      const answers = parseDatagrams(r.stdout);
+      if (!e.reachable)
+        return answers.length
+          ? { ok: false, saw: `answered: ${answers[0]!}` }
+          : { ok: true, saw: `no answer to ${p.requests} datagram(s)${r.stderr.trim() ? `; nc said: ${lastLine(r.stderr)}` : ''}` };
+      if (answers.length < p.requests)
+        return {
+          ok: false,
+          saw: `${answers.length}/${p.requests} datagrams answered${r.stderr.trim() ? `; nc said: ${lastLine(r.stderr)}` : ''}${answers.length ? `; first: ${answers[0]!}` : ''}`,
+        };
+      for (const body of answers) {
+        const problem = replyProblem(check, 0, body);
+        if (problem) return { ok: false, saw: problem };
+      }
+      if (e.backends) return judgeBackends(check, answers);
+      return { ok: true, saw: `${answers.length > 1 ? `${answers.length} answers; first: ` : ''}${answers[0]!}` };
+    }
+    case 'conntrack':
+      return judgeConntrack(check, r);
     case 'exec':
       return { ok: r.exitCode === 0, saw: r.exitCode === 0 ? 'exit 0' : `exit ${r.exitCode}: ${lastLine(r.stderr + r.stdout) ?? ''}` };
     case 'http': {
@@ -235,6 +277,23 @@ function judgeState(lab: Lab, check: Check, r: RunResult): Verdict {
   return { ok: matches.length > 0, saw: matches.length ? describe(matches[0]!) : seen };
 }
 
+/** conntrack -L entries for the flow's destination, matched by source port and DNAT target. */
+function judgeConntrack(check: Check, r: RunResult): Verdict {
+  const e = check.expect;
+  // conntrack -L exits 0 with "0 flow entries have been shown." when nothing matches.
+  if (r.exitCode !== 0) return { ok: false, saw: lastLine(r.stderr) ?? `conntrack exit ${r.exitCode}` };
+  const entries = parseConntrack(r.stdout);
+  const matches = entries.filter((x) => (e.sport === null || x.orig.sport === e.sport) && (e.dstNat === null || x.reply.src === e.dstNat));
+  const describe = (x: ConntrackEntry) =>
+    `${x.protocol} ${x.orig.src}:${x.orig.sport ?? '?'} → ${x.orig.dst}:${x.orig.dport ?? '?'}` +
+    `${x.reply.src !== x.orig.dst ? `, DNATed to ${x.reply.src}:${x.reply.sport ?? '?'}` : ''}${x.flags.length ? ` [${x.flags.join(', ')}]` : ''}`;
+  // A busy table has many flows to one Service: name a few, count the rest.
+  const others = (list: ConntrackEntry[]) =>
+    list.length ? `${list.slice(0, 3).map(describe).join('; ')}${list.length > 3 ? ` and ${list.length - 3} more` : ''}` : 'none';
+  if (matches.length) return { ok: e.present, saw: `${matches.length > 1 ? `${matches.length} entries; first: ` : ''}${describe(matches[0]!)}` };
+  return { ok: !e.present, saw: `no such entry; entries for ${check.probe.kind === 'conntrack' ? check.probe.address : 'it'}: ${others(entries)}` };
+}
+
 function replyProblem(check: Check, status: number, body: string): string | null {
   const e = check.expect;
   if (e.status !== null && status !== e.status) return `HTTP ${status} (expected ${e.status}): ${body}`;
@@ -332,6 +391,10 @@ function expected(check: Check): string {
     return `a ${kind} entry${want.length ? ' with ' + want.map(([k, v]) => `${k} ${String(v)}`).join(', ') : ''}`;
   }
   if (kind === 'bgp') return `session state ${e.state ?? 'Established'}`;
+  if (kind === 'conntrack') {
+    const which = [e.sport !== null ? `from port ${e.sport}` : '', e.dstNat !== null ? `DNATed to ${e.dstNat}` : ''].filter(Boolean).join(', ');
+    return `${e.present ? 'an' : 'no'} entry${which ? ` ${which}` : ''}`;
+  }
   if (kind === 'capture') {
     if (!e.present) return `no packet matching the filter while the traffic flows`;
     const pair = (x: { src: string | null; dst: string | null } | null) => (x ? `${x.src ?? '*'} > ${x.dst ?? '*'}` : '* > *');
@@ -343,6 +406,8 @@ function expected(check: Check): string {
     if (e.mtu) parts.push(`mtu ${e.mtu}`);
     return parts.join(', ') || 'the link exists';
   }
+  if (kind === 'udp')
+    parts.push(`${check.probe.kind === 'udp' && check.probe.requests > 1 ? `all ${check.probe.requests} datagrams` : 'the datagram'} answered`);
   if (e.status !== null) parts.push(`HTTP ${e.status}`);
   if (e.json)
     parts.push(
@@ -413,7 +478,7 @@ function speakerAnnounces(host: Host, inst: Instance, node: string, address: str
 async function explain(lab: Lab, inst: Instance, host: Host, r: CheckResult): Promise<string[]> {
   const c = r.check;
   const p = c.probe;
-  const target = p.kind === 'ping' || p.kind === 'tcp' ? p.address : p.kind === 'http' ? p.host : null;
+  const target = p.kind === 'ping' || p.kind === 'tcp' || p.kind === 'udp' || p.kind === 'sctp' ? p.address : p.kind === 'http' ? p.host : null;
   // An address on an interface belongs to its namespace; a Service's address to no namespace
   // (for a MetalLB address, the announcing node is where it leads); anything else to the
   // namespace with a connected subnet for it, if any.

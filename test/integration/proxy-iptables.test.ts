@@ -3,17 +3,20 @@
 // with the real outputs recorded in the reference, §1.13(b) and (c). Every iptables command runs
 // through `ip netns exec kp-itest`; the machine's own tables are never touched.
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import type { EndpointSlice, Meta, NodeInfo, Service } from '../../src/api/objects.js';
 import {
   DEFAULT_PROXIER_CONFIG,
   RESTORE_COMMAND,
   cidrDetector,
   chainsIn,
+  endpointChain,
   jumpCommands,
   jumpRulesPayload,
+  servicePortChains,
   syncProxyRules,
 } from '../../src/components/kube-proxy/iptables.js';
+import { NO_CONNECTION_TO_DELETE, conntrackCleanup } from '../../src/components/kube-proxy/conntrack.js';
 
 const NETNS = 'kp-itest';
 
@@ -236,6 +239,64 @@ if (process.getuid?.() !== 0) {
         '-A KUBE-PROXY-FIREWALL -d 5.6.7.8/32 -p tcp -m comment --comment "ns5/svc5:p80 traffic not accepted by KUBE-FW-NUKIZ6OKUXPJNT4C" -m tcp --dport 80 -j DROP',
       ),
     );
+  });
+
+  t.test('UDP and SCTP service ports load: -p udp -m udp and -p sctp -m sctp, DNAT and REJECT alike', async (t) => {
+    freshNetns();
+    inNetns(RESTORE_COMMAND, jumpRulesPayload(''));
+    const svc = (name: string, protocol: 'UDP' | 'SCTP', clusterIP: string, nodePort: number | null): Service => ({
+      ...SVC1,
+      meta: meta('ns7', name),
+      type: nodePort === null ? 'ClusterIP' : 'NodePort',
+      clusterIP,
+      ports: [{ name: 'p53', protocol, port: 53, targetPort: 5353, nodePort }],
+    });
+    const services = [svc('dns', 'UDP', '172.30.0.53', 3053), svc('sig', 'SCTP', '172.30.0.54', 3054), svc('none', 'SCTP', '172.30.0.55', null)];
+    const slice = (name: string, protocol: 'UDP' | 'SCTP'): EndpointSlice => ({
+      ...SLICE,
+      meta: meta('ns7', `${name}-1`),
+      service: name,
+      ports: [{ name: 'p53', port: 5353, protocol }],
+      endpoints: [{ ...SLICE.endpoints[0]! }],
+    });
+    inNetns(RESTORE_COMMAND, syncProxyRules(NODE, services, [slice('dns', 'UDP'), slice('sig', 'SCTP')], CFG).payload);
+    const nat = save('nat').split('\n');
+    const filter = save('filter').split('\n');
+    for (const [name, proto, ip, nodePort] of [
+      ['dns', 'udp', '172.30.0.53', 3053],
+      ['sig', 'sctp', '172.30.0.54', 3054],
+    ] as const) {
+      const chains = servicePortChains(`ns7/${name}:p53`, proto === 'udp' ? 'UDP' : 'SCTP');
+      const sep = endpointChain(`ns7/${name}:p53`, proto === 'udp' ? 'UDP' : 'SCTP', '10.180.0.1:5353');
+      t.ok(
+        nat.includes(`-A KUBE-SERVICES -d ${ip}/32 -p ${proto} -m comment --comment "ns7/${name}:p53 cluster IP" -m ${proto} --dport 53 -j ${chains.svc}`),
+        `${proto}: the ClusterIP rule`,
+      );
+      t.ok(
+        nat.includes(`-A KUBE-NODEPORTS -p ${proto} -m comment --comment "ns7/${name}:p53" -m ${proto} --dport ${nodePort} -j ${chains.ext}`),
+        `${proto}: the NodePort rule`,
+      );
+      t.ok(
+        nat.includes(`-A ${sep} -p ${proto} -m comment --comment "ns7/${name}:p53" -m ${proto} -j DNAT --to-destination 10.180.0.1:5353`),
+        `${proto}: the DNAT`,
+      );
+    }
+    t.ok(
+      filter.includes(
+        '-A KUBE-SERVICES -d 172.30.0.55/32 -p sctp -m comment --comment "ns7/none:p53 has no endpoints" -m sctp --dport 53 -j REJECT --reject-with icmp-port-unreachable',
+      ),
+      'sctp: the REJECT without endpoints',
+    );
+
+    // kube-proxy's conntrack deletions after that sync and after the endpoint left: the real
+    // conntrack takes every one (an empty table answers "0 flow entries have been deleted").
+    const api = { services, slices: [slice('dns', 'UDP'), slice('sig', 'SCTP')] };
+    const commands = [...conntrackCleanup(null, api), ...conntrackCleanup(api, { services, slices: [] })];
+    t.equal(commands.length, 4, 'newly active: ClusterIP and NodePort; deleted endpoint: NodePort and ClusterIP');
+    for (const cmd of commands) {
+      const r = spawnSync('ip', ['netns', 'exec', NETNS, cmd.file, ...cmd.args], { encoding: 'utf8' });
+      t.ok(r.status === 0 || r.stderr.includes(NO_CONNECTION_TO_DELETE), `${cmd.file} ${cmd.args.join(' ')}: ${r.stderr.trim()}`);
+    }
   });
 
   t.test('a later sync deletes the chains of a removed service, and nothing else', async (t) => {

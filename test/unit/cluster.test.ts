@@ -39,7 +39,7 @@ t.test('flannel defaults: node IPs .11 up, leases from the second /24, pods from
       ['10.244.0.0/16', '10.244.1.1'],
     ],
   );
-  t.same(a.server, { ports: [80], pod: 'a', node: 'node1', addresses: ['10.244.1.2'], readinessPaths: [] });
+  t.same(a.server, { ports: [80], udpPorts: [], pod: 'a', node: 'node1', addresses: ['10.244.1.2'], readinessPaths: [] });
 });
 
 t.test('Calico: /26 blocks in order, /32 pods, cali veths with the Calico MAC', async (t) => {

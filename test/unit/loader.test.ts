@@ -22,7 +22,7 @@ t.test(
       ),
     );
     t.equal(lab.namespaces.length, 2);
-    t.same(lab.namespaces[1]!.server, { ports: [80], pod: 'b', node: 'b', addresses: ['10.0.0.2'], readinessPaths: [] });
+    t.same(lab.namespaces[1]!.server, { ports: [80], udpPorts: [], pod: 'b', node: 'b', addresses: ['10.0.0.2'], readinessPaths: [] });
     t.same(lab.links, [{ a: { namespace: 'a', interface: 'e0' }, b: { namespace: 'b', interface: 'e0' }, mtu: null }]);
     t.equal(lab.checks[0]!.name, 'a GETs http://10.0.0.2/');
     t.equal(lab.checks[0]!.timeoutMs, 5000);
@@ -117,9 +117,39 @@ t.test('a check needs exactly one probe and sensible expectations', async (t) =>
         'checks:\n  - from: a\n    ping: 10.0.0.2\n    tcp: 10.0.0.2:80\n  - from: a\n    ping: 10.0.0.2\n    expect: { status: 200 }\n  - from: b\n    http: http://10.0.0.1/\n    requests: 2\n    expect: { backends: [x, y, z] }\n',
     ),
   );
-  t.match(errs.join('\n'), /a check takes one of ping, tcp, http, link, route, neigh, fdb, bgp, capture, exec, not ping and tcp/);
+  t.match(errs.join('\n'), /a check takes one of ping, tcp, http, udp, sctp, link, route, neigh, fdb, conntrack, bgp, capture, exec, not ping and tcp/);
   t.match(errs.join('\n'), /expect\.status applies to http checks only/);
   t.match(errs.join('\n'), /2 request\(s\) cannot reach 3 backends/);
+});
+
+t.test('udp, sctp and conntrack checks: what each takes', async (t) => {
+  const ns = '    a:\n      interfaces:\n        e0: { addresses: [10.0.0.1/24] }\n    b:\n      interfaces:\n        e0: { addresses: [10.0.0.2/24] }';
+  const links = '  links:\n    - endpoints: [a:e0, b:e0]\n';
+  const checks = (text: string) => errorsOf(base(ns, links + 'checks:\n' + text)).join('\n');
+  t.equal(checks('  - { from: a, udp: 10.0.0.2:53, requests: 40, expect: { backends: [b], json: { pod: b } } }\n'), '', 'json and backends, as for http');
+  t.equal(checks('  - { from: a, udp: 10.0.0.2:53, sourcePort: 40000, expect: { json: { pod: b } } }\n'), '');
+  t.equal(
+    checks('  - { from: a, conntrack: udp 10.0.0.2:53, expect: { sport: 40000, dstNat: 10.0.0.3, present: false } }\n'),
+    '',
+    'an absent flow is named by port and DNAT target',
+  );
+  t.equal(checks('  - { from: a, sctp: 10.0.0.2:9999, expect: { reachable: false, failure: refused } }\n'), '');
+  t.match(checks('  - { from: a, udp: 10.0.0.2 }\n'), /"10\.0\.0\.2" is not address:port/);
+  t.match(
+    checks('  - { from: a, udp: 10.0.0.2:53, sourcePort: 40000, requests: 20, expect: { backends: 2 } }\n'),
+    /datagrams from one source port cannot reach 2 backends/,
+  );
+  t.match(checks('  - { from: a, http: "http://10.0.0.2/", sourcePort: 40000 }\n'), /sourcePort applies to udp checks only/);
+  t.match(
+    checks('  - { from: a, udp: 10.0.0.2:53, expect: { reachable: false, failure: refused } }\n'),
+    /expect\.failure applies to tcp, http, sctp checks only/,
+  );
+  t.match(checks('  - { from: a, sctp: 10.0.0.2:9999, requests: 3 }\n'), /requests applies to http and udp checks only/);
+  t.match(checks('  - { from: a, conntrack: 10.0.0.2:53 }\n'), /"10\.0\.0\.2:53" is not "PROTOCOL ADDRESS\[:PORT\]"/);
+  t.match(checks('  - { from: a, conntrack: udp 10.0.0.x }\n'), /"10\.0\.0\.x" is not an IPv4 address/);
+  t.match(checks('  - { from: a, conntrack: udp 10.0.0.2, expect: { dstNat: pod } }\n'), /dstNat "pod" is not an IPv4 address/);
+  t.match(checks('  - { from: a, conntrack: udp 10.0.0.2, expect: unreachable }\n'), /a conntrack check cannot expect reachable or unreachable/);
+  t.match(checks('  - { from: a, ping: 10.0.0.2, expect: { sport: 1 } }\n'), /expect\.sport applies to conntrack checks only/);
 });
 
 t.test('enumerations list what is allowed', async (t) => {

@@ -194,6 +194,20 @@ t.test('missing tools are named with their package before anything runs', async 
   t.same(host.commands, []);
 });
 
+t.test("UDP echo servers need nginx's stream module, a file Debian packages apart; sctp checks need socat", async (t) => {
+  const udp = loadLabFile('labs/service-udp/lab.yaml').lab;
+  const { store, inst } = setup('', udp.name);
+  const host = new RecordingHost(['/usr/lib/nginx/modules/ngx_stream_module.so', 'socat']);
+  const e = (await up(udp, inst, { host, store }).catch((x: unknown) => x)) as KnetlabError;
+  t.match(e.message, /missing \/usr\/lib\/nginx\/modules\/ngx_stream_module\.so, socat/);
+  t.match(e.details.join('\n'), /apt-get install libnginx-mod-stream socat/);
+  t.same(host.commands, []);
+  // A lab without UDP ports or sctp checks needs neither.
+  const other = setup();
+  const rec = await up(lab, other.inst, { host, store: other.store });
+  t.equal(rec.status, 'up');
+});
+
 t.test('CNI ADDs are recorded as DELs to run on down, before the namespaces go; daemons are recorded like servers', async (t) => {
   const cni = loadLabFile('labs/cni-plugins/lab.yaml').lab;
   const root = mkdtempSync(join(tmpdir(), 'knetlab-test-'));

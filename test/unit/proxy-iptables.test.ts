@@ -585,7 +585,7 @@ t.test('externalIPs: captured in KUBE-SERVICES, sent to KUBE-EXT (masqueraded wi
   t.same(trace(payload, { from: 'pod', src: POD, dst: '192.168.99.11', dport: 80 }), dnat(['10.180.0.1:80'], true));
 });
 
-t.test('unnamed and UDP ports hash to their own chains', async (t) => {
+t.test('unnamed, UDP and SCTP ports hash to their own chains', async (t) => {
   const svc = service('ns1', 'svc1', { ports: [port('', 80)] });
   const unnamed = sync([svc], [slice('ns1', 'svc1', [endpoint('10.180.0.1')], [{ name: '', port: 8080, protocol: 'TCP' }])]).payload;
   t.ok(
@@ -609,6 +609,27 @@ t.test('unnamed and UDP ports hash to their own chains', async (t) => {
   );
   t.same(trace(payload, { from: 'pod', src: POD, dst: '172.30.0.41', dport: 80, protocol: 'udp' }).endpoints, ['10.180.0.1:80']);
   t.equal(trace(payload, { from: 'pod', src: POD, dst: '172.30.0.41', dport: 80 }).verdict, 'NONE', 'TCP to a UDP-only port is untouched');
+
+  // SCTP the same way: "-m sctp -p sctp", its own hash; without endpoints a REJECT in filter.
+  const sctp = service('ns1', 'svc1', { ports: [port('p80', 80, { protocol: 'SCTP' })] });
+  const sctpChains = servicePortChains('ns1/svc1:p80', 'SCTP');
+  t.not(sctpChains.svc, 'KUBE-SVC-OJWW7NSBVZTDHXNW');
+  const withEndpoint = sync([sctp], [slice('ns1', 'svc1', [endpoint('10.180.0.1')], [{ name: 'p80', port: 80, protocol: 'SCTP' }])]).payload;
+  t.ok(
+    rules(withEndpoint, 'nat').includes(
+      `-A KUBE-SERVICES -m comment --comment "ns1/svc1:p80 cluster IP" -m sctp -p sctp -d 172.30.0.41 --dport 80 -j ${sctpChains.svc}`,
+    ),
+  );
+  t.ok(
+    rules(withEndpoint, 'nat').includes(
+      `-A ${endpointChain('ns1/svc1:p80', 'SCTP', '10.180.0.1:80')} -m comment --comment ns1/svc1:p80 -m sctp -p sctp -j DNAT --to-destination 10.180.0.1:80`,
+    ),
+  );
+  t.ok(
+    rules(sync([sctp], []).payload, 'filter').includes(
+      '-A KUBE-SERVICES -m comment --comment "ns1/svc1:p80 has no endpoints" -m sctp -p sctp -d 172.30.0.41 --dport 80 -j REJECT',
+    ),
+  );
 });
 
 t.test('endpoints: "IP:port" string order, slice port, name and protocol matching', async (t) => {

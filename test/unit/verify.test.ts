@@ -106,6 +106,9 @@ class FakeMachine implements Host {
   hasCommand(): boolean {
     return true;
   }
+  hasFile(): boolean {
+    return true;
+  }
   async interactive(): Promise<number> {
     throw new Error('checks never run interactive commands');
   }
@@ -1175,4 +1178,165 @@ t.test('wait: the check pauses before its probe, outside its own timing', async 
   t.equal(r.passed, true);
   t.ok(Date.now() - t0 >= 145, 'waited 150ms');
   t.ok(r.ms < 100, `the probe itself took ${r.ms}ms`);
+});
+
+// ---- udp, sctp, conntrack ----
+
+/** `nc -u -W 1`: each answer as it came, one per datagram answered; a datagram that got none prints nothing. */
+const datagrams = (...bodies: string[]): Reply => ({ stdout: bodies.map((b) => `${b}\n`).join('') });
+/** The same answers, in turn from these pods, this many each. */
+const udpShares = (counts: Record<string, number>, body: (pod: string) => string): Reply => ({
+  stdout: (shares(counts, body).stdout ?? '').replace(/\nstatus=200\n/g, '\n'),
+});
+
+/** conntrack-tools 1.4.7 `conntrack -L`: entries on stdout, the count on stderr. */
+const conntrackList = (...entries: string[]): Reply => ({
+  stdout: entries.map((e) => `${e}\n`).join(''),
+  stderr: `conntrack v1.4.7 (conntrack-tools): ${entries.length} flow entries have been shown.\n`,
+});
+const flow = (sport: number, pod: string, flags = '') =>
+  `udp      17 26 src=10.244.3.2 dst=10.96.53.1 sport=${sport} dport=5353 src=${pod} dst=10.244.3.2 sport=5353 dport=${sport} ${flags}mark=0 use=1`;
+
+/** socat 1.7.4 `-u /dev/null SCTP-CONNECT:…`: its errors on stderr, after the date, its name and the level. */
+const socat = {
+  noSctp: { exitCode: 1, stderr: '2024/05/06 10:00:00 socat[979] E socket(2, 1, 132): Protocol not supported\n' } as Reply,
+  refused: (to: string): Reply => ({ exitCode: 1, stderr: `2024/05/06 10:00:00 socat[980] E connect(5, AF=2 ${to}, 16): Connection refused\n` }),
+  timedOut: (to: string): Reply => ({ exitCode: 1, stderr: `2024/05/06 10:00:00 socat[987] E connecting to AF=2 ${to}: Connection timed out\n` }),
+};
+
+const udpLab = () => shipped('service-udp');
+const echoAt = (pod: string) => echo(pod, pod === 'web-1' ? 'node1' : 'node2', pod === 'web-1' ? '10.244.1.2' : '10.244.2.2', '10.244.3.2');
+
+t.test('udp: one nc per datagram, each from a new source port, and the answers counted per pod', async (t) => {
+  const lab = udpLab();
+  const c = checkNamed(lab, '40 datagrams from the client, each from a new source port, are spread over both pods');
+  const machine = new FakeMachine({ 'ip netns exec ci1-client sh': udpShares({ 'web-1': 18, 'web-2': 22 }, echoAt) });
+  const r = await judge(lab, c, machine);
+  t.same([r.passed, r.saw], [true, 'answers: web-1 18/40, web-2 22/40']);
+  t.same(machine.ran, ['ip netns exec ci1-client sh -c for i in $(seq 40); do echo knetlab | nc -u -W 1 -w 1 10.96.53.1 5353; echo; done']);
+
+  const lopsided = await judge(lab, once(c), new FakeMachine({ 'ip netns exec ci1-client sh': udpShares({ 'web-1': 38, 'web-2': 2 }, echoAt) }));
+  t.same([lopsided.passed, lopsided.saw], [false, 'answers: web-1 38/40, web-2 2/40 (under 10%: web-2)']);
+  // A datagram that got no answer prints nothing: 39 lines for 40 datagrams.
+  const lost = await judge(lab, once(c), new FakeMachine({ 'ip netns exec ci1-client sh': udpShares({ 'web-1': 20, 'web-2': 19 }, echoAt) }));
+  t.same([lost.passed, lost.saw.split(';')[0]], [false, '39/40 datagrams answered']);
+  t.equal(lost.details[3], '    expected: all 40 datagrams answered; answers from web-1, web-2, each at least 10%');
+});
+
+t.test('udp: every answer must match, as every HTTP reply must', async (t) => {
+  const lab = udpLab();
+  const c = checkNamed(lab, "from outside, node3's NodePort answers from both pods, masqueraded to node3's flannel.1 address");
+  const key = 'ip netns exec ci1-outside sh';
+  const masqueraded = (pod: string) => echo(pod, 'x', 'y', '10.244.3.0');
+  t.equal((await judge(lab, c, new FakeMachine({ [key]: udpShares({ 'web-1': 10, 'web-2': 10 }, masqueraded) }))).passed, true);
+  // Without KUBE-MARK-MASQ in KUBE-EXT, the pod sees the outside client itself.
+  const leaked = await judge(lab, once(c), new FakeMachine({ [key]: udpShares({ 'web-1': 10, 'web-2': 10 }, (pod) => echo(pod, 'x', 'y', '192.168.56.100')) }));
+  t.equal(leaked.saw, 'client="192.168.56.100" (expected "10.244.3.0") in {"pod":"web-1","node":"x","ip":"y","client":"192.168.56.100"}');
+});
+
+t.test('udp from a fixed source port: one datagram on stdin, and the pod that answered', async (t) => {
+  const lab = udpLab();
+  const c = checkNamed(lab, 'the next datagram from port 40000 is a new flow, answered by web-2');
+  const key = 'ip netns exec ci1-client nc -p 40000 10.96.53.1 5353';
+  const machine = new FakeMachine({ [key]: datagrams(echoAt('web-2')) });
+  t.equal((await judge(lab, c, machine)).passed, true);
+  // Without the conntrack cleanup the stale flow still goes to web-1, whose server still answers.
+  const stale = await judge(lab, once(c), new FakeMachine({ [key]: datagrams(echoAt('web-1')) }));
+  t.equal(stale.saw, 'pod="web-1" (expected "web-2") in {"pod":"web-1","node":"node1","ip":"10.244.1.2","client":"10.244.3.2"}');
+  t.same(explained(stale).slice(1, 5), [
+    '    to:       10.96.53.1 (ClusterIP of service default/echo; no interface holds it: kube-proxy DNATs it on every node)',
+    // The datagram is nc's stdin, shown as the heredoc a person would type.
+    "    ran:      ip netns exec ci1-client nc -u -W 1 -w 1 -p 40000 10.96.53.1 5353 <<'EOF'\nknetlab\nEOF",
+    '    expected: the datagram answered; JSON with pod="web-2"',
+    '    saw:      pod="web-1" (expected "web-2") in {"pod":"web-1","node":"node1","ip":"10.244.1.2","client":"10.244.3.2"}',
+  ]);
+  const silent = await judge(lab, once(c), new FakeMachine({ [key]: datagrams() }));
+  t.equal(silent.saw, '0/1 datagrams answered');
+});
+
+/** Two namespaces for must-fail udp and sctp checks. */
+const QUIET = `name: verify-quiet
+title: Datagrams and associations that must get nothing
+topology:
+  namespaces:
+    a:
+      interfaces:
+        e0: { addresses: [10.0.0.1/24] }
+    b:
+      interfaces:
+        e0: { addresses: [10.0.0.2/24] }
+  links:
+    - endpoints: [a:e0, b:e0]
+checks:
+  - name: nothing answers on 5353
+    from: a
+    udp: 10.0.0.2:5353
+    expect: unreachable
+    timeout: 1s
+  - name: port 9999 refuses associations
+    from: a
+    sctp: 10.0.0.2:9999
+    expect: { reachable: false, failure: refused }
+    timeout: 1s
+`;
+const quiet = loadLabFile('verify-quiet.yaml', QUIET).lab;
+
+t.test('udp must-fail: no answer within the whole timeout passes; an answer fails', async (t) => {
+  const c = checkNamed(quiet, 'nothing answers on 5353');
+  const machine = new FakeMachine({ 'ip netns exec ci1-a nc 10.0.0.2 5353': datagrams() });
+  const r = await judge(quiet, c, machine);
+  t.same([r.passed, r.saw, r.attempts], [true, 'no answer to 1 datagram(s)', 1]);
+  t.same(machine.ran, ['ip netns exec ci1-a nc -u -W 1 -w 1 10.0.0.2 5353'], 'nc waits the whole timeout for an answer');
+  const answered = await judge(quiet, c, new FakeMachine({ 'ip netns exec ci1-a nc 10.0.0.2 5353': datagrams('hello') }));
+  t.same([answered.passed, answered.saw], [false, 'answered: hello']);
+});
+
+t.test('sctp: on a kernel without SCTP sockets the check is skipped after one attempt, saying why', async (t) => {
+  const c = checkNamed(quiet, 'port 9999 refuses associations');
+  const machine = new FakeMachine({ 'ip netns exec ci1-a socat': socat.noSctp });
+  const r = await judge(quiet, c, machine);
+  t.equal(r.passed, false, 'a check that did not run never passes');
+  t.equal(
+    r.skipped,
+    'skipped: this kernel has no SCTP sockets (socket(AF_INET, SOCK_STREAM, IPPROTO_SCTP): Protocol not supported; it needs CONFIG_IP_SCTP or the sctp module)',
+  );
+  t.equal(r.attempts, 1);
+  t.same(machine.ran, ['ip netns exec ci1-a socat -u /dev/null SCTP-CONNECT:10.0.0.2:9999,connect-timeout=1']);
+  // Where the kernel has SCTP the same check is judged like tcp.
+  const refused = await judge(quiet, c, new FakeMachine({ 'ip netns exec ci1-a socat': socat.refused('10.0.0.2:9999') }));
+  t.same([refused.passed, refused.skipped, refused.saw], [true, undefined, 'connect(5, AF=2 10.0.0.2:9999, 16): Connection refused (refused)']);
+  const dropped = await judge(quiet, c, new FakeMachine({ 'ip netns exec ci1-a socat': socat.timedOut('10.0.0.2:9999') }));
+  t.same([dropped.passed, dropped.saw], [false, 'connecting to AF=2 10.0.0.2:9999: Connection timed out (timed out)']);
+  const exhausted = await judge(
+    quiet,
+    c,
+    new FakeMachine({ 'ip netns exec ci1-a socat': { exitCode: 1, stderr: '2024/05/06 10:00:00 socat[981] E socket(2, 1, 132): Too many open files\n' } }),
+  );
+  t.same(
+    [exhausted.passed, exhausted.skipped, exhausted.saw],
+    [false, undefined, 'socket(2, 1, 132): Too many open files (neither refused nor timed out)'],
+    'only a missing protocol skips',
+  );
+  const accepted = await judge(quiet, c, new FakeMachine({ 'ip netns exec ci1-a socat': {} }));
+  t.same([accepted.passed, accepted.saw], [false, 'reachable: the association was established']);
+});
+
+t.test('conntrack: the flow by source port and DNAT target, present or deleted', async (t) => {
+  const lab = udpLab();
+  const tracked = checkNamed(lab, 'node3 tracks that flow, DNATed to web-1');
+  const key = 'ip netns exec ci1-node3 conntrack -L -p udp --orig-dst 10.96.53.1 --orig-port-dst 5353';
+  const machine = new FakeMachine({ [key]: conntrackList(flow(51234, '10.244.2.2'), flow(40000, '10.244.1.2', '[ASSURED] ')) });
+  const r = await judge(lab, tracked, machine);
+  t.same([r.passed, r.saw], [true, 'udp 10.244.3.2:40000 → 10.96.53.1:5353, DNATed to 10.244.1.2:5353 [ASSURED]']);
+  t.same(machine.ran, [key]);
+
+  const deleted = checkNamed(lab, 'kube-proxy deleted the flow to web-1 (seconds after its last datagram, so it did not expire)');
+  const gone = await judge(lab, deleted, new FakeMachine({ [key]: conntrackList(flow(51234, '10.244.2.2')) }));
+  t.same([gone.passed, gone.saw], [true, 'no such entry; entries for 10.96.53.1: udp 10.244.3.2:51234 → 10.96.53.1:5353, DNATed to 10.244.2.2:5353']);
+  // Without the cleanup the entry stays; the check retries until its timeout, then fails.
+  const stale = await judge(lab, once(deleted), new FakeMachine({ [key]: conntrackList(flow(40000, '10.244.1.2', '[ASSURED] ')) }));
+  t.same([stale.passed, stale.saw], [false, 'udp 10.244.3.2:40000 → 10.96.53.1:5353, DNATed to 10.244.1.2:5353 [ASSURED]']);
+  t.equal(stale.details[2], '    expected: no entry from port 40000, DNATed to 10.244.1.2');
+  const none = await judge(lab, once(tracked), new FakeMachine({ [key]: conntrackList() }));
+  t.same([none.passed, none.saw], [false, 'no such entry; entries for 10.96.53.1: none']);
 });

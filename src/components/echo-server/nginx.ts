@@ -4,19 +4,28 @@
 // request arrived on to the pod that owns it. Each nginx gets its own PID file and error log with -g.
 // One worker and few connections keep 250 pods well under 2 GiB.
 //
+// UDP ports are served by nginx's stream module: `listen PORT udp` with `return` answers every
+// datagram with one datagram holding the same JSON. Debian ships the module apart
+// (libnginx-mod-stream), so it is loaded only by configurations that have UDP ports.
+//
 // Readiness: a pod with a readiness probe answers the probe's path with 503 while the file
 // <dir>/unready/<pod> exists, which is how a lab makes a pod fail its probe (the kubelet's
 // HTTP probe counts 200-399 as success).
 
 import type { Server } from '../../labfile/types.js';
 
+/** Where Debian's and Ubuntu's libnginx-mod-stream puts the stream module. */
+export const NGINX_STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
+
 /** The servers sharing one configuration listen on the same ports. */
-export const portsKey = (s: Server): string => s.ports.join('-');
+export const portsKey = (s: Server): string => [...s.ports, ...s.udpPorts.map((p) => `u${p}`)].join('-');
 
 const echo = `'{"pod":"$knetlab_pod","node":"$knetlab_node","ip":"$server_addr","client":"$remote_addr"}\\n'`;
 
 export function nginxConfig(sites: Server[], dir: string): string {
   const ports = sites[0]?.ports ?? [80];
+  const udpPorts = sites[0]?.udpPorts ?? [];
+  // The http and stream modules each have their own variables, so each block has its own maps.
   const map = (field: 'pod' | 'node') => [
     `    map $server_addr $knetlab_${field} {`,
     '        default unknown;',
@@ -33,7 +42,8 @@ export function nginxConfig(sites: Server[], dir: string): string {
     '        }',
   ];
   return [
-    `# knetlab echo servers on port ${ports.join(', ')}: ${sites.map((s) => s.pod).join(', ')}`,
+    `# knetlab echo servers on port ${ports.join(', ')}${udpPorts.length ? `, udp ${udpPorts.join(', ')}` : ''}: ${sites.map((s) => s.pod).join(', ')}`,
+    ...(udpPorts.length ? [`load_module ${NGINX_STREAM_MODULE};`] : []),
     'worker_processes 1;',
     'events { worker_connections 128; }',
     'http {',
@@ -48,6 +58,11 @@ export function nginxConfig(sites: Server[], dir: string): string {
     ...probePaths.filter((p) => p !== '/').flatMap(location),
     '    }',
     '}',
+    // Readiness does not apply here: an unready pod still answers, as a real pod would; what
+    // keeps datagrams away from it is kube-proxy (and its conntrack cleanup).
+    ...(udpPorts.length
+      ? ['stream {', ...map('pod'), ...map('node'), '    server {', ...udpPorts.map((p) => `        listen ${p} udp;`), `        return ${echo};`, '    }', '}']
+      : []),
     '',
   ].join('\n');
 }

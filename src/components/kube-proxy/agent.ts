@@ -10,8 +10,9 @@
 //                                  200 when this node has a ready local endpoint, else 503, so
 //                                  that an external load balancer only sends traffic where it
 //                                  will be served.
-// After each sync it writes the generation it programmed to a file, so `knetlab apply` can
-// wait until every node has caught up.
+// After each sync it deletes the conntrack entries of UDP flows the sync made stale
+// (conntrack.ts), and writes the generation it programmed to a file, so `knetlab apply` can wait
+// until every node has caught up.
 //
 // Config JSON: { node, mode, stateFile, syncedFile, pidfile, log }.
 
@@ -29,6 +30,7 @@ import { runSync } from '../../exec/process.js';
 import { PROXIERS } from './modes.js';
 import type { KernelListing } from './proxier.js';
 import { kubeProxySysctls, syncPeriods } from './config.js';
+import { conntrackCleanup, deletedCount, NO_CONNECTION_TO_DELETE, type ApiContents } from './conntrack.js';
 
 const PROG = 'kube-proxy';
 const log = logger(PROG);
@@ -90,6 +92,20 @@ function interfaceAddresses(): string[] {
   return Object.values(networkInterfaces()).flatMap((addrs) => (addrs ?? []).filter((a) => a.family === 'IPv4').map((a) => a.address));
 }
 
+/**
+ * kube-proxy's CleanStaleEntries after a successful sync. Best effort, as there: a deletion that
+ * fails is logged and not retried; "0 flow entries have been deleted" (exit status 1) is no error.
+ */
+function cleanConntrack(prev: ApiContents | null, cur: ApiContents): void {
+  for (const cmd of conntrackCleanup(prev, cur)) {
+    const r = runSync(cmd);
+    const line = `${cmd.file} ${cmd.args.join(' ')}`;
+    const n = deletedCount(r.stderr);
+    if (r.code !== 0 && !r.stderr.includes(NO_CONNECTION_TO_DELETE)) log('E', `${line} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
+    else if (n) log('I', `${line}: ${n} stale flow entries deleted`);
+  }
+}
+
 /** Local ready endpoints of a Service on this node (the health check's answer). */
 function localEndpoints(s: StateFile, svc: Service, node: string): number {
   const ips = new Set<string>();
@@ -113,6 +129,8 @@ async function start(cfg: Config, fatal: (why: string) => void): Promise<{ stop(
   };
   let self: StateFile['nodes'][number] | undefined;
   let state: StateFile;
+  /** The API as of the last successful sync, against which the next one finds stale UDP flows. */
+  let synced: ApiContents | null = null;
 
   let failure = '';
   const sync = (s: StateFile): boolean => {
@@ -145,6 +163,8 @@ async function start(cfg: Config, fatal: (why: string) => void): Promise<{ stop(
       `synced generation ${s.generation}: ${stats.services} service ports, ${stats.endpoints} endpoints, ${stats.written} in ${(performance.now() - t0).toFixed(1)} ms`,
     );
     updateHealthChecks();
+    cleanConntrack(synced, s.state);
+    synced = s.state;
     return true;
   };
 

@@ -13,7 +13,8 @@ import { PROXIERS } from './modes.js';
 import { kubeProxySysctls } from './config.js';
 
 export const kubeProxy: Component = {
-  tools: (c) => ['node', ...(c.kubernetes ? PROXIERS[c.kubernetes.kubeProxy.mode].tools : [])],
+  // conntrack: deleting the stale UDP flows after a sync (conntrack.ts).
+  tools: (c) => ['node', 'conntrack', ...(c.kubernetes ? PROXIERS[c.kubernetes.kubeProxy.mode].tools : [])],
   phases: (c, inst) => {
     if (!c.kubernetes) return [];
     const ns = (name: string) => inst.netns(name);
