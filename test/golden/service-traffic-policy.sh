@@ -540,7 +540,7 @@ tee /run/knetlab/labs/service-traffic-policy/cluster/state.json >/dev/null <<'EO
         "publishNotReadyAddresses": false,
         "healthCheckNodePort": null,
         "externalName": null,
-        "ingressIPs": []
+        "loadBalancerIngress": []
       },
       {
         "meta": {
@@ -575,7 +575,7 @@ tee /run/knetlab/labs/service-traffic-policy/cluster/state.json >/dev/null <<'EO
         "publishNotReadyAddresses": false,
         "healthCheckNodePort": 32000,
         "externalName": null,
-        "ingressIPs": []
+        "loadBalancerIngress": []
       },
       {
         "meta": {
@@ -610,7 +610,7 @@ tee /run/knetlab/labs/service-traffic-policy/cluster/state.json >/dev/null <<'EO
         "publishNotReadyAddresses": false,
         "healthCheckNodePort": null,
         "externalName": null,
-        "ingressIPs": []
+        "loadBalancerIngress": []
       }
     ],
     "slices": [

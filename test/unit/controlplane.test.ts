@@ -403,11 +403,11 @@ t.test('MetalLB: addresses from the pool in order, loadBalancerIP honoured, <pen
   const objs = objectsOf(lb('a') + lb('b', '  loadBalancerIP: 192.168.56.245\n') + lb('c') + lb('d', '  loadBalancerIP: 10.0.0.1\n'));
   const r = run(objs, null, { lbPool: ['192.168.56.240/28'] });
   t.same(
-    r.state.services.map((s) => [s.meta.name, s.ingressIPs]),
+    r.state.services.map((s) => [s.meta.name, s.loadBalancerIngress.map((ing) => `${ing.ip} ${ing.ipMode}`)]),
     [
-      ['a', ['192.168.56.240']],
-      ['b', ['192.168.56.245']],
-      ['c', ['192.168.56.241']],
+      ['a', ['192.168.56.240 VIP']],
+      ['b', ['192.168.56.245 VIP']],
+      ['c', ['192.168.56.241 VIP']],
       ['d', []],
     ],
   );
@@ -422,10 +422,10 @@ t.test('MetalLB: addresses from the pool in order, loadBalancerIP honoured, <pen
   );
   const again = run(objectsOf(lb('c') + lb('e')), r.state, { lbPool: ['192.168.56.240/28'] });
   t.same(
-    again.state.services.map((s) => [s.meta.name, s.ingressIPs]),
+    again.state.services.map((s) => [s.meta.name, s.loadBalancerIngress.map((ing) => `${ing.ip} ${ing.ipMode}`)]),
     [
-      ['c', ['192.168.56.241']],
-      ['e', ['192.168.56.240']],
+      ['c', ['192.168.56.241 VIP']],
+      ['e', ['192.168.56.240 VIP']],
     ],
     'c keeps its address, e gets the one a freed',
   );
@@ -434,7 +434,7 @@ t.test('MetalLB: addresses from the pool in order, loadBalancerIP honoured, <pen
     ['service/e'],
   );
   const pending = run(objectsOf(lb('a')));
-  t.same(pending.state.services[0]!.ingressIPs, []);
+  t.same(pending.state.services[0]!.loadBalancerIngress, []);
   t.same(pending.events, [
     {
       object: 'service/a',

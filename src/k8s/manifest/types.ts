@@ -40,7 +40,7 @@ export interface DeploymentSpec {
  * (ExternalName services have none either), a port's nodePort null means "allocate one if the type
  * needs it", healthCheckNodePort null likewise.
  */
-export type ServiceSpec = Omit<Service, 'meta' | 'ingressIPs'>;
+export type ServiceSpec = Omit<Service, 'meta' | 'loadBalancerIngress'>;
 
 export interface EndpointAddress {
   ip: string;
