@@ -90,8 +90,9 @@ export async function applyFiles(lab: Lab, inst: Instance, files: string[], mode
       report.push(`${shownAs(o.raw)} deleted`);
     } else {
       const before = merged.get(k);
-      report.push(`${shownAs(o.raw)} ${before === undefined ? 'created' : JSON.stringify(before) === JSON.stringify(o.raw) ? 'unchanged' : 'configured'}`);
-      merged.set(k, o.raw);
+      const raw = keepStatus(before, o.raw);
+      report.push(`${shownAs(o.raw)} ${before === undefined ? 'created' : JSON.stringify(before) === JSON.stringify(raw) ? 'unchanged' : 'configured'}`);
+      merged.set(k, raw);
     }
   }
   const objects = [...merged.values()];
@@ -103,7 +104,11 @@ export async function applyFiles(lab: Lab, inst: Instance, files: string[], mode
   const labOnly: Cluster = { ...c, nodes: c.nodes.map((n) => ({ ...n, pods: n.pods.filter((p) => !k8sPods.has(p.name)) })) };
   // Objects from the given files keep their own positions, so a conflict points into them.
   const givenByKey = new Map(given.objects.map((o) => [keyOf(o.raw), o]));
-  const located = all.objects.map((o) => givenByKey.get(keyOf(o.raw)) ?? o);
+  const located = all.objects.map((o) => {
+    const g = givenByKey.get(keyOf(o.raw));
+    // A status kept from before (keepStatus) is read from the merged object.
+    return g?.kind === 'Service' && o.kind === 'Service' ? { ...g, resolved: { ...g.resolved, statusIngress: o.resolved.statusIngress } } : (g ?? o);
+  });
   const r = reconcile(located, controlPlaneConfig(labOnly, new Date().toISOString()), current.state);
   if (r.diagnostics.some((d) => d.severity === 'error')) throw new LabFileError(r.diagnostics);
   const clash = r.state.pods.find((p) => !k8sPods.has(p.meta.name) && lab.namespaces.some((n) => n.name === p.meta.name));
@@ -141,6 +146,19 @@ export async function applyFiles(lab: Lab, inst: Instance, files: string[], mode
     ctx,
   );
   return report;
+}
+
+/**
+ * kubectl apply leaves an object's status alone: it belongs to the object's controller. In a lab
+ * a LoadBalancer Service's status stands for its cloud load balancer, so a Service applied
+ * without one keeps the one it had; one that is no longer a LoadBalancer loses it, as the cloud
+ * deletes its load balancer. A status given in the applied manifest replaces the old one.
+ */
+function keepStatus(before: unknown, given: Record<string, unknown>): Record<string, unknown> {
+  const old = before as { status?: unknown } | undefined;
+  if (given.kind !== 'Service' || given.status !== undefined || old?.status === undefined || old.status === null) return given;
+  if ((given.spec as { type?: unknown } | undefined)?.type !== 'LoadBalancer') return given;
+  return { ...given, status: old.status };
 }
 
 /** The steps that create some pods on a running cluster: the same expansion as at up, restricted to them. */

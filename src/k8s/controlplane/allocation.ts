@@ -259,6 +259,11 @@ function allocateNodePorts(
  * is used, its first and last included (MetalLB skips the .0 and .255 ones only with
  * avoidBuggyIPs), so 192.168.56.240/28 starts at 192.168.56.240. Without a pool, or with the
  * pool used up, the Service stays <pending> and gets an AllocationFailed event.
+ *
+ * A Service whose manifest writes status.loadBalancer.ingress has a cloud provider's load
+ * balancer: it keeps those entries, and MetalLB does not allocate for it (as for a Service of
+ * another loadBalancerClass). Its addresses may not come from MetalLB's pool, which would hand
+ * them out again.
  */
 function allocateLoadBalancerIPs(
   cp: ControlPlane,
@@ -274,7 +279,21 @@ function allocateLoadBalancerIPs(
   }
   const holder = new Map<number, string>();
   const out = new Map<ServiceObject, LoadBalancerIngress[]>();
-  const lbs = objs.filter((o) => o.resolved.type === 'LoadBalancer');
+  for (const o of objs) {
+    const given = o.resolved.statusIngress;
+    if (o.resolved.type !== 'LoadBalancer' || given === null) continue;
+    out.set(o, given);
+    given.forEach((ing, i) => {
+      if (!pool.includes(parseIPv4(ing.ip)!)) return;
+      cp.error(
+        o,
+        ['status', 'loadBalancer', 'ingress', i, 'ip'],
+        `status.loadBalancer.ingress[${i}].ip ${ing.ip} is in MetalLB's address pool (${cp.cfg.lbPool.join(', ')})`,
+        "a load balancer address written in the status stands for a cloud provider's load balancer: pick one outside the pool, or remove status to let MetalLB allocate",
+      );
+    });
+  }
+  const lbs = objs.filter((o) => o.resolved.type === 'LoadBalancer' && o.resolved.statusIngress === null);
   const object = (o: ServiceObject) => `service/${o.name}`;
   const failed = (o: ServiceObject, why: string) =>
     cp.event(object(o), 'Warning', 'AllocationFailed', `Failed to allocate IP for "${keyOf(o.namespace, o.name)}": ${why}`, 'metallb-controller');
