@@ -95,6 +95,66 @@ t.test('several underlay subnets: a router with one bridge and gateway per subne
   );
 });
 
+t.test('underlay routes: static routes in the router towards nodes, ECMP over several, each mistake at its place', async (t) => {
+  const routed = (routes: string) =>
+    lab(
+      [
+        '  underlay:',
+        '    subnets: [192.168.56.0/24, 198.51.100.0/24]',
+        `    routes: ${routes}`,
+        '  cni: { type: flannel }',
+        '  nodes:',
+        '    node1: { address: 192.168.56.11 }',
+        '    node2: { address: 192.168.56.12 }',
+      ].join('\n'),
+    );
+  const l = load(routed('[{ to: 203.0.113.10, via: [192.168.56.11, 192.168.56.12] }, { to: 203.0.113.16/28, via: [192.168.56.12] }]'));
+  const router = l.namespaces.find((n) => n.name === 'router')!;
+  t.same(
+    router.routes.map((r) => [r.to, r.via, r.nexthops]),
+    [
+      ['203.0.113.10/32', null, ['192.168.56.11', '192.168.56.12']],
+      ['203.0.113.16/28', '192.168.56.12', []],
+    ],
+  );
+  t.same(router.sysctls, [
+    ['net.ipv4.ip_forward', '1'],
+    ['net.ipv4.fib_multipath_hash_policy', '1'],
+  ]);
+  const one = load(routed('[{ to: 203.0.113.10/32, via: [192.168.56.11] }]'));
+  t.same(one.namespaces.find((n) => n.name === 'router')!.sysctls, [['net.ipv4.ip_forward', '1']], 'one next hop: no ECMP hashing to set');
+
+  // Line 6 holds the routes.
+  t.same(
+    errorsOf(
+      routed(
+        '[{ to: 203.0.113.300, via: [192.168.56.11] }, { to: 203.0.113.1/28, via: [192.168.56.13, node1, 192.168.56.12, 192.168.56.12] }, { to: 198.51.100.0/25, via: [192.168.56.11] }, { to: 10.244.9.0/24, via: [192.168.56.11] }]',
+      ),
+    ).map((e) => e.split('\n')[0]),
+    [
+      'lab.yaml:6:20  error  "203.0.113.300" is not an IPv4 address or CIDR',
+      'lab.yaml:6:65  error  203.0.113.1/28 has host bits set',
+      "lab.yaml:6:87  error  next hop 192.168.56.13 is not a node's address",
+      'lab.yaml:6:102  error  next hop "node1" is not an IPv4 address',
+      'lab.yaml:6:124  error  next hop 192.168.56.12 is listed twice',
+      'lab.yaml:6:148  error  198.51.100.0/25 overlaps the underlay subnet 198.51.100.0/24, which the router reaches directly',
+      'lab.yaml:6:195  error  10.244.9.0/24 overlaps the pod network 10.244.0.0/16',
+    ],
+  );
+  t.match(
+    errorsOf(routed('[{ to: 203.0.113.10, via: [192.168.56.11] }, { to: 203.0.113.10/32, via: [192.168.56.12] }]')).join('\n'),
+    /underlay\.routes\[0\] already goes to 203\.0\.113\.10\/32/,
+  );
+  t.match(
+    errorsOf(
+      lab(
+        '  underlay:\n    subnets: [192.168.56.0/24]\n    routes: [{ to: 203.0.113.10, via: [192.168.56.11] }]\n  cni: { type: flannel }\n  nodes:\n    node1: {}',
+      ),
+    )[0],
+    /lab\.yaml:6:5 {2}error {2}underlay routes need a router\n {2}hint: list two or more underlay subnets/,
+  );
+});
+
 t.test('mistakes in a cluster are reported where they are', async (t) => {
   const errs = errorsOf(
     lab(
