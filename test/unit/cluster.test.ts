@@ -3,6 +3,7 @@
 import t from 'tap';
 import { loadLabFile } from '../../src/plan/load.js';
 import { errorsOf } from './lib/errors.js';
+import { formatDiagnostic, type LabFileError } from '../../src/labfile/diagnostics.js';
 
 const lab = (cluster: string, rest = '') => `name: c\ntitle: C\ncluster:\n${cluster}\n${rest}`;
 const load = (text: string) => loadLabFile('lab.yaml', text).lab;
@@ -152,6 +153,54 @@ t.test('underlay routes: static routes in the router towards nodes, ECMP over se
       ),
     )[0],
     /lab\.yaml:6:5 {2}error {2}underlay routes need a router\n {2}hint: list two or more underlay subnets/,
+  );
+});
+
+t.test("a cloud load balancer in a Service's status: what it needs from the lab, each problem at its place", async (t) => {
+  const svc = (name: string, ingress: string, ports = '[{ port: 80 }]') =>
+    `---\napiVersion: v1\nkind: Service\nmetadata: { name: ${name} }\nspec:\n  type: LoadBalancer\n  ports: ${ports}\nstatus:\n  loadBalancer:\n    ingress: ${ingress}\n`;
+  const routed = [
+    '  underlay:',
+    '    subnets: [192.168.56.0/24, 198.51.100.0/24]',
+    '    routes: [{ to: 203.0.113.10, via: [192.168.56.11] }]',
+    '  cni: { type: flannel }',
+    '  nodes:',
+    '    node1: { address: 192.168.56.11 }',
+  ].join('\n');
+  // The lab is 9 lines; a Service's ingress line is its 10th.
+  const diags = (cluster: string, ...services: string[]) => {
+    try {
+      return loadLabFile('lab.yaml', lab(cluster) + services.join('')).warnings.map(formatDiagnostic);
+    } catch (e) {
+      return (e as LabFileError).diagnostics.map(formatDiagnostic);
+    }
+  };
+  t.same(diags(routed, svc('web', '[{ ip: 203.0.113.10 }, { ip: 203.0.113.11, ipMode: Proxy }]')), [], 'a routed VIP and a Proxy address: nothing to say');
+  t.same(
+    diags(routed, svc('web', '[{ ip: 203.0.113.20 }]')).map((d) => d.split('\n')[0]),
+    ['lab.yaml:19:17  warning  no underlay route sends 203.0.113.20 to the nodes: only the nodes and their pods reach it'],
+  );
+  t.same(
+    diags('  cni: { type: flannel }\n  nodes:\n    node1: {}', svc('web', '[{ ip: 203.0.113.11, ipMode: Proxy }]')).map((d) => d.split('\n')[0]),
+    ["lab.yaml:16:43  error  ipMode Proxy needs a router in front of the nodes: the load balancer's proxy runs there"],
+  );
+  t.same(
+    diags(
+      routed,
+      svc('a', '[{ ip: 192.168.56.200 }, { ip: 10.244.3.7 }, { ip: 10.96.0.99, ipMode: Proxy }]'),
+      svc('b', '[{ ip: 203.0.113.10 }]'),
+      svc('c', '[{ ip: 203.0.113.10 }]'),
+    ).map((d) => d.split('\n')[0]),
+    [
+      'lab.yaml:19:21  error  192.168.56.200 is inside the underlay subnet 192.168.56.0/24',
+      'lab.yaml:19:45  error  10.244.3.7 is inside the pod network 10.244.0.0/16',
+      'lab.yaml:19:65  error  10.96.0.99 is inside the service CIDR 10.96.0.0/12',
+      'lab.yaml:39:21  error  203.0.113.10 is already the load balancer address of Service default/b',
+    ],
+  );
+  t.match(
+    diags(routed, svc('web', '[{ ip: 203.0.113.11, ipMode: Proxy }]', '[{ name: a, port: 80 }, { name: s, port: 9, protocol: SCTP }]')).join('\n'),
+    /lab\.yaml:16:\d+ {2}warning {2}203\.0\.113\.11:9\/SCTP is not proxied: the load balancer's proxy \(nginx\) carries TCP and UDP only/,
   );
 });
 
