@@ -84,7 +84,7 @@ function serviceNumber(i) {
     publishNotReadyAddresses: false,
     healthCheckNodePort: null,
     externalName: null,
-    ingressIPs: [],
+    loadBalancerIngress: [],
   };
   const slice = {
     meta: meta('bench', `${name}-x7k2p`),

@@ -70,6 +70,22 @@ export interface Deployment {
 
 export type ServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalName';
 
+/**
+ * status.loadBalancer.ingress[].ipMode (KEP-1860). VIP: the load balancer delivers packets with
+ * the address still their destination, so kube-proxy captures the address on every node (and
+ * short-circuits pods' traffic to it). Proxy: the load balancer is a proxy that opens its own
+ * connections to the nodes, so kube-proxy writes no rule for the address and traffic to it goes
+ * out to the load balancer. The API server defaults it to VIP when ip is set.
+ */
+export type LoadBalancerIPMode = 'VIP' | 'Proxy';
+export const LOAD_BALANCER_IP_MODES: readonly LoadBalancerIPMode[] = ['VIP', 'Proxy'];
+
+/** One status.loadBalancer.ingress entry (hostname entries are not modelled). */
+export interface LoadBalancerIngress {
+  ip: string;
+  ipMode: LoadBalancerIPMode;
+}
+
 export interface ServicePort {
   /** "" when unnamed (allowed only when the service has one port). */
   name: string;
@@ -101,8 +117,12 @@ export interface Service {
   /** Allocated for LoadBalancer + externalTrafficPolicy Local; null otherwise. */
   healthCheckNodePort: number | null;
   externalName: string | null;
-  /** status.loadBalancer.ingress[].ip, filled by the load balancer (MetalLB). */
-  ingressIPs: string[];
+  /**
+   * status.loadBalancer.ingress, in order: MetalLB's allocation (ipMode VIP, as MetalLB writes
+   * it), or the entries the manifest's status holds, which stand for a cloud provider's load
+   * balancer (MetalLB leaves such a Service alone).
+   */
+  loadBalancerIngress: LoadBalancerIngress[];
 }
 
 export interface EndpointConditions {

@@ -5,12 +5,13 @@
 
 import type { Diagnostic } from '../labfile/diagnostics.js';
 import { podHostIf } from '../labfile/cluster.js';
+import { contains, parseCidr, parseIPv4 } from '../labfile/net.js';
 import { POD_WIRING } from '../labfile/pod-wiring.js';
 import type { Cluster, ClusterPod } from '../labfile/types.js';
 import { reconcile } from './controlplane.js';
 import type { ControlPlaneConfig } from './controlplane/context.js';
 import { readManifests } from './manifest.js';
-import type { ManifestObject } from './manifest/types.js';
+import { positionIn, type ManifestObject } from './manifest/types.js';
 import type { ClusterState, KubeProxyConfiguration, Pod, Protocol } from '../api/objects.js';
 import { DEFAULT_KUBE_PROXY_CONFIGURATION, NODE_PORT_RANGE } from '../api/objects.js';
 
@@ -86,7 +87,7 @@ export function addKubernetes(c: Cluster, sources: { file: string; text: string 
   const diagnostics = [...read.diagnostics];
   if (diagnostics.some((d) => d.severity === 'error')) return diagnostics;
   const r = reconcile(read.objects, controlPlaneConfig(c, now), prev);
-  diagnostics.push(...r.diagnostics);
+  diagnostics.push(...r.diagnostics, ...cloudLoadBalancerDiagnostics(c, read.objects));
   const taken = new Set([
     ...c.nodes.map((n) => n.name),
     ...c.nodes.flatMap((n) => n.pods.map((p) => p.name)),
@@ -117,4 +118,85 @@ export function addKubernetes(c: Cluster, sources: { file: string; text: string 
     kubeProxy: kubeProxyConfiguration(read.objects, diagnostics),
   };
   return diagnostics;
+}
+
+/**
+ * What a cloud provider's load balancer, written in Services' status, needs from the lab. Its
+ * addresses lie outside the nodes' subnets, the pod network and the service CIDR, and each
+ * belongs to one Service. A Proxy-mode address needs the router in front of the nodes, where the
+ * load balancer's proxy runs; a VIP-mode one that no underlay route sends to the nodes is reached
+ * from the nodes and pods only (kube-proxy captures it there), which is worth a warning.
+ */
+export function cloudLoadBalancerDiagnostics(c: Cluster, objects: ManifestObject[]): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const at = (o: ManifestObject, path: (string | number)[], severity: Diagnostic['severity'], message: string, hint?: string) =>
+    out.push({ file: o.file, pos: positionIn(o, path, severity === 'warning' ? 'key' : 'value'), severity, message, hint });
+  const within = (text: string, ip: number) => {
+    const cidr = parseCidr(text);
+    return cidr !== undefined && contains(cidr, ip);
+  };
+  const places: [string, string][] = [
+    ...c.underlay.segments.map((s): [string, string] => [s.cidr, `the underlay subnet ${s.cidr}`]),
+    [c.podNetwork, `the pod network ${c.podNetwork}`],
+    [c.serviceCIDR, `the service CIDR ${c.serviceCIDR}`],
+  ];
+  const owner = new Map<string, string>();
+  for (const o of objects) {
+    if (o.kind !== 'Service' || o.resolved.type !== 'LoadBalancer' || !o.resolved.statusIngress) continue;
+    // The entries as written, to point at; a status kept by `apply` from before is not in this file.
+    const written = (o.raw.status as { loadBalancer?: { ingress?: { ip?: unknown }[] } } | undefined)?.loadBalancer?.ingress ?? [];
+    const name = `${o.namespace}/${o.name}`;
+    for (const ing of o.resolved.statusIngress) {
+      const path = ['status', 'loadBalancer', 'ingress', written.findIndex((w) => w?.ip === ing.ip)];
+      const ip = parseIPv4(ing.ip)!;
+      // One from MetalLB's pool is refused by the allocation already.
+      if (c.lbPool.some((pool) => within(pool, ip))) continue;
+      const inside = places.find(([cidr]) => within(cidr, ip));
+      if (inside) {
+        at(
+          o,
+          [...path, 'ip'],
+          'error',
+          `${ing.ip} is inside ${inside[1]}`,
+          "a cloud load balancer's address lies outside the cluster's own networks, e.g. 203.0.113.10",
+        );
+        continue;
+      }
+      const other = owner.get(ing.ip);
+      if (other !== undefined && other !== name) {
+        at(
+          o,
+          [...path, 'ip'],
+          'error',
+          `${ing.ip} is already the load balancer address of Service ${other}`,
+          'each Service has its own load balancer addresses',
+        );
+        continue;
+      }
+      owner.set(ing.ip, name);
+      if (ing.ipMode === 'Proxy') {
+        if (c.underlay.kind !== 'router')
+          at(
+            o,
+            [...path, 'ipMode'],
+            'error',
+            `ipMode Proxy needs a router in front of the nodes: the load balancer's proxy runs there`,
+            'list two or more underlay subnets in the lab: the nodes on one, their clients on another',
+          );
+        o.resolved.ports.forEach((p, i) => {
+          if (p.protocol === 'SCTP')
+            at(o, ['spec', 'ports', i], 'warning', `${ing.ip}:${p.port}/SCTP is not proxied: the load balancer's proxy (nginx) carries TCP and UDP only`);
+        });
+      } else if (!c.underlay.routes.some((r) => within(r.to, ip))) {
+        at(
+          o,
+          [...path, 'ip'],
+          'warning',
+          `no underlay route sends ${ing.ip} to the nodes: only the nodes and their pods reach it`,
+          `route it to the nodes with cluster.underlay.routes, e.g. { to: ${ing.ip}, via: [<node addresses>] }`,
+        );
+      }
+    }
+  }
+  return out;
 }

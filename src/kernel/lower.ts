@@ -125,6 +125,7 @@ export function routeArgs(r: Route): string[] {
     ...(r.src ? ['src', r.src] : []),
     ...(r.metric !== null ? ['metric', String(r.metric)] : []),
     ...(r.proto !== null ? ['proto', r.proto] : []),
+    ...r.nexthops.flatMap((gw) => ['nexthop', 'via', gw]),
   ];
 }
 

@@ -10,7 +10,7 @@ import type { RawCluster } from './schema.js';
 import { route } from './routes.js';
 import { CALI_MAC, NORMAL_ROUTE_PRIORITY, POD_GATEWAY, POD_WIRING } from './pod-wiring.js';
 import { contains, formatIPv4, formatNetwork, mask, network, parseCidr, parseIPv4, type Cidr } from './net.js';
-import type { Cluster, ClusterClient, ClusterNode, ClusterPod, Interface, Namespace, Server, Underlay, VethLink } from './types.js';
+import type { Cluster, ClusterClient, ClusterNode, ClusterPod, Interface, Namespace, Route, Server, Underlay, VethLink } from './types.js';
 
 type Path = (string | number)[];
 export type Report = (path: Path, message: string, hint?: string, at?: 'key' | 'value') => void;
@@ -107,6 +107,7 @@ export function resolveCluster(raw: RawCluster, report: Report, addPods?: (c: Cl
       bridge: `br${i}`,
     })),
     mtu: raw.underlay?.mtu ?? 1500,
+    routes: [],
   };
 
   const names = Object.keys(raw.nodes);
@@ -202,6 +203,7 @@ export function resolveCluster(raw: RawCluster, report: Report, addPods?: (c: Cl
   });
 
   const clients = resolveClients(raw, underlay, segs, used, names, podNames, report);
+  underlay.routes = resolveUnderlayRoutes(raw, underlay, segs, podNet, nodes, report);
   const serviceText = raw.serviceCIDR ?? DEFAULT_SERVICE_CIDR;
   const serviceNet = parseCidr(serviceText);
   if (!serviceNet || serviceNet.prefix > 28 || network(serviceNet) !== serviceNet.address)
@@ -284,6 +286,70 @@ function resolveClients(
   });
 }
 
+/**
+ * underlay.routes: static routes in the router towards nodes, for addresses no interface holds
+ * (a cloud load balancer's VIPs, which kube-proxy captures on whichever node receives them). The
+ * destination lies outside every underlay subnet and the pod network; each next hop is a node.
+ */
+function resolveUnderlayRoutes(
+  raw: RawCluster,
+  underlay: Underlay,
+  segs: (Cidr | undefined)[],
+  podNet: Cidr | undefined,
+  nodes: ClusterNode[],
+  report: Report,
+): Route[] {
+  const written = raw.underlay?.routes ?? [];
+  const p: Path = ['cluster', 'underlay', 'routes'];
+  if (written.length && underlay.kind !== 'router') {
+    report(p, 'underlay routes need a router', 'list two or more underlay subnets: the nodes on one, the machines in front of the router on another', 'key');
+    return [];
+  }
+  const subnets = raw.underlay?.subnets ?? [];
+  const nodeList = nodes.map((n) => `${n.name} ${n.address}`).join(', ');
+  const seen = new Map<string, number>();
+  return written.flatMap((r, i): Route[] => {
+    const at: Path = [...p, i];
+    const c = parseCidr(r.to.includes('/') ? r.to : `${r.to}/32`);
+    let ok = true;
+    if (!c) {
+      report([...at, 'to'], `"${r.to}" is not an IPv4 address or CIDR`, 'e.g. 203.0.113.10 or 203.0.113.0/28');
+      ok = false;
+    } else if (network(c) !== c.address) {
+      report([...at, 'to'], `${r.to} has host bits set`, `write ${formatNetwork(c)}`);
+      ok = false;
+    } else {
+      const j = segs.findIndex((s) => s && overlaps(s, c));
+      if (j >= 0) {
+        report(
+          [...at, 'to'],
+          `${r.to} overlaps the underlay subnet ${subnets[j]}, which the router reaches directly`,
+          'route addresses outside the underlay subnets',
+        );
+        ok = false;
+      } else if (podNet && overlaps(podNet, c)) {
+        report([...at, 'to'], `${r.to} overlaps the pod network ${formatNetwork(podNet)}`, "pod addresses are the CNI's to route");
+        ok = false;
+      } else if (seen.has(formatNetwork(c))) {
+        report([...at, 'to'], `underlay.routes[${seen.get(formatNetwork(c))}] already goes to ${formatNetwork(c)}`, 'list every next hop in one route');
+        ok = false;
+      } else seen.set(formatNetwork(c), i);
+    }
+    const hops = r.via.filter((v, k) => {
+      const where = [...at, 'via', k];
+      if (parseIPv4(v) === undefined) report(where, `next hop "${v}" is not an IPv4 address`, `next hops are nodes: ${nodeList}`);
+      else if (!nodes.some((n) => n.address === v)) report(where, `next hop ${v} is not a node's address`, `next hops are nodes: ${nodeList}`);
+      else if (r.via.indexOf(v) !== k) report(where, `next hop ${v} is listed twice`);
+      else return true;
+      ok = false;
+      return false;
+    });
+    if (!ok || !c) return [];
+    const to = formatNetwork(c);
+    return [hops.length === 1 ? route(to, { via: hops[0]! }) : route(to, { nexthops: hops })];
+  });
+}
+
 function overlaps(a: Cidr, b: Cidr): boolean {
   const p = Math.min(a.prefix, b.prefix);
   return (a.address & mask(p)) >>> 0 === (b.address & mask(p)) >>> 0;
@@ -324,9 +390,10 @@ export function expandCluster(c: Cluster): { namespaces: Namespace[]; links: Vet
         ? `the L2 segment all nodes share (bridge ${u.segments[0]!.bridge}), with the LAN gateway address ${u.segments[0]!.gateway}`
         : `a router joining the node subnets ${u.segments.map((s) => s.cidr).join(', ')}`,
       {
-        sysctls: u.kind === 'router' ? [['net.ipv4.ip_forward', '1']] : [],
+        sysctls: underlaySysctls(u),
         bridges: u.segments.map((s) => ({ name: s.bridge, addresses: [`${s.gateway}/${s.cidr.split('/')[1]}`], mac: null, mtu: null })),
         interfaces: [...c.nodes.map((n) => up(n.name, { master: segmentOf(n).bridge })), ...c.clients.map((cl) => up(cl.name, { master: cl.bridge }))],
+        routes: u.routes,
       },
     ),
   );
@@ -388,6 +455,15 @@ export function expandCluster(c: Cluster): { namespaces: Namespace[]; links: Vet
     );
   }
   return { namespaces, links };
+}
+
+function underlaySysctls(u: Underlay): [string, string][] {
+  const out: [string, string][] = [];
+  if (u.kind === 'router') out.push(['net.ipv4.ip_forward', '1']);
+  // An ECMP route picks its next hop per connection (addresses and ports hashed), not only per
+  // pair of addresses, so that one client's connections spread over the nodes.
+  if (u.routes.some((r) => r.nexthops.length)) out.push(['net.ipv4.fib_multipath_hash_policy', '1']);
+  return out;
 }
 
 /** The pod subnet's gateway on cni0 (flannel, bridge): its first address. */

@@ -130,6 +130,7 @@ function readRoute(cx: Context, r: RawRoute, p: Path, devices: Set<string>, ns: 
     metric: r.metric ?? null,
     type,
     proto: r.proto ?? null,
+    nexthops: [],
   };
 }
 

@@ -9,5 +9,5 @@ export function cidrsOf(ns: Pick<Namespace, 'bridges' | 'interfaces'>): string[]
 
 /** A route with every field at its default (a unicast route, no gateway), then the given ones. */
 export function route(to: string, fields: Partial<Route> = {}): Route {
-  return { to, via: null, dev: null, onlink: false, src: null, metric: null, type: 'unicast', proto: null, ...fields };
+  return { to, via: null, dev: null, onlink: false, src: null, metric: null, type: 'unicast', proto: null, nexthops: [], ...fields };
 }

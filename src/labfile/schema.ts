@@ -298,6 +298,31 @@ export const Cluster = Type.Object(
             description: 'One subnet: all nodes on one L2 segment (a switch). Several: one segment each, joined by a router.',
           }),
           mtu: Type.Optional(Mtu),
+          routes: Type.Optional(
+            Type.Array(
+              Type.Object(
+                {
+                  to: hint(
+                    Type.String({ description: "An IPv4 address or CIDR outside the underlay subnets, e.g. a cloud load balancer's address 203.0.113.10." }),
+                    'write an address or a CIDR, e.g. 203.0.113.10 or 203.0.113.0/28',
+                  ),
+                  via: hint(
+                    Type.Array(Type.String(), {
+                      minItems: 1,
+                      maxItems: 16,
+                      description: "Nodes' addresses: one next hop, or several for an ECMP route (the router picks a node per connection).",
+                    }),
+                    'a list of node addresses, e.g. [192.168.56.11, 192.168.56.12]',
+                  ),
+                },
+                { additionalProperties: false },
+              ),
+              {
+                description:
+                  "Static routes in the underlay's router towards the nodes, for addresses the nodes answer for without owning them (a cloud load balancer's VIPs, which kube-proxy captures). Needs a routed underlay: two or more subnets.",
+              },
+            ),
+          ),
         },
         { additionalProperties: false },
       ),

@@ -71,6 +71,8 @@ export interface Underlay {
   namespace: string;
   segments: { cidr: string; gateway: string; bridge: string }[];
   mtu: number;
+  /** Static routes in the router towards the nodes (underlay.routes), e.g. a cloud load balancer's VIPs. */
+  routes: Route[];
 }
 
 export interface ClusterNode {
@@ -152,6 +154,8 @@ export interface Route {
   type: RouteType;
   /** Routing protocol number or name (ip route ... proto), e.g. 80 for routes Felix programs. */
   proto: string | null;
+  /** Gateways of a multipath (ECMP) route, instead of via; empty for a route with one next hop. */
+  nexthops: string[];
 }
 
 export interface NatRule {

@@ -2,8 +2,9 @@
 // plane do, in order. The objects as written are merged (apply replaces an object with the same
 // kind, namespace and name; delete removes it), the control plane reconciles them (allocations
 // and pod addresses already made are kept), new pods are created and wired by the CNI like the
-// lab's own, the state file is rewritten, every node's kube-proxy re-syncs, and only then are
-// pods that went away deleted — so no node still sends traffic to a pod that no longer exists.
+// lab's own, the state file is rewritten, every node's kube-proxy re-syncs, a cloud load
+// balancer's proxy follows, and only then are pods that went away deleted — so no node still
+// sends traffic to a pod that no longer exists.
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
@@ -11,9 +12,9 @@ import { LabFileError, KnetlabError, InputError } from '../labfile/diagnostics.j
 import type { Cluster, Lab, Namespace, VethLink } from '../labfile/types.js';
 import type { Host } from '../exec/host.js';
 import { lowerPlan } from '../kernel/lower.js';
-import { CNIS } from '../plan/registry.js';
+import { CNIS, updateCloudLoadBalancer } from '../plan/registry.js';
 import { expandCluster } from '../labfile/cluster.js';
-import { clusterPod, controlPlaneConfig, kubeProxyConfiguration } from '../k8s/lab.js';
+import { cloudLoadBalancerDiagnostics, clusterPod, controlPlaneConfig, kubeProxyConfiguration } from '../k8s/lab.js';
 import { computeSlices, reconcile } from '../k8s/controlplane.js';
 import { readManifests } from '../k8s/manifest.js';
 import type { ClusterState, Pod } from '../api/objects.js';
@@ -83,8 +84,9 @@ export async function applyFiles(lab: Lab, inst: Instance, files: string[], mode
       report.push(`${shownAs(o.raw)} deleted`);
     } else {
       const before = merged.get(k);
-      report.push(`${shownAs(o.raw)} ${before === undefined ? 'created' : JSON.stringify(before) === JSON.stringify(o.raw) ? 'unchanged' : 'configured'}`);
-      merged.set(k, o.raw);
+      const raw = keepStatus(before, o.raw);
+      report.push(`${shownAs(o.raw)} ${before === undefined ? 'created' : JSON.stringify(before) === JSON.stringify(raw) ? 'unchanged' : 'configured'}`);
+      merged.set(k, raw);
     }
   }
   const objects = [...merged.values()];
@@ -106,9 +108,14 @@ export async function applyFiles(lab: Lab, inst: Instance, files: string[], mode
   const labOnly: Cluster = { ...c, nodes: c.nodes.map((n) => ({ ...n, pods: n.pods.filter((p) => !k8sPods.has(p.name)) })) };
   // Objects from the given files keep their own positions, so a conflict points into them.
   const givenByKey = new Map(given.objects.map((o) => [keyOf(o.raw), o]));
-  const located = all.objects.map((o) => givenByKey.get(keyOf(o.raw)) ?? o);
+  const located = all.objects.map((o) => {
+    const g = givenByKey.get(keyOf(o.raw));
+    // A status kept from before (keepStatus) is read from the merged object.
+    return g?.kind === 'Service' && o.kind === 'Service' ? { ...g, resolved: { ...g.resolved, statusIngress: o.resolved.statusIngress } } : (g ?? o);
+  });
   const r = reconcile(located, controlPlaneConfig(labOnly, new Date().toISOString()), current.state);
-  if (r.diagnostics.some((d) => d.severity === 'error')) throw new LabFileError(r.diagnostics);
+  const diagnostics = [...r.diagnostics, ...cloudLoadBalancerDiagnostics(labOnly, located)];
+  if (diagnostics.some((d) => d.severity === 'error')) throw new LabFileError(diagnostics);
   const clash = r.state.pods.find((p) => !k8sPods.has(p.meta.name) && lab.namespaces.some((n) => n.name === p.meta.name));
   if (clash) throw new InputError(`pod name "${clash.meta.name}" is already a namespace of lab ${lab.name}`);
 
@@ -137,13 +144,31 @@ export async function applyFiles(lab: Lab, inst: Instance, files: string[], mode
     ctx.host,
   );
 
-  // 6. Pods that went away, once no rule points at them any more.
+  // 6. The cloud load balancer's proxy follows the Services' Proxy-mode addresses and node ports,
+  //    once the nodes serve the new node ports.
+  const lb = updateCloudLoadBalancer(labOnly, inst, current.state, next.state);
+  if (lb.length) await extend(inst.name, lowerPlan({ lab: lab.name, instance: inst.name, phases: lb }), ctx);
+
+  // 7. Pods that went away, once no rule points at them any more.
   await removeNamespaces(
     inst.name,
     removed.map((p) => inst.netns(p.meta.name)),
     ctx,
   );
   return report;
+}
+
+/**
+ * kubectl apply leaves an object's status alone: it belongs to the object's controller. In a lab
+ * a LoadBalancer Service's status stands for its cloud load balancer, so a Service applied
+ * without one keeps the one it had; one that is no longer a LoadBalancer loses it, as the cloud
+ * deletes its load balancer. A status given in the applied manifest replaces the old one.
+ */
+function keepStatus(before: unknown, given: Record<string, unknown>): Record<string, unknown> {
+  const old = before as { status?: unknown } | undefined;
+  if (given.kind !== 'Service' || given.status !== undefined || old?.status === undefined || old.status === null) return given;
+  if ((given.spec as { type?: unknown } | undefined)?.type !== 'LoadBalancer') return given;
+  return { ...given, status: old.status };
 }
 
 /** The steps that create some pods on a running cluster: the same expansion as at up, restricted to them. */

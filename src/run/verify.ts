@@ -448,7 +448,7 @@ function virtualAddress(lab: Lab, inst: Instance, host: Host, address: string): 
     }
   }
   const roles: [string, (s: Service) => boolean][] = [
-    ['LoadBalancer IP', (s) => s.ingressIPs.includes(address)],
+    ['LoadBalancer IP', (s) => s.loadBalancerIngress.some((ing) => ing.ip === address)],
     ['external IP', (s) => s.externalIPs.includes(address)],
     ['ClusterIP', (s) => s.clusterIP === address],
   ];

@@ -666,7 +666,7 @@ tee /run/knetlab/labs/service-affinity/cluster/state.json >/dev/null <<'EOF'
         "publishNotReadyAddresses": false,
         "healthCheckNodePort": null,
         "externalName": null,
-        "ingressIPs": []
+        "loadBalancerIngress": []
       },
       {
         "meta": {
@@ -701,7 +701,7 @@ tee /run/knetlab/labs/service-affinity/cluster/state.json >/dev/null <<'EOF'
         "publishNotReadyAddresses": false,
         "healthCheckNodePort": null,
         "externalName": null,
-        "ingressIPs": []
+        "loadBalancerIngress": []
       }
     ],
     "slices": [

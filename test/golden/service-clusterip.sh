@@ -629,7 +629,7 @@ tee /run/knetlab/labs/service-clusterip/cluster/state.json >/dev/null <<'EOF'
         "publishNotReadyAddresses": false,
         "healthCheckNodePort": null,
         "externalName": null,
-        "ingressIPs": []
+        "loadBalancerIngress": []
       }
     ],
     "slices": [

@@ -525,8 +525,11 @@ tee /run/knetlab/labs/service-loadbalancer/cluster/state.json >/dev/null <<'EOF'
         "publishNotReadyAddresses": false,
         "healthCheckNodePort": null,
         "externalName": null,
-        "ingressIPs": [
-          "192.168.56.240"
+        "loadBalancerIngress": [
+          {
+            "ip": "192.168.56.240",
+            "ipMode": "VIP"
+          }
         ]
       }
     ],

@@ -447,7 +447,7 @@ tee /run/knetlab/labs/service-no-selector/cluster/state.json >/dev/null <<'EOF'
         "publishNotReadyAddresses": false,
         "healthCheckNodePort": null,
         "externalName": null,
-        "ingressIPs": []
+        "loadBalancerIngress": []
       }
     ],
     "slices": [

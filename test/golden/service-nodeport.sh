@@ -602,7 +602,7 @@ tee /run/knetlab/labs/service-nodeport/cluster/state.json >/dev/null <<'EOF'
         "publishNotReadyAddresses": false,
         "healthCheckNodePort": null,
         "externalName": null,
-        "ingressIPs": []
+        "loadBalancerIngress": []
       },
       {
         "meta": {
@@ -638,7 +638,7 @@ tee /run/knetlab/labs/service-nodeport/cluster/state.json >/dev/null <<'EOF'
         "publishNotReadyAddresses": false,
         "healthCheckNodePort": null,
         "externalName": null,
-        "ingressIPs": []
+        "loadBalancerIngress": []
       }
     ],
     "slices": [

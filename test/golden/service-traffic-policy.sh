@@ -593,7 +593,7 @@ tee /run/knetlab/labs/service-traffic-policy/cluster/state.json >/dev/null <<'EO
         "publishNotReadyAddresses": false,
         "healthCheckNodePort": null,
         "externalName": null,
-        "ingressIPs": []
+        "loadBalancerIngress": []
       },
       {
         "meta": {
@@ -628,7 +628,7 @@ tee /run/knetlab/labs/service-traffic-policy/cluster/state.json >/dev/null <<'EO
         "publishNotReadyAddresses": false,
         "healthCheckNodePort": 32000,
         "externalName": null,
-        "ingressIPs": []
+        "loadBalancerIngress": []
       },
       {
         "meta": {
@@ -663,7 +663,7 @@ tee /run/knetlab/labs/service-traffic-policy/cluster/state.json >/dev/null <<'EO
         "publishNotReadyAddresses": false,
         "healthCheckNodePort": null,
         "externalName": null,
-        "ingressIPs": []
+        "loadBalancerIngress": []
       }
     ],
     "slices": [

@@ -97,7 +97,7 @@ function stateFile(generation = 1, externalTrafficPolicy = 'Cluster', unready: s
           publishNotReadyAddresses: false,
           healthCheckNodePort: null,
           externalName: null,
-          ingressIPs: [VIP],
+          loadBalancerIngress: [{ ip: VIP, ipMode: 'VIP' }],
         },
       ],
       slices: [

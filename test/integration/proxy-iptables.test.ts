@@ -118,7 +118,7 @@ const SVC1: Service = {
   publishNotReadyAddresses: false,
   healthCheckNodePort: null,
   externalName: null,
-  ingressIPs: [],
+  loadBalancerIngress: [],
 };
 const SLICE: EndpointSlice = {
   meta: meta('ns1', 'svc1-1'),
@@ -192,7 +192,7 @@ if (process.getuid?.() !== 0) {
       type: 'LoadBalancer' as const,
       clusterIP,
       ports: [{ ...SVC1.ports[0]!, nodePort }],
-      ingressIPs: [ingressIP],
+      loadBalancerIngress: [{ ip: ingressIP, ipMode: 'VIP' }],
     });
     const services = [
       svc('svc2', { ...lb('172.30.0.42', 3001, '1.2.3.4'), externalIPs: ['192.168.99.22'], externalTrafficPolicy: 'Local', healthCheckNodePort: 30000 }),

@@ -2,7 +2,7 @@
 // Deployment and adding a Service, `delete -f`, bad manifests refused with nothing changed —
 // each step proven by the rules kube-proxy wrote and by real requests.
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -170,5 +170,66 @@ if (!isRoot) {
     t.equal(r.code, 2);
     t.match(r.stderr, /lab\.yaml:11:\d+ +error .*not in the valid range/);
     t.same(netnsWithPrefix(`${P}-`), []);
+  });
+
+  t.test("a cloud provider's load balancer (service-cloud-lb): views, apply keeps its status, its proxy follows the Service", async (t) => {
+    const CP = 'itlb';
+    const CLB = 'service-cloud-lb';
+    const cloud = (...args: string[]) => cli(state, [...args, '--prefix', CP]);
+    const curl = (ns: string, url: string) =>
+      spawnSync('ip', ['netns', 'exec', `${CP}-${ns}`, 'curl', '-sS', '--max-time', '3', '-H', 'Connection: close', url], { encoding: 'utf8' });
+    /** The client address a pod saw. `nginx -s reload` returns once signalled: allow the new workers a moment. */
+    const proxied = (url: string, want?: RegExp) => {
+      let seen = '';
+      for (const until = Date.now() + 3000; Date.now() < until;) {
+        const r = curl('client', url);
+        seen = r.status === 0 ? (JSON.parse(r.stdout) as { client: string }).client : `curl exit ${r.status}`;
+        if (!want || want.test(seen)) break;
+        execFileSync('sleep', ['0.1']);
+      }
+      return seen;
+    };
+    t.teardown(() => cloud('down', CLB));
+    const up = cloud('up', CLB);
+    t.equal(up.code, 0, up.stderr);
+    t.match(cloud('get', CLB, 'svc', '-o', 'wide').stdout, /^web +LoadBalancer +10\.96\.100\.10 +203\.0\.113\.10,203\.0\.113\.11 +80:30080\/TCP /m);
+    const yaml = parse(cloud('get', CLB, 'svc', 'web', '-o', 'yaml').stdout) as { status: unknown };
+    t.same(yaml.status, {
+      loadBalancer: {
+        ingress: [
+          { ip: '203.0.113.10', ipMode: 'VIP' },
+          { ip: '203.0.113.11', ipMode: 'Proxy' },
+        ],
+      },
+    });
+    t.match(cloud('describe', CLB, 'svc', 'web').stdout, /^LoadBalancer Ingress: +203\.0\.113\.10 \(VIP\), 203\.0\.113\.11 \(Proxy\)$/m);
+    t.equal(proxied('http://203.0.113.11/'), '192.168.56.1', 'the proxy answers, from its own address');
+
+    // The Service applied again with another node port and no status: kubectl apply leaves status
+    // alone, so the cloud's addresses stay; the proxy moves to the new node port.
+    const lab = readFileSync(`labs/${CLB}/web.yaml`, 'utf8');
+    const service = lab.slice(0, lab.indexOf('status:')).replace('nodePort: 30080', 'nodePort: 30081');
+    const r = cloud('apply', CLB, '-f', write('cloud-np.yaml', service));
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stdout, /^service\/web configured$/m);
+    t.match(cloud('get', CLB, 'svc', '-o', 'wide').stdout, /203\.0\.113\.10,203\.0\.113\.11 +80:30081\/TCP/, 'the status is kept');
+    const nat = execFileSync('ip', ['netns', 'exec', `${CP}-node1`, 'iptables-save', '-t', 'nat'], { encoding: 'utf8' });
+    t.match(nat, /-A KUBE-SERVICES -d 203\.0\.113\.10\/32 .*"default\/web loadbalancer IP"/, 'kube-proxy still captures the VIP');
+    t.notMatch(nat, /203\.0\.113\.11/);
+    t.equal(proxied('http://203.0.113.11/', /^192\.168\.56\.1$/), '192.168.56.1', 'the proxy reaches the new node port');
+    t.not(spawnSync('ip', ['netns', 'exec', `${CP}-router`, 'curl', '-sS', '--max-time', '2', 'http://192.168.56.11:30080/']).status, 0, 'the old one is gone');
+    t.equal(proxied('http://203.0.113.10/'), '198.51.100.100', 'the VIP still reaches a pod, with the client address kept');
+
+    // Deleted: the cloud deletes its load balancer; the router no longer holds the Proxy address.
+    t.match(cloud('delete', CLB, '-f', write('cloud-del.yaml', service)).stdout, /^service\/web deleted$/m);
+    t.notMatch(execFileSync('ip', ['-n', `${CP}-router`, 'addr', 'show', 'dev', 'lo'], { encoding: 'utf8' }), /203\.0\.113\.11/);
+    t.match(proxied('http://203.0.113.11/', /^curl exit/), /^curl exit [1-9]/, 'nothing answers on the Proxy address any more');
+
+    // Created again, status and all: the proxy starts again.
+    t.match(cloud('apply', CLB, '-f', `labs/${CLB}/web.yaml`).stdout, /^service\/web created$/m);
+    t.equal(proxied('http://203.0.113.11/', /^192\.168\.56\.1$/), '192.168.56.1', 'the proxy is back');
+    t.equal(cloud('down', CLB).code, 0);
+    t.same(netnsWithPrefix(`${CP}-`), []);
+    t.same(rootSnapshot(), before);
   });
 }

@@ -3,6 +3,7 @@
 import t from 'tap';
 import { loadLabFile } from '../../src/plan/load.js';
 import { errorsOf } from './lib/errors.js';
+import { formatDiagnostic, type LabFileError } from '../../src/labfile/diagnostics.js';
 
 const lab = (cluster: string, rest = '') => `name: c\ntitle: C\ncluster:\n${cluster}\n${rest}`;
 const load = (text: string) => loadLabFile('lab.yaml', text).lab;
@@ -92,6 +93,114 @@ t.test('several underlay subnets: a router with one bridge and gateway per subne
       ['node1', 'br0'],
       ['node2', 'br1'],
     ],
+  );
+});
+
+t.test('underlay routes: static routes in the router towards nodes, ECMP over several, each mistake at its place', async (t) => {
+  const routed = (routes: string) =>
+    lab(
+      [
+        '  underlay:',
+        '    subnets: [192.168.56.0/24, 198.51.100.0/24]',
+        `    routes: ${routes}`,
+        '  cni: { type: flannel }',
+        '  nodes:',
+        '    node1: { address: 192.168.56.11 }',
+        '    node2: { address: 192.168.56.12 }',
+      ].join('\n'),
+    );
+  const l = load(routed('[{ to: 203.0.113.10, via: [192.168.56.11, 192.168.56.12] }, { to: 203.0.113.16/28, via: [192.168.56.12] }]'));
+  const router = l.namespaces.find((n) => n.name === 'router')!;
+  t.same(
+    router.routes.map((r) => [r.to, r.via, r.nexthops]),
+    [
+      ['203.0.113.10/32', null, ['192.168.56.11', '192.168.56.12']],
+      ['203.0.113.16/28', '192.168.56.12', []],
+    ],
+  );
+  t.same(router.sysctls, [
+    ['net.ipv4.ip_forward', '1'],
+    ['net.ipv4.fib_multipath_hash_policy', '1'],
+  ]);
+  const one = load(routed('[{ to: 203.0.113.10/32, via: [192.168.56.11] }]'));
+  t.same(one.namespaces.find((n) => n.name === 'router')!.sysctls, [['net.ipv4.ip_forward', '1']], 'one next hop: no ECMP hashing to set');
+
+  // Line 6 holds the routes.
+  t.same(
+    errorsOf(
+      routed(
+        '[{ to: 203.0.113.300, via: [192.168.56.11] }, { to: 203.0.113.1/28, via: [192.168.56.13, node1, 192.168.56.12, 192.168.56.12] }, { to: 198.51.100.0/25, via: [192.168.56.11] }, { to: 10.244.9.0/24, via: [192.168.56.11] }]',
+      ),
+    ).map((e) => e.split('\n')[0]),
+    [
+      'lab.yaml:6:20  error  "203.0.113.300" is not an IPv4 address or CIDR',
+      'lab.yaml:6:65  error  203.0.113.1/28 has host bits set',
+      "lab.yaml:6:87  error  next hop 192.168.56.13 is not a node's address",
+      'lab.yaml:6:102  error  next hop "node1" is not an IPv4 address',
+      'lab.yaml:6:124  error  next hop 192.168.56.12 is listed twice',
+      'lab.yaml:6:148  error  198.51.100.0/25 overlaps the underlay subnet 198.51.100.0/24, which the router reaches directly',
+      'lab.yaml:6:195  error  10.244.9.0/24 overlaps the pod network 10.244.0.0/16',
+    ],
+  );
+  t.match(
+    errorsOf(routed('[{ to: 203.0.113.10, via: [192.168.56.11] }, { to: 203.0.113.10/32, via: [192.168.56.12] }]')).join('\n'),
+    /underlay\.routes\[0\] already goes to 203\.0\.113\.10\/32/,
+  );
+  t.match(
+    errorsOf(
+      lab(
+        '  underlay:\n    subnets: [192.168.56.0/24]\n    routes: [{ to: 203.0.113.10, via: [192.168.56.11] }]\n  cni: { type: flannel }\n  nodes:\n    node1: {}',
+      ),
+    )[0],
+    /lab\.yaml:6:5 {2}error {2}underlay routes need a router\n {2}hint: list two or more underlay subnets/,
+  );
+});
+
+t.test("a cloud load balancer in a Service's status: what it needs from the lab, each problem at its place", async (t) => {
+  const svc = (name: string, ingress: string, ports = '[{ port: 80 }]') =>
+    `---\napiVersion: v1\nkind: Service\nmetadata: { name: ${name} }\nspec:\n  type: LoadBalancer\n  ports: ${ports}\nstatus:\n  loadBalancer:\n    ingress: ${ingress}\n`;
+  const routed = [
+    '  underlay:',
+    '    subnets: [192.168.56.0/24, 198.51.100.0/24]',
+    '    routes: [{ to: 203.0.113.10, via: [192.168.56.11] }]',
+    '  cni: { type: flannel }',
+    '  nodes:',
+    '    node1: { address: 192.168.56.11 }',
+  ].join('\n');
+  // The lab is 9 lines; a Service's ingress line is its 10th.
+  const diags = (cluster: string, ...services: string[]) => {
+    try {
+      return loadLabFile('lab.yaml', lab(cluster) + services.join('')).warnings.map(formatDiagnostic);
+    } catch (e) {
+      return (e as LabFileError).diagnostics.map(formatDiagnostic);
+    }
+  };
+  t.same(diags(routed, svc('web', '[{ ip: 203.0.113.10 }, { ip: 203.0.113.11, ipMode: Proxy }]')), [], 'a routed VIP and a Proxy address: nothing to say');
+  t.same(
+    diags(routed, svc('web', '[{ ip: 203.0.113.20 }]')).map((d) => d.split('\n')[0]),
+    ['lab.yaml:19:17  warning  no underlay route sends 203.0.113.20 to the nodes: only the nodes and their pods reach it'],
+  );
+  t.same(
+    diags('  cni: { type: flannel }\n  nodes:\n    node1: {}', svc('web', '[{ ip: 203.0.113.11, ipMode: Proxy }]')).map((d) => d.split('\n')[0]),
+    ["lab.yaml:16:43  error  ipMode Proxy needs a router in front of the nodes: the load balancer's proxy runs there"],
+  );
+  t.same(
+    diags(
+      routed,
+      svc('a', '[{ ip: 192.168.56.200 }, { ip: 10.244.3.7 }, { ip: 10.96.0.99, ipMode: Proxy }]'),
+      svc('b', '[{ ip: 203.0.113.10 }]'),
+      svc('c', '[{ ip: 203.0.113.10 }]'),
+    ).map((d) => d.split('\n')[0]),
+    [
+      'lab.yaml:19:21  error  192.168.56.200 is inside the underlay subnet 192.168.56.0/24',
+      'lab.yaml:19:45  error  10.244.3.7 is inside the pod network 10.244.0.0/16',
+      'lab.yaml:19:65  error  10.96.0.99 is inside the service CIDR 10.96.0.0/12',
+      'lab.yaml:39:21  error  203.0.113.10 is already the load balancer address of Service default/b',
+    ],
+  );
+  t.match(
+    diags(routed, svc('web', '[{ ip: 203.0.113.11, ipMode: Proxy }]', '[{ name: a, port: 80 }, { name: s, port: 9, protocol: SCTP }]')).join('\n'),
+    /lab\.yaml:16:\d+ {2}warning {2}203\.0\.113\.11:9\/SCTP is not proxied: the load balancer's proxy \(nginx\) carries TCP and UDP only/,
   );
 });
 

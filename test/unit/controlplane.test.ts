@@ -403,11 +403,11 @@ t.test('MetalLB: addresses from the pool in order, loadBalancerIP honoured, <pen
   const objs = objectsOf(lb('a') + lb('b', '  loadBalancerIP: 192.168.56.245\n') + lb('c') + lb('d', '  loadBalancerIP: 10.0.0.1\n'));
   const r = run(objs, null, { lbPool: ['192.168.56.240/28'] });
   t.same(
-    r.state.services.map((s) => [s.meta.name, s.ingressIPs]),
+    r.state.services.map((s) => [s.meta.name, s.loadBalancerIngress.map((ing) => `${ing.ip} ${ing.ipMode}`)]),
     [
-      ['a', ['192.168.56.240']],
-      ['b', ['192.168.56.245']],
-      ['c', ['192.168.56.241']],
+      ['a', ['192.168.56.240 VIP']],
+      ['b', ['192.168.56.245 VIP']],
+      ['c', ['192.168.56.241 VIP']],
       ['d', []],
     ],
   );
@@ -422,10 +422,10 @@ t.test('MetalLB: addresses from the pool in order, loadBalancerIP honoured, <pen
   );
   const again = run(objectsOf(lb('c') + lb('e')), r.state, { lbPool: ['192.168.56.240/28'] });
   t.same(
-    again.state.services.map((s) => [s.meta.name, s.ingressIPs]),
+    again.state.services.map((s) => [s.meta.name, s.loadBalancerIngress.map((ing) => `${ing.ip} ${ing.ipMode}`)]),
     [
-      ['c', ['192.168.56.241']],
-      ['e', ['192.168.56.240']],
+      ['c', ['192.168.56.241 VIP']],
+      ['e', ['192.168.56.240 VIP']],
     ],
     'c keeps its address, e gets the one a freed',
   );
@@ -434,7 +434,7 @@ t.test('MetalLB: addresses from the pool in order, loadBalancerIP honoured, <pen
     ['service/e'],
   );
   const pending = run(objectsOf(lb('a')));
-  t.same(pending.state.services[0]!.ingressIPs, []);
+  t.same(pending.state.services[0]!.loadBalancerIngress, []);
   t.same(pending.events, [
     {
       object: 'service/a',
@@ -443,6 +443,63 @@ t.test('MetalLB: addresses from the pool in order, loadBalancerIP honoured, <pen
       message: 'Failed to allocate IP for "default/a": no available IPs',
       source: 'metallb-controller',
     },
+  ]);
+});
+
+t.test("a status written in the manifest is a cloud provider's load balancer: kept as written, and MetalLB does not allocate", async (t) => {
+  const cloud = (name: string, ingress: string) =>
+    `apiVersion: v1
+kind: Service
+metadata: { name: ${name} }
+spec:
+  type: LoadBalancer
+  ports: [{ port: 80 }]
+status:
+  loadBalancer:
+    ingress: ${ingress}
+---
+`;
+  const lb = service('metal', '  type: LoadBalancer\n  ports: [{ port: 80 }]');
+  const both = cloud('web', '[{ ip: 203.0.113.10 }, { ip: 203.0.113.11, ipMode: Proxy }]');
+  const ingressOf = (r: ReturnType<typeof run>) => Object.fromEntries(r.state.services.map((x) => [x.meta.name, x.loadBalancerIngress]));
+  const r = run(objectsOf(both + lb), null, { lbPool: ['192.168.56.240/28'] });
+  t.same(errorsOf(r), []);
+  t.same(ingressOf(r), {
+    web: [
+      { ip: '203.0.113.10', ipMode: 'VIP' },
+      { ip: '203.0.113.11', ipMode: 'Proxy' },
+    ],
+    metal: [{ ip: '192.168.56.240', ipMode: 'VIP' }],
+  });
+  t.same(
+    r.events.map((e) => e.object),
+    ['service/metal'],
+    "MetalLB says nothing about the cloud's Service",
+  );
+  t.ok(
+    r.state.services.every((x) => x.ports.every((p) => p.nodePort !== null)),
+    'both get node ports: the cloud load balancer reaches the nodes there',
+  );
+
+  const none = run(objectsOf(both));
+  t.same(none.events, [], 'without a pool, no AllocationFailed either');
+  t.same(ingressOf(none).web!.length, 2);
+
+  // The cloud's status replaces an address MetalLB gave before; without it, MetalLB allocates again.
+  const was = run(objectsOf(service('web', '  type: LoadBalancer\n  ports: [{ port: 80 }]')), null, { lbPool: ['192.168.56.240/28'] });
+  t.same(ingressOf(was).web, [{ ip: '192.168.56.240', ipMode: 'VIP' }]);
+  const now = run(objectsOf(both), was.state, { lbPool: ['192.168.56.240/28'] });
+  t.same(ingressOf(now).web, [
+    { ip: '203.0.113.10', ipMode: 'VIP' },
+    { ip: '203.0.113.11', ipMode: 'Proxy' },
+  ]);
+  t.same(ingressOf(run(objectsOf(service('web', '  type: LoadBalancer\n  ports: [{ port: 80 }]')), now.state, { lbPool: ['192.168.56.240/28'] })).web, [
+    { ip: '192.168.56.240', ipMode: 'VIP' },
+  ]);
+
+  // An address from MetalLB's pool would be handed out twice.
+  t.same(errorsOf(run(objectsOf(cloud('web', '[{ ip: 192.168.56.241 }]')), null, { lbPool: ['192.168.56.240/28'] })), [
+    "m0.yaml:9:21  error  status.loadBalancer.ingress[0].ip 192.168.56.241 is in MetalLB's address pool (192.168.56.240/28)\n  hint: a load balancer address written in the status stands for a cloud provider's load balancer: pick one outside the pool, or remove status to let MetalLB allocate",
   ]);
 });
 

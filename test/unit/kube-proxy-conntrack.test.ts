@@ -43,7 +43,7 @@ function service(name: string, ports: ServicePort[], fields: Partial<Service> = 
     publishNotReadyAddresses: false,
     healthCheckNodePort: null,
     externalName: null,
-    ingressIPs: [],
+    loadBalancerIngress: [],
     ...fields,
   };
 }
@@ -58,7 +58,11 @@ function slice(svc: string, endpoints: SliceEndpoint[], protocol: SlicePort['pro
 }
 
 /** A UDP Service on every kind of address: ClusterIP, external IP, load balancer IP and NodePort. */
-const everywhere = service('dns', [port('UDP', { nodePort: NODE_PORT })], { type: 'LoadBalancer', externalIPs: [EXTERNAL_IP], ingressIPs: [LB_IP] });
+const everywhere = service('dns', [port('UDP', { nodePort: NODE_PORT })], {
+  type: 'LoadBalancer',
+  externalIPs: [EXTERNAL_IP],
+  loadBalancerIngress: [{ ip: LB_IP, ipMode: 'VIP' }],
+});
 
 const api = (services: Service[], slices: EndpointSlice[]): ApiContents => ({ services, slices });
 const lines = (cmds: Command[]) => cmds.map((c) => [c.file, ...c.args].join(' '));

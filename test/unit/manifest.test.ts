@@ -88,6 +88,7 @@ t.test("seed 000's NodePort Service, comments and all, resolves with the API's d
     publishNotReadyAddresses: false,
     healthCheckNodePort: null,
     externalName: null,
+    statusIngress: null,
   });
   t.same(positionIn(svc, ['spec', 'ports', 0, 'nodePort']), { line: 13, col: 15 }, 'positions are kept for later diagnostics');
   t.same(positionIn(svc, ['spec', 'ports', 0, 'nodePort'], 'key'), { line: 13, col: 5 });
@@ -247,6 +248,72 @@ t.test('Service fields resolve: clusterIPs, trimmed source ranges, affinity, pol
     /spec\.clusterIPs may hold one address: knetlab clusters are IPv4 single-stack/,
   );
   t.match(errorsOf(service('  ipFamilyPolicy: RequireDualStack\n  ports: [{ port: 80 }]'))[0], /RequireDualStack cannot be met/);
+});
+
+t.test("a LoadBalancer Service's status.loadBalancer.ingress is read: ip, ipMode (VIP by default), every problem at its place", async (t) => {
+  const lb = (status: string, type = 'LoadBalancer') => service(`  type: ${type}\n  ports: [{ port: 80 }]\nstatus:\n${status}`);
+  const ok = read(
+    lb('  loadBalancer:\n    ingress:\n    - ip: 203.0.113.10\n    - { ip: 203.0.113.11, ipMode: Proxy }\n    - { ip: 203.0.113.12, ipMode: VIP }'),
+  );
+  t.same(ok.diagnostics, []);
+  t.same(only(ok.objects, 'Service').resolved.statusIngress, [
+    { ip: '203.0.113.10', ipMode: 'VIP' },
+    { ip: '203.0.113.11', ipMode: 'Proxy' },
+    { ip: '203.0.113.12', ipMode: 'VIP' },
+  ]);
+  t.equal(only(read(service('  type: LoadBalancer\n  ports: [{ port: 80 }]')).objects, 'Service').resolved.statusIngress, null, 'no status: null');
+  t.equal(only(read(lb('  loadBalancer: {}')).objects, 'Service').resolved.statusIngress, null, 'no ingress entry: as if none were written');
+
+  // Lines: 1 apiVersion … 8 status:, 9 loadBalancer:, 10 ingress:, 11 the first entry.
+  t.same(
+    errorsOf(
+      lb(`  loadBalancer:
+    ingress:
+    - { ip: 203.0.113.10, ipMode: proxy }
+    - { ip: "2001:db8::10" }
+    - { ip: 203.0.113.300 }
+    - { hostname: lb.example.com, ipMode: VIP }
+    - { ip: 203.0.113.10 }
+    - { ip: 203.0.113.13, ipMod: VIP }`),
+    ).map((e) => e.split('\n')[0]),
+    [
+      'm.yaml:11:35  error  status.loadBalancer.ingress[0].ipMode is "proxy"; it must be one of "VIP", "Proxy"',
+      'm.yaml:12:13  error  status.loadBalancer.ingress[1].ip "2001:db8::10" is not an IPv4 address',
+      'm.yaml:13:13  error  status.loadBalancer.ingress[2].ip "203.0.113.300" is not an IPv4 address',
+      'm.yaml:14:35  error  status.loadBalancer.ingress[3].ipMode may not be specified when `ip` is not set',
+      'm.yaml:15:13  error  status.loadBalancer.ingress[4].ip 203.0.113.10 is already status.loadBalancer.ingress[0]',
+      'm.yaml:16:27  error  unknown field "status.loadBalancer.ingress[5].ipMod"',
+    ],
+  );
+  t.match(errorsOf(lb('  loadBalancer:\n    ingress:\n    - { ip: 203.0.113.10, ipMode: proxy }'))[0], /did you mean "Proxy"\?/);
+  t.match(errorsOf(lb('  loadBalancer:\n    ingress: 203.0.113.10'))[0], /m\.yaml:10:14 {2}error {2}status\.loadBalancer\.ingress must be a list/);
+
+  t.same(
+    warningsOf(
+      lb(`  conditions: []
+  loadBalancer:
+    ingress:
+    - { hostname: a1b2.elb.amazonaws.com }
+    - { ip: 203.0.113.10, ports: [{ port: 80, protocol: TCP }] }
+    - {}`),
+    ).map((w) => w.split('\n')[0]),
+    [
+      'm.yaml:9:3  warning  status.conditions is not modelled by knetlab and is ignored',
+      'm.yaml:12:9  warning  status.loadBalancer.ingress[0].hostname is not modelled by knetlab and is ignored',
+      'm.yaml:13:27  warning  status.loadBalancer.ingress[1].ports is not modelled by knetlab and is ignored',
+      'm.yaml:14:7  warning  status.loadBalancer.ingress[2] has neither ip nor hostname and is ignored',
+    ],
+  );
+  const hostOnly = read(lb('  loadBalancer:\n    ingress:\n    - { hostname: a1b2.elb.amazonaws.com }'));
+  t.same(only(hostOnly.objects, 'Service').resolved.statusIngress, [], "a hostname-only status is still the cloud's: no address, and MetalLB stays away");
+
+  // Any other type: status is ignored, as for every other kind.
+  const other = read(lb('  loadBalancer:\n    ingress: [{ ip: 203.0.113.10 }]', 'NodePort'));
+  t.same(
+    other.diagnostics.map((d) => formatDiagnostic(d).split('\n')[0]),
+    ['m.yaml:8:1  warning  status is written by the cluster, not by a manifest, and is ignored'],
+  );
+  t.equal(only(other.objects, 'Service').resolved.statusIngress, null);
 });
 
 t.test('fields knetlab does not model are warned about one by one, with their full path', async (t) => {

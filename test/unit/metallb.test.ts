@@ -25,7 +25,7 @@ function lbService(name: string, over: Partial<Service> = {}): Service {
     publishNotReadyAddresses: false,
     healthCheckNodePort: null,
     externalName: null,
-    ingressIPs: ['192.168.56.240'],
+    loadBalancerIngress: [{ ip: '192.168.56.240', ipMode: 'VIP' }],
     ...over,
   };
 }
@@ -131,23 +131,32 @@ t.test('no endpoint that can serve: nobody announces', async (t) => {
   t.same(candidatesFor(lbService('web'), [slice('web', [ep('192.168.56.99', null)])], ['node-a']), ['node-a']);
 });
 
-t.test('decisions: LoadBalancer services with ingress IPs, elected on the first IP', async (t) => {
+t.test('decisions: LoadBalancer services with ingress IPs from the pool, elected on the first IP', async (t) => {
+  const vip = (ip: string) => ({ ip, ipMode: 'VIP' as const });
   const state: StateFile['state'] = {
     pods: [],
     deployments: [],
     services: [
-      lbService('web', { ingressIPs: ['192.168.56.240', '2001:db8::240'] }),
-      lbService('pending', { ingressIPs: [] }),
-      lbService('plain', { type: 'ClusterIP', ingressIPs: [] }),
-      lbService('nobody', { ingressIPs: ['192.168.56.241'] }),
+      lbService('web', { loadBalancerIngress: [vip('192.168.56.240'), vip('2001:db8::240')] }),
+      lbService('pending', { loadBalancerIngress: [] }),
+      lbService('plain', { type: 'ClusterIP', loadBalancerIngress: [] }),
+      lbService('nobody', { loadBalancerIngress: [vip('192.168.56.241')] }),
+      // A cloud provider's load balancer (the Service's status as written): not MetalLB's to announce.
+      lbService('cloud', { loadBalancerIngress: [vip('203.0.113.10'), { ip: '203.0.113.11', ipMode: 'Proxy' }] }),
     ],
-    slices: [slice('web', [ep('10.244.1.2', 'node-a')]), slice('plain', [ep('10.244.1.3', 'node-a')])],
+    slices: [slice('web', [ep('10.244.1.2', 'node-a')]), slice('plain', [ep('10.244.1.3', 'node-a')]), slice('cloud', [ep('10.244.1.4', 'node-a')])],
   };
   const alive = ['node-a', 'node-b', 'node-c'];
-  t.same(l2Decisions(state, alive), [
+  t.same(l2Decisions(state, alive, ['192.168.56.240/28']), [
     { service: 'default/web', ips: ['192.168.56.240', '2001:db8::240'], leader: byHash('192.168.56.240', alive)[0] },
     { service: 'default/nobody', ips: ['192.168.56.241'], leader: null },
   ]);
+  t.same(l2Decisions(state, alive, []), [], 'no pool: nothing to announce');
+  t.same(
+    l2Decisions(state, alive, ['203.0.113.10']).map((d) => d.service),
+    ['default/cloud'],
+    'a pool written as one address',
+  );
 });
 
 // ARP frames. Offsets: Ethernet dst 0, src 6, type 12; ARP htype 14, ptype 16, hlen 18, plen 19,

@@ -52,7 +52,7 @@ function service(namespace: string, name: string, fields: Partial<Service> = {})
     publishNotReadyAddresses: false,
     healthCheckNodePort: null,
     externalName: null,
-    ingressIPs: [],
+    loadBalancerIngress: [],
     ...fields,
   };
 }
@@ -430,7 +430,7 @@ const svc2 = (endpoints: SliceEndpoint[]) => ({
     clusterIP: '172.30.0.42',
     ports: [port('p80', 80, { nodePort: 3001 })],
     externalIPs: ['192.168.99.22'],
-    ingressIPs: ['1.2.3.4'],
+    loadBalancerIngress: [{ ip: '1.2.3.4', ipMode: 'VIP' }],
     externalTrafficPolicy: 'Local',
     healthCheckNodePort: 30000,
   }),
@@ -494,6 +494,67 @@ t.test('externalTrafficPolicy Local with a local endpoint: external traffic via 
   );
 });
 
+// Upstream TestLoadBalancerIngressRouteTypeProxy (reference §1.4 item 3, §1.12), with the
+// LoadBalancerIPMode gate on (GA since 1.32): ns1/svc1:p80, cluster IP 10.20.30.41, node port 3001,
+// load balancer IP 1.2.3.4, one endpoint 10.180.0.1:80. A rule for the load balancer IP exists in
+// KUBE-SERVICES for ipMode VIP (and for an unset ipMode, which the API server defaults to VIP), and
+// none for ipMode Proxy.
+t.test('ipMode Proxy: no rule for the load balancer IP; VIP: the usual one (TestLoadBalancerIngressRouteTypeProxy)', async (t) => {
+  const svc = (ipMode: 'VIP' | 'Proxy') =>
+    service('ns1', 'svc1', {
+      type: 'LoadBalancer',
+      clusterIP: '10.20.30.41',
+      ports: [port('p80', 80, { nodePort: 3001 })],
+      loadBalancerIngress: [{ ip: '1.2.3.4', ipMode }],
+    });
+  const eps = slice('ns1', 'svc1', [endpoint('10.180.0.1')]);
+  const ext = 'KUBE-EXT-XPGD46QRK7WJZT7O';
+  const toLB = (payload: string) => rules(payload, 'nat').filter((r) => r.startsWith('-A KUBE-SERVICES ') && / -d 1\.2\.3\.4 /.test(r));
+
+  const vip = sync([svc('VIP')], [eps]).payload;
+  t.same(toLB(vip), [`-A KUBE-SERVICES -m comment --comment "ns1/svc1:p80 loadbalancer IP" -m tcp -p tcp -d 1.2.3.4 --dport 80 -j ${ext}`]);
+  t.same(trace(vip, { from: 'pod', src: POD, dst: '1.2.3.4', dport: 80 }), dnat(['10.180.0.1:80'], true), 'VIP: a pod is short-circuited');
+
+  const proxy = sync([svc('Proxy')], [eps]).payload;
+  t.same(toLB(proxy), [], 'Proxy: no rule in KUBE-SERVICES');
+  t.notMatch(proxy, /1\.2\.3\.4/, 'Proxy: the address appears nowhere, in either table');
+  for (const from of ['pod', 'node', 'external'] as const)
+    t.equal(
+      trace(proxy, { from, src: from === 'pod' ? POD : EXTERNAL, dst: '1.2.3.4', dport: 80 }).verdict,
+      'NONE',
+      `Proxy: ${from} → 1.2.3.4 is routed, untouched`,
+    );
+  // Everything else about the Service is the same: its cluster IP and node port still work.
+  t.same(
+    rules(proxy, 'nat').filter((r) => !/ -d 1\.2\.3\.4 /.test(r)),
+    rules(vip, 'nat').filter((r) => !/ -d 1\.2\.3\.4 /.test(r)),
+    'Proxy and VIP differ only in the load balancer IP rule',
+  );
+  t.same(trace(proxy, { from: 'external', src: EXTERNAL, dst: NODE.address, dport: 3001 }), dnat(['10.180.0.1:80'], true), 'the proxy reaches the NodePort');
+
+  // No endpoints: a VIP gets a REJECT in KUBE-EXTERNAL-SERVICES, a Proxy IP nothing.
+  const none = (mode: 'VIP' | 'Proxy') => rules(sync([svc(mode)], []).payload, 'filter').filter((r) => r.includes('1.2.3.4'));
+  t.same(none('VIP'), ['-A KUBE-EXTERNAL-SERVICES -m comment --comment "ns1/svc1:p80 has no endpoints" -m tcp -p tcp -d 1.2.3.4 --dport 80 -j REJECT']);
+  t.same(none('Proxy'), []);
+
+  // One Service with both kinds (a cloud load balancer with two addresses): only the VIP is captured.
+  const both = service('ns1', 'svc1', {
+    type: 'LoadBalancer',
+    clusterIP: '10.20.30.41',
+    ports: [port('p80', 80, { nodePort: 3001 })],
+    loadBalancerIngress: [
+      { ip: '203.0.113.10', ipMode: 'VIP' },
+      { ip: '203.0.113.11', ipMode: 'Proxy' },
+    ],
+  });
+  const mixed = sync([both], [eps]).payload;
+  t.same(
+    rules(mixed, 'nat').filter((r) => r.includes('loadbalancer IP')),
+    [`-A KUBE-SERVICES -m comment --comment "ns1/svc1:p80 loadbalancer IP" -m tcp -p tcp -d 203.0.113.10 --dport 80 -j ${ext}`],
+  );
+  t.notMatch(mixed, /203\.0\.113\.11/);
+});
+
 // Upstream TestOverallIPTablesRules svc5 (reference §1.6, §1.14): LoadBalancer with ClientIP
 // affinity and a (space-padded) source range.
 const svc5 = (ranges: string[]) =>
@@ -501,7 +562,7 @@ const svc5 = (ranges: string[]) =>
     type: 'LoadBalancer',
     clusterIP: '172.30.0.45',
     ports: [port('p80', 80, { nodePort: 3002 })],
-    ingressIPs: ['5.6.7.8'],
+    loadBalancerIngress: [{ ip: '5.6.7.8', ipMode: 'VIP' }],
     loadBalancerSourceRanges: ranges,
     sessionAffinity: 'ClientIP',
   });

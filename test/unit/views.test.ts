@@ -68,7 +68,7 @@ function service(name: string, fields: Partial<Service> = {}, created = ago(10 *
     publishNotReadyAddresses: false,
     healthCheckNodePort: null,
     externalName: null,
-    ingressIPs: [],
+    loadBalancerIngress: [],
     ...fields,
   };
 }
@@ -328,7 +328,10 @@ t.test('get svc: LoadBalancer, headless and ExternalName rows; -o wide adds SELE
         type: 'LoadBalancer',
         clusterIP: '10.96.100.2',
         ports: [{ name: '', protocol: 'TCP', port: 80, targetPort: 8080, nodePort: 30080 }],
-        ingressIPs: ['192.168.56.241', '192.168.56.240'],
+        loadBalancerIngress: [
+          { ip: '192.168.56.241', ipMode: 'VIP' },
+          { ip: '192.168.56.240', ipMode: 'VIP' },
+        ],
         selector: { tier: 'web', app: 'lb' },
       }),
       service('lb-ext', {
@@ -548,7 +551,7 @@ t.test('-o yaml of services: the defaults the API server fills in for each type'
         ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 'web', nodePort: 30080 }],
         externalTrafficPolicy: 'Local',
         healthCheckNodePort: 32000,
-        ingressIPs: ['192.168.56.240'],
+        loadBalancerIngress: [{ ip: '192.168.56.240', ipMode: 'VIP' }],
         loadBalancerIP: '192.168.56.240',
         loadBalancerSourceRanges: ['192.168.56.0/24'],
         sessionAffinity: 'ClientIP',
@@ -678,7 +681,7 @@ t.test('describe svc: a MetalLB LoadBalancer, character for character as kubectl
       { name: 'https', protocol: 'TCP', port: 443, targetPort: 8080, nodePort: 32141 },
     ],
     selector: { 'app.kubernetes.io/name': 'argocd-server' },
-    ingressIPs: ['10.32.50.40'],
+    loadBalancerIngress: [{ ip: '10.32.50.40', ipMode: 'VIP' }],
   });
   svc.meta = {
     ...meta(
@@ -746,6 +749,36 @@ t.test('describe svc: a MetalLB LoadBalancer, character for character as kubectl
   );
 });
 
+t.test('a cloud load balancer with a VIP and a Proxy address: EXTERNAL-IP, -o yaml and describe show both, with their ipMode', async (t) => {
+  const svc = service('web', {
+    type: 'LoadBalancer',
+    clusterIP: '10.96.100.10',
+    ports: [{ name: '', protocol: 'TCP', port: 80, targetPort: 80, nodePort: 30080 }],
+    loadBalancerIngress: [
+      { ip: '203.0.113.10', ipMode: 'VIP' },
+      { ip: '203.0.113.11', ipMode: 'Proxy' },
+    ],
+  });
+  const state: ClusterState = { pods: [], deployments: [], services: [svc], slices: [] };
+  t.equal(
+    getServices(state, { output: 'wide', now: NOW }),
+    lines(
+      'NAME   TYPE           CLUSTER-IP     EXTERNAL-IP                 PORT(S)        AGE   SELECTOR',
+      'web    LoadBalancer   10.96.100.10   203.0.113.10,203.0.113.11   80:30080/TCP   10m   app=web',
+    ),
+  );
+  t.match(getServices(state, { output: 'table', now: NOW }), / 203\.0\.113\.10,\.\.\. /, 'clipped to 16 characters without -o wide, as kubectl does');
+  t.same(parse(getServices(state, { output: 'yaml', now: NOW, names: ['web'] })).status, {
+    loadBalancer: {
+      ingress: [
+        { ip: '203.0.113.10', ipMode: 'VIP' },
+        { ip: '203.0.113.11', ipMode: 'Proxy' },
+      ],
+    },
+  });
+  t.match(describeService(state, 'web'), /^LoadBalancer Ingress: +203\.0\.113\.10 \(VIP\), 203\.0\.113\.11 \(Proxy\)$/m);
+});
+
 t.test('describe svc: LoadBalancer with externalTrafficPolicy Local, a named target port and unready pods', async (t) => {
   const svc = service('web', {
     type: 'LoadBalancer',
@@ -755,7 +788,7 @@ t.test('describe svc: LoadBalancer with externalTrafficPolicy Local, a named tar
     healthCheckNodePort: 32000,
     loadBalancerIP: '192.168.56.240',
     loadBalancerSourceRanges: ['192.168.56.0/24', '10.0.0.0/8'],
-    ingressIPs: ['192.168.56.240'],
+    loadBalancerIngress: [{ ip: '192.168.56.240', ipMode: 'VIP' }],
     sessionAffinity: 'ClientIP',
   });
   const ready = [2, 3, 4].map((i) => endpoint(`10.244.${i}.2`, `node${i}`, `web-${i}`));

@@ -58,7 +58,8 @@ function servicePortMap(services: Service[]): Map<string, ServicePortInfo> {
         protocol: port.protocol,
         clusterIP,
         externalIPs: ipv4s(svc.externalIPs),
-        loadBalancerVIPs: ipv4s(svc.ingressIPs),
+        // Only VIP-mode addresses are captured by kube-proxy (a Proxy one reaches the nodes as NodePort traffic).
+        loadBalancerVIPs: ipv4s(svc.loadBalancerIngress.filter((ing) => ing.ipMode === 'VIP').map((ing) => ing.ip)),
         nodePort: port.nodePort ?? 0,
       });
   }

@@ -3,6 +3,7 @@
 
 import { createHash } from 'node:crypto';
 import type { EndpointConditions, EndpointSlice, Service, StateFile } from '../../api/objects.js';
+import { contains, parseCidr, parseIPv4 } from '../../labfile/net.js';
 
 /**
  * epslices.EndpointCanServe: ready, or serving. Kubernetes sets ready = serving && !terminating,
@@ -54,16 +55,23 @@ export interface L2Decision {
 }
 
 /**
- * One decision per LoadBalancer Service with ingress IPs. Like ShouldAnnounce, the election
- * hashes the first IP only, so all of a service's IPs (dual stack) go to the same node.
+ * One decision per LoadBalancer Service with ingress IPs from MetalLB's pool. Like ShouldAnnounce,
+ * the election hashes the first IP only, so all of a service's IPs (dual stack) go to the same
+ * node. Addresses outside every pool are not MetalLB's to announce (the speaker's "ip not allowed
+ * by config"): a cloud provider's load balancer, written in the Service's status, owns them.
  */
-export function l2Decisions(state: StateFile['state'], alive: Iterable<string>): L2Decision[] {
+export function l2Decisions(state: StateFile['state'], alive: Iterable<string>, pool: readonly string[]): L2Decision[] {
   const speakers = [...alive];
+  const pools = pool.map((c) => parseCidr(c.includes('/') ? c : `${c}/32`)).filter((c) => c !== undefined);
+  const inPool = (ip: string) => {
+    const n = parseIPv4(ip);
+    return n !== undefined && pools.some((c) => contains(c, n));
+  };
   return state.services
-    .filter((svc) => svc.type === 'LoadBalancer' && svc.ingressIPs.length > 0)
+    .filter((svc) => svc.type === 'LoadBalancer' && svc.loadBalancerIngress.length > 0 && inPool(svc.loadBalancerIngress[0]!.ip))
     .map((svc) => ({
       service: `${svc.meta.namespace}/${svc.meta.name}`,
-      ips: [...svc.ingressIPs],
-      leader: leaderFor(svc.ingressIPs[0]!, candidatesFor(svc, state.slices, speakers)),
+      ips: svc.loadBalancerIngress.map((ing) => ing.ip),
+      leader: leaderFor(svc.loadBalancerIngress[0]!.ip, candidatesFor(svc, state.slices, speakers)),
     }));
 }

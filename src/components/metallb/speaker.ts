@@ -318,11 +318,18 @@ class Speaker {
   private sync(all: boolean): void {
     if (!this.joined) return;
     const { services, slices } = this.state.state;
-    const decisions = new Map(l2Decisions(this.state.state, this.alive()).map((d) => [d.service, d]));
+    const decisions = new Map(l2Decisions(this.state.state, this.alive(), this.state.lbPool).map((d) => [d.service, d]));
     for (const [key, ips] of this.announced) {
       if (decisions.has(key)) continue;
       const svc = services.find((s) => `${s.meta.namespace}/${s.meta.name}` === key);
-      this.withdraw(key, ips, !svc ? 'serviceDeleted' : svc.type !== 'LoadBalancer' ? 'notLoadBalancer' : 'noIPAllocated');
+      const reason = !svc
+        ? 'serviceDeleted'
+        : svc.type !== 'LoadBalancer'
+          ? 'notLoadBalancer'
+          : svc.loadBalancerIngress.length
+            ? 'ipNotAllowed'
+            : 'noIPAllocated';
+      this.withdraw(key, ips, reason);
     }
     for (const key of this.synced.keys()) if (!decisions.has(key)) this.synced.delete(key);
     for (const d of decisions.values()) {

@@ -1,7 +1,7 @@
 // Services: the cluster IP and node port allocators of kube-apiserver, and MetalLB's controller
 // handing out load balancer addresses from the pool.
 
-import type { Service, ServicePort } from '../../api/objects.js';
+import type { LoadBalancerIngress, Service, ServicePort } from '../../api/objects.js';
 import { network, parseCidr, parseIPv4, formatIPv4 } from '../../labfile/net.js';
 import type { ManifestObject } from '../manifest/types.js';
 import type { ControlPlane, Path } from './context.js';
@@ -47,7 +47,7 @@ export function allocateServices(cp: ControlPlane): Service[] {
         publishNotReadyAddresses: s.publishNotReadyAddresses,
         healthCheckNodePort: ports?.healthCheckNodePort ?? null,
         externalName: s.externalName,
-        ingressIPs: ingress.get(o) ?? [],
+        loadBalancerIngress: ingress.get(o) ?? [],
       };
     });
 }
@@ -259,8 +259,17 @@ function allocateNodePorts(
  * is used, its first and last included (MetalLB skips the .0 and .255 ones only with
  * avoidBuggyIPs), so 192.168.56.240/28 starts at 192.168.56.240. Without a pool, or with the
  * pool used up, the Service stays <pending> and gets an AllocationFailed event.
+ *
+ * A Service whose manifest writes status.loadBalancer.ingress has a cloud provider's load
+ * balancer: it keeps those entries, and MetalLB does not allocate for it (as for a Service of
+ * another loadBalancerClass). Its addresses may not come from MetalLB's pool, which would hand
+ * them out again.
  */
-function allocateLoadBalancerIPs(cp: ControlPlane, objs: ServiceObject[], prevOf: (o: ServiceObject) => Service | undefined): Map<ServiceObject, string[]> {
+function allocateLoadBalancerIPs(
+  cp: ControlPlane,
+  objs: ServiceObject[],
+  prevOf: (o: ServiceObject) => Service | undefined,
+): Map<ServiceObject, LoadBalancerIngress[]> {
   const pool: number[] = [];
   for (const c of cp.cfg.lbPool) {
     const cidr = parseCidr(c.includes('/') ? c : `${c}/32`);
@@ -269,19 +278,34 @@ function allocateLoadBalancerIPs(cp: ControlPlane, objs: ServiceObject[], prevOf
     for (let n = base; n < base + 2 ** (32 - cidr.prefix); n++) pool.push(n);
   }
   const holder = new Map<number, string>();
-  const out = new Map<ServiceObject, string[]>();
-  const lbs = objs.filter((o) => o.resolved.type === 'LoadBalancer');
+  const out = new Map<ServiceObject, LoadBalancerIngress[]>();
+  for (const o of objs) {
+    const given = o.resolved.statusIngress;
+    if (o.resolved.type !== 'LoadBalancer' || given === null) continue;
+    out.set(o, given);
+    given.forEach((ing, i) => {
+      if (!pool.includes(parseIPv4(ing.ip)!)) return;
+      cp.error(
+        o,
+        ['status', 'loadBalancer', 'ingress', i, 'ip'],
+        `status.loadBalancer.ingress[${i}].ip ${ing.ip} is in MetalLB's address pool (${cp.cfg.lbPool.join(', ')})`,
+        "a load balancer address written in the status stands for a cloud provider's load balancer: pick one outside the pool, or remove status to let MetalLB allocate",
+      );
+    });
+  }
+  const lbs = objs.filter((o) => o.resolved.type === 'LoadBalancer' && o.resolved.statusIngress === null);
   const object = (o: ServiceObject) => `service/${o.name}`;
   const failed = (o: ServiceObject, why: string) =>
     cp.event(object(o), 'Warning', 'AllocationFailed', `Failed to allocate IP for "${keyOf(o.namespace, o.name)}": ${why}`, 'metallb-controller');
   const assign = (o: ServiceObject, n: number) => {
     holder.set(n, keyOf(o.namespace, o.name));
-    out.set(o, [formatIPv4(n)]);
+    // MetalLB sets ipMode VIP on what it assigns: the address reaches a node unchanged.
+    out.set(o, [{ ip: formatIPv4(n), ipMode: 'VIP' }]);
   };
 
   // 1. Earlier assignments, unless the Service now asks for another address.
   for (const o of lbs) {
-    const had = parseIPv4(prevOf(o)?.ingressIPs[0] ?? '');
+    const had = parseIPv4(prevOf(o)?.loadBalancerIngress[0]?.ip ?? '');
     const asked = o.resolved.loadBalancerIP;
     if (had === undefined || (asked !== null && parseIPv4(asked) !== had) || !pool.includes(had) || holder.has(had)) continue;
     assign(o, had);

@@ -80,6 +80,9 @@ export const CONTAINER_UNMODELLED = [
 ];
 export const DEPLOYMENT_SPEC_UNMODELLED = ['strategy', 'minReadySeconds', 'revisionHistoryLimit', 'progressDeadlineSeconds', 'paused'];
 export const SERVICE_SPEC_UNMODELLED = ['allocateLoadBalancerNodePorts', 'loadBalancerClass', 'trafficDistribution'];
+/** A Service's status beyond status.loadBalancer.ingress, and an ingress entry beyond ip, ipMode, hostname. */
+export const SERVICE_STATUS_UNMODELLED = ['conditions'];
+export const LB_INGRESS_UNMODELLED = ['ports'];
 export const TARGET_REF_UNMODELLED = ['uid', 'apiVersion', 'resourceVersion', 'fieldPath'];
 export const PROTOCOLS: readonly Protocol[] = ['TCP', 'UDP', 'SCTP'];
 export const SERVICE_TYPES: readonly ServiceType[] = ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'];

@@ -1,11 +1,12 @@
 // One object, by its kind: kind and apiVersion, the top-level fields, metadata, then the checks of
-// the kind (workloads.ts, service.ts, endpoints.ts, kube-proxy-config.ts).
+// the kind (workloads.ts, service.ts, endpoints.ts, kube-proxy-config.ts). Status is the
+// cluster's to write and is ignored, except a LoadBalancer Service's load balancer addresses.
 
 import { closest } from '../../labfile/suggest.js';
 import { API_VERSIONS, type ManifestKind, type ManifestObject } from './types.js';
 import { SUPPORTED, TOP_FIELDS } from './fields.js';
 import { readKubeProxyConfiguration } from './kube-proxy-config.js';
-import { describe, isJson, type ObjectReader } from './object-reader.js';
+import { describe, isJson, warnStatusIgnored, type ObjectReader } from './object-reader.js';
 import { readDeployment, readPodSpec } from './workloads.js';
 import { readService } from './service.js';
 import { readEndpointSlice, readEndpoints } from './endpoints.js';
@@ -37,13 +38,8 @@ export function readObject(r: ObjectReader, raw: unknown): Resolved | undefined 
     return resolved ? { kind: k, namespace: '', name: 'kube-proxy', labels: {}, annotations: {}, resolved } : undefined;
   }
   r.fields(obj, [], TOP_FIELDS[k], []);
-  if (obj.status !== undefined && obj.status !== null) {
-    r.warn(
-      ['status'],
-      'status is written by the cluster, not by a manifest, and is ignored',
-      "knetlab's control plane fills it in (pod IPs, load balancer addresses)",
-    );
-  }
+  // A Service's status is read (service.ts): a LoadBalancer's stands for a cloud load balancer.
+  if (obj.status !== undefined && obj.status !== null && k !== 'Service') warnStatusIgnored(r);
   const meta = r.metadata(obj.metadata, k);
   switch (k) {
     case 'Pod': {
@@ -55,7 +51,7 @@ export function readObject(r: ObjectReader, raw: unknown): Resolved | undefined 
       return resolved && meta ? { kind: k, ...meta, resolved } : undefined;
     }
     case 'Service': {
-      const resolved = readService(r, obj.spec);
+      const resolved = readService(r, obj.spec, obj.status);
       return resolved && meta ? { kind: k, ...meta, resolved } : undefined;
     }
     case 'Endpoints': {

@@ -30,6 +30,11 @@ export function isJson(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** status of an object is written by the cluster: a manifest's is ignored, with this warning. */
+export function warnStatusIgnored(r: ObjectReader, hint = "knetlab's control plane fills it in (pod IPs, load balancer addresses)"): void {
+  r.warn(['status'], 'status is written by the cluster, not by a manifest, and is ignored', hint);
+}
+
 export function describe(v: unknown): string {
   if (v === null) return 'empty';
   if (Array.isArray(v)) return 'a list';

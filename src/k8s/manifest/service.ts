@@ -1,15 +1,17 @@
 // A Service's spec, checked the way the API server validates it (ValidateService): type, cluster
 // IP, ports and node ports, selector, session affinity, external IPs and traffic policies, load
-// balancer fields, the health check node port, ExternalName.
+// balancer fields, the health check node port, ExternalName. And one part of its status: the
+// load balancer addresses of a LoadBalancer Service (ValidateLoadBalancerStatus), which stand for
+// what a cloud provider's load balancer wrote there.
 
 import { parseCidr, parseIPv4 } from '../../labfile/net.js';
-import { DEFAULT_AFFINITY_TIMEOUT, type ServicePort } from '../../api/objects.js';
+import { DEFAULT_AFFINITY_TIMEOUT, LOAD_BALANCER_IP_MODES, type LoadBalancerIngress, type ServicePort, type ServiceType } from '../../api/objects.js';
 import { fieldPath, type ServiceSpec } from './types.js';
-import { PROTOCOLS, SERVICE_SPEC_UNMODELLED, SERVICE_TYPES } from './fields.js';
+import { LB_INGRESS_UNMODELLED, PROTOCOLS, SERVICE_SPEC_UNMODELLED, SERVICE_STATUS_UNMODELLED, SERVICE_TYPES } from './fields.js';
 import { LABEL_HINT, SUBDOMAIN_HINT, isDns1123Label, isDns1123Subdomain } from './names.js';
-import type { ObjectReader, Path } from './object-reader.js';
+import { warnStatusIgnored, type ObjectReader, type Path } from './object-reader.js';
 
-export function readService(r: ObjectReader, value: unknown): ServiceSpec | undefined {
+export function readService(r: ObjectReader, value: unknown, status?: unknown): ServiceSpec | undefined {
   const spec = r.map(value, ['spec'], 'a Service needs a spec with its ports');
   if (!spec) return undefined;
   const S = (...p: Path): Path => ['spec', ...p];
@@ -276,6 +278,8 @@ export function readService(r: ObjectReader, value: unknown): ServiceSpec | unde
     r.warn(S('externalName'), `spec.externalName is ignored: the Service is of type ${type}, not ExternalName`);
   }
 
+  const statusIngress = readLoadBalancerStatus(r, status, type);
+
   return {
     type,
     clusterIP: externalName || clusterIP === undefined || clusterIP === '' ? null : clusterIP,
@@ -291,5 +295,75 @@ export function readService(r: ObjectReader, value: unknown): ServiceSpec | unde
     publishNotReadyAddresses,
     healthCheckNodePort,
     externalName: externalNameValue,
+    statusIngress,
   };
+}
+
+/**
+ * status.loadBalancer.ingress of a LoadBalancer Service. In a cluster the load balancer's
+ * controller writes it (kubectl apply leaves status alone); in a lab the manifest writes it, and
+ * it stands for a cloud provider's load balancer: MetalLB does not allocate for such a Service.
+ * Each entry is an IPv4 ip with its ipMode (VIP when unset, as the API server defaults it);
+ * hostname entries (an AWS ELB's name) are not modelled. null: no entry is written. A status on
+ * any other type of Service is ignored, as before.
+ */
+function readLoadBalancerStatus(r: ObjectReader, value: unknown, type: ServiceType): LoadBalancerIngress[] | null {
+  if (value === undefined || value === null) return null;
+  if (type !== 'LoadBalancer') {
+    warnStatusIgnored(r, "only a LoadBalancer Service's status.loadBalancer.ingress is read: the addresses of a cloud provider's load balancer");
+    return null;
+  }
+  const status = r.map(value, ['status']);
+  if (!status) return null;
+  r.fields(status, ['status'], ['loadBalancer'], SERVICE_STATUS_UNMODELLED);
+  const lb = r.map(status.loadBalancer, ['status', 'loadBalancer']);
+  if (!lb) return null;
+  r.fields(lb, ['status', 'loadBalancer'], ['ingress'], []);
+  const list = r.list(lb.ingress, ['status', 'loadBalancer', 'ingress']) ?? [];
+  if (list.length === 0) return null;
+  const out: LoadBalancerIngress[] = [];
+  const seen = new Map<string, number>();
+  list.forEach((v, i) => {
+    const p: Path = ['status', 'loadBalancer', 'ingress', i];
+    const m = r.map(v, p);
+    if (!m) return;
+    r.fields(m, p, ['ip', 'ipMode', 'hostname'], LB_INGRESS_UNMODELLED);
+    const ip = r.string(m.ip, [...p, 'ip']) ?? '';
+    const hostname = r.string(m.hostname, [...p, 'hostname']) ?? '';
+    if (hostname !== '') {
+      r.warn(
+        [...p, 'hostname'],
+        `${fieldPath([...p, 'hostname'])} is not modelled by knetlab and is ignored`,
+        'a load balancer known by a DNS name needs DNS, which the labs do not run: give its address as ip',
+      );
+    }
+    if (m.ipMode !== undefined && m.ipMode !== null && ip === '') {
+      r.error([...p, 'ipMode'], `${fieldPath([...p, 'ipMode'])} may not be specified when \`ip\` is not set`, 'add the ip the mode applies to', 'key');
+      return;
+    }
+    const ipMode = r.oneOf(m.ipMode ?? 'VIP', [...p, 'ipMode'], LOAD_BALANCER_IP_MODES);
+    if (ip === '') {
+      if (hostname === '') r.warn(p, `${fieldPath(p)} has neither ip nor hostname and is ignored`);
+      return;
+    }
+    if (parseIPv4(ip) === undefined) {
+      r.error(
+        [...p, 'ip'],
+        `${fieldPath([...p, 'ip'])} "${ip}" is not an IPv4 address`,
+        ip.includes(':') ? 'knetlab clusters are IPv4 single-stack' : 'e.g. 203.0.113.10',
+      );
+      return;
+    }
+    if (seen.has(ip)) {
+      r.error(
+        [...p, 'ip'],
+        `${fieldPath([...p, 'ip'])} ${ip} is already status.loadBalancer.ingress[${seen.get(ip)}]`,
+        'a load balancer lists each address once',
+      );
+      return;
+    }
+    seen.set(ip, i);
+    if (ipMode !== undefined) out.push({ ip, ipMode });
+  });
+  return out;
 }

@@ -4,7 +4,7 @@
 
 import type { Position } from '../../labfile/diagnostics.js';
 import { pointer, type Located } from '../../labfile/read.js';
-import type { Container, KubeProxyConfiguration, Service, SliceEndpoint, SlicePort } from '../../api/objects.js';
+import type { Container, KubeProxyConfiguration, LoadBalancerIngress, Service, SliceEndpoint, SlicePort } from '../../api/objects.js';
 
 export type ManifestKind = 'Pod' | 'Deployment' | 'Service' | 'Endpoints' | 'EndpointSlice' | 'KubeProxyConfiguration';
 
@@ -40,7 +40,13 @@ export interface DeploymentSpec {
  * (ExternalName services have none either), a port's nodePort null means "allocate one if the type
  * needs it", healthCheckNodePort null likewise.
  */
-export type ServiceSpec = Omit<Service, 'meta' | 'ingressIPs'>;
+export type ServiceSpec = Omit<Service, 'meta' | 'loadBalancerIngress'> & {
+  /**
+   * status.loadBalancer.ingress as the manifest writes it, for a LoadBalancer Service: a cloud
+   * provider's load balancer, which MetalLB leaves alone. null when the manifest writes none.
+   */
+  statusIngress: LoadBalancerIngress[] | null;
+};
 
 export interface EndpointAddress {
   ip: string;

@@ -78,8 +78,8 @@ function annotationLines(annotations: Record<string, string>): string[] {
 
 /**
  * `kubectl describe service NAME`, laid out as current kubectl (1.32 and later) prints it: with
- * Internal Traffic Policy, "(VIP)" after ingress addresses and Endpoints read from the slices.
- * Events are listed in the order given.
+ * Internal Traffic Policy, each ingress address followed by its ipMode ("(VIP)", "(Proxy)") and
+ * Endpoints read from the slices. Events are listed in the order given.
  */
 export function describeService(state: ClusterState, name: string, namespace = 'default', events: DescribeEvent[] = []): string {
   const svc = state.services.find((s) => s.meta.name === name && s.meta.namespace === namespace);
@@ -101,7 +101,7 @@ export function describeService(state: ClusterState, name: string, namespace = '
   if (svc.externalIPs.length) lines.push(`External IPs:\t${svc.externalIPs.join(',')}`);
   if (svc.loadBalancerIP) lines.push(`Desired LoadBalancer IP:\t${svc.loadBalancerIP}`);
   if (svc.externalName) lines.push(`External Name:\t${svc.externalName}`);
-  if (svc.ingressIPs.length) lines.push(`LoadBalancer Ingress:\t${svc.ingressIPs.map((ip) => `${ip} (VIP)`).join(', ')}`);
+  if (svc.loadBalancerIngress.length) lines.push(`LoadBalancer Ingress:\t${svc.loadBalancerIngress.map((ing) => `${ing.ip} (${ing.ipMode})`).join(', ')}`);
   for (const p of svc.ports) {
     const portName = p.name || '<unset>';
     lines.push(`Port:\t${portName}\t${p.port}/${p.protocol}`);

@@ -181,7 +181,7 @@ export function serviceObject(svc: Service): ApiObject {
   if (svc.type === 'LoadBalancer') spec.allocateLoadBalancerNodePorts = true;
   if (svc.externalName) spec.externalName = svc.externalName;
   if (svc.publishNotReadyAddresses) spec.publishNotReadyAddresses = true;
-  const loadBalancer: ApiObject = svc.ingressIPs.length ? { ingress: svc.ingressIPs.map((ip) => ({ ip, ipMode: 'VIP' })) } : {};
+  const loadBalancer: ApiObject = svc.loadBalancerIngress.length ? { ingress: svc.loadBalancerIngress.map((ing) => ({ ip: ing.ip, ipMode: ing.ipMode })) } : {};
   return { apiVersion: 'v1', kind: 'Service', metadata: metadata(svc.meta), spec, status: { loadBalancer } };
 }
 

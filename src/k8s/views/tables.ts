@@ -103,7 +103,7 @@ export function getPods(state: ClusterState, opts: GetOptions): string {
 
 /** Ingress addresses are a sorted set; without -o wide the list is clipped to 16 characters. */
 function loadBalancerIngress(svc: Service, wide: boolean): string {
-  const ips = [...new Set(svc.ingressIPs)].sort(compareStrings).join(',');
+  const ips = [...new Set(svc.loadBalancerIngress.map((ing) => ing.ip))].sort(compareStrings).join(',');
   return !wide && ips.length > 16 ? ips.slice(0, 13) + '...' : ips;
 }
 

@@ -30,7 +30,7 @@ export function service(namespace: string, name: string, fields: Partial<Service
     publishNotReadyAddresses: false,
     healthCheckNodePort: null,
     externalName: null,
-    ingressIPs: [],
+    loadBalancerIngress: [],
     ...fields,
   };
 }

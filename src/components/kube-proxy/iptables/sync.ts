@@ -195,7 +195,11 @@ function servicePorts(node: NodeInfo, services: Service[], slices: EndpointSlice
         port: port.port,
         nodePort: port.nodePort ?? 0,
         externalIPs: svc.externalIPs.map(ipv4).filter((ip): ip is string => ip !== null),
-        loadBalancerVIPs: svc.ingressIPs.map(ipv4).filter((ip): ip is string => ip !== null),
+        // serviceport.go: only ipMode VIP (the API's default) gets rules; a Proxy IP gets none.
+        loadBalancerVIPs: svc.loadBalancerIngress
+          .filter((ing) => ing.ipMode === 'VIP')
+          .map((ing) => ipv4(ing.ip))
+          .filter((ip): ip is string => ip !== null),
         sourceRanges: loadBalancerSourceRanges(svc),
         // apiservice.NeedsHealthCheck: LoadBalancer with externalTrafficPolicy Local.
         healthCheckNodePort: svc.type === 'LoadBalancer' && externalPolicyLocal ? (svc.healthCheckNodePort ?? 0) : 0,
