@@ -3,7 +3,8 @@
 // payload the way upstream's TestTracePacket does (no root needed; the real kernel check is
 // test/integration/proxy-iptables.test.ts).
 import t from 'tap';
-import type { EndpointConditions, EndpointSlice, Meta, NodeInfo, Service, ServicePort, SliceEndpoint, SlicePort } from '../../src/api/objects.js';
+import type { EndpointConditions, EndpointSlice, Service } from '../../src/api/objects.js';
+import { NODE, endpoint, meta, port, rules, service, slice } from './lib/kube-api.js';
 import {
   DEFAULT_PROXIER_CONFIG,
   cidrDetector,
@@ -23,70 +24,9 @@ import {
 } from '../../src/components/kube-proxy/iptables.js';
 
 // The upstream test conventions (reference, "Conventions").
-const NODE: NodeInfo = { name: 'test-node', address: '192.168.0.2', netns: 'test-node', podCIDR: '10.0.1.0/24' };
 const CFG: ProxierConfig = { ...DEFAULT_PROXIER_CONFIG, localDetector: cidrDetector('10.0.0.0/8') };
-
-const meta = (namespace: string, name: string): Meta => ({
-  name,
-  namespace,
-  labels: {},
-  annotations: {},
-  creationTimestamp: '2024-01-01T00:00:00Z',
-  uid: `${namespace}-${name}`,
-});
-
-function service(namespace: string, name: string, fields: Partial<Service> = {}): Service {
-  return {
-    meta: meta(namespace, name),
-    type: 'ClusterIP',
-    clusterIP: '172.30.0.41',
-    ports: [port('p80', 80)],
-    selector: { app: name },
-    sessionAffinity: 'None',
-    affinityTimeoutSeconds: 10800,
-    externalTrafficPolicy: 'Cluster',
-    internalTrafficPolicy: 'Cluster',
-    externalIPs: [],
-    loadBalancerIP: null,
-    loadBalancerSourceRanges: [],
-    publishNotReadyAddresses: false,
-    healthCheckNodePort: null,
-    externalName: null,
-    loadBalancerIngress: [],
-    ...fields,
-  };
-}
-
-const port = (name: string, number: number, fields: Partial<ServicePort> = {}): ServicePort => ({
-  name,
-  protocol: 'TCP',
-  port: number,
-  targetPort: number,
-  nodePort: null,
-  ...fields,
-});
-
-const READY: EndpointConditions = { ready: true, serving: true, terminating: false };
 const TERMINATING: EndpointConditions = { ready: false, serving: true, terminating: true };
-
-const endpoint = (address: string, nodeName: string | null = 'other-node', conditions = READY): SliceEndpoint => ({ address, conditions, nodeName, pod: null });
-
-/** EndpointSlice "<service>-1" with one port (named like the service port "p80" unless told). */
-function slice(namespace: string, svc: string, endpoints: SliceEndpoint[], ports: SlicePort[] = [{ name: 'p80', port: 80, protocol: 'TCP' }]): EndpointSlice {
-  return { meta: meta(namespace, `${svc}-1`), service: svc, ports, endpoints, managedBy: 'endpointslice-controller.k8s.io' };
-}
-
 const sync = (services: Service[], slices: EndpointSlice[], cfg = CFG) => syncProxyRules(NODE, services, slices, cfg);
-
-/** The rules of one table, without chain lines. */
-function rules(payload: string, table: 'filter' | 'nat'): string[] {
-  const start = payload.indexOf(`*${table}\n`);
-  const end = payload.indexOf('COMMIT\n', start);
-  return payload
-    .slice(start, end)
-    .split('\n')
-    .filter((l) => l.startsWith('-'));
-}
 
 const chainRules = (payload: string, chain: string): string[] => rules(payload, 'nat').filter((l) => l.startsWith(`-A ${chain} `));
 
