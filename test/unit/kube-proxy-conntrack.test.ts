@@ -6,6 +6,7 @@ import t from 'tap';
 import type { EndpointConditions, EndpointSlice, Meta, Service, ServicePort, SliceEndpoint, SlicePort } from '../../src/api/objects.js';
 import { conntrackCleanup, deletedCount, type ApiContents } from '../../src/components/kube-proxy/conntrack.js';
 import type { Command } from '../../src/kernel/command.js';
+import { service as apiService } from './lib/kube-api.js';
 
 // Upstream's test addresses.
 const CLUSTER_IP = '172.30.1.1';
@@ -26,27 +27,8 @@ const port = (protocol: ServicePort['protocol'], fields: Partial<ServicePort> = 
   ...fields,
 });
 
-function service(name: string, ports: ServicePort[], fields: Partial<Service> = {}): Service {
-  return {
-    meta: meta(name),
-    type: 'ClusterIP',
-    clusterIP: CLUSTER_IP,
-    ports,
-    selector: { app: name },
-    sessionAffinity: 'None',
-    affinityTimeoutSeconds: 10800,
-    externalTrafficPolicy: 'Cluster',
-    internalTrafficPolicy: 'Cluster',
-    externalIPs: [],
-    loadBalancerIP: null,
-    loadBalancerSourceRanges: [],
-    publishNotReadyAddresses: false,
-    healthCheckNodePort: null,
-    externalName: null,
-    loadBalancerIngress: [],
-    ...fields,
-  };
-}
+const service = (name: string, ports: ServicePort[], fields: Partial<Service> = {}): Service =>
+  apiService('ns', name, { clusterIP: CLUSTER_IP, ports, ...fields });
 
 const READY: EndpointConditions = { ready: true, serving: true, terminating: false };
 const UNREADY: EndpointConditions = { ready: false, serving: false, terminating: false };
