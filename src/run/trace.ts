@@ -47,8 +47,6 @@ export interface TraceOptions {
   store: RecordStore;
   /** Aborted by SIGINT/SIGTERM: the trace stops, removes its tables and throws. */
   signal?: AbortSignal;
-  /** Called once the trace tables exist (tests kill the trace there). */
-  onTablesReady?: () => void;
 }
 
 export interface HopReport {
@@ -124,7 +122,6 @@ export async function trace(lab: Lab, inst: Instance, from: string, probe: Trace
         }),
       ),
     );
-    opts.onTablesReady?.();
     for (const ns of all) monitors.push({ netns: ns, run: await step(host.start(monitorCommand(ns, MONITOR_SECONDS), MONITOR_READY, 3000)) });
     const underlay = lab.cluster?.underlay.namespace;
     if (underlay && all.includes(inst.netns(underlay)))
