@@ -289,7 +289,8 @@ export interface Hop {
   in: string | null;
   /** The device it left by (null: delivered here, or dropped). */
   out: string | null;
-  fate: 'sent' | 'forwarded' | 'delivered' | 'dropped' | 'seen';
+  /** bridged: through the ip hooks of a bridge (br_netfilter) without being routed, so its TTL is unchanged. */
+  fate: 'sent' | 'forwarded' | 'bridged' | 'delivered' | 'dropped' | 'seen';
   /** The packet when it arrived and as it was when it left (after DNAT: a new destination). */
   arrived: TracedPacket;
   left: TracedPacket;
@@ -326,9 +327,20 @@ export function walkOf(perNetns: { netns: string; visits: Visit[] }[], m: FlowMa
     pass.sort((a, b) => HOOK_ORDER.indexOf(a.hook) - HOOK_ORDER.indexOf(b.hook) || (a.prio ?? 0) - (b.prio ?? 0));
     const hooks = new Set(pass.map((v) => v.hook));
     const dropped = pass.some((v) => visitVerdict(v) === 'drop');
-    const fate = dropped ? 'dropped' : hooks.has('input') ? 'delivered' : hooks.has('forward') ? 'forwarded' : hooks.has('output') ? 'sent' : 'seen';
     const arrived = pass[0]!.packet;
     const left = pass.at(-1)!.packet;
+    const routed = left.ttl !== arrived.ttl;
+    const fate = dropped
+      ? 'dropped'
+      : hooks.has('input')
+        ? 'delivered'
+        : hooks.has('forward')
+          ? routed
+            ? 'forwarded'
+            : 'bridged'
+          : hooks.has('output')
+            ? 'sent'
+            : 'seen';
     hops.push({
       netns,
       in: arrived.iif,
@@ -339,7 +351,8 @@ export function walkOf(perNetns: { netns: string; visits: Visit[] }[], m: FlowMa
       visits: pass,
     });
   }
-  const rank = (h: Hop) => (h.fate === 'sent' ? 0 : h.fate === 'delivered' ? 2 : 1);
+  // At one TTL: sent, then bridged (which keeps the TTL), then routed (which lowers it), then delivered.
+  const rank = (h: Hop) => ({ sent: 0, bridged: 1, seen: 2, dropped: 2, forwarded: 3, delivered: 4 })[h.fate];
   return hops.sort((a, b) => (b.arrived.ttl ?? 0) - (a.arrived.ttl ?? 0) || rank(a) - rank(b));
 }
 

@@ -226,11 +226,10 @@ async function hopReport(inst: Instance, h: Hop, host: Host, packets: Packet[]):
   let device: DeviceInfo | null = null;
   let encapsulation: HopReport['encapsulation'] = null;
   if (h.out) {
-    // The decision for the packet as routed: after PREROUTING's DNAT, before POSTROUTING's SNAT.
+    // The decision (none for a bridged packet: the bridge chose the port, not a route) for the packet as routed: after PREROUTING's DNAT, before POSTROUTING's SNAT.
     const routed = h.visits.find((v) => v.hook === 'forward' || v.hook === 'postrouting' || v.hook === 'output')?.packet ?? h.left;
     const cmd = routeGetCommand(h.netns, { daddr: routed.daddr, saddr: routed.saddr, iif: h.in, mark: routed.mark });
-    const r = await host.run(cmd);
-    const decision = parseRouteGet(r.stdout);
+    const decision = h.fate === 'bridged' ? null : parseRouteGet((await host.run(cmd)).stdout);
     route = decision ? { ...decision, command: renderCommand(cmd) } : null;
     device = parseLinkDetails((await host.run({ file: 'ip', args: ['-n', h.netns, '-j', '-d', 'link', 'show', 'dev', h.out] })).stdout);
     if (device && (device.kind === 'vxlan' || device.kind === 'tun')) {
@@ -418,6 +417,7 @@ function renderHop(out: string[], hop: HopReport, i: number, md: boolean): void 
     out.push(
       `${ind}${md ? '- ' : ''}leaves by ${hop.device.name}, a ${hop.device.kind} device${hop.device.vni !== null ? ` (VNI ${hop.device.vni}, local ${hop.device.local}, UDP ${hop.device.port})` : ''}`,
     );
+  if (hop.fate === 'bridged') out.push(`${ind}${md ? '- ' : ''}bridged, not routed (TTL unchanged): br_netfilter passes bridged IPv4 through the ip hooks`);
   if (hop.encapsulation) out.push(`${ind}${md ? '- ' : ''}on the underlay: ${hop.encapsulation.text}`);
   out.push('');
 }
