@@ -204,8 +204,16 @@ async function analyse(
       'iptables here is the legacy backend: its rules (kube-proxy, flannel) are not nftables chains and do not appear in nftables traces; the walk shows the hooks through the trace table only (iptables-legacy shows its own with "-j TRACE" in the raw table, logged through nfnetlink_log).',
     );
   if (!requestHops.length) notes.push(`no trace event for the probe: it did not leave ${from}`);
-  else if (!delivered)
-    notes.push(`the request was delivered nowhere the trace could see${requestHops.some((h) => h.fate === 'dropped') ? ': it was dropped' : ''}`);
+  else if (!delivered) {
+    // The trace tables match the client's port: a SNAT that changes it (kube-proxy's MASQUERADE
+    // --random-fully) hides the packet from the namespaces after the one that rewrote it.
+    const moved = conntrack.find((c) => flow.protocol === 'tcp' && c.entry.reply.dport !== c.entry.orig.sport);
+    notes.push(
+      moved
+        ? `${moved.namespace} rewrote the client port (SNAT ${moved.snat}); the trace tables match port ${(flow as { port: number }).port}, so the walk after ${moved.namespace} is not traced`
+        : `the request was delivered nowhere the trace could see${requestHops.some((h) => h.fate === 'dropped') ? ': it was dropped' : ''}`,
+    );
+  }
   const kubeProxy = kubeProxyFacts(inst, requestHops, probe, probeResult);
   return {
     lab: lab.name,
