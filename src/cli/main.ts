@@ -228,6 +228,56 @@ export async function main(argv: string[]): Promise<number> {
       },
     )
     .command(
+      'trace <lab>',
+      "Send one real probe from a pod and show its walk from the kernel's own account: hooks, tables, chains, rules, routes, encapsulation, conntrack",
+      (y) =>
+        prefixOption(
+          y
+            .positional('lab', { type: 'string', demandOption: true })
+            .option('from', { type: 'string', demandOption: true, describe: 'The namespace (a pod) the probe starts in' })
+            .option('to', { type: 'string', describe: 'An HTTP URL (curl)' })
+            .option('ping', { type: 'string', describe: 'An address to ping' })
+            .option('tcp', { type: 'string', describe: 'ADDR:PORT to connect to (nc -z)' })
+            .option('format', { choices: ['text', 'md'] as const, default: 'text' as const })
+            .option('json', { type: 'boolean', default: false }),
+        ),
+      async (a) => {
+        const given = (['to', 'ping', 'tcp'] as const).filter((k) => a[k] !== undefined);
+        if (given.length !== 1) throw new InputError('name exactly one probe: --to URL, --ping ADDR or --tcp ADDR:PORT');
+        let probe: import('../run/trace.js').TraceProbe;
+        if (a.to !== undefined) {
+          if (!/^https?:\/\/\S+$/.test(a.to)) throw new InputError(`--to ${a.to}: not an http:// URL`);
+          probe = { kind: 'http', url: a.to };
+        } else if (a.ping !== undefined) probe = { kind: 'ping', address: a.ping };
+        else {
+          const m = /^(\S+):(\d{1,5})$/.exec(a.tcp!);
+          if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new InputError(`--tcp ${a.tcp}: expected ADDR:PORT, e.g. 10.96.0.10:53`);
+          probe = { kind: 'tcp', address: m[1]!, port: Number(m[2]) };
+        }
+        const lab = await load(a.lab);
+        requireRoot('trace');
+        const inst = running(lab, a.prefix);
+        const [{ trace, renderTrace }, host] = await Promise.all([import('../run/trace.js'), getHost()]);
+        // SIGINT and SIGTERM stop the trace, which removes its tables before knetlab exits.
+        const controller = new AbortController();
+        const onTerm = () => controller.abort('SIGTERM');
+        interrupt = (sig) => controller.abort(sig);
+        process.on('SIGTERM', onTerm);
+        try {
+          const report = await trace(lab, inst, a.from, probe, { host, store: store(), signal: controller.signal });
+          out(a.json ? JSON.stringify(report, null, 2) : renderTrace(report, a.format));
+          if (!report.probe.ok) code = 1;
+        } catch (e) {
+          if (!controller.signal.aborted) throw e;
+          err(`knetlab: ${(e as Error).message}`);
+          code = controller.signal.reason === 'SIGTERM' ? 143 : 130;
+        } finally {
+          interrupt = null;
+          process.off('SIGTERM', onTerm);
+        }
+      },
+    )
+    .command(
       'status',
       'Labs that are up, with their namespaces and processes',
       (y) => y.option('json', { type: 'boolean', default: false }),
@@ -568,8 +618,13 @@ function age(iso: string): string {
   return s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`;
 }
 
-// Stop cleanly on Ctrl-C: the record already says what exists; `down` removes it.
+/** A command that cleans up after itself when interrupted (trace) sets this while it runs. */
+let interrupt: ((signal: NodeJS.Signals) => void) | null = null;
+
+// Stop cleanly on Ctrl-C: the record already says what exists; `down` removes it. A command that
+// removes what it made on its own (trace) is told instead, and exits once it has.
 process.on('SIGINT', () => {
+  if (interrupt) return interrupt('SIGINT');
   err('\ninterrupted; run "knetlab down LAB" to remove anything already created');
   process.exit(130);
 });

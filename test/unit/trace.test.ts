@@ -1,0 +1,135 @@
+// `nft monitor trace` output as the kernel gave it: one curl from a pod to the ClusterIP of
+// service-clusterip (flannel VXLAN, kube-proxy iptables on the nf_tables backend), traced in the
+// client pod, node1, node2 and the pod that answered; node rulesets and iptables-save read back
+// right after. The parser, the grouping into base chain visits and the walk are checked on it.
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import {
+  directionOf,
+  isTraceCleanup,
+  parseIptablesSave,
+  parseRuleset,
+  parseTrace,
+  removeTraceTable,
+  traceRuleset,
+  visitsOf,
+  visitVerdict,
+  walkOf,
+  type FlowMatch,
+} from '../../src/kernel/trace.js';
+
+const fixture = (f: string) => readFileSync(`test/fixtures/trace/${f}`, 'utf8');
+const flow: FlowMatch = { protocol: 'tcp', port: 45123 };
+const noRules = parseRuleset('{}');
+
+const perNetns = [
+  {
+    netns: 'node2',
+    visits: visitsOf(
+      parseTrace(fixture('clusterip-node2.trace')),
+      parseRuleset(fixture('clusterip-node2.ruleset.json')),
+      parseIptablesSave(fixture('clusterip-node2.iptables-save')),
+    ),
+  },
+  { netns: 'pod', visits: visitsOf(parseTrace(fixture('clusterip-pod-sc2l6.trace')), noRules) },
+  { netns: 'client', visits: visitsOf(parseTrace(fixture('clusterip-client.trace')), noRules) },
+  {
+    netns: 'node1',
+    visits: visitsOf(
+      parseTrace(fixture('clusterip-node1.trace')),
+      parseRuleset(fixture('clusterip-node1.ruleset.json')),
+      parseIptablesSave(fixture('clusterip-node1.iptables-save')),
+    ),
+  },
+];
+
+t.test('every line of the trace is an event; packet lines are read field by field', async (t) => {
+  const text = fixture('clusterip-node1.trace');
+  const events = parseTrace(text);
+  t.equal(events.length, text.split('\n').filter((l) => l.startsWith('trace id ')).length);
+  const syn = events.find((e) => e.kind === 'packet' && e.table === 'nat' && e.chain === 'PREROUTING')!;
+  t.match(syn.packet, {
+    iif: 'cni0',
+    oif: null,
+    saddr: '10.244.1.3',
+    daddr: '10.98.254.54',
+    ttl: 64,
+    protocol: 'tcp',
+    sport: 45123,
+    dport: 8080,
+    flags: 'syn',
+  });
+  const dnat = events.find((e) => e.rule?.includes('dnat to'))!;
+  t.match(dnat, { kind: 'rule', family: 'ip', table: 'nat', verdict: 'accept' });
+  t.match(dnat.chain, /^KUBE-SEP-/);
+  t.type(dnat.handle, 'number');
+  t.notMatch(dnat.rule, /# handle/);
+  t.ok(events.some((e) => e.kind === 'policy' && e.verdict === 'accept'));
+});
+
+t.test('visits: hooks from the ruleset, rules mapped to the iptables rules kube-proxy wrote', async (t) => {
+  const node1 = perNetns.find((n) => n.netns === 'node1')!.visits;
+  const nat = node1.find((v) => v.table === 'nat' && v.chain === 'PREROUTING' && directionOf(v.packet, flow) === 'request')!;
+  t.equal(nat.hook, 'prerouting');
+  t.equal(nat.prio, -100);
+  t.same(
+    nat.hits.map((h) => h.chain.replace(/-[A-Z0-9]{16}$/, '-…')),
+    ['PREROUTING', 'KUBE-SERVICES', 'KUBE-SVC-…', 'KUBE-SEP-…'],
+  );
+  t.match(nat.hits[3]!.iptables, /^-A KUBE-SEP-\S+ -p tcp -m comment --comment "default\/nginx-deploy" -m tcp -j DNAT --to-destination 10\.244\.2\.2:80$/);
+  t.match(nat.hits[2]!.iptables, /-m statistic --mode random --probability/);
+  t.equal(visitVerdict(nat), 'accept');
+  const ours = node1.find((v) => v.ours)!;
+  t.equal(ours.hits.length, 0, "the trace table's own rules are not shown");
+});
+
+t.test('the request walk: ordered by TTL from the client to the pod, DNAT seen on node1', async (t) => {
+  const walk = walkOf(perNetns, flow, 'request', 'client');
+  t.same(
+    walk.map((h) => [h.netns, h.fate, h.in, h.out]),
+    [
+      ['client', 'sent', null, 'eth0'],
+      ['node1', 'forwarded', 'cni0', 'flannel.1'],
+      ['node2', 'forwarded', 'flannel.1', 'cni0'],
+      ['pod', 'delivered', 'eth0', null],
+    ],
+  );
+  const node1 = walk[1]!;
+  t.same([node1.arrived.daddr, node1.left.daddr], ['10.98.254.54', '10.244.2.2']);
+  t.same(
+    node1.visits.map((v) => `${v.hook} ${v.table}`),
+    ['prerouting knetlab-trace', 'prerouting nat', 'forward knetlab-trace', 'forward filter', 'postrouting knetlab-trace', 'postrouting nat'],
+  );
+  t.same(
+    walk[3]!.visits.map((v) => v.hook),
+    ['prerouting', 'input'],
+  );
+});
+
+t.test('the reply walk goes back the same way', async (t) => {
+  const walk = walkOf(perNetns, flow, 'reply', 'pod');
+  t.same(
+    walk.map((h) => [h.netns, h.fate]),
+    [
+      ['pod', 'sent'],
+      ['node2', 'forwarded'],
+      ['node1', 'forwarded'],
+      ['client', 'delivered'],
+    ],
+  );
+  t.equal(walk[3]!.arrived.saddr, '10.98.254.54', 'conntrack has undone the DNAT by the time the reply reaches the client');
+});
+
+t.test('trace table: flags only the flow, in every hook; its removal is idempotent and recognised', async (t) => {
+  const rs = traceRuleset(flow);
+  t.match(
+    rs,
+    /chain prerouting \{\n\s+type filter hook prerouting priority -350; policy accept;\n\s+tcp sport 45123 meta nftrace set 1\n\s+tcp dport 45123 meta nftrace set 1/,
+  );
+  for (const hook of ['input', 'forward', 'postrouting']) t.match(rs, new RegExp(`type filter hook ${hook} priority -350`));
+  t.match(traceRuleset({ protocol: 'icmp', length: 300 }), /meta l4proto icmp ip length 300 meta nftrace set 1/);
+  const rm = removeTraceTable('t1-node1');
+  t.equal(rm.input, 'table ip knetlab-trace\ndelete table ip knetlab-trace\n');
+  t.ok(isTraceCleanup(rm));
+  t.notOk(isTraceCleanup({ file: 'ip', args: ['netns', 'exec', 't1-node1', '/opt/cni/bin/bridge'], input: '{}' }));
+});
