@@ -9,8 +9,8 @@ const AGENTS: Record<AgentName, (argv: string[]) => Promise<void>> = {
   'kube-proxy': async (argv) => runAgent('kube-proxy', (await import('../components/kube-proxy/agent.js')).kubeProxyAgent, argv),
   controlplane: async (argv) => runAgent('controlplane', (await import('../components/controlplane/prober.js')).proberAgent, argv),
   'metallb-speaker': async (argv) => runAgent('metallb-speaker', (await import('../components/metallb/speaker.js')).speakerAgent, argv),
-  coredns: async (argv) => runAgent('coredns', (await import('../components/coredns/server.js')).corednsAgent, argv),
   'flannel-udp': async (argv) => runAgent('flannel-udp', (await import('../components/flannel/udp-proxy.js')).flannelUdpAgent, argv),
+  coredns: async (argv) => runAgent('coredns', (await import('../components/coredns/server.js')).corednsAgent, argv),
 };
 
 const [name, ...argv] = process.argv.slice(2);
