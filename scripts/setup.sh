@@ -12,7 +12,7 @@ fi
 # One package per tool knetlab drives (see "knetlab doctor").
 PACKAGES=(
   iproute2 iptables ipset ipvsadm nftables conntrack procps kmod
-  nginx-light libnginx-mod-stream curl iputils-ping netcat-openbsd socat tcpdump dnsutils iperf3
+  nginx-light libnginx-mod-stream curl iputils-ping netcat-openbsd socat tcpdump dnsutils dnsmasq-base iperf3
   bird2 containernetworking-plugins iputils-arping
   sudo ca-certificates
 )

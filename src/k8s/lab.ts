@@ -9,6 +9,7 @@ import { contains, parseCidr, parseIPv4 } from '../labfile/net.js';
 import { POD_WIRING } from '../labfile/pod-wiring.js';
 import type { Cluster, ClusterPod } from '../labfile/types.js';
 import { reconcile } from './controlplane.js';
+import { DNS_ADDON_SOURCE, dnsAddonManifest, runsDns } from './dns-addon.js';
 import type { ControlPlaneConfig } from './controlplane/context.js';
 import { readManifests } from './manifest.js';
 import { positionIn, type ManifestObject } from './manifest/types.js';
@@ -46,14 +47,16 @@ export function echoUdpPorts(pod: Pod): number[] {
 }
 
 export function clusterPod(c: Cluster, pod: Pod): ClusterPod {
+  // The DNS server listens on the DNS pods' ports itself: no echo server there.
+  const dns = runsDns(pod);
   const paths = pod.containers.flatMap((k) => (k.readinessProbe?.kind === 'httpGet' ? [k.readinessProbe.path] : []));
   return {
     name: pod.meta.name,
     node: pod.nodeName,
     ip: pod.podIP,
     hostIf: podHostIf(c.cni.type, pod.meta.name, pod.meta.namespace),
-    ports: echoPorts(pod),
-    udpPorts: echoUdpPorts(pod),
+    ports: dns ? [] : echoPorts(pod),
+    udpPorts: dns ? [] : echoUdpPorts(pod),
     readinessPaths: [...new Set(paths)],
   };
 }
@@ -82,7 +85,9 @@ export interface LabKubernetes {
  * Read and reconcile the lab's manifests, then put their pods on the nodes. `sources` are
  * (file, text) pairs; names already taken by the lab (nodes, clients, its own pods) are refused.
  */
-export function addKubernetes(c: Cluster, sources: { file: string; text: string }[], now: string, prev: ClusterState | null = null): Diagnostic[] {
+export function addKubernetes(c: Cluster, given: { file: string; text: string }[], now: string, prev: ClusterState | null = null): Diagnostic[] {
+  // Cluster DNS's objects come first, as kubeadm installs them before anything else.
+  const sources = c.dns ? [{ file: DNS_ADDON_SOURCE, text: dnsAddonManifest(c.dns) }, ...given] : given;
   const read = readManifests(sources);
   const diagnostics = [...read.diagnostics];
   if (diagnostics.some((d) => d.severity === 'error')) return diagnostics;

@@ -41,6 +41,9 @@ export interface LoweredPhase {
   actions: Action[];
 }
 
+/** Where `ip netns exec NS` finds the files it bind-mounts over /etc (iproute2's NETNS_ETC_DIR). */
+export const NETNS_ETC = '/etc/netns';
+
 const BATCH_MIN = 3;
 /** From this many servers on, they are started through one xargs instead of one by one. */
 const FANOUT_MIN = 8;
@@ -181,6 +184,12 @@ const otherCommand: { [K in OtherStep['kind']]: (s: Extract<OtherStep, { kind: K
   'file.write': (s) => ({
     command: { file: 'tee', args: [s.path], input: s.content, discardOutput: true },
     label: `write ${s.path}`,
+  }),
+  'netns.etc': (s) => ({
+    command: { file: 'tee', args: [`${NETNS_ETC}/${s.netns}/${s.file}`], input: s.content, discardOutput: true },
+    label: `write ${NETNS_ETC}/${s.netns}/${s.file}`,
+    // The folder is named after our own namespace: removing it removes only what we wrote.
+    claim: { kind: 'cleanup', command: { file: 'rm', args: ['-rf', '--one-file-system', `${NETNS_ETC}/${s.netns}`] } },
   }),
   'process.start': (s) => ({
     command: inNetns(s.netns, s.argv),

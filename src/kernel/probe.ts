@@ -45,6 +45,22 @@ export function probeCommand(check: Check, netns: string, birdSocket: (speaker: 
     case 'sctp':
       // Associate and close at once, as nc -z does for TCP.
       return inNetns(netns, ['socat', '-u', '/dev/null', `SCTP-CONNECT:${p.address}:${p.port},connect-timeout=${wait}`]);
+    case 'dns':
+      // +search: the resolv.conf search path and ndots, as a pod's resolver walks them;
+      // +showsearch prints every name tried, the last one is the answer.
+      return inNetns(netns, [
+        'dig',
+        ...(p.server ? [`@${p.server}`] : []),
+        ...(p.search ? ['+search', '+showsearch'] : ['+nosearch']),
+        '+nocookie',
+        `+time=${Math.max(1, wait)}`,
+        '+tries=1',
+        '+noall',
+        '+comments',
+        '+answer',
+        '+authority',
+        ...(p.qtype === 'PTR' && /^\d+\.\d+\.\d+\.\d+$/.test(p.name) ? ['-x', p.name] : ['-t', p.qtype, p.name]),
+      ]);
     case 'conntrack':
       return inNetns(netns, ['conntrack', '-L', '-p', p.protocol, '--orig-dst', p.address, ...(p.port !== null ? ['--orig-port-dst', String(p.port)] : [])]);
     case 'link':
@@ -85,6 +101,41 @@ export function parseDatagrams(stdout: string): string[] {
     .split('\n')
     .map((l) => l.trim())
     .filter(Boolean);
+}
+
+/** One reply as dig prints it (+comments +answer +authority). */
+export interface DigReply {
+  rcode: string;
+  flags: string[];
+  answer: { name: string; ttl: number; type: string; data: string }[];
+  authority: { name: string; ttl: number; type: string; data: string }[];
+}
+
+/** dig's output, one reply per header (with +showsearch, one per name tried), in order. */
+export function parseDig(stdout: string): DigReply[] {
+  const out: DigReply[] = [];
+  let cur: DigReply | null = null;
+  let section: 'answer' | 'authority' | null = null;
+  for (const line of stdout.split('\n')) {
+    const h = /^;; ->>HEADER<<- opcode: \w+, status: (\w+)/.exec(line);
+    if (h) {
+      cur = { rcode: h[1]!, flags: [], answer: [], authority: [] };
+      out.push(cur);
+      section = null;
+      continue;
+    }
+    if (!cur) continue;
+    const f = /^;; flags: ([a-z ]*);/.exec(line);
+    if (f) cur.flags = f[1]!.trim().split(/\s+/);
+    else if (/^;; ANSWER SECTION:/.test(line)) section = 'answer';
+    else if (/^;; AUTHORITY SECTION:/.test(line)) section = 'authority';
+    else if (/^;; [A-Z ]+SECTION:/.test(line)) section = null;
+    else if (section && line.trim() && !line.startsWith(';')) {
+      const m = /^(\S+)\s+(\d+)\s+IN\s+(\S+)\s+(.*)$/.exec(line.trim());
+      if (m) cur[section].push({ name: m[1]!, ttl: Number(m[2]), type: m[3]!, data: m[4]!.trim() });
+    }
+  }
+  return out;
 }
 
 /** One `conntrack -L` entry: the original direction and the reply direction. */

@@ -40,6 +40,12 @@ export type Step =
   /** Folders for lab files: root-only (0700) unless a mode says otherwise. */
   | { kind: 'dir.create'; paths: string[]; mode?: string }
   | { kind: 'file.write'; path: string; content: string }
+  /**
+   * A file `ip netns exec` bind-mounts over its /etc namesake inside the namespace
+   * (/etc/netns/<netns>/<file>, e.g. a pod's resolv.conf): recorded, and removed on teardown.
+   * Its folder comes from a dir.create before it (netnsEtcDir).
+   */
+  | { kind: 'netns.etc'; netns: string; file: string; content: string }
   | { kind: 'process.start'; netns: string; name: string; argv: string[]; pidfile: string }
   | { kind: 'observe'; netns: string; argv: string[]; why: string };
 

@@ -40,6 +40,8 @@ export function readCheck(cx: Context, c: RawCheck, p: Path, namespaces: Map<str
 function readProbe(cx: Context, c: RawCheck, p: Path, kind: ProbeKind, namespaces: Map<string, Namespace>, cluster: Cluster | null): Probe {
   if (c.requests !== undefined && kind !== 'http' && kind !== 'udp') cx.error([...p, 'requests'], 'requests applies to http and udp checks only');
   if (c.sourcePort !== undefined && kind !== 'udp') cx.error([...p, 'sourcePort'], 'sourcePort applies to udp checks only', undefined, 'key');
+  for (const f of ['qtype', 'server', 'search'] as const)
+    if (c[f] !== undefined && kind !== 'dns') cx.error([...p, f], `${f} applies to dns checks only`, undefined, 'key');
   for (const f of ['filter', 'during'] as const)
     if (c[f] !== undefined && kind !== 'capture') cx.error([...p, f], `${f} applies to capture checks only`, undefined, 'key');
   const ns = namespaces.get(c.from);
@@ -55,6 +57,15 @@ function readProbe(cx: Context, c: RawCheck, p: Path, kind: ProbeKind, namespace
       return { kind, ...addressPort(cx, [...p, kind], c[kind] ?? '', `${kind}: 172.17.0.3:80`) };
     case 'udp':
       return { kind, ...addressPort(cx, [...p, kind], c.udp ?? '', 'udp: 10.96.0.10:53'), requests: c.requests ?? 1, sourcePort: c.sourcePort ?? null };
+    case 'dns': {
+      const name = c.dns ?? '';
+      const qtype = c.qtype ?? 'A';
+      if (qtype === 'PTR' ? parseIPv4(name) === undefined && !DNS_NAME_RE.test(name) : !DNS_NAME_RE.test(name))
+        cx.error([...p, 'dns'], `"${name}" is not a DNS name${qtype === 'PTR' ? ' or an IPv4 address' : ''}`, 'e.g. dns: web.default.svc.cluster.local');
+      if (c.server !== undefined && parseIPv4(c.server) === undefined)
+        cx.error([...p, 'server'], `"${c.server}" is not an IPv4 address`, 'e.g. server: 10.96.0.10');
+      return { kind, name, qtype, server: c.server ?? null, search: c.search ?? true };
+    }
     case 'conntrack': {
       const m = /^(tcp|udp|sctp) (\S+)$/.exec(c.conntrack ?? '');
       if (!m) {
@@ -133,6 +144,9 @@ function readProbe(cx: Context, c: RawCheck, p: Path, kind: ProbeKind, namespace
   }
 }
 
+/** A DNS name as a resolver takes it: labels of letters, digits, "-" and "_" (SRV's _port._proto), an optional final dot. */
+const DNS_NAME_RE = /^([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
 /** "address:port" of a tcp, udp or sctp check. */
 function addressPort(cx: Context, p: Path, text: string, example: string): { address: string; port: number } {
   const m = /^(\d+\.\d+\.\d+\.\d+):(\d{1,5})$/.exec(text);
@@ -172,6 +186,12 @@ function readExpectation(cx: Context, c: RawCheck, p: Path, probe: Probe): Expec
     inner: e.inner ? { src: e.inner.src ?? null, dst: e.inner.dst ?? null } : null,
     sport: e.sport ?? null,
     dstNat: e.dstNat ?? null,
+    rcode: e.rcode ?? 'NOERROR',
+    answers: e.answers ?? null,
+    includes: e.includes ?? null,
+    cname: e.cname ?? null,
+    qname: e.qname ?? null,
+    authoritative: e.authoritative ?? null,
   };
   for (const [field, kinds] of EXPECT_FIELDS) {
     if (e[field] !== undefined && !kinds.includes(probe.kind))
@@ -232,7 +252,7 @@ function durationMs(d: number | string): number {
   return d.endsWith('ms') ? Number(d.slice(0, -2)) : Number(d.slice(0, -1)) * 1000;
 }
 
-const PROBE_KINDS = ['ping', 'tcp', 'http', 'udp', 'sctp', 'link', 'route', 'neigh', 'fdb', 'conntrack', 'bgp', 'capture', 'exec'] as const;
+const PROBE_KINDS = ['ping', 'tcp', 'http', 'udp', 'sctp', 'dns', 'link', 'route', 'neigh', 'fdb', 'conntrack', 'bgp', 'capture', 'exec'] as const;
 type ProbeKind = (typeof PROBE_KINDS)[number];
 const PRESENCE = { route: 1, neigh: 1, fdb: 1, conntrack: 1, capture: 1 };
 // udp takes no failure: nc cannot tell an ICMP port unreachable (a REJECT) from silence.
@@ -261,6 +281,12 @@ const EXPECT_FIELDS: [keyof RawExpect, ProbeKind[]][] = [
   ['inner', ['capture']],
   ['sport', ['conntrack']],
   ['dstNat', ['conntrack']],
+  ['rcode', ['dns']],
+  ['answers', ['dns']],
+  ['includes', ['dns']],
+  ['cname', ['dns']],
+  ['qname', ['dns']],
+  ['authoritative', ['dns']],
 ];
 const STATES: Partial<Record<ProbeKind, string[]>> = {
   link: ['UP', 'DOWN', 'UNKNOWN'],
@@ -307,6 +333,8 @@ export function defaultCheckName(from: string, probe: Probe, expect: Expectation
       return `${from} gets ${expect.reachable ? '' : 'no '}UDP ${expect.reachable ? 'answers' : 'answer'} from ${probe.address}:${probe.port}${probe.requests > 1 ? ` ×${probe.requests}` : ''}${probe.sourcePort !== null ? ` (from port ${probe.sourcePort})` : ''}`;
     case 'sctp':
       return `${from} ${verb}associate${expect.reachable ? 's' : ''} with ${probe.address}:${probe.port} over SCTP`;
+    case 'dns':
+      return `${from} looks up ${probe.name}${probe.qtype !== 'A' ? ` ${probe.qtype}` : ''}${probe.server ? ` at ${probe.server}` : ''}: ${expect.rcode}${expect.answers ? ` ${expect.answers.join(', ')}` : ''}`;
     case 'conntrack':
       return `${from} ${expect.present ? 'tracks' : 'tracks no'} ${probe.protocol} flow to ${probe.address}${probe.port !== null ? `:${probe.port}` : ''}${expect.sport !== null ? ` from port ${expect.sport}` : ''}${expect.dstNat !== null ? ` DNATed to ${expect.dstNat}` : ''}`;
     case 'link':

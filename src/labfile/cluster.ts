@@ -10,7 +10,7 @@ import type { RawCluster } from './schema.js';
 import { route } from './routes.js';
 import { CALI_MAC, NORMAL_ROUTE_PRIORITY, POD_GATEWAY, POD_WIRING } from './pod-wiring.js';
 import { contains, formatIPv4, formatNetwork, mask, network, parseCidr, parseIPv4, type Cidr } from './net.js';
-import type { Cluster, ClusterClient, ClusterNode, ClusterPod, Interface, Namespace, Route, Server, Underlay, VethLink } from './types.js';
+import type { Cluster, ClusterClient, ClusterDns, ClusterNode, ClusterPod, Interface, Namespace, Route, Server, Underlay, VethLink } from './types.js';
 
 type Path = (string | number)[];
 export type Report = (path: Path, message: string, hint?: string, at?: 'key' | 'value') => void;
@@ -231,11 +231,74 @@ export function resolveCluster(raw: RawCluster, report: Report, addPods?: (c: Cl
     nodes,
     clients,
     lbPool,
+    dns: resolveDns(raw, serviceNet, segs, clients, used, report),
     kubernetes: null,
   };
   addPods?.(cluster);
   if (underlay.mtu - 50 < 576 && cniType !== 'bridge') report([...path, 'underlay', 'mtu'], `underlay MTU ${underlay.mtu} leaves no room for encapsulation`);
   return { cluster, ...expandCluster(cluster) };
+}
+
+/** The client namespace that runs the cluster's upstream resolver. */
+export const UPSTREAM_RESOLVER = 'upstream';
+/** Its default address: .53 of the first underlay subnet. */
+const UPSTREAM_HOST = 53;
+
+/**
+ * cluster.dns: the domain, the kube-dns address (kubeadm's GetDNSIP: the 10th address of the
+ * service CIDR), and the upstream resolver, added as one more client of the underlay.
+ */
+function resolveDns(
+  raw: RawCluster,
+  serviceNet: Cidr | undefined,
+  segs: (Cidr | undefined)[],
+  clients: ClusterClient[],
+  used: Map<number, string>,
+  report: Report,
+): ClusterDns | null {
+  const d = raw.dns;
+  if (!d) return null;
+  const path: Path = ['cluster', 'dns'];
+  if (clients.some((c) => c.name === UPSTREAM_RESOLVER) || Object.hasOwn(raw.nodes, UPSTREAM_RESOLVER))
+    report(
+      ['cluster', 'clients', UPSTREAM_RESOLVER],
+      `"${UPSTREAM_RESOLVER}" is the namespace of the cluster's upstream resolver`,
+      'give it another name',
+      'key',
+    );
+  const first = segs[0];
+  let address = first ? network(first) + UPSTREAM_HOST : 0;
+  if (d.upstream !== undefined) {
+    const a = parseIPv4(d.upstream);
+    if (a === undefined) report([...path, 'upstream'], `"${d.upstream}" is not an IPv4 address`, 'e.g. 192.168.56.53');
+    address = a ?? 0;
+  }
+  const segIndex = segs.findIndex((c) => c && contains(c, address));
+  const segment = segs[segIndex];
+  if (!segment) {
+    if (d.upstream !== undefined) report([...path, 'upstream'], `${d.upstream} is on none of the underlay subnets`);
+  } else if (used.has(address))
+    report([...path, 'upstream'], `${formatIPv4(address)} is already ${used.get(address)}'s address`, 'set cluster.dns.upstream to a free address');
+  else used.set(address, UPSTREAM_RESOLVER);
+  clients.push({
+    name: UPSTREAM_RESOLVER,
+    address: formatIPv4(address),
+    prefix: segment?.prefix ?? 24,
+    gateway: segment ? formatIPv4(network(segment) + 1) : '',
+    bridge: `br${Math.max(0, segIndex)}`,
+    serverPorts: [],
+  });
+  const hosts = Object.entries(d.hosts ?? {}).map(([name, ip]): [string, string] => {
+    if (!/^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]*[a-z0-9])?$/i.test(name) || name.length > 253)
+      report([...path, 'hosts', name], `"${name}" is not a DNS name`, 'e.g. db.example.com', 'key');
+    if (parseIPv4(ip) === undefined) report([...path, 'hosts', name], `"${ip}" is not an IPv4 address`, 'e.g. 192.168.56.100');
+    return [name.toLowerCase(), ip];
+  });
+  const domain = d.domain ?? 'cluster.local';
+  for (const [name] of hosts)
+    if (name === domain || name.endsWith('.' + domain))
+      report([...path, 'hosts', name], `${name} is inside the cluster domain ${domain}, which the cluster's DNS server answers itself`, undefined, 'key');
+  return { domain, serviceIP: serviceNet ? formatIPv4(network(serviceNet) + 10) : '', upstream: formatIPv4(address), hosts };
 }
 
 /** The host side of a pod's veth, named the way its CNI names it. */

@@ -178,6 +178,26 @@ export const Expect = Type.Object(
     inner: Type.Optional(AddressPair),
     sport: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: "conntrack: the flow's original source port." })),
     dstNat: Type.Optional(Type.String({ description: 'conntrack: the address the flow was DNATed to (conntrack --dst-nat), e.g. a pod IP.' })),
+    rcode: Type.Optional(
+      Type.Union(
+        ['NOERROR', 'NXDOMAIN', 'SERVFAIL', 'FORMERR', 'NOTIMP', 'REFUSED'].map((r) => Type.Literal(r)),
+        {
+          description: 'dns: the response code (NOERROR unless told).',
+        },
+      ),
+    ),
+    answers: Type.Optional(
+      Type.Array(Type.String(), {
+        description:
+          'dns: exactly these records of the asked type, as dig prints their data (an address, "0 100 80 web.default.svc.cluster.local.", a PTR target…), in any order.',
+      }),
+    ),
+    includes: Type.Optional(Type.Array(Type.String(), { description: 'dns: at least these records of the asked type, in any order.' })),
+    cname: Type.Optional(Type.Array(Type.String(), { description: 'dns: the CNAME chain the answer starts with, target by target.' })),
+    qname: Type.Optional(
+      Type.String({ description: 'dns: the fully qualified name that answered, after the search path (e.g. web.default.svc.cluster.local.).' }),
+    ),
+    authoritative: Type.Optional(Type.Boolean({ description: 'dns: the aa flag.' })),
   },
   { additionalProperties: false },
 );
@@ -200,6 +220,20 @@ export const Check = Type.Object(
         description: 'Connection tracking entries in "from" for flows to "PROTOCOL ADDRESS[:PORT]" (their original destination), e.g. "udp 10.96.0.53:5353".',
       }),
     ),
+    dns: Type.Optional(
+      Type.String({
+        description:
+          'A name to look up with dig from "from", through its resolv.conf (the search path and ndots, as a pod\'s resolver would) unless it ends with a dot; an IPv4 address with qtype PTR is a reverse lookup.',
+      }),
+    ),
+    qtype: Type.Optional(
+      Type.Union(
+        ['A', 'AAAA', 'SRV', 'PTR', 'CNAME', 'TXT', 'SOA', 'NS', 'MX'].map((r) => Type.Literal(r)),
+        { description: 'dns: the record type (default A).' },
+      ),
+    ),
+    server: Type.Optional(Type.String({ description: 'dns: ask this server (dig @server) instead of the resolv.conf nameserver.' })),
+    search: Type.Optional(Type.Boolean({ description: 'dns: false to ask the name as written, without the search path (default true).' })),
     link: Type.Optional(Type.String({ description: 'An interface in "from" whose state is checked.' })),
     route: Type.Optional(Type.String({ description: 'A route (destination CIDR or "default") in "from" whose presence and shape are checked.' })),
     neigh: Type.Optional(Type.String({ description: 'A neighbour (ARP) entry for this IPv4 address in "from".' })),
@@ -245,7 +279,7 @@ export const Check = Type.Object(
   {
     additionalProperties: false,
     description:
-      'A check proven with real packets or kernel state: exactly one of ping, tcp, http, udp, sctp, link, route, neigh, fdb, conntrack, bgp or capture (or an exec step).',
+      'A check proven with real packets or kernel state: exactly one of ping, tcp, http, udp, sctp, dns, link, route, neigh, fdb, conntrack, bgp or capture (or an exec step).',
   },
 );
 
@@ -348,6 +382,36 @@ export const Cluster = Type.Object(
           { additionalProperties: false },
         ),
         { description: 'Machines on the underlay outside the cluster: clients of NodePorts and LoadBalancer IPs, or external backends.' },
+      ),
+    ),
+    dns: Type.Optional(
+      Type.Object(
+        {
+          domain: Type.Optional(
+            hint(
+              Type.String({
+                pattern: '^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$',
+                description: 'The cluster domain (default cluster.local).',
+              }),
+              'a DNS domain of lowercase labels, e.g. cluster.local',
+            ),
+          ),
+          upstream: Type.Optional(
+            Type.String({
+              description: 'The upstream resolver\'s address on the underlay (default .53 of the first subnet): a dnsmasq in the namespace "upstream".',
+            }),
+          ),
+          hosts: Type.Optional(
+            Type.Record(Type.String(), Type.String(), {
+              description: 'Names outside the cluster the upstream resolver answers, each with its IPv4 address, e.g. { db.example.com: 192.168.56.100 }.',
+            }),
+          ),
+        },
+        {
+          additionalProperties: false,
+          description:
+            "Cluster DNS as kubeadm installs it: CoreDNS (knetlab's own server answering as CoreDNS's kubernetes plugin) in kube-system, the kube-dns Service at the 10th address of the service CIDR, every pod's resolv.conf pointing at it, and an upstream resolver outside the cluster.",
+        },
       ),
     ),
     loadBalancer: Type.Optional(

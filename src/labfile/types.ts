@@ -34,8 +34,21 @@ export interface Cluster {
   clients: ClusterClient[];
   /** MetalLB's IPAddressPool (CIDRs); empty: LoadBalancer services stay <pending>. */
   lbPool: string[];
+  /** Cluster DNS (cluster.dns), or null when the lab has none. */
+  dns: ClusterDns | null;
   /** The Kubernetes objects the lab declares, resolved by the control plane; null without manifests. */
   kubernetes: Kubernetes | null;
+}
+
+export interface ClusterDns {
+  /** The cluster domain, e.g. cluster.local. */
+  domain: string;
+  /** The kube-dns Service's ClusterIP: the 10th address of the service CIDR (kubeadm's GetDNSIP). */
+  serviceIP: string;
+  /** The upstream resolver's address: the client namespace "upstream" runs dnsmasq there. */
+  upstream: string;
+  /** Names the upstream resolver answers, with their addresses. */
+  hosts: [name: string, address: string][];
 }
 
 /** What the lab's manifests became: the API contents at `up`, and the manifests they came from. */
@@ -201,6 +214,8 @@ export type Probe =
   /** `requests` datagrams, each from a new source port, or all from `sourcePort`. */
   | { kind: 'udp'; address: string; port: number; requests: number; sourcePort: number | null }
   | { kind: 'sctp'; address: string; port: number }
+  /** dig from the namespace: through its resolv.conf's search path unless `search` is false, or at `server`. */
+  | { kind: 'dns'; name: string; qtype: string; server: string | null; search: boolean }
   /** Entries whose original destination is address[:port]. */
   | { kind: 'conntrack'; protocol: 'tcp' | 'udp' | 'sctp'; address: string; port: number | null }
   | { kind: 'link'; interface: string }
@@ -243,6 +258,13 @@ export interface Expectation {
   /** conntrack: the original source port, and the address the flow was DNATed to. */
   sport: number | null;
   dstNat: string | null;
+  /** dns: the response code, the records of the asked type (exactly, or at least these), the CNAME chain, the name that answered, the aa flag. */
+  rcode: string;
+  answers: string[] | null;
+  includes: string[] | null;
+  cname: string[] | null;
+  qname: string | null;
+  authoritative: boolean | null;
 }
 
 export interface Check {

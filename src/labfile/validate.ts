@@ -171,7 +171,7 @@ class Validator implements Context {
       }
     });
     if (later !== null) sources.push({ file: this.src.file, text: later });
-    const read = sources.length ? this.manifests(c, sources) : [];
+    const read = sources.length || c.dns ? this.manifests(c, sources) : [];
     this.diags.push(...read);
     this.manifestPodsMissing = sources.length < (raw.manifests?.length ?? 0) + (later !== null ? 1 : 0) || read.some((d) => d.severity === 'error');
   }

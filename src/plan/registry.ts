@@ -8,6 +8,7 @@ import type { CniType } from '../labfile/types.js';
 import type { Cni, Component } from '../components/component.js';
 import { calico } from '../components/calico/plan.js';
 import { cniPlugins } from '../components/cni-plugins/plan.js';
+import { coredns } from '../components/coredns/plan.js';
 import { cloudLoadBalancer } from '../components/cloud-load-balancer/plan.js';
 import { apiStore, readinessProber } from '../components/controlplane/plan.js';
 import { flannel } from '../components/flannel/plan.js';
@@ -21,7 +22,8 @@ export { NGINX_STREAM_MODULE, nginxConfig, portsKey } from '../components/echo-s
 export const CNIS: Record<CniType, Cni> = { flannel, calico, bridge: cniPlugins };
 
 /**
- * Services come after the pods' servers: readiness probes find them answering. Last, the cloud
+ * Services come after the pods' servers: readiness probes find them answering. Cluster DNS after
+ * kube-proxy, whose rules carry the kube-dns Service to its pods. Last, the cloud
  * load balancer in front of the nodes, once their node ports are programmed.
  */
-export const NODE_COMPONENTS: readonly Component[] = [apiStore, kubeProxy, readinessProber, metallb, cloudLoadBalancer];
+export const NODE_COMPONENTS: readonly Component[] = [apiStore, kubeProxy, coredns, readinessProber, metallb, cloudLoadBalancer];

@@ -10,7 +10,7 @@ import { parseCidr, parseIPv4, contains } from '../labfile/net.js';
 import { cidrsOf } from '../labfile/routes.js';
 import type { Host, RunResult } from '../exec/host.js';
 import { renderCommand, type Command } from '../kernel/command.js';
-import { parseConntrack, parseCurl, parseDatagrams, probeCommand, socatMessage, type ConntrackEntry } from '../kernel/probe.js';
+import { parseConntrack, parseCurl, parseDatagrams, parseDig, probeCommand, socatMessage, type ConntrackEntry } from '../kernel/probe.js';
 import type { Instance } from '../kernel/instance.js';
 import { CNIS } from '../plan/registry.js';
 import { describePacket, parseCapture } from '../kernel/capture.js';
@@ -130,6 +130,8 @@ function judge(lab: Lab, check: Check, r: RunResult): Verdict {
     }
     case 'conntrack':
       return judgeConntrack(check, r);
+    case 'dns':
+      return judgeDns(check, r);
     case 'exec':
       return { ok: r.exitCode === 0, saw: r.exitCode === 0 ? 'exit 0' : `exit ${r.exitCode}: ${lastLine(r.stderr + r.stdout) ?? ''}` };
     case 'http': {
@@ -278,6 +280,39 @@ function judgeState(lab: Lab, check: Check, r: RunResult): Verdict {
 }
 
 /** conntrack -L entries for the flow's destination, matched by source port and DNAT target. */
+/**
+ * A lookup as dig saw it: the last reply is the answer (with +showsearch, the earlier ones are
+ * the names tried before it). Records of the asked type are compared as sets: CoreDNS's
+ * loadbalance shuffles them.
+ */
+function judgeDns(check: Check, r: RunResult): Verdict {
+  const e = check.expect;
+  const p = check.probe;
+  const replies = parseDig(r.stdout);
+  const last = replies[replies.length - 1];
+  if (!last) return { ok: false, saw: `no answer: ${lastLine(r.stdout + r.stderr) ?? `dig exit ${r.exitCode}`}` };
+  const qtype = p.kind === 'dns' ? p.qtype : 'A';
+  const records = last.answer.filter((a) => a.type === qtype).map((a) => a.data);
+  const chain = last.answer.filter((a) => a.type === 'CNAME' && qtype !== 'CNAME').map((a) => a.data);
+  const tried = replies.length > 1 ? ` after ${replies.length - 1} name(s) of the search path` : '';
+  const qname = last.answer[0]?.name ?? null;
+  const saw = `${last.rcode}${tried}, flags ${last.flags.join(' ')}${chain.length ? `, CNAME ${chain.join(' → ')}` : ''}${records.length ? `: ${records.join(', ')}` : ''}${last.authority.length ? `; authority ${last.authority.map((a) => `${a.type} ${a.name}`).join(', ')}` : ''}`;
+  const bad = (why: string): Verdict => ({ ok: false, saw: `${why}; ${saw}` });
+  if (last.rcode !== e.rcode) return bad(`rcode ${last.rcode}, not ${e.rcode}`);
+  const set = (xs: string[]) => [...new Set(xs.map((x) => x.toLowerCase()))].sort();
+  if (e.answers && JSON.stringify(set(records)) !== JSON.stringify(set(e.answers)))
+    return bad(`the ${qtype} records are not exactly ${e.answers.join(', ') || 'none'}`);
+  if (e.includes) {
+    const missing = e.includes.filter((x) => !set(records).includes(x.toLowerCase()));
+    if (missing.length) return bad(`no ${qtype} record ${missing.join(', ')}`);
+  }
+  if (e.cname && JSON.stringify(chain.map((x) => x.toLowerCase())) !== JSON.stringify(e.cname.map((x) => x.toLowerCase())))
+    return bad(`the CNAME chain is not ${e.cname.join(' → ')}`);
+  if (e.qname && (qname ?? '').toLowerCase() !== e.qname.toLowerCase()) return bad(`answered for ${qname ?? 'no name'}, not ${e.qname}`);
+  if (e.authoritative !== null && last.flags.includes('aa') !== e.authoritative) return bad(e.authoritative ? 'not authoritative' : 'authoritative');
+  return { ok: true, saw };
+}
+
 function judgeConntrack(check: Check, r: RunResult): Verdict {
   const e = check.expect;
   // conntrack -L exits 0 with "0 flow entries have been shown." when nothing matches.
@@ -391,6 +426,17 @@ function expected(check: Check): string {
     return `a ${kind} entry${want.length ? ' with ' + want.map(([k, v]) => `${k} ${String(v)}`).join(', ') : ''}`;
   }
   if (kind === 'bgp') return `session state ${e.state ?? 'Established'}`;
+  if (kind === 'dns')
+    return [
+      e.rcode,
+      e.answers ? `exactly ${e.answers.join(', ') || 'no records'}` : '',
+      e.includes ? `at least ${e.includes.join(', ')}` : '',
+      e.cname ? `CNAME ${e.cname.join(' → ')}` : '',
+      e.qname ? `for ${e.qname}` : '',
+      e.authoritative !== null ? (e.authoritative ? 'authoritative' : 'not authoritative') : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
   if (kind === 'conntrack') {
     const which = [e.sport !== null ? `from port ${e.sport}` : '', e.dstNat !== null ? `DNATed to ${e.dstNat}` : ''].filter(Boolean).join(', ');
     return `${e.present ? 'an' : 'no'} entry${which ? ` ${which}` : ''}`;

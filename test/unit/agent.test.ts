@@ -164,7 +164,7 @@ t.test('dist/agent.js: names only agents, with a usage line otherwise', { skip: 
   for (const name of ['toString', 'nope', '']) {
     const r = spawnSync(process.execPath, ['dist/agent.js', ...(name ? [name] : [])], { encoding: 'utf8' });
     t.equal(r.status, 2, `"${name}"`);
-    t.match(r.stderr, /usage: agent\.js NAME --config FILE \[--foreground\]\n  NAME: kube-proxy, controlplane, metallb-speaker, flannel-udp/);
+    t.match(r.stderr, /usage: agent\.js NAME --config FILE \[--foreground\]\n  NAME: kube-proxy, controlplane, metallb-speaker, flannel-udp, coredns/);
   }
   const bad = spawnSync(process.execPath, ['dist/agent.js', 'kube-proxy', '--config', '/nonexistent/kp.json'], { encoding: 'utf8' });
   t.equal(bad.status, 1);

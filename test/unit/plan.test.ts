@@ -64,9 +64,11 @@ for (const file of shippedLabs()) {
           );
         } else {
           t.ok(['tee', 'mkdir'].includes(c.file), `${c.file} writes only lab files`);
+          // Or a lab namespace's own folder under /etc/netns (its resolv.conf, which ip netns exec mounts).
+          const netnsEtc = (x: string) => [...labNs].some((ns) => x === `/etc/netns/${ns}` || x.startsWith(`/etc/netns/${ns}/`));
           t.ok(
-            a.every((x) => !x.startsWith('/') || x.startsWith(li.dir)),
-            'inside the instance folder',
+            a.every((x) => !x.startsWith('/') || x.startsWith(li.dir) || netnsEtc(x)),
+            "inside the instance folder or a lab namespace's /etc/netns folder",
           );
         }
       }
