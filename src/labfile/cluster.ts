@@ -55,6 +55,8 @@ export interface ExpandedCluster {
   cluster: Cluster;
   namespaces: Namespace[];
   links: VethLink[];
+  /** The cluster section has errors: namespaces are only its names, nothing is expanded. */
+  failed: boolean;
 }
 
 /**
@@ -62,8 +64,13 @@ export interface ExpandedCluster {
  * more pods (those Kubernetes manifests create) on the resolved nodes before the expansion into
  * namespaces; it sees the nodes with the lab's own pods already on them.
  */
-export function resolveCluster(raw: RawCluster, report: Report, addPods?: (c: Cluster) => void): ExpandedCluster | undefined {
+export function resolveCluster(raw: RawCluster, reportTo: Report, addPods?: (c: Cluster) => void): ExpandedCluster {
   const path: Path = ['cluster'];
+  let failed = false;
+  const report: Report = (...args) => {
+    failed = true;
+    reportTo(...args);
+  };
   const cniType = raw.cni.type;
   const onlyFor = (field: 'backend' | 'mode' | 'routeReflector' | 'blockSize', types: string[]) => {
     if (raw.cni[field] !== undefined && !types.includes(cniType))
@@ -141,6 +148,13 @@ export function resolveCluster(raw: RawCluster, report: Report, addPods?: (c: Cl
     if (segment === undefined) {
       if (spec.address !== undefined && parseIPv4(spec.address) !== undefined)
         report([...p, 'address'], `${spec.address} is on none of the underlay subnets`, `underlay subnets: ${subnets.join(', ')}`);
+      else if (spec.address === undefined && seg)
+        report(
+          p,
+          `the underlay subnet ${formatNetwork(seg)} has no address left for node ${name}`,
+          'use a larger underlay subnet, fewer nodes, or more subnets',
+          'key',
+        );
     } else {
       const host = address - network(segment);
       const size = 2 ** (32 - segment.prefix);
@@ -231,9 +245,16 @@ export function resolveCluster(raw: RawCluster, report: Report, addPods?: (c: Cl
     lbPool,
     kubernetes: null,
   };
+  if (underlay.mtu - 50 < 576 && cniType !== 'bridge')
+    report([...path, 'underlay', 'mtu'], `underlay MTU ${underlay.mtu} leaves no room for encapsulation`, 'use an underlay MTU of 1500, or at least 626');
+  // With errors above, addresses and subnets may be missing: expanding them would build on
+  // nothing. The names still exist, so that the rest of the lab is not reported against them.
+  if (failed) {
+    const names = [underlay.namespace, ...nodes.flatMap((n) => [n.name, ...n.pods.map((p) => p.name)]), ...clients.map((c) => c.name)];
+    return { cluster, namespaces: [...new Set(names)].map((n) => nsOf(n, '')), links: [], failed };
+  }
   addPods?.(cluster);
-  if (underlay.mtu - 50 < 576 && cniType !== 'bridge') report([...path, 'underlay', 'mtu'], `underlay MTU ${underlay.mtu} leaves no room for encapsulation`);
-  return { cluster, ...expandCluster(cluster) };
+  return { cluster, ...expandCluster(cluster), failed: false };
 }
 
 /** The host side of a pod's veth, named the way its CNI names it. */
