@@ -66,12 +66,18 @@ export interface ExpandedCluster {
  */
 export function resolveCluster(raw: RawCluster, reportTo: Report, addPods?: (c: Cluster) => void): ExpandedCluster {
   const path: Path = ['cluster'];
-  let failed = false;
+  // A CNI type, backend or mode outside the schema's lists was reported with the shape; the
+  // rest of the cluster is still checked, as the bridge CNI or with the defaults, but not expanded.
+  const knownCni =
+    Object.hasOwn(POD_WIRING, raw.cni.type) &&
+    ['vxlan', 'udp', 'host-gw', undefined].includes(raw.cni.backend) &&
+    ['bgp', 'vxlan', undefined].includes(raw.cni.mode);
+  let failed = !knownCni;
   const report: Report = (...args) => {
     failed = true;
     reportTo(...args);
   };
-  const cniType = raw.cni.type;
+  const cniType = Object.hasOwn(POD_WIRING, raw.cni.type) ? raw.cni.type : 'bridge';
   const onlyFor = (field: 'backend' | 'mode' | 'routeReflector' | 'blockSize', types: string[]) => {
     if (raw.cni[field] !== undefined && !types.includes(cniType))
       report([...path, 'cni', field], `cni.${field} applies to ${types.join(' and ')} only, not ${cniType}`, `remove ${field}`, 'key');
@@ -239,7 +245,13 @@ export function resolveCluster(raw: RawCluster, reportTo: Report, addPods?: (c: 
     podNetwork: podNet ? formatNetwork(podNet) : podText,
     serviceCIDR: serviceNet ? formatNetwork(serviceNet) : serviceText,
     underlay,
-    cni: { type: cniType, backend: raw.cni.backend ?? 'vxlan', mode, routeReflector: raw.cni.routeReflector ?? null, blockSize },
+    cni: {
+      type: cniType,
+      backend: knownCni ? (raw.cni.backend ?? 'vxlan') : 'vxlan',
+      mode: knownCni ? mode : 'bgp',
+      routeReflector: raw.cni.routeReflector ?? null,
+      blockSize,
+    },
     nodes,
     clients,
     lbPool,
