@@ -11,9 +11,9 @@
 // through manifest/object-reader.ts, against the field lists of manifest/fields.ts and the name
 // rules of manifest/names.ts.
 
-import { isScalar, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
+import { isScalar, LineCounter, parseAllDocuments, type Node } from 'yaml';
 import type { Diagnostic, Position } from '../labfile/diagnostics.js';
-import { pointer, positionsOf, type Located } from '../labfile/read.js';
+import { documentData, normalizeLineBreaks, pointer, positionsOf, yamlDiagnostics, type Located } from '../labfile/read.js';
 import { NODE_PORT_RANGE } from '../api/objects.js';
 import { positionIn, type ManifestObject } from './manifest/types.js';
 import { ObjectReader, isJson, type Json } from './manifest/object-reader.js';
@@ -36,7 +36,7 @@ export function readManifests(files: { file: string; text: string }[], options: 
   for (const { file, text } of files) {
     const found: Diagnostic[] = [];
     const lines = new LineCounter();
-    const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    const docs = parseAllDocuments(normalizeLineBreaks(text), { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
     const at = (offset: number | undefined): Position => {
       const p = lines.linePos(offset ?? 0);
       return { line: p.line, col: p.col };
@@ -50,7 +50,12 @@ export function readManifests(files: { file: string; text: string }[], options: 
       const root = doc.contents as Node | null;
       if (!root || (isScalar(root) && root.value === null)) continue; // an empty document, e.g. after a trailing "---"
       const positions = positionsOf(root, at);
-      const data: unknown = doc.toJS({ maxAliasCount: 100 });
+      const read = documentData(doc, file, at);
+      if ('error' in read) {
+        found.push(read.error);
+        continue;
+      }
+      const data = read.data;
       const start = at(root.range?.[0]);
       for (const entry of listEntries(file, data, positions, start, found)) {
         const reader = new ObjectReader(file, entry.positions, entry.pos, nodePortRange);
@@ -85,29 +90,6 @@ export function readManifests(files: { file: string; text: string }[], options: 
     diagnostics.push(...found.sort((a, b) => a.pos.line - b.pos.line || a.pos.col - b.pos.col));
   }
   return { objects, diagnostics };
-}
-
-const YAML_HINTS: Partial<Record<string, string>> = {
-  TAB_AS_INDENT: 'YAML indents with spaces only: replace the tabs at the start of this line with spaces',
-  BLOCK_AS_IMPLICIT_KEY: 'a value that contains ": " must be quoted, e.g. image: "busybox:1.28"',
-  DUPLICATE_KEY: 'each key may appear once in a map; remove or rename the duplicate',
-};
-
-function yamlDiagnostics(doc: Document, file: string, at: (offset: number | undefined) => Position): Diagnostic[] {
-  const out: Diagnostic[] = [];
-  for (const e of [...doc.errors, ...doc.warnings]) {
-    const pos = at(e.pos[0]);
-    // One tab error per line is enough: the yaml parser reports every tab of the indentation.
-    if (e.code === 'TAB_AS_INDENT' && out.some((d) => d.pos.line === pos.line && d.message.includes('Tabs'))) continue;
-    out.push({
-      file,
-      pos,
-      severity: e.name === 'YAMLWarning' ? 'warning' : 'error',
-      message: `YAML: ${e.message.split('\n')[0]}`,
-      hint: YAML_HINTS[e.code],
-    });
-  }
-  return out;
 }
 
 /** The objects of one document: the document itself, or the items of a `kind: List`. */

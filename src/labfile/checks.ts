@@ -307,7 +307,7 @@ const PLACEHOLDER_CHECK: Check = {
 /** Devices a cluster's CNI creates on its nodes. */
 function cniDevices(cluster: Cluster | null): string[] {
   if (!cluster) return [];
-  if (cluster.cni.type === 'flannel') return { vxlan: ['flannel.1'], udp: ['flannel0'], 'host-gw': [] }[cluster.cni.backend];
+  if (cluster.cni.type === 'flannel') return { vxlan: ['flannel.1'], udp: ['flannel0'], 'host-gw': [] }[cluster.cni.backend] ?? [];
   if (cluster.cni.type === 'calico') return cluster.cni.mode === 'vxlan' ? ['vxlan.calico'] : [];
   return ['cni0'];
 }

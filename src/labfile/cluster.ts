@@ -55,6 +55,8 @@ export interface ExpandedCluster {
   cluster: Cluster;
   namespaces: Namespace[];
   links: VethLink[];
+  /** The cluster section has errors: namespaces are only its names, nothing is expanded. */
+  failed: boolean;
 }
 
 /**
@@ -62,9 +64,20 @@ export interface ExpandedCluster {
  * more pods (those Kubernetes manifests create) on the resolved nodes before the expansion into
  * namespaces; it sees the nodes with the lab's own pods already on them.
  */
-export function resolveCluster(raw: RawCluster, report: Report, addPods?: (c: Cluster) => void): ExpandedCluster | undefined {
+export function resolveCluster(raw: RawCluster, reportTo: Report, addPods?: (c: Cluster) => void): ExpandedCluster {
   const path: Path = ['cluster'];
-  const cniType = raw.cni.type;
+  // A CNI type, backend or mode outside the schema's lists was reported with the shape; the
+  // rest of the cluster is still checked, as the bridge CNI or with the defaults, but not expanded.
+  const knownCni =
+    Object.hasOwn(POD_WIRING, raw.cni.type) &&
+    ['vxlan', 'udp', 'host-gw', undefined].includes(raw.cni.backend) &&
+    ['bgp', 'vxlan', undefined].includes(raw.cni.mode);
+  let failed = !knownCni;
+  const report: Report = (...args) => {
+    failed = true;
+    reportTo(...args);
+  };
+  const cniType = Object.hasOwn(POD_WIRING, raw.cni.type) ? raw.cni.type : 'bridge';
   const onlyFor = (field: 'backend' | 'mode' | 'routeReflector' | 'blockSize', types: string[]) => {
     if (raw.cni[field] !== undefined && !types.includes(cniType))
       report([...path, 'cni', field], `cni.${field} applies to ${types.join(' and ')} only, not ${cniType}`, `remove ${field}`, 'key');
@@ -142,6 +155,13 @@ export function resolveCluster(raw: RawCluster, report: Report, addPods?: (c: Cl
     if (segment === undefined) {
       if (spec.address !== undefined && parseIPv4(spec.address) !== undefined)
         report([...p, 'address'], `${spec.address} is on none of the underlay subnets`, `underlay subnets: ${subnets.join(', ')}`);
+      else if (spec.address === undefined && seg)
+        report(
+          p,
+          `the underlay subnet ${formatNetwork(seg)} has no address left for node ${name}`,
+          'use a larger underlay subnet, fewer nodes, or more subnets',
+          'key',
+        );
     } else {
       const host = address - network(segment);
       const size = 2 ** (32 - segment.prefix);
@@ -227,16 +247,29 @@ export function resolveCluster(raw: RawCluster, report: Report, addPods?: (c: Cl
     podNetwork: podNet ? formatNetwork(podNet) : podText,
     serviceCIDR: serviceNet ? formatNetwork(serviceNet) : serviceText,
     underlay,
-    cni: { type: cniType, backend: raw.cni.backend ?? 'vxlan', mode, routeReflector: raw.cni.routeReflector ?? null, blockSize },
+    cni: {
+      type: cniType,
+      backend: knownCni ? (raw.cni.backend ?? 'vxlan') : 'vxlan',
+      mode: knownCni ? mode : 'bgp',
+      routeReflector: raw.cni.routeReflector ?? null,
+      blockSize,
+    },
     nodes,
     clients,
     lbPool,
     dns: resolveDns(raw, serviceNet, segs, clients, used, report),
     kubernetes: null,
   };
+  if (underlay.mtu - 50 < 576 && cniType !== 'bridge')
+    report([...path, 'underlay', 'mtu'], `underlay MTU ${underlay.mtu} leaves no room for encapsulation`, 'use an underlay MTU of 1500, or at least 626');
+  // With errors above, addresses and subnets may be missing: expanding them would build on
+  // nothing. The names still exist, so that the rest of the lab is not reported against them.
+  if (failed) {
+    const names = [underlay.namespace, ...nodes.flatMap((n) => [n.name, ...n.pods.map((p) => p.name)]), ...clients.map((c) => c.name)];
+    return { cluster, namespaces: [...new Set(names)].map((n) => nsOf(n, '')), links: [], failed };
+  }
   addPods?.(cluster);
-  if (underlay.mtu - 50 < 576 && cniType !== 'bridge') report([...path, 'underlay', 'mtu'], `underlay MTU ${underlay.mtu} leaves no room for encapsulation`);
-  return { cluster, ...expandCluster(cluster) };
+  return { cluster, ...expandCluster(cluster), failed: false };
 }
 
 /** The client namespace that runs the cluster's upstream resolver. */

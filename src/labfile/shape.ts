@@ -4,6 +4,7 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { RawLab } from './schema.js';
 import { closest } from './suggest.js';
+import { quoted } from './diagnostics.js';
 import type { Context } from './context.js';
 import validateLabShape from './lab-shape.gen.js';
 
@@ -58,20 +59,20 @@ function shapeError(cx: Context, e: ErrorObject): void {
     case 'anyOf': {
       const options = (e.schema as { const?: unknown }[]).map((s) => s.const);
       if (options.every((o) => o !== undefined)) {
-        cx.error(path, `${where} is ${JSON.stringify(e.data)}; it must be one of ${options.map((o) => JSON.stringify(o)).join(', ')}`);
+        cx.error(path, `${where} is ${quoted(e.data)}; it must be one of ${options.map((o) => JSON.stringify(o)).join(', ')}`);
       } else {
-        cx.error(path, `${where} has an invalid value ${JSON.stringify(e.data)}`, schemaHint);
+        cx.error(path, `${where} has an invalid value ${quoted(e.data)}`, schemaHint);
       }
       return;
     }
     case 'pattern':
-      cx.error(path, `${where} ${JSON.stringify(e.data)} is not valid`, schemaHint);
+      cx.error(path, `${where} ${quoted(e.data)} is not valid`, schemaHint);
       return;
     case 'maxLength':
-      cx.error(path, `${where} ${JSON.stringify(e.data)} is longer than ${(e.params as { limit: number }).limit} characters`, schemaHint);
+      cx.error(path, `${where} ${quoted(e.data)} is longer than ${(e.params as { limit: number }).limit} characters`, schemaHint);
       return;
     default:
-      cx.error(path, `${where} ${e.message ?? 'is invalid'}${typeof e.data === 'string' ? ` (got "${e.data}")` : ''}`, schemaHint);
+      cx.error(path, `${where} ${e.message ?? 'is invalid'}${typeof e.data === 'string' ? ` (got ${quoted(e.data)})` : ''}`, schemaHint);
   }
 }
 
@@ -97,7 +98,7 @@ function describe(v: unknown): string {
   if (v === null) return 'empty';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a map';
-  return `${typeof v} ${JSON.stringify(v)}`;
+  return `${typeof v} ${quoted(v)}`;
 }
 
 /** The known word closest to a typo, if it is close enough to be a likely intent. */

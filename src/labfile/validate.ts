@@ -2,11 +2,11 @@
 // Shape errors come from the JSON Schema (ajv); meaning errors (references, addresses, names)
 // from namespaces.ts and checks.ts. Both point at file:line:column with a hint.
 
-import { dirname, isAbsolute, relative, resolve as resolvePath } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve as resolvePath, sep } from 'node:path';
+import { realpathSync } from 'node:fs';
 import type { Diagnostic } from './diagnostics.js';
 import { LabFileError } from './diagnostics.js';
-import { laterDocuments, positionOf, readSource, type SourceDoc } from './read.js';
+import { laterDocuments, positionOf, readSource, readTextFile, type SourceDoc } from './read.js';
 import type { RawLab } from './schema.js';
 import { resolveCluster } from './cluster.js';
 import type { Context, Path } from './context.js';
@@ -39,9 +39,15 @@ export type ManifestHook = (c: Cluster, sources: ManifestSource[]) => Diagnostic
 export function readLabFile(file: string, text?: string, manifests?: ManifestHook): LoadResult {
   const abs = resolvePath(file);
   // Messages name the file as the user would: relative to where they are, when it is below.
-  const shown = relative(process.cwd(), abs);
-  const source = text ?? readFileSync(abs, 'utf8');
-  const src = readSource(shown.startsWith('..') || isAbsolute(shown) ? abs : shown, source);
+  const shown = shownPath(abs);
+  let source = text;
+  if (source === undefined) {
+    const r = readTextFile(abs);
+    if ('problem' in r)
+      throw new LabFileError([{ file: shown, pos: { line: 1, col: 1 }, severity: 'error', message: `the lab file ${r.problem}`, hint: r.hint }]);
+    source = r.text;
+  }
+  const src = readSource(shown, source);
   const diags = [...src.diagnostics];
   let lab: Lab | undefined;
   if (!diags.some((d) => d.severity === 'error')) {
@@ -54,6 +60,24 @@ export function readLabFile(file: string, text?: string, manifests?: ManifestHoo
   return { lab, warnings: diags.filter((d) => d.severity === 'warning') };
 }
 
+/** A path as the user would write it: relative to where they are, when it is below. */
+function shownPath(abs: string): string {
+  const rel = relative(process.cwd(), abs);
+  return rel.startsWith('..') || isAbsolute(rel) ? abs : rel;
+}
+
+/** Every error says what to do; where a check has no better advice, where to look. */
+function fieldHint(path: Path): string {
+  const field = path.filter((p) => typeof p === 'string').join('.');
+  return field ? `\`knetlab schema\` describes what ${field.length > 60 ? field.slice(0, 60) + '…' : field} takes` : '`knetlab schema` describes a lab file';
+}
+
+/** Whether `path` (symlinks resolved) is `dir` or below it. */
+function inside(dir: string, path: string): boolean {
+  const rel = relative(dir, path);
+  return rel === '' || (!rel.startsWith('..' + sep) && rel !== '..' && !isAbsolute(rel));
+}
+
 function sortDiags(d: Diagnostic[]): Diagnostic[] {
   return [...d].sort((a, b) => a.pos.line - b.pos.line || a.pos.col - b.pos.col);
 }
@@ -61,6 +85,8 @@ function sortDiags(d: Diagnostic[]): Diagnostic[] {
 class Validator implements Context {
   readonly diags: Diagnostic[] = [];
   manifestPodsMissing = false;
+  /** Where an error was reported already ("line:col"): one error per place. */
+  private readonly errorAt = new Set<string>();
   constructor(
     readonly src: SourceDoc,
     private readonly abs: string,
@@ -71,8 +97,10 @@ class Validator implements Context {
   error(path: Path, message: string, hint?: string, at: 'key' | 'value' = 'value'): void {
     const pos = positionOf(this.src, path, at);
     // A name can fail both the schema's pattern and a meaning check: report one error per place.
-    if (this.diags.some((d) => d.severity === 'error' && d.pos.line === pos.line && d.pos.col === pos.col)) return;
-    this.diags.push({ file: this.src.file, pos: positionOf(this.src, path, at), severity: 'error', message, hint });
+    const key = `${pos.line}:${pos.col}`;
+    if (this.errorAt.has(key)) return;
+    this.errorAt.add(key);
+    this.diags.push({ file: this.src.file, pos, severity: 'error', message, hint: hint ?? fieldHint(path) });
   }
 
   warn(path: Path, message: string, hint?: string): void {
@@ -126,8 +154,11 @@ class Validator implements Context {
     }
     const links = [...(expanded?.links ?? []), ...readLinks(this, topology.links ?? [], namespaces)];
     crossChecks(this, namespaces, links);
-    const checks = (raw.checks ?? []).map((c, i) => readCheck(this, c, ['checks', i], namespaces, expanded?.cluster ?? null));
-    const observe = (raw.observe ?? []).map((o, i) => {
+    // Checks and observe name the cluster's pods and devices: after an error in the cluster
+    // section there are none to check them against, and every one would be a false error.
+    const clusterFailed = expanded?.failed ?? false;
+    const checks = clusterFailed ? [] : (raw.checks ?? []).map((c, i) => readCheck(this, c, ['checks', i], namespaces, expanded?.cluster ?? null));
+    const observe = (clusterFailed ? [] : (raw.observe ?? [])).map((o, i) => {
       if (!namespaces.has(o.from)) unknownNamespace(this, ['observe', i, 'from'], o.from, namespaces);
       o.run.forEach((arg, j) => {
         if (/[\n\0]/.test(arg)) this.error(['observe', i, 'run', j], 'command arguments cannot contain newlines');
@@ -158,17 +189,39 @@ class Validator implements Context {
       return;
     }
     const sources: ManifestSource[] = [];
+    // A lab is a folder: what it names must be in it, symlinks resolved, so that a lab (run as
+    // root) cannot read, and echo back in its errors, files elsewhere on the machine.
+    let labDir: string;
+    try {
+      labDir = realpathSync(dirname(this.abs));
+    } catch {
+      labDir = dirname(this.abs);
+    }
     (raw.manifests ?? []).forEach((m, i) => {
       const abs = resolvePath(dirname(this.abs), m);
+      let real: string;
       try {
-        sources.push({ file: relative(process.cwd(), abs).startsWith('..') ? abs : relative(process.cwd(), abs), text: readFileSync(abs, 'utf8') });
+        real = realpathSync(abs);
       } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
         this.error(
           ['manifests', i],
-          `cannot read manifest ${m}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+          `manifest ${m} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? 'error'})`}`,
           'paths are relative to the lab folder',
         );
+        return;
       }
+      if (!inside(labDir, real)) {
+        this.error(
+          ['manifests', i],
+          `manifest ${m} is outside the lab folder`,
+          'a lab names only files in its own folder (or below it), symlinks included: copy the file in',
+        );
+        return;
+      }
+      const r = readTextFile(real);
+      if ('problem' in r) this.error(['manifests', i], `manifest ${m} ${r.problem}`, r.hint);
+      else sources.push({ file: shownPath(abs), text: r.text });
     });
     if (later !== null) sources.push({ file: this.src.file, text: later });
     const read = sources.length || c.dns ? this.manifests(c, sources) : [];

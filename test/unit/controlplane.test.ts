@@ -201,8 +201,19 @@ t.test('scheduling: pods bound by nodeName stay there, the rest go to the node w
   ]);
   t.same(lost.state.pods, []);
   const full = run(objectsOf(deployment('big', 3)), null, { nodes: [{ name: 'tiny', podCIDR: '10.1.0.0/30', firstHost: 1, reserved: [] }] });
-  t.match(errorsOf(full)[0], /failed to allocate for range 0: no IP addresses available in range set 10\.1\.0\.0\/30 on node tiny/);
+  t.equal(errorsOf(full).length, 1, 'more replicas than the pod subnets hold: one error, up front');
+  t.match(errorsOf(full)[0], /spec\.replicas 3 is more than the cluster's pod subnets can address \(2 pods on 1 node\)/);
   t.equal(full.state.pods.length, 2);
+  // A full node beside pods bound to it by name: host-local's own error, once for the node.
+  const pinned = run(
+    objectsOf(pod('a', '{ app: p }', 'nodeName: tiny\n  '), pod('b', '{ app: p }', 'nodeName: tiny\n  '), pod('c', '{ app: p }', 'nodeName: tiny\n  ')),
+    null,
+    {
+      nodes: [{ name: 'tiny', podCIDR: '10.1.0.0/30', firstHost: 1, reserved: [] }],
+    },
+  );
+  t.equal(errorsOf(pinned).length, 1);
+  t.match(errorsOf(pinned)[0], /failed to allocate for range 0: no IP addresses available in range set 10\.1\.0\.0\/30 on node tiny/);
 });
 
 t.test('names: ReplicaSet <deployment>-<pod-template-hash>, pods <replicaset>-<5 characters>, the same on every run', async (t) => {

@@ -4,6 +4,7 @@
 
 import type { Diagnostic } from '../../labfile/diagnostics.js';
 import { positionIn, type ManifestObject } from '../manifest/types.js';
+import { API_HINT } from '../manifest/object-reader.js';
 import type { ClusterState } from '../../api/objects.js';
 
 export interface ControlPlaneConfig {
@@ -52,7 +53,7 @@ export class ControlPlane {
     const pos = positionIn(obj, path);
     // A Deployment's replicas share one source: one error per place is enough.
     if (this.diagnostics.some((d) => d.file === obj.file && d.pos.line === pos.line && d.pos.col === pos.col && d.message === message)) return;
-    this.diagnostics.push({ file: obj.file, pos, severity: 'error', message, hint });
+    this.diagnostics.push({ file: obj.file, pos, severity: 'error', message, hint: hint ?? API_HINT });
   }
 
   warn(obj: ManifestObject, path: Path, message: string, hint?: string): void {

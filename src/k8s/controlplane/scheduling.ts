@@ -52,6 +52,10 @@ interface NodeSlot {
   last: number;
   /** Pod addresses in use, the lab's own pods' included. */
   taken: Set<number>;
+  /** No address below this one is free. */
+  next: number;
+  /** An address was asked for and none was left. */
+  full: boolean;
   pods: number;
 }
 
@@ -141,7 +145,18 @@ function deployment(cp: ControlPlane, o: DeploymentObject, prevPods: Pod[], name
     prev,
   });
   requests.push(...kept.map((p) => request(p.meta.name, p)));
-  for (let index = 0, missing = d.replicas - kept.length; missing > 0; index++) {
+  // Every replica becomes a network namespace with an address from a node's podCIDR: refuse,
+  // once and before creating any, what the pod subnets cannot hold.
+  const capacity = cp.cfg.nodes.reduce((sum, n) => sum + Math.max(0, podAddresses(n.podCIDR, n.firstHost) - n.reserved.length), 0);
+  if (d.replicas > capacity) {
+    cp.error(
+      o,
+      ['spec', 'replicas'],
+      `spec.replicas ${d.replicas} is more than the cluster's pod subnets can address (${capacity} pods on ${cp.cfg.nodes.length} node${cp.cfg.nodes.length === 1 ? '' : 's'})`,
+      'run fewer replicas, or give the nodes larger podCIDRs',
+    );
+  }
+  for (let index = 0, missing = Math.min(d.replicas, capacity) - kept.length; missing > 0; index++) {
     const name = generatedName(`${rs}-`, `${rs}${index}`);
     if (names.has(keyOf(o.namespace, name))) continue;
     names.add(keyOf(o.namespace, name));
@@ -160,6 +175,12 @@ function deployment(cp: ControlPlane, o: DeploymentObject, prevPods: Pod[], name
   };
 }
 
+/** How many pod addresses a node's podCIDR holds: from network + firstHost to the last before broadcast. */
+function podAddresses(podCIDR: string, firstHost: number): number {
+  const c = parseCidr(podCIDR);
+  return c ? Math.max(0, 2 ** (32 - c.prefix) - 1 - firstHost) : 0;
+}
+
 /**
  * Pods that existed stay on their node with their address; pods bound by spec.nodeName go to
  * that node; the others are spread: each to the node with the fewest pods, ties in node order.
@@ -176,6 +197,8 @@ function schedule(cp: ControlPlane, requests: PodRequest[], prevPods: Pod[]): Po
       name: n.name,
       podCIDR: n.podCIDR,
       first: base + n.firstHost,
+      next: base + n.firstHost,
+      full: false,
       last: broadcast - 1,
       taken: new Set(n.reserved.map((r) => parseIPv4(r)!)),
       pods: 0,
@@ -229,8 +252,13 @@ function schedule(cp: ControlPlane, requests: PodRequest[], prevPods: Pod[]): Po
     if (!p) return;
     let ip = p.ip;
     if (ip === undefined) {
-      for (let a = p.slot.first; a <= p.slot.last && ip === undefined; a++) if (!p.slot.taken.has(a)) ip = a;
+      // Addresses are only ever taken, so the lowest free one never moves down: resume from it.
+      while (p.slot.next <= p.slot.last && p.slot.taken.has(p.slot.next)) p.slot.next++;
+      if (p.slot.next <= p.slot.last) ip = p.slot.next;
       if (ip === undefined) {
+        // One error per full node says it; the pods after the first would only repeat it.
+        if (p.slot.full) return;
+        p.slot.full = true;
         cp.error(
           r.source,
           ['metadata', 'name'],

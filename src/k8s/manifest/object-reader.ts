@@ -43,6 +43,9 @@ export function describe(v: unknown): string {
 }
 
 /** One object's fields, read with their types and positions; every problem goes to `diagnostics`. */
+/** For errors whose rule is the API server's own, with nothing more specific to say. */
+export const API_HINT = 'knetlab checks this as the Kubernetes API server does: see the field in the Kubernetes API reference (kubectl explain)';
+
 export class ObjectReader {
   readonly diagnostics: Diagnostic[] = [];
   /** The top-level fields of the kind being read: a nested field named like one is misplaced. */
@@ -60,7 +63,7 @@ export class ObjectReader {
   }
 
   error(path: Path, message: string, hint?: string, prefer: 'key' | 'value' = 'value'): void {
-    this.diagnostics.push({ file: this.file, pos: this.at(path, prefer), severity: 'error', message, hint });
+    this.diagnostics.push({ file: this.file, pos: this.at(path, prefer), severity: 'error', message, hint: hint ?? API_HINT });
   }
 
   warn(path: Path, message: string, hint?: string): void {

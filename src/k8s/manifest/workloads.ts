@@ -139,6 +139,9 @@ export function readDeployment(r: ObjectReader, value: unknown): DeploymentSpec 
   r.fields(spec, ['spec'], ['replicas', 'selector', 'template'], DEPLOYMENT_SPEC_UNMODELLED);
   const replicas = r.integer(spec.replicas, ['spec', 'replicas']) ?? 1;
   if (replicas < 0) r.error(['spec', 'replicas'], `spec.replicas ${replicas} must be greater than or equal to 0`);
+  // The field is an int32: the API server refuses more when it decodes the object.
+  else if (replicas > 2 ** 31 - 1)
+    r.error(['spec', 'replicas'], `spec.replicas ${replicas} does not fit in an int32`, 'a lab runs a handful of replicas, e.g. replicas: 3');
   const sel = r.map(spec.selector, ['spec', 'selector'], 'apps/v1 Deployments need selector.matchLabels matching the template labels');
   let selector: Record<string, string> = {};
   if (sel) {
