@@ -10,6 +10,7 @@ const AGENTS: Record<AgentName, (argv: string[]) => Promise<void>> = {
   controlplane: async (argv) => runAgent('controlplane', (await import('../components/controlplane/prober.js')).proberAgent, argv),
   'metallb-speaker': async (argv) => runAgent('metallb-speaker', (await import('../components/metallb/speaker.js')).speakerAgent, argv),
   'flannel-udp': async (argv) => runAgent('flannel-udp', (await import('../components/flannel/udp-proxy.js')).flannelUdpAgent, argv),
+  'ingress-nginx': async (argv) => runAgent('ingress-nginx', (await import('../components/ingress-nginx/controller.js')).ingressNginxAgent, argv),
 };
 
 const [name, ...argv] = process.argv.slice(2);

@@ -11,6 +11,7 @@ import { cniPlugins } from '../components/cni-plugins/plan.js';
 import { cloudLoadBalancer } from '../components/cloud-load-balancer/plan.js';
 import { apiStore, readinessProber } from '../components/controlplane/plan.js';
 import { flannel } from '../components/flannel/plan.js';
+import { ingressNginx } from '../components/ingress-nginx/plan.js';
 import { kubeProxy } from '../components/kube-proxy/plan.js';
 import { metallb } from '../components/metallb/plan.js';
 
@@ -21,7 +22,8 @@ export { NGINX_STREAM_MODULE, nginxConfig, portsKey } from '../components/echo-s
 export const CNIS: Record<CniType, Cni> = { flannel, calico, bridge: cniPlugins };
 
 /**
- * Services come after the pods' servers: readiness probes find them answering. Last, the cloud
- * load balancer in front of the nodes, once their node ports are programmed.
+ * Services come after the pods' servers: readiness probes find them answering. The ingress
+ * controllers once their backends' endpoints are known. Last, the cloud load balancer in front of
+ * the nodes, once their node ports are programmed.
  */
-export const NODE_COMPONENTS: readonly Component[] = [apiStore, kubeProxy, readinessProber, metallb, cloudLoadBalancer];
+export const NODE_COMPONENTS: readonly Component[] = [apiStore, kubeProxy, readinessProber, ingressNginx, metallb, cloudLoadBalancer];
