@@ -1469,6 +1469,12 @@ ip netns exec client curl -sS --max-time 2 -H 'Host: foo.com' -w '\nstatus=%{htt
 ip netns exec client curl -sS --max-time 2 -H 'Host: unknown.example.com' -w '\nstatus=%{http_code}\n' http://192.168.56.240/bar
 # the catch-all server answers /healthz
 ip netns exec client curl -sS --max-time 2 -w '\nstatus=%{http_code}\n' http://192.168.56.240/healthz
+# a body of exactly the default proxy-body-size (1m = 1048576 bytes) passes
+ip netns exec client sh -c 'head -c 1048576 /dev/zero | curl -sS --max-time 2 -H '\''Host: foo.bar.com'\'' --data-binary @- -H '\''Content-Type: application/octet-stream'\'' -w '\''\nstatus=%{http_code}\n'\'' http://192.168.56.240/bar'
+# one byte more is refused by nginx with 413, before any backend sees it
+ip netns exec client sh -c 'head -c 1048577 /dev/zero | curl -sS --max-time 2 -H '\''Host: foo.bar.com'\'' --data-binary @- -H '\''Content-Type: application/octet-stream'\'' -w '\''\nstatus=%{http_code}\n'\'' http://192.168.56.240/bar'
+# over https a host without a tls section gets the default fake certificate, and still its route
+ip netns exec client curl -sS --max-time 2 --resolve foo.bar.com:443:192.168.56.240 -k -v -w '\nstatus=%{http_code}\n' https://foo.bar.com/bar
 
 # Clean up (what "knetlab down" does, by the recorded PIDs and namespaces):
 # pkill -F /run/knetlab/labs/ingress-hosts/service1-79c4dfb79d-5qljd.nginx.pid

@@ -244,6 +244,9 @@ export function renderNginx(state: ClusterState, files: ControllerFiles): Render
   const conf = [
     '# knetlab: ingress-nginx-controller, rendered from the Ingresses of class k8s.io/ingress-nginx',
     `# (${served.map((i) => `${i.meta.namespace}/${i.meta.name}`).join(', ') || 'none yet'})`,
+    // The workers spill request bodies larger than their buffer into tmp/, inside the lab's
+    // folder, which only root may enter (in ingress-nginx's image, www-data owns its own).
+    'user root;',
     'worker_processes 1;',
     'events { worker_connections 1024; }',
     'http {',
