@@ -157,12 +157,82 @@ export interface EndpointSlice {
   managedBy: string;
 }
 
+/** networking.k8s.io/v1 Ingress path types. */
+export type IngressPathType = 'Exact' | 'Prefix' | 'ImplementationSpecific';
+export const INGRESS_PATH_TYPES: readonly IngressPathType[] = ['Exact', 'Prefix', 'ImplementationSpecific'];
+
+/** An Ingress backend: a Service in the Ingress's namespace and one of its ports, by number or name. */
+export interface IngressBackend {
+  service: string;
+  port: number | string;
+}
+
+export interface IngressPath {
+  path: string;
+  pathType: IngressPathType;
+  backend: IngressBackend;
+}
+
+export interface IngressRule {
+  /** A precise name, a wildcard "*.foo.com" (exactly one more label), or "" for any host. */
+  host: string;
+  paths: IngressPath[];
+}
+
+export interface IngressTLS {
+  hosts: string[];
+  secretName: string;
+}
+
+/** networking.k8s.io/v1 Ingress, with its class resolved (spec.ingressClassName or the legacy annotation). */
+export interface Ingress {
+  meta: Meta;
+  /** null: no class named; the default IngressClass's controller serves it. */
+  ingressClassName: string | null;
+  defaultBackend: IngressBackend | null;
+  rules: IngressRule[];
+  tls: IngressTLS[];
+}
+
+/** networking.k8s.io/v1 IngressClass. */
+export interface IngressClass {
+  meta: Meta;
+  /** spec.controller, e.g. k8s.io/ingress-nginx. */
+  controller: string;
+  /** The ingressclass.kubernetes.io/is-default-class annotation is "true". */
+  isDefault: boolean;
+}
+
+/** A Secret of type kubernetes.io/tls: its tls.crt and tls.key, as PEM text. */
+export interface TLSSecret {
+  meta: Meta;
+  cert: string;
+  key: string;
+}
+
+/** What ingress controllers read from the API. */
+export interface IngressState {
+  classes: IngressClass[];
+  ingresses: Ingress[];
+  secrets: TLSSecret[];
+}
+
+/** The controller name ingress-nginx's IngressClass names (--controller-class). */
+export const INGRESS_NGINX_CONTROLLER = 'k8s.io/ingress-nginx';
+/** The controller's image, without tag or digest: a pod running it runs ingress-nginx's nginx, not the echo server. */
+export const INGRESS_NGINX_IMAGE = 'registry.k8s.io/ingress-nginx/controller';
+
+export const runsIngressNginx = (containers: readonly Container[]): boolean =>
+  containers.some((c) => c.image.replace(/@.*$/, '').replace(/:[^/]*$/, '') === INGRESS_NGINX_IMAGE);
+
 /** Everything in the cluster's API, as one value. */
 export interface ClusterState {
   pods: Pod[];
   deployments: Deployment[];
   services: Service[];
   slices: EndpointSlice[];
+  /** Ingresses, IngressClasses and TLS Secrets; absent when the lab has none of them. */
+  ingress?: IngressState;
 }
 
 export const DEFAULT_SERVICE_CIDR = '10.96.0.0/12';

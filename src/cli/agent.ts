@@ -11,6 +11,7 @@ const AGENTS: Record<AgentName, (argv: string[]) => Promise<void>> = {
   'metallb-speaker': async (argv) => runAgent('metallb-speaker', (await import('../components/metallb/speaker.js')).speakerAgent, argv),
   'flannel-udp': async (argv) => runAgent('flannel-udp', (await import('../components/flannel/udp-proxy.js')).flannelUdpAgent, argv),
   coredns: async (argv) => runAgent('coredns', (await import('../components/coredns/server.js')).corednsAgent, argv),
+  'ingress-nginx': async (argv) => runAgent('ingress-nginx', (await import('../components/ingress-nginx/controller.js')).ingressNginxAgent, argv),
 };
 
 const [name, ...argv] = process.argv.slice(2);

@@ -6,7 +6,8 @@
 //
 // One reconcile runs the controllers in order: controlplane/scheduling.ts (Deployments, pods,
 // nodes, pod addresses), controlplane/allocation.ts (cluster IPs, node ports, load balancer
-// addresses), then controlplane/endpoints.ts (EndpointSlices), sharing controlplane/context.ts.
+// addresses), controlplane/endpoints.ts (EndpointSlices), then controlplane/ingress.ts (Ingresses
+// checked against the Services and Secrets), sharing controlplane/context.ts.
 
 import type { Diagnostic } from '../labfile/diagnostics.js';
 import type { ManifestObject } from './manifest/types.js';
@@ -15,6 +16,7 @@ import { ControlPlane, type ClusterEvent, type ControlPlaneConfig } from './cont
 import { workloads } from './controlplane/scheduling.js';
 import { allocateServices } from './controlplane/allocation.js';
 import { checkEndpointObjects, computeSlices } from './controlplane/endpoints.js';
+import { resolveIngresses } from './controlplane/ingress.js';
 
 export { computeSlices };
 
@@ -37,8 +39,9 @@ export function reconcile(objects: ManifestObject[], cfg: ControlPlaneConfig, pr
   const services = allocateServices(cp);
   const state: ClusterState = { pods, deployments, services, slices: cp.prev?.slices ?? [] };
   checkEndpointObjects(cp, services);
+  const ingress = resolveIngresses(cp, services);
   return {
-    state: { ...state, slices: computeSlices(state, { objects: cp.objects, now: cp.cfg.now }) },
+    state: { ...state, slices: computeSlices(state, { objects: cp.objects, now: cp.cfg.now }), ...(ingress ? { ingress } : {}) },
     diagnostics: cp.diagnostics,
     events: cp.events,
   };

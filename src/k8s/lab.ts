@@ -14,7 +14,7 @@ import type { ControlPlaneConfig } from './controlplane/context.js';
 import { readManifests } from './manifest.js';
 import { positionIn, type ManifestObject } from './manifest/types.js';
 import type { ClusterState, KubeProxyConfiguration, Pod, Protocol } from '../api/objects.js';
-import { DEFAULT_KUBE_PROXY_CONFIGURATION, NODE_PORT_RANGE } from '../api/objects.js';
+import { DEFAULT_KUBE_PROXY_CONFIGURATION, NODE_PORT_RANGE, runsIngressNginx } from '../api/objects.js';
 
 export function controlPlaneConfig(c: Cluster, now: string): ControlPlaneConfig {
   return {
@@ -50,6 +50,17 @@ export function clusterPod(c: Cluster, pod: Pod): ClusterPod {
   // The DNS server listens on the DNS pods' ports itself: no echo server there.
   const dns = runsDns(pod);
   const paths = pod.containers.flatMap((k) => (k.readinessProbe?.kind === 'httpGet' ? [k.readinessProbe.path] : []));
+  // ingress-nginx's controller pod runs its own nginx (components/ingress-nginx), not the echo server.
+  if (runsIngressNginx(pod.containers))
+    return {
+      name: pod.meta.name,
+      node: pod.nodeName,
+      ip: pod.podIP,
+      hostIf: podHostIf(c.cni.type, pod.meta.name, pod.meta.namespace),
+      ports: [],
+      udpPorts: [],
+      readinessPaths: [],
+    };
   return {
     name: pod.meta.name,
     node: pod.nodeName,

@@ -32,7 +32,10 @@ export function probeCommand(check: Check, netns: string, birdSocket: (speaker: 
       const urls = Array.from({ length: p.requests }, () => p.url);
       // "Connection: close" makes every request a new connection, so each one is load-balanced.
       const close = p.requests > 1 ? ['-H', 'Connection: close'] : [];
-      return inNetns(netns, ['curl', '-sS', '--max-time', String(Math.max(2, wait)), ...close, '-w', WRITE_OUT, ...urls]);
+      const curl = ['curl', '-sS', '--max-time', String(Math.max(2, wait)), ...close, ...httpExtras(check), '-w', writeOut(check), ...urls];
+      if (p.bodyBytes === undefined) return inNetns(netns, curl);
+      // The body is streamed from /dev/zero, so a tutorial shows its size rather than its bytes.
+      return inNetns(netns, ['sh', '-c', `head -c ${p.bodyBytes} /dev/zero | ${argvToShell(curl)}`]);
     }
     case 'udp': {
       // -W 1: done once one datagram came back; -w: how long to wait for it.
@@ -85,9 +88,39 @@ export function probeCommand(check: Check, netns: string, birdSocket: (speaker: 
   }
 }
 
+/** curl options an http check adds for Ingress: a Host header, a pinned name, a body, https without trust, -v for the certificate. */
+function httpExtras(check: Check): string[] {
+  const p = check.probe as Extract<Check['probe'], { kind: 'http' }>;
+  const e = check.expect;
+  const url = new URL(p.url);
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+  return [
+    ...(p.hostHeader !== undefined ? ['-H', `Host: ${p.hostHeader}`] : []),
+    ...(p.resolve !== undefined ? ['--resolve', `${url.hostname}:${port}:${p.resolve}`] : []),
+    // Which certificate the server chose is what an https check judges (by subject and issuer), not whether it is trusted.
+    ...(url.protocol === 'https:' ? ['-k'] : []),
+    ...(e.certSubject !== undefined || e.certIssuer !== undefined ? ['-v'] : []),
+    ...(p.bodyBytes !== undefined ? ['--data-binary', '@-', '-H', 'Content-Type: application/octet-stream'] : []),
+  ];
+}
+
+/** The write-out, with the response headers the check expects (curl's %header{}) after the status. */
+function writeOut(check: Check): string {
+  const names = [...(check.expect.location !== undefined ? ['location'] : []), ...Object.keys(check.expect.headers ?? {})];
+  return WRITE_OUT + names.map((n) => `header.${n}=%header{${n}}\\n`).join('');
+}
+
 export interface HttpReply {
   status: number;
   body: string;
+  /** The headers the write-out asked for, by lowercased name ("" when absent). */
+  headers?: Record<string, string>;
+}
+
+/** The certificates' subject and issuer lines curl -v printed, in order. */
+export function parseCertLines(stderr: string): { subject: string[]; issuer: string[] } {
+  const pick = (what: string) => [...stderr.matchAll(new RegExp(`^\\*\\s+${what}: (.*)$`, 'gm'))].map((m) => m[1]!.trim());
+  return { subject: pick('subject'), issuer: pick('issuer') };
 }
 
 /** socat's messages without the date, program and level it starts each with ("2024/01/02 03:04:05 socat[42] E "). */
@@ -183,10 +216,11 @@ export function parseConntrack(stdout: string): ConntrackEntry[] {
 /** Split curl output written with the status write-out into one reply per request. */
 export function parseCurl(stdout: string): HttpReply[] {
   const replies: HttpReply[] = [];
-  const re = /\nstatus=(\d{3})\n/g;
+  const re = /\nstatus=(\d{3})\n((?:header\.[a-z0-9-]+=[^\n]*\n)*)/g;
   let from = 0;
   for (let m = re.exec(stdout); m; m = re.exec(stdout)) {
-    replies.push({ status: Number(m[1]), body: stdout.slice(from, m.index).trim() });
+    const headers = m[2] ? Object.fromEntries([...m[2].matchAll(/^header\.([a-z0-9-]+)=(.*)$/gm)].map((h) => [h[1]!, h[2]!])) : undefined;
+    replies.push({ status: Number(m[1]), body: stdout.slice(from, m.index).trim(), ...(headers ? { headers } : {}) });
     from = re.lastIndex;
   }
   return replies;

@@ -87,7 +87,7 @@ function readProbe(cx: Context, c: RawCheck, p: Path, kind: ProbeKind, namespace
         cx.error([...p, 'http'], `"${c.http}" is not an http:// or https:// URL`, 'e.g. http: http://172.17.0.3/');
         return { kind, url: '', host: '', requests: 1 };
       }
-      return { kind, url: url.href, host: url.hostname, requests: c.requests ?? 1 };
+      return { kind, url: url.href, host: url.hostname, requests: c.requests ?? 1, ...httpOptions(cx, c, p, url) };
     }
     case 'link':
     case 'capture': {
@@ -146,6 +146,20 @@ function readProbe(cx: Context, c: RawCheck, p: Path, kind: ProbeKind, namespace
 
 /** A DNS name as a resolver takes it: labels of letters, digits, "-" and "_" (SRV's _port._proto), an optional final dot. */
 const DNS_NAME_RE = /^([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$/;
+/** What an http check sends besides its URL: a Host header, a pinned address, a body. */
+function httpOptions(cx: Context, c: RawCheck, p: Path, url: URL): { hostHeader?: string; resolve?: string; bodyBytes?: number } {
+  const out: { hostHeader?: string; resolve?: string; bodyBytes?: number } = {};
+  if (c.host !== undefined) out.hostHeader = c.host;
+  if (c.resolve !== undefined) {
+    if (parseIPv4(c.resolve) === undefined)
+      cx.error([...p, 'resolve'], `resolve "${c.resolve}" is not an IPv4 address`, 'the address the URL host name stands for, e.g. 192.168.56.240');
+    else if (parseIPv4(url.hostname) !== undefined)
+      cx.error([...p, 'resolve'], `resolve pins a host name, and ${url.hostname} is an address`, 'write the name in the URL, e.g. https://foo.bar.com/', 'key');
+    else out.resolve = c.resolve;
+  }
+  if (c.body !== undefined) out.bodyBytes = c.body;
+  return out;
+}
 
 /** "address:port" of a tcp, udp or sctp check. */
 function addressPort(cx: Context, p: Path, text: string, example: string): { address: string; port: number } {
@@ -193,6 +207,15 @@ function readExpectation(cx: Context, c: RawCheck, p: Path, probe: Probe): Expec
     qname: e.qname ?? null,
     authoritative: e.authoritative ?? null,
   };
+  if (e.location !== undefined) out.location = e.location;
+  if (e.headers !== undefined) out.headers = Object.fromEntries(Object.entries(e.headers).map(([k, v]) => [k.toLowerCase(), v]));
+  if (e.certSubject !== undefined) out.certSubject = e.certSubject;
+  if (e.certIssuer !== undefined) out.certIssuer = e.certIssuer;
+  for (const f of ['certSubject', 'certIssuer'] as const)
+    if (e[f] !== undefined && probe.kind === 'http' && !probe.url.startsWith('https:'))
+      cx.error([...p, 'expect', f], `expect.${f} needs an https:// URL`, 'only a TLS handshake shows a certificate', 'key');
+  for (const f of ['host', 'resolve', 'body'] as const)
+    if (c[f] !== undefined && probe.kind !== 'http') cx.error([...p, f], `${f} applies to http checks only`, undefined, 'key');
   for (const [field, kinds] of EXPECT_FIELDS) {
     if (e[field] !== undefined && !kinds.includes(probe.kind))
       cx.error([...p, 'expect', field], `expect.${field} applies to ${kinds.join(', ')} checks only`, undefined, 'key');
@@ -229,7 +252,10 @@ function readExpectation(cx: Context, c: RawCheck, p: Path, probe: Probe): Expec
       probe.kind === 'conntrack' ? 'keep only present: false, sport and dstNat' : 'keep only present: false',
     );
   if (reachable && out.failure !== null) cx.error([...p, 'expect', 'failure'], 'failure needs reachable: false', 'add reachable: false');
-  if (!reachable && (out.status ?? out.bodyContains ?? out.json ?? out.backends) !== null)
+  if (
+    !reachable &&
+    ((out.status ?? out.bodyContains ?? out.json ?? out.backends) !== null || [e.location, e.headers, e.certSubject, e.certIssuer].some((v) => v !== undefined))
+  )
     cx.error([...p, 'expect'], 'an unreachable check cannot also expect a response');
   if (e.minShare !== undefined && !e.backends)
     cx.error([...p, 'expect', 'minShare'], 'minShare needs backends', 'list the pods that must answer under expect.backends');
@@ -287,6 +313,10 @@ const EXPECT_FIELDS: [keyof RawExpect, ProbeKind[]][] = [
   ['cname', ['dns']],
   ['qname', ['dns']],
   ['authoritative', ['dns']],
+  ['location', ['http']],
+  ['headers', ['http']],
+  ['certSubject', ['http']],
+  ['certIssuer', ['http']],
 ];
 const STATES: Partial<Record<ProbeKind, string[]>> = {
   link: ['UP', 'DOWN', 'UNKNOWN'],
@@ -328,7 +358,7 @@ export function defaultCheckName(from: string, probe: Probe, expect: Expectation
     case 'tcp':
       return `${from} ${verb}connect${expect.reachable ? 's' : ''} to ${probe.address}:${probe.port}`;
     case 'http':
-      return `${from} ${verb}GET${expect.reachable ? 's' : ''} ${probe.url}${probe.requests > 1 ? ` ×${probe.requests}` : ''}`;
+      return `${from} ${verb}${probe.bodyBytes !== undefined ? `POST${expect.reachable ? 's' : ''} ${probe.bodyBytes} bytes to` : `GET${expect.reachable ? 's' : ''}`} ${probe.url}${probe.hostHeader !== undefined ? ` (Host: ${probe.hostHeader})` : ''}${probe.resolve !== undefined ? ` at ${probe.resolve}` : ''}${probe.requests > 1 ? ` ×${probe.requests}` : ''}`;
     case 'udp':
       return `${from} gets ${expect.reachable ? '' : 'no '}UDP ${expect.reachable ? 'answers' : 'answer'} from ${probe.address}:${probe.port}${probe.requests > 1 ? ` ×${probe.requests}` : ''}${probe.sourcePort !== null ? ` (from port ${probe.sourcePort})` : ''}`;
     case 'sctp':

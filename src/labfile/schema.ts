@@ -198,6 +198,16 @@ export const Expect = Type.Object(
       Type.String({ description: 'dns: the fully qualified name that answered, after the search path (e.g. web.default.svc.cluster.local.).' }),
     ),
     authoritative: Type.Optional(Type.Boolean({ description: 'dns: the aa flag.' })),
+    location: Type.Optional(Type.String({ description: 'http: the Location header of the response, exactly (a redirect).' })),
+    headers: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[A-Za-z0-9-]+$' }), Type.String(), {
+        description: 'http: response headers (names case-insensitive) and their exact values, e.g. Strict-Transport-Security.',
+      }),
+    ),
+    certSubject: Type.Optional(
+      Type.String({ description: 'https: text the server certificate\'s subject contains, as curl -v prints it, e.g. "CN=foo.bar.com".' }),
+    ),
+    certIssuer: Type.Optional(Type.String({ description: 'https: text the server certificate\'s issuer contains, e.g. "O=Acme Co".' })),
   },
   { additionalProperties: false },
 );
@@ -209,6 +219,21 @@ export const Check = Type.Object(
     ping: Type.Optional(Type.String({ description: 'Address to ping.' })),
     tcp: Type.Optional(Type.String({ description: 'address:port to open a TCP connection to.' })),
     http: Type.Optional(Type.String({ description: 'URL to GET with curl.' })),
+    host: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z0-9.*:_-]+$',
+        description: 'http: the Host header to send (curl -H "Host: …"), e.g. to reach an Ingress host by address.',
+      }),
+    ),
+    resolve: Type.Optional(
+      Type.String({
+        description:
+          "http: the address the URL's host name is pinned to (curl --resolve NAME:PORT:ADDRESS), so the name is both the Host header and the TLS SNI.",
+      }),
+    ),
+    body: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 64 * 1024 * 1024, description: 'http: POST a body of this many bytes (curl --data-binary) instead of a GET.' }),
+    ),
     udp: Type.Optional(
       Type.String({ description: 'address:port to send UDP datagrams to (nc -u); each must be answered by a datagram (the echo servers answer JSON).' }),
     ),

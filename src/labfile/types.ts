@@ -210,7 +210,11 @@ export interface Observation {
 export type Probe =
   | { kind: 'ping'; address: string }
   | { kind: 'tcp'; address: string; port: number }
-  | { kind: 'http'; url: string; host: string; requests: number }
+  /**
+   * hostHeader: the Host header sent instead of the URL's; resolve: the address the URL's host
+   * name is pinned to (curl --resolve); bodyBytes: a POST body of that many bytes.
+   */
+  | { kind: 'http'; url: string; host: string; requests: number; hostHeader?: string; resolve?: string; bodyBytes?: number }
   /** `requests` datagrams, each from a new source port, or all from `sourcePort`. */
   | { kind: 'udp'; address: string; port: number; requests: number; sourcePort: number | null }
   | { kind: 'sctp'; address: string; port: number }
@@ -265,6 +269,11 @@ export interface Expectation {
   cname: string[] | null;
   qname: string | null;
   authoritative: boolean | null;
+  /** http: the Location header; response headers by lowercased name; text in the certificate's subject and issuer. */
+  location?: string;
+  headers?: Record<string, string>;
+  certSubject?: string;
+  certIssuer?: string;
 }
 
 export interface Check {

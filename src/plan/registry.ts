@@ -12,6 +12,7 @@ import { coredns } from '../components/coredns/plan.js';
 import { cloudLoadBalancer } from '../components/cloud-load-balancer/plan.js';
 import { apiStore, readinessProber } from '../components/controlplane/plan.js';
 import { flannel } from '../components/flannel/plan.js';
+import { ingressNginx } from '../components/ingress-nginx/plan.js';
 import { kubeProxy } from '../components/kube-proxy/plan.js';
 import { metallb } from '../components/metallb/plan.js';
 
@@ -23,7 +24,8 @@ export const CNIS: Record<CniType, Cni> = { flannel, calico, bridge: cniPlugins 
 
 /**
  * Services come after the pods' servers: readiness probes find them answering. Cluster DNS after
- * kube-proxy, whose rules carry the kube-dns Service to its pods. Last, the cloud
- * load balancer in front of the nodes, once their node ports are programmed.
+ * kube-proxy, whose rules carry the kube-dns Service to its pods. The ingress controllers once
+ * their backends' endpoints are known. Last, the cloud load balancer in front of the nodes, once
+ * their node ports are programmed.
  */
-export const NODE_COMPONENTS: readonly Component[] = [apiStore, kubeProxy, coredns, readinessProber, metallb, cloudLoadBalancer];
+export const NODE_COMPONENTS: readonly Component[] = [apiStore, kubeProxy, coredns, readinessProber, ingressNginx, metallb, cloudLoadBalancer];

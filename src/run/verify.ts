@@ -10,7 +10,17 @@ import { parseCidr, parseIPv4, contains } from '../labfile/net.js';
 import { cidrsOf } from '../labfile/routes.js';
 import type { Host, RunResult } from '../exec/host.js';
 import { renderCommand, type Command } from '../kernel/command.js';
-import { parseConntrack, parseCurl, parseDatagrams, parseDig, probeCommand, socatMessage, type ConntrackEntry } from '../kernel/probe.js';
+import {
+  parseCertLines,
+  parseConntrack,
+  parseCurl,
+  parseDatagrams,
+  parseDig,
+  probeCommand,
+  socatMessage,
+  type ConntrackEntry,
+  type HttpReply,
+} from '../kernel/probe.js';
 import type { Instance } from '../kernel/instance.js';
 import { CNIS } from '../plan/registry.js';
 import { describePacket, parseCapture } from '../kernel/capture.js';
@@ -146,7 +156,7 @@ function judge(lab: Lab, check: Check, r: RunResult): Verdict {
         return { ok: false, saw: `${answered.length}/${p.requests} requests answered; curl said: ${lastLine(r.stderr) ?? `exit ${r.exitCode}`}` };
       }
       for (const reply of answered) {
-        const problem = replyProblem(check, reply.status, reply.body);
+        const problem = replyProblem(check, reply.status, reply.body) ?? ingressProblem(check, reply, r.stderr);
         if (problem) return { ok: false, saw: problem };
       }
       if (e.backends)
@@ -327,6 +337,27 @@ function judgeConntrack(check: Check, r: RunResult): Verdict {
     list.length ? `${list.slice(0, 3).map(describe).join('; ')}${list.length > 3 ? ` and ${list.length - 3} more` : ''}` : 'none';
   if (matches.length) return { ok: e.present, saw: `${matches.length > 1 ? `${matches.length} entries; first: ` : ''}${describe(matches[0]!)}` };
   return { ok: !e.present, saw: `no such entry; entries for ${check.probe.kind === 'conntrack' ? check.probe.address : 'it'}: ${others(entries)}` };
+}
+
+/** What an Ingress check expects beyond status and body: the Location, other headers, the certificate curl -v saw. */
+function ingressProblem(check: Check, reply: HttpReply, stderr: string): string | null {
+  const e = check.expect;
+  const got = reply.headers ?? {};
+  if (e.location !== undefined && got.location !== e.location)
+    return `HTTP ${reply.status}, Location ${got.location ? JSON.stringify(got.location) : 'absent'} (expected ${JSON.stringify(e.location)})`;
+  for (const [name, value] of Object.entries(e.headers ?? {}))
+    if (got[name] !== value) return `HTTP ${reply.status}, ${name} ${got[name] ? JSON.stringify(got[name]) : 'absent'} (expected ${JSON.stringify(value)})`;
+  const certs = parseCertLines(stderr);
+  for (const [field, want, seen] of [
+    ['subject', e.certSubject, certs.subject],
+    ['issuer', e.certIssuer, certs.issuer],
+  ] as const) {
+    if (want === undefined) continue;
+    if (!seen.length) return `no certificate ${field} in curl's output`;
+    const wrong = seen.find((x) => !x.includes(want));
+    if (wrong !== undefined) return `certificate ${field} "${wrong}" (expected it to contain "${want}")`;
+  }
+  return null;
 }
 
 function replyProblem(check: Check, status: number, body: string): string | null {

@@ -332,8 +332,9 @@ http {
     server {
         listen 80;
         default_type application/json;
+        client_max_body_size 0;
         location / {
-            return 200 '{"pod":"$knetlab_pod","node":"$knetlab_node","ip":"$server_addr","client":"$remote_addr"}\n';
+            return 200 '{"pod":"$knetlab_pod","node":"$knetlab_node","ip":"$server_addr","client":"$remote_addr","uri":"$request_uri","host":"$http_host","forwardedFor":"$http_x_forwarded_for"}\n';
         }
     }
 }

@@ -274,14 +274,15 @@ http {
     server {
         listen 80;
         default_type application/json;
+        client_max_body_size 0;
         location / {
-            return 200 '{"pod":"$knetlab_pod","node":"$knetlab_node","ip":"$server_addr","client":"$remote_addr"}\n';
+            return 200 '{"pod":"$knetlab_pod","node":"$knetlab_node","ip":"$server_addr","client":"$remote_addr","uri":"$request_uri","host":"$http_host","forwardedFor":"$http_x_forwarded_for"}\n';
         }
         location = /healthz {
             if (-f /run/knetlab/labs/service-readiness/unready/$knetlab_pod) {
                 return 503 '{"pod":"$knetlab_pod","ready":false}\n';
             }
-            return 200 '{"pod":"$knetlab_pod","node":"$knetlab_node","ip":"$server_addr","client":"$remote_addr"}\n';
+            return 200 '{"pod":"$knetlab_pod","node":"$knetlab_node","ip":"$server_addr","client":"$remote_addr","uri":"$request_uri","host":"$http_host","forwardedFor":"$http_x_forwarded_for"}\n';
         }
     }
 }

@@ -53,7 +53,7 @@ t.test('every seed example reads, or fails at its line and column', async (t) =>
     ['seed004-db-service.yaml', ['Service default/db-service'], null],
     ['seed004-nginx-headless.yaml', ['Service default/nginx-headless'], null],
     ['seed004-flannel-configmap.yaml', [], '2:7  error  kind "ConfigMap" is not supported'],
-    ['seed004-ingress.yaml', [], '3:7  error  kind "Ingress" is not supported'],
+    ['seed004-ingress.yaml', ['Ingress default/ingress-wildcard-host'], null],
     ['deployment-nginx.yaml', ['Deployment default/nginx-deployment', 'Service default/nginx'], null],
   ];
   for (const [name, objects, firstError] of table) {
@@ -494,7 +494,7 @@ items:
 
 t.test('unknown kinds and wrong apiVersions name what is supported', async (t) => {
   t.same(errorsOf('apiVersion: apps/v1\nkind: StatefulSet\nmetadata: { name: s }\n'), [
-    'm.yaml:2:7  error  kind "StatefulSet" is not supported\n  hint: knetlab reads Pod, Deployment, Service, Endpoints, EndpointSlice, KubeProxyConfiguration (and List)',
+    'm.yaml:2:7  error  kind "StatefulSet" is not supported\n  hint: knetlab reads Pod, Deployment, Service, Endpoints, EndpointSlice, Ingress, IngressClass, Secret, KubeProxyConfiguration (and List)',
   ]);
   t.match(errorsOf('apiVersion: v1\nkind: Servcie\nmetadata: { name: s }\n')[0], /did you mean "Service"\?/);
   t.match(

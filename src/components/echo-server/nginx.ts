@@ -21,6 +21,11 @@ export const NGINX_STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so'
 export const portsKey = (s: Server): string => [...s.ports, ...s.udpPorts.map((p) => `u${p}`)].join('-');
 
 const echo = `'{"pod":"$knetlab_pod","node":"$knetlab_node","ip":"$server_addr","client":"$remote_addr"}\\n'`;
+// Over HTTP the answer also holds the request URI and Host header the pod received, which is how
+// checks see what an Ingress controller rewrote and forwarded (and X-Forwarded-For, the client it
+// names). nginx does not escape variables in return: a URI holding '"' would break the JSON, and
+// curl percent-encodes those.
+const httpEcho = `'{"pod":"$knetlab_pod","node":"$knetlab_node","ip":"$server_addr","client":"$remote_addr","uri":"$request_uri","host":"$http_host","forwardedFor":"$http_x_forwarded_for"}\\n'`;
 
 export function nginxConfig(sites: Server[], dir: string): string {
   const ports = sites[0]?.ports ?? [80];
@@ -38,7 +43,7 @@ export function nginxConfig(sites: Server[], dir: string): string {
     ...(probePaths.includes(path)
       ? [`            if (-f ${dir}/unready/$knetlab_pod) {`, `                return 503 '{"pod":"$knetlab_pod","ready":false}\\n';`, '            }']
       : []),
-    `            return 200 ${echo};`,
+    `            return 200 ${httpEcho};`,
     '        }',
   ];
   return [
@@ -54,6 +59,8 @@ export function nginxConfig(sites: Server[], dir: string): string {
     '    server {',
     ...ports.map((p) => `        listen ${p};`),
     '        default_type application/json;',
+    // Bodies of any size are read and discarded: a body limit is the Ingress controller's to test.
+    '        client_max_body_size 0;',
     ...location('/'),
     ...probePaths.filter((p) => p !== '/').flatMap(location),
     '    }',

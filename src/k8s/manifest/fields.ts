@@ -92,6 +92,9 @@ export const TOP_FIELDS: Record<ManifestKind, readonly string[]> = {
   Service: ['apiVersion', 'kind', 'metadata', 'spec', 'status'],
   Endpoints: ['apiVersion', 'kind', 'metadata', 'subsets'],
   EndpointSlice: ['apiVersion', 'kind', 'metadata', 'addressType', 'endpoints', 'ports'],
+  Ingress: ['apiVersion', 'kind', 'metadata', 'spec', 'status'],
+  IngressClass: ['apiVersion', 'kind', 'metadata', 'spec'],
+  Secret: ['apiVersion', 'kind', 'metadata', 'type', 'data', 'stringData', 'immutable'],
   KubeProxyConfiguration: [
     'apiVersion',
     'kind',
@@ -125,3 +128,10 @@ export const KUBE_PROXY_UNMODELLED = [
   'windowsRunAsService',
 ];
 export const SUPPORTED = `knetlab reads ${Object.keys(API_VERSIONS).join(', ')} (and List)`;
+
+/**
+ * ingress-nginx annotations knetlab models (nginx.ingress.kubernetes.io/…); every other annotation
+ * under that prefix is warned about by name.
+ */
+export const INGRESS_NGINX_ANNOTATIONS = ['rewrite-target', 'app-root', 'proxy-body-size', 'ssl-redirect', 'force-ssl-redirect', 'use-regex'] as const;
+export const INGRESS_NGINX_PREFIX = 'nginx.ingress.kubernetes.io/';

@@ -1,5 +1,5 @@
 // One object, by its kind: kind and apiVersion, the top-level fields, metadata, then the checks of
-// the kind (workloads.ts, service.ts, endpoints.ts, kube-proxy-config.ts). Status is the
+// the kind (workloads.ts, service.ts, endpoints.ts, ingress.ts, kube-proxy-config.ts). Status is the
 // cluster's to write and is ignored, except a LoadBalancer Service's load balancer addresses.
 
 import { closest } from '../../labfile/suggest.js';
@@ -10,6 +10,7 @@ import { describe, isJson, warnStatusIgnored, type ObjectReader } from './object
 import { readDeployment, readPodSpec } from './workloads.js';
 import { readService } from './service.js';
 import { readEndpointSlice, readEndpoints } from './endpoints.js';
+import { readIngress, readIngressClass, readSecret } from './ingress.js';
 
 type Resolved = Omit<ManifestObject, 'file' | 'pos' | 'raw' | 'positions'>;
 
@@ -60,6 +61,18 @@ export function readObject(r: ObjectReader, raw: unknown): Resolved | undefined 
     }
     case 'EndpointSlice': {
       const resolved = readEndpointSlice(r, obj, meta?.labels ?? {});
+      return resolved && meta ? { kind: k, ...meta, resolved } : undefined;
+    }
+    case 'Ingress': {
+      const resolved = readIngress(r, obj.spec, meta?.annotations ?? {});
+      return resolved && meta ? { kind: k, ...meta, resolved } : undefined;
+    }
+    case 'IngressClass': {
+      const resolved = readIngressClass(r, obj.spec, meta?.annotations ?? {});
+      return resolved && meta ? { kind: k, ...meta, resolved } : undefined;
+    }
+    case 'Secret': {
+      const resolved = readSecret(r, obj);
       return resolved && meta ? { kind: k, ...meta, resolved } : undefined;
     }
   }

@@ -4,9 +4,19 @@
 
 import type { Position } from '../../labfile/diagnostics.js';
 import { pointer, type Located } from '../../labfile/read.js';
-import type { Container, KubeProxyConfiguration, LoadBalancerIngress, Service, SliceEndpoint, SlicePort } from '../../api/objects.js';
+import type {
+  Container,
+  Ingress,
+  IngressClass,
+  KubeProxyConfiguration,
+  LoadBalancerIngress,
+  Service,
+  SliceEndpoint,
+  SlicePort,
+  TLSSecret,
+} from '../../api/objects.js';
 
-export type ManifestKind = 'Pod' | 'Deployment' | 'Service' | 'Endpoints' | 'EndpointSlice' | 'KubeProxyConfiguration';
+export type ManifestKind = 'Pod' | 'Deployment' | 'Service' | 'Endpoints' | 'EndpointSlice' | 'Ingress' | 'IngressClass' | 'Secret' | 'KubeProxyConfiguration';
 
 /** The apiVersion each supported kind is served by. */
 export const API_VERSIONS: Readonly<Record<ManifestKind, string>> = {
@@ -15,6 +25,9 @@ export const API_VERSIONS: Readonly<Record<ManifestKind, string>> = {
   Service: 'v1',
   Endpoints: 'v1',
   EndpointSlice: 'discovery.k8s.io/v1',
+  Ingress: 'networking.k8s.io/v1',
+  IngressClass: 'networking.k8s.io/v1',
+  Secret: 'v1',
   // Not an API object: kube-proxy's own configuration file (--config), read from the lab like one.
   KubeProxyConfiguration: 'kubeproxy.config.k8s.io/v1alpha1',
 };
@@ -67,6 +80,12 @@ export interface EndpointSliceSpec {
   endpoints: SliceEndpoint[];
 }
 
+/** An Ingress as written; its backends and secrets are checked against the other objects by the control plane. */
+export type IngressSpec = Omit<Ingress, 'meta'>;
+export type IngressClassSpec = Omit<IngressClass, 'meta'>;
+/** A kubernetes.io/tls Secret's PEM text. */
+export type SecretSpec = Omit<TLSSecret, 'meta'>;
+
 export interface ManifestBase {
   namespace: string;
   name: string;
@@ -87,6 +106,9 @@ export type ManifestObject =
   | (ManifestBase & { kind: 'Service'; resolved: ServiceSpec })
   | (ManifestBase & { kind: 'Endpoints'; resolved: EndpointsSpec })
   | (ManifestBase & { kind: 'EndpointSlice'; resolved: EndpointSliceSpec })
+  | (ManifestBase & { kind: 'Ingress'; resolved: IngressSpec })
+  | (ManifestBase & { kind: 'IngressClass'; resolved: IngressClassSpec })
+  | (ManifestBase & { kind: 'Secret'; resolved: SecretSpec })
   | (ManifestBase & { kind: 'KubeProxyConfiguration'; resolved: KubeProxyConfiguration });
 
 /** Where a field of an object is written, or its nearest written ancestor. */
