@@ -477,7 +477,8 @@ export function pathDiff(expected: { namespace: string; met: string[] }[], seen:
     const same = want.met.length === got.length && want.met.every((m, i) => m === got[i]);
     if (same) continue;
     const width = Math.max(8, ...want.met.map((m) => m.length));
-    lines.push(`${want.namespace}: ${'expected'.padEnd(width)}   met`);
+    const first = want.met.findIndex((m, i) => m !== got[i]);
+    lines.push(`${want.namespace}: the walk differs from step ${(first < 0 ? want.met.length : first) + 1}`, `     ${'expected'.padEnd(width)}   met`);
     for (let i = 0; i < n; i++) {
       const a = want.met[i] ?? '';
       const b = got[i] ?? '';

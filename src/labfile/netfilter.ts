@@ -171,10 +171,17 @@ function checkRule(cx: Context, p: Path, rule: string, table: NetfilterTable, ch
     );
     return;
   }
-  const valid = (where.tables ?? TABLES).flatMap((t) =>
-    (where.chains ?? BUILTIN_CHAINS[t]).filter((c) => BUILTIN_CHAINS[t].includes(c)).map((c) => `${t} ${c}`),
-  );
+  // Restricted by table only: name the tables; by hook too: the chains.
+  const valid =
+    where.chains === null
+      ? (where.tables ?? TABLES).map((t) => `the ${t} table`)
+      : (where.tables ?? TABLES).flatMap((t) => where.chains!.filter((c) => BUILTIN_CHAINS[t].includes(c)).map((c) => `${t} ${c}`));
   const tableOk = where.tables === null || where.tables.includes(table);
   const chainOk = !builtin || where.chains === null || where.chains.includes(chain);
-  if (!tableOk || !chainOk) cx.error(p, `${target} cannot be used in ${table} ${chain}`, `${target} is valid only in ${valid.join(', ')}`);
+  if (!tableOk || !chainOk)
+    cx.error(
+      p,
+      `${target} cannot be used in ${table} ${chain}`,
+      `${target} is valid only in ${valid.join(', ')}${target === 'DROP' ? ': nat chains choose a translation, not a fate' : ''}`,
+    );
 }
