@@ -107,7 +107,7 @@ export function readNamespace(cx: Context, name: string, raw: RawNamespace, path
     server = { ports: [s.port ?? 80], udpPorts: [] as number[], pod: s.pod ?? name, node: s.node ?? name, addresses: [] as string[], readinessPaths: [] };
   }
   const ipsets = readIpsets(cx, raw.ipsets, path);
-  const iptables = readIptables(cx, raw.iptables, path, ipsets);
+  const iptables = readIptables(cx, raw.iptables, path, ipsets, nat.length > 0);
   const ns: Namespace = { name, description: raw.description ?? '', sysctls, bridges, interfaces, routes, nat, iptables, ipsets, server };
   if (server) server.addresses = cidrsOf(ns).map((a) => a.split('/')[0]!);
   return ns;

@@ -100,8 +100,19 @@ export function readIpsets(cx: Context, raw: Record<string, RawIpSet> | undefine
   });
 }
 
-export function readIptables(cx: Context, raw: RawIptables | undefined, path: Path, ipsets: IpSet[]): IptablesChain[] {
+/** Rules that make the kernel track connections in the namespace (nf_ct_netns_get): a NAT target, a conntrack match. */
+const NEEDS_CONNTRACK_RE = /(-j|--jump|-g|--goto) (MASQUERADE|SNAT|DNAT|REDIRECT|CT|CONNMARK)\b|-m (conntrack|state|connmark|connlimit)\b/;
+
+/** `natRules`: the namespace has rules under nat:, whose NAT targets turn connection tracking on. */
+export function readIptables(cx: Context, raw: RawIptables | undefined, path: Path, ipsets: IpSet[], natRules = false): IptablesChain[] {
   const out: IptablesChain[] = [];
+  const all = TABLES.flatMap((t) => Object.values(raw?.[t] ?? {}).flat());
+  if (raw?.nat && Object.values(raw.nat).some((rules) => rules.length) && !natRules && !all.some((r) => NEEDS_CONNTRACK_RE.test(r)))
+    cx.warn(
+      [...path, 'iptables', 'nat'],
+      'the nat chains will see no packet: nothing here turns connection tracking on in this namespace',
+      'nat is consulted for the first packet of each connection, which needs conntrack; a NAT target or a -m conntrack match turns it on',
+    );
   for (const table of TABLES) {
     const chains = raw?.[table];
     if (!chains) continue;

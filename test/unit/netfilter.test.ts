@@ -180,3 +180,15 @@ t.test('trace and counters checks lower to the probe and to iptables -S -v', asy
     { rule: '-A FORWARD -j ONE', packets: 3, bytes: 252 },
   ]);
 });
+
+t.test('nat chains with nothing that turns connection tracking on get a warning: they would see no packet', async (t) => {
+  const counting = `        nat:
+          PREROUTING: ['-m comment --comment "counted"']`;
+  const { warnings } = loadLabFile('lab.yaml', lab(counting));
+  t.equal(warnings.length, 1);
+  t.match(warnings[0]!.message, /the nat chains will see no packet/);
+  t.equal(warnings[0]!.pos.line, 10, 'at the nat key');
+  const tracked = `        nat:
+          PREROUTING: ['-m conntrack --ctstate NEW -m comment --comment "counted"']`;
+  t.equal(loadLabFile('lab.yaml', lab(tracked)).warnings.length, 0, 'a conntrack match turns it on');
+});
