@@ -23,7 +23,8 @@ export function readCheck(cx: Context, c: RawCheck, p: Path, namespaces: Map<str
       'split it into one check per probe',
     );
   const probe = readProbe(cx, c, p, kinds[0] ?? 'ping', namespaces, cluster);
-  const expect = readExpectation(cx, c, p, probe, namespaces);
+  const expect = readExpectation(cx, c, p, probe);
+  if (typeof c.expect === 'object' && c.expect.path) expect.path = readPath(cx, [...p, 'expect', 'path'], c.expect.path, namespaces);
   const timeoutMs = c.timeout === undefined ? DEFAULT_TIMEOUT_MS : durationMs(c.timeout);
   if (timeoutMs > 120_000) cx.error([...p, 'timeout'], 'timeout is over 120s', 'checks retry until their timeout; keep it short');
   const waitMs = c.wait === undefined ? 0 : durationMs(c.wait);
@@ -231,7 +232,7 @@ function addressPort(cx: Context, p: Path, text: string, example: string): { add
   return { address: m[1]!, port: Number(m[2]) };
 }
 
-function readExpectation(cx: Context, c: RawCheck, p: Path, probe: Probe, namespaces: Map<string, Namespace>): Expectation {
+function readExpectation(cx: Context, c: RawCheck, p: Path, probe: Probe): Expectation {
   const e = typeof c.expect === 'object' ? c.expect : {};
   const reachable = c.expect === 'unreachable' ? false : (e.reachable ?? true);
   const out: Expectation = {
@@ -266,7 +267,7 @@ function readExpectation(cx: Context, c: RawCheck, p: Path, probe: Probe, namesp
     cname: e.cname ?? null,
     qname: e.qname ?? null,
     authoritative: e.authoritative ?? null,
-    path: e.path ? readPath(cx, [...p, 'expect', 'path'], e.path, namespaces) : null,
+    path: null,
     rule: e.rule ?? null,
     minPackets: e.minPackets ?? null,
     maxPackets: e.maxPackets ?? null,
@@ -320,7 +321,7 @@ function readExpectation(cx: Context, c: RawCheck, p: Path, probe: Probe, namesp
       `datagrams from one source port cannot reach ${wanted} backends`,
       'they are one conntrack flow, DNATed to one endpoint; leave sourcePort out to spread them',
     );
-  if (probe.kind === 'trace' && !out.path)
+  if (probe.kind === 'trace' && !e.path)
     cx.error([...p, 'expect'], 'a trace check needs expect.path', 'e.g. expect: { path: [router: [PREROUTING raw, FORWARD filter]] }');
   if (probe.kind === 'counters' && out.rule === null)
     cx.error([...p, 'expect'], 'a counters check needs expect.rule', 'a part of the rule as iptables -S prints it, e.g. rule: "--match-set many src"');

@@ -194,11 +194,11 @@ ip netns exec router ipset list clients -terse
 #    does not exist.
 # the client reaches the server through the router
 ip netns exec client curl -sS --max-time 2 -w '\nstatus=%{http_code}\n' http://192.168.2.2/
-# a forwarded packet meets PREROUTING, FORWARD and POSTROUTING in the router, each table in priority order (verify sends this probe traced: a table knetlab-trace in every namespace sets nftrace on its packets and nft monitor trace reports the hooks and tables they met, as knetlab trace does)
+# a forwarded packet meets PREROUTING, FORWARD and POSTROUTING in the router, each table in priority order (verify traces this probe in every namespace, as knetlab trace does, and compares the hooks and tables it met with the lab)
 ip netns exec client curl -sS --max-time 5 --local-port 46181 -w '\nstatus=%{http_code}\n' http://192.168.2.2/
-# a packet for the router itself meets PREROUTING then INPUT there (verify sends this probe traced: a table knetlab-trace in every namespace sets nftrace on its packets and nft monitor trace reports the hooks and tables they met, as knetlab trace does)
+# a packet for the router itself meets PREROUTING then INPUT there (verify traces this probe in every namespace, as knetlab trace does, and compares the hooks and tables it met with the lab)
 ip netns exec client ping -n -c 1 -W 3 -s 204 10.0.0.1
-# a packet the router sends meets OUTPUT then POSTROUTING there (verify sends this probe traced: a table knetlab-trace in every namespace sets nftrace on its packets and nft monitor trace reports the hooks and tables they met, as knetlab trace does)
+# a packet the router sends meets OUTPUT then POSTROUTING there (verify traces this probe in every namespace, as knetlab trace does, and compares the hooks and tables it met with the lab)
 ip netns exec router ping -n -c 1 -W 3 -s 426 192.168.2.2
 # one rule matched the client against the set of 10,000 addresses
 ip netns exec router iptables -t filter -S FORWARD -v
