@@ -115,7 +115,7 @@ async function runOne(file: string, prefix: string, json: boolean): Promise<LabR
     return result;
   }
   try {
-    const results = await runChecks(lab, inst, host, (r) => !json && out(checkLine(lab.name, r)));
+    const results = await runChecks(lab, inst, host, (r) => !json && out(checkLine(lab.name, r)), { store: store() });
     result.checks = results.map((r) => ({ name: r.check.name, passed: r.passed, skipped: r.skipped ?? null, saw: r.saw, ms: r.ms }));
   } finally {
     try {
@@ -326,7 +326,7 @@ export async function main(argv: string[]): Promise<number> {
         requireRoot('verify');
         const inst = running(lab, a.prefix);
         const [{ runChecks }, host] = await Promise.all([import('../run/verify.js'), getHost()]);
-        const results = await runChecks(lab, inst, host, (r) => !a.json && out(checkLine(lab.name, r)));
+        const results = await runChecks(lab, inst, host, (r) => !a.json && out(checkLine(lab.name, r)), { store: store() });
         const skipped = results.filter((r) => r.skipped).length;
         const failed = results.filter((r) => !r.passed && !r.skipped).length;
         const passed = results.filter((r) => r.passed).length;

@@ -2,9 +2,10 @@
 // a namespace; `ip -j link` for link state, `conntrack -L` for connection tracking entries. The
 // same commands appear in tutorials.
 
-import type { Check } from '../labfile/types.js';
+import type { Check, TraceTarget } from '../labfile/types.js';
 import { argvToShell, type Command } from './command.js';
 import { inNetns } from './lower.js';
+import type { FlowMatch } from './trace.js';
 
 /** curl's write-out after each transfer, so N responses can be told apart. */
 const WRITE_OUT = '\\nstatus=%{http_code}\\n';
@@ -85,6 +86,11 @@ export function probeCommand(check: Check, netns: string, birdSocket: (speaker: 
         netns,
         p.argv.map((a) => a.replaceAll('{labdir}', labdir)),
       );
+    case 'trace':
+      return traceProbeCommand(netns, p.probe, checkFlow(check));
+    case 'counters':
+      // -S -v: each rule as iptables-save writes it, its packet and byte counters after "-c".
+      return inNetns(netns, ['iptables', '-t', p.table, '-S', p.chain, '-v']);
   }
 }
 
@@ -108,6 +114,45 @@ function httpExtras(check: Check): string[] {
 function writeOut(check: Check): string {
   const names = [...(check.expect.location !== undefined ? ['location'] : []), ...Object.keys(check.expect.headers ?? {})];
   return WRITE_OUT + names.map((n) => `header.${n}=%header{${n}}\\n`).join('');
+}
+
+/**
+ * The flow a trace check's packets are told apart by: a client port (TCP) or an IP length (ICMP)
+ * that follows from the check's line, so that the command a tutorial prints is the one verify runs.
+ */
+export function checkFlow(check: Check): FlowMatch {
+  const p = check.probe;
+  if (p.kind !== 'trace') throw new Error('checkFlow: not a trace check');
+  return p.probe.kind === 'ping'
+    ? { protocol: 'icmp', length: 200 + ((check.line * 37) % 1000) }
+    : { protocol: 'tcp', port: 42000 + ((check.line * 37) % 7000) };
+}
+
+/** The one probe of a trace: from a known client port (TCP), or of a known length (ICMP). */
+export function traceProbeCommand(netns: string, probe: TraceTarget, flow: FlowMatch): Command {
+  switch (probe.kind) {
+    case 'http':
+      return inNetns(netns, ['curl', '-sS', '--max-time', '5', '--local-port', String((flow as { port: number }).port), '-w', WRITE_OUT, probe.url]);
+    case 'tcp':
+      return inNetns(netns, ['nc', '-z', '-v', '-w', '3', '-p', String((flow as { port: number }).port), probe.address, String(probe.port)]);
+    case 'ping':
+      // The ICMP payload size makes the probe's packets the only ones of their length.
+      return inNetns(netns, ['ping', '-n', '-c', '1', '-W', '3', '-s', String((flow as { length: number }).length - 28), probe.address]);
+  }
+}
+
+/** One rule of `iptables -S CHAIN -v`: its line without the counters, and the counters. */
+export interface CountedRule {
+  rule: string;
+  packets: number;
+  bytes: number;
+}
+
+export function parseCounters(stdout: string): CountedRule[] {
+  return stdout.split('\n').flatMap((line) => {
+    const m = /^(-A \S+.*?) -c (\d+) (\d+)$/.exec(line.trim());
+    return m ? [{ rule: m[1]!, packets: Number(m[2]), bytes: Number(m[3]) }] : [];
+  });
 }
 
 export interface HttpReply {

@@ -294,7 +294,10 @@ export interface Hop {
   /** The packet when it arrived and as it was when it left (after DNAT: a new destination). */
   arrived: TracedPacket;
   left: TracedPacket;
+  /** The base chains met, ordered by hook and priority. */
   visits: Visit[];
+  /** The same, in the order the kernel reported them: what a trace check judges. */
+  asMet: Visit[];
 }
 
 /**
@@ -324,6 +327,7 @@ export function walkOf(perNetns: { netns: string; visits: Visit[] }[], m: FlowMa
       seen.add(k);
       return true;
     });
+    const asMet = [...pass];
     pass.sort((a, b) => HOOK_ORDER.indexOf(a.hook) - HOOK_ORDER.indexOf(b.hook) || (a.prio ?? 0) - (b.prio ?? 0));
     const hooks = new Set(pass.map((v) => v.hook));
     const dropped = pass.some((v) => visitVerdict(v) === 'drop');
@@ -349,6 +353,7 @@ export function walkOf(perNetns: { netns: string; visits: Visit[] }[], m: FlowMa
       arrived,
       left,
       visits: pass,
+      asMet,
     });
   }
   // At one TTL: sent, then bridged (which keeps the TTL), then routed (which lowers it), then delivered.
@@ -436,4 +441,49 @@ export function conntrackCommand(netns: string, m: FlowMatch, client: string): C
     '-L',
     ...(m.protocol === 'tcp' ? ['-p', 'tcp', '--orig-port-src', String(m.port)] : ['-p', 'icmp', '--orig-src', client]),
   ]);
+}
+
+/**
+ * What a packet met in one namespace, as a trace check writes it: "HOOK table" for each table
+ * that saw it (in the order the kernel reported), and "HOOK" alone for a hook where only the
+ * trace table did.
+ */
+export function metOf(visits: Visit[]): string[] {
+  const out: string[] = [];
+  for (const v of visits) {
+    const hook = v.hook.toUpperCase();
+    if (!v.ours) out.push(`${hook} ${v.table}`);
+    else if (!visits.some((o) => !o.ours && o.hook === v.hook)) out.push(hook);
+  }
+  return out;
+}
+
+/** An expected walk against the one seen: null when they agree, else the lines that show where they part. */
+export function pathDiff(expected: { namespace: string; met: string[] }[], seen: { namespace: string; met: string[] }[]): string[] | null {
+  const lines: string[] = [];
+  let from = 0;
+  for (const want of expected) {
+    const at = seen.findIndex((h, i) => i >= from && h.namespace === want.namespace);
+    if (at < 0) {
+      const earlier = seen.some((h) => h.namespace === want.namespace);
+      lines.push(
+        `${want.namespace}: ${earlier ? 'crossed, but not in the expected order' : 'not crossed'}; the walk was ${seen.map((h) => h.namespace).join(' → ') || 'empty'}`,
+      );
+      continue;
+    }
+    from = at + 1;
+    const got = seen[at]!.met;
+    const n = Math.max(want.met.length, got.length);
+    const same = want.met.length === got.length && want.met.every((m, i) => m === got[i]);
+    if (same) continue;
+    const width = Math.max(8, ...want.met.map((m) => m.length));
+    const first = want.met.findIndex((m, i) => m !== got[i]);
+    lines.push(`${want.namespace}: the walk differs from step ${(first < 0 ? want.met.length : first) + 1}`, `     ${'expected'.padEnd(width)}   met`);
+    for (let i = 0; i < n; i++) {
+      const a = want.met[i] ?? '';
+      const b = got[i] ?? '';
+      lines.push(`  ${String(i + 1).padStart(2)} ${a.padEnd(width)} ${a === b ? ' ' : '≠'} ${b}`);
+    }
+  }
+  return lines.length ? lines : null;
 }

@@ -7,7 +7,9 @@ import { parseCidr, parseIPv4 } from './net.js';
 import { positionOf } from './read.js';
 import type { Context, Path } from './context.js';
 import { IFNAME_RE, unknownNamespace } from './namespaces.js';
-import type { Check, Cluster, Expectation, Namespace, Probe } from './types.js';
+import type { Check, Cluster, Expectation, Namespace, NetfilterTable, PathStep, Probe, TraceTarget } from './types.js';
+import { BUILTIN_CHAINS, TABLES } from './netfilter.js';
+import { closest } from './suggest.js';
 
 const DEFAULT_TIMEOUT_MS = 5000;
 
@@ -22,6 +24,7 @@ export function readCheck(cx: Context, c: RawCheck, p: Path, namespaces: Map<str
     );
   const probe = readProbe(cx, c, p, kinds[0] ?? 'ping', namespaces, cluster);
   const expect = readExpectation(cx, c, p, probe);
+  if (typeof c.expect === 'object' && c.expect.path) expect.path = readPath(cx, [...p, 'expect', 'path'], c.expect.path, namespaces);
   const timeoutMs = c.timeout === undefined ? DEFAULT_TIMEOUT_MS : durationMs(c.timeout);
   if (timeoutMs > 120_000) cx.error([...p, 'timeout'], 'timeout is over 120s', 'checks retry until their timeout; keep it short');
   const waitMs = c.wait === undefined ? 0 : durationMs(c.wait);
@@ -134,6 +137,24 @@ function readProbe(cx: Context, c: RawCheck, p: Path, kind: ProbeKind, namespace
         );
       return { kind, protocol };
     }
+    case 'trace':
+      return { kind, probe: readTraceTarget(cx, [...p, 'trace'], c.trace ?? '') };
+    case 'counters': {
+      const m = /^(raw|mangle|nat|filter|security) (\S+)$/.exec(c.counters ?? '');
+      if (!m) {
+        cx.error([...p, 'counters'], `"${c.counters}" is not "TABLE CHAIN"`, 'e.g. counters: filter FORWARD (raw, mangle, nat, filter or security)');
+        return { kind, table: 'filter', chain: '' };
+      }
+      const [table, chain] = [m[1] as NetfilterTable, m[2]!];
+      const known = ns?.iptables.filter((x) => x.table === table).map((x) => x.chain) ?? [];
+      if (ns && !BUILTIN_CHAINS[table].includes(chain) && !known.includes(chain))
+        cx.error(
+          [...p, 'counters'],
+          `${c.from} has no ${table} chain ${chain}`,
+          `${table} chains: ${[...new Set([...BUILTIN_CHAINS[table], ...known])].join(', ')}`,
+        );
+      return { kind, table, chain };
+    }
     case 'exec': {
       const argv = c.exec ?? [];
       argv.forEach((arg, j) => {
@@ -143,6 +164,60 @@ function readProbe(cx: Context, c: RawCheck, p: Path, kind: ProbeKind, namespace
     }
   }
 }
+
+/** What a trace check sends: "http://…", "ping ADDRESS" or "tcp ADDRESS:PORT", as knetlab trace takes them. */
+function readTraceTarget(cx: Context, p: Path, text: string): TraceTarget {
+  const example = 'e.g. trace: http://10.0.2.2/, trace: ping 10.0.2.2 or trace: tcp 10.0.2.2:80';
+  if (text.startsWith('http://')) {
+    let url: URL | undefined;
+    try {
+      url = new URL(text);
+    } catch {
+      /* reported below */
+    }
+    if (url?.hostname && parseIPv4(url.hostname) !== undefined) return { kind: 'http', url: url.href };
+    cx.error(p, `"${text}" is not an http:// URL to an IPv4 address`, example);
+    return { kind: 'http', url: '' };
+  }
+  const ping = /^ping (\S+)$/.exec(text);
+  if (ping) {
+    if (parseIPv4(ping[1]!) === undefined) cx.error(p, `"${ping[1]}" is not an IPv4 address`, example);
+    return { kind: 'ping', address: ping[1]! };
+  }
+  const tcp = /^tcp (\S+)$/.exec(text);
+  if (tcp) return { kind: 'tcp', ...addressPort(cx, p, tcp[1]!, 'trace: tcp 10.0.2.2:80') };
+  cx.error(p, `"${text}" is not a probe to trace`, example);
+  return { kind: 'ping', address: '' };
+}
+
+/** expect.path: one single-key map per namespace, each item "HOOK" or "HOOK table". */
+function readPath(cx: Context, p: Path, raw: Record<string, string[]>[], namespaces: Map<string, Namespace>): PathStep[] {
+  return raw.map((entry, i) => {
+    const [namespace, met] = Object.entries(entry)[0] ?? ['', []];
+    if (!namespaces.has(namespace)) unknownNamespace(cx, [...p, i], namespace, namespaces);
+    met.forEach((item, j) => {
+      const m = /^(PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING)(?: (\S+))?$/.exec(item);
+      if (!m) {
+        const hook = closest(item.split(' ')[0] ?? '', HOOKS);
+        cx.error(
+          [...p, i, namespace, j],
+          `"${item}" is not "HOOK" or "HOOK table"`,
+          hook && hook !== item.split(' ')[0]
+            ? `did you mean "${[hook, ...item.split(' ').slice(1)].join(' ')}"?`
+            : `a hook (${HOOKS.join(', ')}) and a table, e.g. PREROUTING raw`,
+        );
+      } else if (m[2] !== undefined && (TABLES as string[]).includes(m[2]) && !BUILTIN_CHAINS[m[2] as NetfilterTable].includes(m[1]!)) {
+        cx.error(
+          [...p, i, namespace, j],
+          `the ${m[2]} table has no ${m[1]} chain, so a packet cannot meet it there`,
+          `${m[2]} has ${BUILTIN_CHAINS[m[2] as NetfilterTable].join(', ')}`,
+        );
+      }
+    });
+    return { namespace, met };
+  });
+}
+const HOOKS = ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'];
 
 /** A DNS name as a resolver takes it: labels of letters, digits, "-" and "_" (SRV's _port._proto), an optional final dot. */
 const DNS_NAME_RE = /^([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$/;
@@ -206,6 +281,10 @@ function readExpectation(cx: Context, c: RawCheck, p: Path, probe: Probe): Expec
     cname: e.cname ?? null,
     qname: e.qname ?? null,
     authoritative: e.authoritative ?? null,
+    path: null,
+    rule: e.rule ?? null,
+    minPackets: e.minPackets ?? null,
+    maxPackets: e.maxPackets ?? null,
   };
   if (e.location !== undefined) out.location = e.location;
   if (e.headers !== undefined) out.headers = Object.fromEntries(Object.entries(e.headers).map(([k, v]) => [k.toLowerCase(), v]));
@@ -268,6 +347,12 @@ function readExpectation(cx: Context, c: RawCheck, p: Path, probe: Probe): Expec
       `datagrams from one source port cannot reach ${wanted} backends`,
       'they are one conntrack flow, DNATed to one endpoint; leave sourcePort out to spread them',
     );
+  if (probe.kind === 'trace' && !e.path)
+    cx.error([...p, 'expect'], 'a trace check needs expect.path', 'e.g. expect: { path: [router: [PREROUTING raw, FORWARD filter]] }');
+  if (probe.kind === 'counters' && out.rule === null)
+    cx.error([...p, 'expect'], 'a counters check needs expect.rule', 'a part of the rule as iptables -S prints it, e.g. rule: "--match-set many src"');
+  if (probe.kind === 'counters' && out.minPackets === null && out.maxPackets === null)
+    cx.error([...p, 'expect'], 'a counters check needs minPackets or maxPackets', 'e.g. minPackets: 1');
   if (probe.kind === 'exec' && typeof c.expect === 'object' && Object.keys(e).length)
     cx.error([...p, 'expect'], 'an exec step has nothing to expect but its exit status 0', 'remove expect');
   return out;
@@ -278,7 +363,24 @@ function durationMs(d: number | string): number {
   return d.endsWith('ms') ? Number(d.slice(0, -2)) : Number(d.slice(0, -1)) * 1000;
 }
 
-const PROBE_KINDS = ['ping', 'tcp', 'http', 'udp', 'sctp', 'dns', 'link', 'route', 'neigh', 'fdb', 'conntrack', 'bgp', 'capture', 'exec'] as const;
+const PROBE_KINDS = [
+  'ping',
+  'tcp',
+  'http',
+  'udp',
+  'sctp',
+  'dns',
+  'trace',
+  'link',
+  'route',
+  'neigh',
+  'fdb',
+  'conntrack',
+  'counters',
+  'bgp',
+  'capture',
+  'exec',
+] as const;
 type ProbeKind = (typeof PROBE_KINDS)[number];
 const PRESENCE = { route: 1, neigh: 1, fdb: 1, conntrack: 1, capture: 1 };
 // udp takes no failure: nc cannot tell an ICMP port unreachable (a REJECT) from silence.
@@ -317,6 +419,10 @@ const EXPECT_FIELDS: [keyof RawExpect, ProbeKind[]][] = [
   ['headers', ['http']],
   ['certSubject', ['http']],
   ['certIssuer', ['http']],
+  ['path', ['trace']],
+  ['rule', ['counters']],
+  ['minPackets', ['counters']],
+  ['maxPackets', ['counters']],
 ];
 const STATES: Partial<Record<ProbeKind, string[]>> = {
   link: ['UP', 'DOWN', 'UNKNOWN'],
@@ -381,5 +487,11 @@ export function defaultCheckName(from: string, probe: Probe, expect: Expectation
       return `${probe.during.name}, captured on ${from} ${probe.interface}`;
     case 'exec':
       return `in ${from}: ${probe.argv.join(' ')}`;
+    case 'trace': {
+      const t = probe.probe;
+      return `trace from ${from}: ${t.kind === 'http' ? t.url : t.kind === 'ping' ? `ping ${t.address}` : `tcp ${t.address}:${t.port}`}`;
+    }
+    case 'counters':
+      return `${from} ${probe.table} ${probe.chain}: the rule with "${expect.rule ?? ''}" counted ${expect.minPackets !== null ? `at least ${expect.minPackets}` : ''}${expect.minPackets !== null && expect.maxPackets !== null ? ' and ' : ''}${expect.maxPackets !== null ? `at most ${expect.maxPackets}` : ''} packet(s)`;
   }
 }

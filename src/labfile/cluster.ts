@@ -469,6 +469,8 @@ const nsOf = (name: string, description: string, fields: Partial<Namespace> = {}
   interfaces: [],
   routes: [],
   nat: [],
+  iptables: [],
+  ipsets: [],
   server: null,
   ...fields,
 });

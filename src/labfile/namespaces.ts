@@ -6,6 +6,7 @@ import type { RawLab, RawNamespace, RawRoute } from './schema.js';
 import { contains, formatCidr, parseCidr, parseIPv4 } from './net.js';
 import { cidrsOf } from './routes.js';
 import { closest } from './suggest.js';
+import { readIpsets, readIptables } from './netfilter.js';
 import type { Context, Path } from './context.js';
 import type { Bridge, Interface, Namespace, NatRule, Route, VethLink } from './types.js';
 
@@ -105,7 +106,9 @@ export function readNamespace(cx: Context, name: string, raw: RawNamespace, path
     }
     server = { ports: [s.port ?? 80], udpPorts: [] as number[], pod: s.pod ?? name, node: s.node ?? name, addresses: [] as string[], readinessPaths: [] };
   }
-  const ns: Namespace = { name, description: raw.description ?? '', sysctls, bridges, interfaces, routes, nat, server };
+  const ipsets = readIpsets(cx, raw.ipsets, path);
+  const iptables = readIptables(cx, raw.iptables, path, ipsets, nat.length > 0);
+  const ns: Namespace = { name, description: raw.description ?? '', sysctls, bridges, interfaces, routes, nat, iptables, ipsets, server };
   if (server) server.addresses = cidrsOf(ns).map((a) => a.split('/')[0]!);
   return ns;
 }

@@ -90,6 +90,56 @@ export const NatRule = Type.Object(
   { additionalProperties: false, description: "One rule in the namespace's iptables nat table." },
 );
 
+/** The tables iptables knows, in the order their chains meet a packet at each hook (raw first, security last). */
+const IptablesChains = hint(
+  Type.Record(
+    Type.String(),
+    Type.Array(
+      Type.String({
+        description:
+          'One rule as iptables-restore takes it after "-A CHAIN": matches and an optional target, e.g. -p icmp -m comment --comment "counted" or -s 10.0.0.0/8 -j DROP.',
+      }),
+    ),
+    {
+      description:
+        "Chains of this table, by name: a built-in chain the kernel gives this table (PREROUTING, INPUT, FORWARD, OUTPUT, POSTROUTING as the table has them) or a chain of the lab's own that rules jump to; each with its rules in order.",
+    },
+  ),
+  'write chains with their rules, e.g. { FORWARD: [-s 10.0.1.0/24 -j ACCEPT] }',
+);
+
+export const Iptables = Type.Object(
+  {
+    raw: Type.Optional(IptablesChains),
+    mangle: Type.Optional(IptablesChains),
+    nat: Type.Optional(IptablesChains),
+    filter: Type.Optional(IptablesChains),
+    security: Type.Optional(IptablesChains),
+  },
+  {
+    additionalProperties: false,
+    description:
+      "The namespace's own iptables rules, per table, appended with iptables-restore --noflush. Tables meet a packet in the order raw, mangle, nat, filter, security at each hook.",
+  },
+);
+
+export const IpSet = Type.Object(
+  {
+    type: Type.Union([Type.Literal('hash:ip'), Type.Literal('hash:net')], { description: 'hash:ip holds addresses, hash:net CIDRs.' }),
+    members: Type.Optional(Type.Array(Type.String(), { description: 'Addresses (hash:ip) or CIDRs (hash:net).' })),
+    range: Type.Optional(
+      Type.Object(
+        {
+          from: Type.String({ description: 'The first address.' }),
+          count: Type.Integer({ minimum: 1, maximum: 65536, description: 'How many consecutive addresses, from "from" on.' }),
+        },
+        { additionalProperties: false, description: 'hash:ip: consecutive addresses, added by ipset as one range ("add SET A-B").' },
+      ),
+    ),
+  },
+  { additionalProperties: false, description: 'An ipset in this namespace, for -m set --match-set NAME src|dst rules.' },
+);
+
 export const Server = Type.Object(
   {
     port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'TCP port (default 80).' })),
@@ -111,6 +161,12 @@ export const Namespace = Type.Object(
     interfaces: Type.Optional(Type.Record(Type.String(), Interface)),
     routes: Type.Optional(Type.Array(Route)),
     nat: Type.Optional(Type.Array(NatRule)),
+    iptables: Type.Optional(Iptables),
+    ipsets: Type.Optional(
+      Type.Record(Type.String(), IpSet, {
+        description: 'ipsets by name (letters, digits, "_" and "-", at most 31 characters), created before the iptables rules.',
+      }),
+    ),
     server: Type.Optional(Server),
   },
   { additionalProperties: false },
@@ -208,6 +264,24 @@ export const Expect = Type.Object(
       Type.String({ description: 'https: text the server certificate\'s subject contains, as curl -v prints it, e.g. "CN=foo.bar.com".' }),
     ),
     certIssuer: Type.Optional(Type.String({ description: 'https: text the server certificate\'s issuer contains, e.g. "O=Acme Co".' })),
+    path: Type.Optional(
+      hint(
+        Type.Array(
+          Type.Record(Type.String(), Type.Array(Type.String()), {
+            minProperties: 1,
+            maxProperties: 1,
+            description: 'A namespace the packet crosses, and the "HOOK table" pairs it met there in order ("HOOK" alone: a hook with no table of iptables).',
+          }),
+          { minItems: 1 },
+        ),
+        'a list of namespaces in the order the packet crosses them, each with its hooks and tables, e.g. [router: [PREROUTING raw, FORWARD filter]]',
+      ),
+    ),
+    rule: Type.Optional(
+      Type.String({ description: 'counters: the rule whose counter is read, as a part of its line in iptables -S (e.g. "--match-set many src").' }),
+    ),
+    minPackets: Type.Optional(Type.Integer({ minimum: 0, description: 'counters: the rule counted at least this many packets.' })),
+    maxPackets: Type.Optional(Type.Integer({ minimum: 0, description: 'counters: the rule counted at most this many packets.' })),
   },
   { additionalProperties: false },
 );
@@ -259,6 +333,15 @@ export const Check = Type.Object(
     ),
     server: Type.Optional(Type.String({ description: 'dns: ask this server (dig @server) instead of the resolv.conf nameserver.' })),
     search: Type.Optional(Type.Boolean({ description: 'dns: false to ask the name as written, without the search path (default true).' })),
+    trace: Type.Optional(
+      Type.String({
+        description:
+          'One probe sent from "from" and traced as knetlab trace does ("http://ADDRESS[:PORT]/PATH", "ping ADDRESS" or "tcp ADDRESS:PORT"); expect.path is judged from the kernel\'s trace events.',
+      }),
+    ),
+    counters: Type.Optional(
+      Type.String({ description: 'An iptables chain in "from", as "TABLE CHAIN" (e.g. "filter FORWARD"), whose rule counters are read (iptables -S -v).' }),
+    ),
     link: Type.Optional(Type.String({ description: 'An interface in "from" whose state is checked.' })),
     route: Type.Optional(Type.String({ description: 'A route (destination CIDR or "default") in "from" whose presence and shape are checked.' })),
     neigh: Type.Optional(Type.String({ description: 'A neighbour (ARP) entry for this IPv4 address in "from".' })),
@@ -304,7 +387,7 @@ export const Check = Type.Object(
   {
     additionalProperties: false,
     description:
-      'A check proven with real packets or kernel state: exactly one of ping, tcp, http, udp, sctp, dns, link, route, neigh, fdb, conntrack, bgp or capture (or an exec step).',
+      'A check proven with real packets or kernel state: exactly one of ping, tcp, http, udp, sctp, dns, trace, link, route, neigh, fdb, conntrack, counters, bgp or capture (or an exec step).',
   },
 );
 
@@ -503,6 +586,8 @@ export type RawCheck = Static<typeof Check>;
 export type RawExpect = Static<typeof Expect>;
 export type RawRoute = Static<typeof Route>;
 export type RawNatRule = Static<typeof NatRule>;
+export type RawIptables = Static<typeof Iptables>;
+export type RawIpSet = Static<typeof IpSet>;
 export type RawCluster = Static<typeof Cluster>;
 
 /** The published JSON Schema document. */

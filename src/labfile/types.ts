@@ -122,7 +122,29 @@ export interface Namespace {
   interfaces: Interface[];
   routes: Route[];
   nat: NatRule[];
+  /** The namespace's own iptables chains (iptables: in the lab file), tables in raw → security order. */
+  iptables: IptablesChain[];
+  ipsets: IpSet[];
   server: Server | null;
+}
+
+export type NetfilterTable = 'raw' | 'mangle' | 'nat' | 'filter' | 'security';
+
+/** One chain of a namespace's own rules: a built-in chain of its table, or one of the lab's own. */
+export interface IptablesChain {
+  table: NetfilterTable;
+  chain: string;
+  builtin: boolean;
+  /** Each rule's words after "-A CHAIN", as iptables-restore reads them (quoted words keep their quotes). */
+  rules: string[];
+}
+
+/** An ipset: listed members, and a range of consecutive addresses ipset adds itself. */
+export interface IpSet {
+  name: string;
+  type: 'hash:ip' | 'hash:net';
+  members: string[];
+  range: { from: string; to: string; count: number } | null;
 }
 
 export interface Bridge {
@@ -227,9 +249,22 @@ export type Probe =
   | { kind: 'neigh'; address: string }
   | { kind: 'fdb'; dev: string }
   | { kind: 'bgp'; protocol: string }
+  /** One probe traced through every namespace (as knetlab trace does), judged by the hooks and tables it met. */
+  | { kind: 'trace'; probe: TraceTarget }
+  /** The packet counters of one iptables chain's rules. */
+  | { kind: 'counters'; table: NetfilterTable; chain: string }
   | { kind: 'capture'; interface: string; filter: string; during: Check }
   /** Not a probe: a step (make a pod fail its readiness probe, …) that must exit 0. */
   | { kind: 'exec'; argv: string[] };
+
+/** What a trace check sends: an HTTP GET, one ping, or a TCP connection. */
+export type TraceTarget = { kind: 'http'; url: string } | { kind: 'ping'; address: string } | { kind: 'tcp'; address: string; port: number };
+
+/** One namespace of an expected walk: the "HOOK table" pairs met there, in order. */
+export interface PathStep {
+  namespace: string;
+  met: string[];
+}
 
 export interface Expectation {
   /** false for must-fail checks. */
@@ -274,6 +309,12 @@ export interface Expectation {
   headers?: Record<string, string>;
   certSubject?: string;
   certIssuer?: string;
+  /** trace: the namespaces the packet crosses, in order, and what it met in each. */
+  path: PathStep[] | null;
+  /** counters: the rule (a part of its iptables -S line) and bounds on its packet counter. */
+  rule: string | null;
+  minPackets: number | null;
+  maxPackets: number | null;
 }
 
 export interface Check {

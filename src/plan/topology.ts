@@ -6,6 +6,7 @@ import type { Lab } from '../labfile/types.js';
 import type { Instance } from '../kernel/instance.js';
 import type { Phase, Plan, Step } from '../kernel/steps.js';
 import { CNIS, NODE_COMPONENTS, nginxConfig, portsKey } from './registry.js';
+import { ipsetPayload, tablesPayload } from '../kernel/iptables.js';
 
 export interface PlanOptions {
   /** Namespaces that already exist (a running lab's nodes, when pods are added to it). */
@@ -85,6 +86,28 @@ export function planLab(lab: Lab, inst: Instance, opts: PlanOptions = {}): Plan 
     'Program NAT',
     'Rules in the nat table are consulted for the first packet of each connection; conntrack applies the same translation to the rest of it. MASQUERADE rewrites the source to the address of the interface the packet leaves by, so replies come back to this namespace.',
     lab.namespaces.filter((n) => n.nat.length).map((n) => ({ kind: 'nat.restore', netns: ns(n.name), rules: n.nat })),
+  );
+
+  const own = lab.namespaces.filter((n) => n.iptables.length || n.ipsets.length);
+  add(
+    "Program the lab's own netfilter rules",
+    "Each namespace has its own netfilter tables. At every hook the tables that have a chain there see a packet in the order of their chain priorities: raw (-300, before connection tracking), mangle (-150), nat where it rewrites the destination (-100: PREROUTING, OUTPUT), filter (0), security (50; 150 with iptables' nf_tables backend), and nat where it rewrites the source (100: INPUT, POSTROUTING). nat chains see only the first packet of each connection, and only once connection tracking is on in the namespace (a rule that uses it turns it on). ipsets are created first, since a rule that matches a set needs it to exist. All of it lives in the namespace and goes away with it.",
+    own.flatMap((n): Step[] => [
+      ...(n.ipsets.length
+        ? [
+            {
+              kind: 'exec',
+              netns: ns(n.name),
+              command: { file: 'ipset', args: ['restore'], input: ipsetPayload(n.ipsets) },
+              label: `create ${n.ipsets.length} ipset(s) in ${ns(n.name)}`,
+            } as Step,
+          ]
+        : []),
+      ...(n.iptables.length ? [{ kind: 'iptables.restore', netns: ns(n.name), payload: tablesPayload(n.iptables), owner: 'the lab' } as Step] : []),
+    ]),
+    false,
+    // A set before the rules that match it.
+    true,
   );
 
   const servers = lab.namespaces.filter((n) => n.server);

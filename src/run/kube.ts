@@ -194,6 +194,8 @@ function podPlan(lab: Lab, labOnly: Cluster, inst: Instance, pods: Pod[]) {
             interfaces: n.interfaces.filter((i) => hostIfs.has(i.name)),
             routes: n.routes.filter((rt) => rt.dev !== null && hostIfs.has(rt.dev)),
             nat: [],
+            iptables: [],
+            ipsets: [],
             server: null,
           },
     )

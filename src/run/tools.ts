@@ -18,6 +18,7 @@ export const TOOLS: Tool[] = [
   { command: 'sysctl', pkg: 'procps', why: 'per-namespace kernel parameters' },
   { command: 'iptables-restore', pkg: 'iptables', why: 'NAT and filter rules, as kube-proxy writes them' },
   { command: 'iptables-save', pkg: 'iptables', why: 'rule listings and counters in check evidence' },
+  { command: 'iptables', pkg: 'iptables', why: 'rule counters (counters checks)' },
   { command: 'nft', pkg: 'nftables', why: 'nftables rules (kube-proxy nftables mode)' },
   { command: 'ipset', pkg: 'ipset', why: 'address sets (kube-proxy IPVS mode)' },
   { command: 'ipvsadm', pkg: 'ipvsadm', why: 'IPVS virtual servers (kube-proxy IPVS mode)' },
@@ -62,7 +63,8 @@ export function requiredTools(lab: Lab): Tool[] {
   const need = new Set(['ip', 'tee']);
   for (const ns of lab.namespaces) {
     if (ns.sysctls.length) need.add('sysctl');
-    if (ns.nat.length) need.add('iptables-restore');
+    if (ns.nat.length || ns.iptables.length) need.add('iptables-restore');
+    if (ns.ipsets.length) need.add('ipset');
     if (ns.server) need.add('nginx').add('xargs');
     if (ns.server?.udpPorts.length) need.add(NGINX_STREAM_MODULE);
   }
@@ -83,10 +85,13 @@ export function requiredTools(lab: Lab): Tool[] {
     bgp: 'birdc',
     capture: 'tcpdump',
     exec: 'ip',
+    trace: 'nft',
+    counters: 'iptables',
   } as const;
   for (const check of lab.checks) {
     need.add(probeTool[check.probe.kind]);
     if (check.probe.kind === 'capture') need.add(probeTool[check.probe.during.probe.kind]);
+    if (check.probe.kind === 'trace') need.add(probeTool[check.probe.probe.kind]);
   }
   return [...need].map(tool);
 }

@@ -8,17 +8,18 @@
 
 import { randomInt } from 'node:crypto';
 import { KnetlabError } from '../labfile/diagnostics.js';
-import type { Lab } from '../labfile/types.js';
+import type { Lab, TraceTarget } from '../labfile/types.js';
 import type { Host, Running } from '../exec/host.js';
 import { renderCommand, type Command } from '../kernel/command.js';
 import type { Instance } from '../kernel/instance.js';
 import { inNetns } from '../kernel/lower.js';
 import { describePacket, parseCapture, type Packet } from '../kernel/capture.js';
-import { parseConntrack, parseCurl, type ConntrackEntry } from '../kernel/probe.js';
+import { parseConntrack, parseCurl, traceProbeCommand, type ConntrackEntry } from '../kernel/probe.js';
 import {
   addTraceTable,
   conntrackCommand,
   isTraceCleanup,
+  metOf,
   monitorCommand,
   MONITOR_READY,
   parseIptablesSave,
@@ -40,13 +41,15 @@ import {
 import { Lock } from './lock.js';
 import type { RecordStore } from './record.js';
 
-export type TraceProbe = { kind: 'http'; url: string } | { kind: 'ping'; address: string } | { kind: 'tcp'; address: string; port: number };
+export type TraceProbe = TraceTarget;
 
 export interface TraceOptions {
   host: Host;
   store: RecordStore;
   /** Aborted by SIGINT/SIGTERM: the trace stops, removes its tables and throws. */
   signal?: AbortSignal;
+  /** The flow to match (a trace check's, known in advance); a random one otherwise. */
+  flow?: FlowMatch;
 }
 
 export interface HopReport {
@@ -57,6 +60,8 @@ export interface HopReport {
   fate: Hop['fate'];
   arrived: { src: string; dst: string; ttl: number | null };
   left: { src: string; dst: string; ttl: number | null };
+  /** "HOOK table" (or "HOOK" where only the trace table saw it) in the order the kernel reported them. */
+  met: string[];
   /** Base chains in the order the packet met them. */
   chains: { hook: string; table: string; chain: string; family: string; priority: number | null; verdict: string; rules: Visit['hits'] }[];
   route: (RouteDecision & { command: string }) | null;
@@ -97,7 +102,8 @@ export async function trace(lab: Lab, inst: Instance, from: string, probe: Trace
   if (!all.includes(fromNs)) {
     throw new KnetlabError(`no namespace "${from}" in lab ${inst.name}`, 2, [`  hint: one of ${all.map((n) => short(inst, n)).join(', ')}`]);
   }
-  const flow: FlowMatch = probe.kind === 'ping' ? { protocol: 'icmp', length: randomInt(200, 1200) } : { protocol: 'tcp', port: randomInt(42000, 49000) };
+  const flow: FlowMatch =
+    opts.flow ?? (probe.kind === 'ping' ? { protocol: 'icmp', length: randomInt(200, 1200) } : { protocol: 'tcp', port: randomInt(42000, 49000) });
   const probeCmd = traceProbeCommand(fromNs, probe, flow);
 
   const lock = Lock.acquire(store.root, inst.name, host, `trace ${lab.name}`);
@@ -252,6 +258,7 @@ async function hopReport(inst: Instance, h: Hop, host: Host, packets: Packet[]):
     in: h.in,
     out: h.out,
     fate: h.fate,
+    met: metOf(h.asMet),
     arrived: addr(h.arrived),
     left: addr(h.left),
     chains: h.visits.map((v) => ({
@@ -295,28 +302,6 @@ function kubeProxyFacts(inst: Instance, hops: Hop[], probe: TraceProbe, r: { exi
       ? null
       : deliveredHop.arrived.daddr === dnatIp && (answeredBy === null || (answeredBy.startsWith(deliveredTo ?? '') && answeredBy.includes(`(${dnatIp})`)));
   return { service, endpointChain: sep, dnatTo, deliveredTo, answeredBy, agree };
-}
-
-function traceProbeCommand(netns: string, probe: TraceProbe, flow: FlowMatch): Command {
-  switch (probe.kind) {
-    case 'http':
-      return inNetns(netns, [
-        'curl',
-        '-sS',
-        '--max-time',
-        '5',
-        '--local-port',
-        String((flow as { port: number }).port),
-        '-w',
-        '\\nstatus=%{http_code}\\n',
-        probe.url,
-      ]);
-    case 'tcp':
-      return inNetns(netns, ['nc', '-z', '-v', '-w', '3', '-p', String((flow as { port: number }).port), probe.address, String(probe.port)]);
-    case 'ping':
-      // The ICMP payload size makes the probe's packets the only ones of their length.
-      return inNetns(netns, ['ping', '-n', '-c', '1', '-W', '3', '-s', String((flow as { length: number }).length - 28), probe.address]);
-  }
 }
 
 function probeSaw(probe: TraceProbe, r: { exitCode: number; stdout: string; stderr: string }): string {

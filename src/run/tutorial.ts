@@ -35,6 +35,7 @@ function sections(lab: Lab, inst: Instance): Section[] {
  * kernel lacks it; a pasted script cannot, so the note says how the failure looks.
  */
 const NEEDS: Partial<Record<Lab['checks'][number]['probe']['kind'], string>> = {
+  trace: ' (verify traces this probe in every namespace, as knetlab trace does, and compares the hooks and tables it met with the lab)',
   sctp: ' (needs SCTP sockets: socat failing with "socket(2, 1, 132): Protocol not supported" means the kernel has none and the check did not run)',
 };
 

@@ -11,8 +11,10 @@ import { cidrsOf } from '../labfile/routes.js';
 import type { Host, RunResult } from '../exec/host.js';
 import { renderCommand, type Command } from '../kernel/command.js';
 import {
+  checkFlow,
   parseCertLines,
   parseConntrack,
+  parseCounters,
   parseCurl,
   parseDatagrams,
   parseDig,
@@ -21,6 +23,8 @@ import {
   type ConntrackEntry,
   type HttpReply,
 } from '../kernel/probe.js';
+import { pathDiff } from '../kernel/trace.js';
+import type { RecordStore } from './record.js';
 import type { Instance } from '../kernel/instance.js';
 import { CNIS } from '../plan/registry.js';
 import { describePacket, parseCapture } from '../kernel/capture.js';
@@ -48,10 +52,15 @@ interface Verdict {
 
 const RETRY_DELAY_MS = 200;
 
-export async function runChecks(lab: Lab, inst: Instance, host: Host, onResult?: (r: CheckResult) => void): Promise<CheckResult[]> {
+/** trace checks need the lab's record: their trace tables are recorded there while they exist. */
+export interface CheckOptions {
+  store?: RecordStore;
+}
+
+export async function runChecks(lab: Lab, inst: Instance, host: Host, onResult?: (r: CheckResult) => void, opts: CheckOptions = {}): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   for (const check of lab.checks) {
-    const r = await runCheck(lab, inst, host, check);
+    const r = await runCheck(lab, inst, host, check, opts);
     onResult?.(r);
     results.push(r);
   }
@@ -64,8 +73,9 @@ export function checkCommand(lab: Lab, inst: Instance, check: Check): Command {
   return probeCommand(check, inst.netns(check.from), (speaker) => bgp?.socket(inst, speaker) ?? '', inst.dir);
 }
 
-export async function runCheck(lab: Lab, inst: Instance, host: Host, check: Check): Promise<CheckResult> {
+export async function runCheck(lab: Lab, inst: Instance, host: Host, check: Check, opts: CheckOptions = {}): Promise<CheckResult> {
   if (check.probe.kind === 'capture') return runCapture(lab, inst, host, check);
+  if (check.probe.kind === 'trace') return runTrace(lab, inst, host, check, opts);
   if (check.waitMs) await new Promise((res) => setTimeout(res, check.waitMs));
   const command = checkCommand(lab, inst, check);
   const t0 = Date.now();
@@ -173,6 +183,10 @@ function judge(lab: Lab, check: Check, r: RunResult): Verdict {
       return judgeState(lab, check, r);
     case 'capture':
       throw new Error('capture checks are judged by runCapture');
+    case 'trace':
+      throw new Error('trace checks are judged by runTrace');
+    case 'counters':
+      return judgeCounters(check, r);
     case 'link': {
       if (r.exitCode !== 0) return { ok: false, saw: lastLine(r.stderr) ?? `ip exit ${r.exitCode}` };
       let link: { operstate?: string; master?: string; mtu?: number } = {};
@@ -233,6 +247,56 @@ async function runCapture(lab: Lab, inst: Instance, host: Host, check: Check): P
     ];
   }
   return result;
+}
+
+/**
+ * Send the check's probe as knetlab trace does (its trace tables, monitors and cleanup), and judge
+ * the walk the kernel reported: the namespaces in order, and in each the hooks and tables met.
+ * An empty walk (a monitor that had not subscribed yet) is tried again until the timeout.
+ */
+async function runTrace(lab: Lab, inst: Instance, host: Host, check: Check, opts: CheckOptions): Promise<CheckResult> {
+  const p = check.probe as Extract<Check['probe'], { kind: 'trace' }>;
+  const command = checkCommand(lab, inst, check);
+  if (!opts.store) throw new Error('a trace check needs the lab record store');
+  const { trace } = await import('./trace.js');
+  if (check.waitMs) await new Promise((res) => setTimeout(res, check.waitMs));
+  const t0 = Date.now();
+  let attempts = 0;
+  for (;;) {
+    attempts++;
+    const report = await trace(lab, inst, check.from, p.probe, { host, store: opts.store, flow: checkFlow(check) });
+    const seen = report.request.map((h) => ({ namespace: h.namespace, met: h.met }));
+    const walk = seen.map((h) => `${h.namespace} [${h.met.join(', ')}]`).join(' → ');
+    if (!seen.length && Date.now() + RETRY_DELAY_MS < t0 + check.timeoutMs) continue;
+    const diff = pathDiff(check.expect.path ?? [], seen);
+    const saw = `${walk || 'no trace event for the probe'} (probe ${report.probe.ok ? 'answered' : 'failed'}: ${report.probe.saw})`;
+    const result: CheckResult = { check, passed: diff === null, saw, attempts, ms: Date.now() - t0, command, details: [] };
+    if (diff)
+      result.details = [
+        `    ran:      ${renderCommand(command)} (traced in every namespace of the lab)`,
+        `    expected: ${expected(check)}`,
+        `    walk:     ${walk || '(none)'}`,
+        ...diff.map((l) => `    ${l}`),
+        ...report.notes.map((n) => `    note: ${n}`),
+      ];
+    return result;
+  }
+}
+
+/** The packet counter of the one rule of the chain whose iptables -S line holds expect.rule. */
+function judgeCounters(check: Check, r: RunResult): Verdict {
+  const e = check.expect;
+  if (r.exitCode !== 0) return { ok: false, saw: lastLine(r.stderr) ?? `iptables exit ${r.exitCode}` };
+  const rules = parseCounters(r.stdout);
+  const matching = rules.filter((x) => x.rule.includes(e.rule ?? ''));
+  if (matching.length !== 1)
+    return {
+      ok: false,
+      saw: `${matching.length} rules hold "${e.rule}"${matching.length ? `: ${matching.map((x) => x.rule).join('; ')}` : `; the chain has: ${rules.map((x) => x.rule).join('; ') || 'no rules'}`}`,
+    };
+  const x = matching[0]!;
+  const ok = (e.minPackets === null || x.packets >= e.minPackets) && (e.maxPackets === null || x.packets <= e.maxPackets);
+  return { ok, saw: `${x.packets} packet(s), ${x.bytes} bytes: ${x.rule}` };
 }
 
 interface RouteEntry {
@@ -457,6 +521,9 @@ function expected(check: Check): string {
     return `a ${kind} entry${want.length ? ' with ' + want.map(([k, v]) => `${k} ${String(v)}`).join(', ') : ''}`;
   }
   if (kind === 'bgp') return `session state ${e.state ?? 'Established'}`;
+  if (kind === 'trace') return (e.path ?? []).map((s) => `${s.namespace} [${s.met.join(', ')}]`).join(' → ');
+  if (kind === 'counters')
+    return `one rule with "${e.rule}" that counted${e.minPackets !== null ? ` at least ${e.minPackets}` : ''}${e.minPackets !== null && e.maxPackets !== null ? ' and' : ''}${e.maxPackets !== null ? ` at most ${e.maxPackets}` : ''} packet(s)`;
   if (kind === 'dns')
     return [
       e.rcode,

@@ -4,6 +4,9 @@
 // removes its tables and leaves no monitor running.
 import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { cli, cliAsync, isRoot, netnsWithPrefix, processesUnder, stateDir } from './helpers.js';
 
 interface Report {
@@ -168,5 +171,28 @@ if (!isRoot) {
     t.equal(down.code, 0, down.stderr);
     t.same(netnsWithPrefix(`${prefix}-`), []);
     t.same(processesUnder(state), []);
+  });
+
+  t.test("netfilter-hooks: a trace check expecting the seed's order at INPUT fails, naming the step", async (t) => {
+    // The kernel's order at INPUT (iptables' nf_tables backend) is mangle, filter, nat, security;
+    // the same lab expecting security before nat must fail, with the walk and a diff.
+    const dir = mkdtempSync(join(tmpdir(), 'knetlab-hooks-'));
+    const text = readFileSync('labs/netfilter-hooks/lab.yaml', 'utf8').replace(
+      'INPUT mangle, INPUT filter, INPUT nat, INPUT security]',
+      'INPUT mangle, INPUT filter, INPUT security, INPUT nat]',
+    );
+    writeFileSync(join(dir, 'lab.yaml'), text.replace('$schema=../../schema/lab.schema.json', ''));
+    const prefix = 'trh';
+    t.teardown(() => {
+      cli(state, ['down', 'netfilter-hooks', '--prefix', prefix]);
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const r = cli(state, ['run', join(dir, 'lab.yaml'), '--prefix', prefix]);
+    t.equal(r.code, 1, r.stdout + r.stderr);
+    t.match(r.stdout, /FAIL netfilter-hooks: a packet for the router itself meets PREROUTING then INPUT there/);
+    t.match(r.stdout, /router: the walk differs from step 6\n\s+expected\s+met\n(.*\n){5}\s+6 INPUT security\s+≠ INPUT nat\n\s+7 INPUT nat\s+≠ INPUT security/);
+    t.match(r.stdout, /\n6 passed, 1 failed\n/, 'only the changed check fails');
+    t.same(traceTablesLeft(`${prefix}-`), [], 'no trace table left');
+    t.same(netnsWithPrefix(`${prefix}-`), []);
   });
 }

@@ -117,7 +117,10 @@ t.test('a check needs exactly one probe and sensible expectations', async (t) =>
         'checks:\n  - from: a\n    ping: 10.0.0.2\n    tcp: 10.0.0.2:80\n  - from: a\n    ping: 10.0.0.2\n    expect: { status: 200 }\n  - from: b\n    http: http://10.0.0.1/\n    requests: 2\n    expect: { backends: [x, y, z] }\n',
     ),
   );
-  t.match(errs.join('\n'), /a check takes one of ping, tcp, http, udp, sctp, dns, link, route, neigh, fdb, conntrack, bgp, capture, exec, not ping and tcp/);
+  t.match(
+    errs.join('\n'),
+    /a check takes one of ping, tcp, http, udp, sctp, dns, trace, link, route, neigh, fdb, conntrack, counters, bgp, capture, exec, not ping and tcp/,
+  );
   t.match(errs.join('\n'), /expect\.status applies to http checks only/);
   t.match(errs.join('\n'), /2 request\(s\) cannot reach 3 backends/);
 });
