@@ -26,6 +26,9 @@ export function readCheck(cx: Context, c: RawCheck, p: Path, namespaces: Map<str
   if (timeoutMs > 120_000) cx.error([...p, 'timeout'], 'timeout is over 120s', 'checks retry until their timeout; keep it short');
   const waitMs = c.wait === undefined ? 0 : durationMs(c.wait);
   if (waitMs > 120_000) cx.error([...p, 'wait'], 'wait is over 120s', 'keep labs quick to run');
+  // A number must be above 0 (the schema says so); "0s" and "0ms" are the same zero.
+  if (c.timeout !== undefined && timeoutMs <= 0) cx.error([...p, 'timeout'], 'timeout must be above 0', 'e.g. timeout: 5s');
+  if (c.wait !== undefined && waitMs <= 0) cx.error([...p, 'wait'], 'wait must be above 0', 'leave wait out for no wait, or e.g. wait: 500ms');
   return {
     name: c.name ?? defaultCheckName(c.from, probe, expect),
     from: c.from,

@@ -43,6 +43,12 @@ function shapeError(cx: Context, e: ErrorObject): void {
     }
     case 'additionalProperties': {
       const field = (e.params as { additionalProperty: string }).additionalProperty;
+      // A map keyed by names (cluster.nodes, cluster.clients): the key breaks the name pattern.
+      const names = (e.parentSchema as { patternProperties?: Record<string, unknown>; properties?: object }).patternProperties;
+      if (names && !(e.parentSchema as { properties?: object }).properties) {
+        cx.error([...path, field], `${where}: ${quoted(field)} is not a valid name`, 'use lowercase letters, digits and dashes, e.g. "node1"', 'key');
+        return;
+      }
       const known = Object.keys((e.parentSchema as { properties?: object }).properties ?? {}).filter((k) => k !== '$schema');
       const guess = closest(field, known);
       cx.error(

@@ -201,6 +201,23 @@ cluster:
   const before = errorsOf(`${cluster.replace('node1: {}', 'node1: { address: 10.9.9.9 }')}checks:\n  - { from: web-1, ping: 10.244.1.1 }\n${pod}`);
   t.equal(before.length, 1, before.join('\n'));
   t.match(before[0], /10\.9\.9\.9 is on none of the underlay subnets/);
+  // Schema errors in the lab file (a value, a key, a structure) with manifest pods: each is the one error.
+  const fromPod = `checks:\n  - { from: web-1, ping: 10.244.1.1 }\n  - { from: web-1, http: http://10.244.1.2/, requests: 2, expect: { backends: [web-1] } }\n`;
+  for (const [what, text, error] of [
+    ['a bad lab name', `${cluster.replace('name: k', 'name: K_1')}${fromPod}${pod}`, /name "K_1" is not valid/],
+    ['a request count below 1', `${cluster}${fromPod.replace('requests: 2', 'requests: 0')}${pod}`, /checks\.1\.requests must be >= 1/],
+    [
+      'an unknown key in a check from a pod',
+      `${cluster}${fromPod.replace('ping: 10.244.1.1', 'ping: 10.244.1.1, pong: 1')}${pod}`,
+      /unknown field "pong" in checks\.0/,
+    ],
+    ['a bad node key', `${cluster.replace('node1: {}', 'node1: {}\n    Node3: {}')}${fromPod}${pod}`, /cluster\.nodes: "Node3" is not a valid name/],
+    ['a bad pod address in a check', `${cluster}${fromPod.replace('ping: 10.244.1.1', 'ping: banana')}${pod}`, /"banana" is not an IPv4 address/],
+  ] as const) {
+    const errs = errorsOf(text);
+    t.equal(errs.length, 1, `${what}: ${errs.join('\n')}`);
+    t.match(errs[0], error, what);
+  }
   // Sound manifests: a misspelt pod is still reported, with the pods they made as candidates.
   const typo = errorsOf(`${cluster}checks:\n  - { from: web-l, ping: 10.244.1.1 }\n${pod}`);
   t.equal(typo.length, 1);
