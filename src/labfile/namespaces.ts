@@ -3,7 +3,7 @@
 // must exist). Each function reports through the Context and returns the resolved value.
 
 import type { RawLab, RawNamespace, RawRoute } from './schema.js';
-import { contains, formatCidr, formatNetwork, network, parseCidr, parseIPv4, type Cidr } from './net.js';
+import { formatCidr, formatNetwork, mask, network, parseCidr, parseIPv4, type Cidr } from './net.js';
 import { NETNS_SYSCTLS } from './sysctls.js';
 import { cidrsOf } from './routes.js';
 import { closest } from './suggest.js';
@@ -297,9 +297,21 @@ export function unknownNamespace(cx: Context, p: Path, name: string, namespaces:
   // One error in a manifest (a kind knetlab does not read) would otherwise come back as one more
   // error for every check and observation from the pods it holds.
   if (cx.manifestPodsMissing) return;
-  const guess = closest(name, [...namespaces.keys()]);
-  cx.error(p, `namespace "${name}" is not in topology.namespaces`, guess ? `did you mean "${guess}"?` : `namespaces: ${[...namespaces.keys()].join(', ')}`);
+  // Suggestions compare with every namespace: the first few errors get one, so that a lab of many
+  // namespaces and many misnamed checks stays linear (only the first errors are printed anyway).
+  const asked = suggested.get(cx) ?? 0;
+  suggested.set(cx, asked + 1);
+  const guess = asked < MAX_SUGGESTIONS ? closest(name, [...namespaces.keys()]) : undefined;
+  const some = [...namespaces.keys()].slice(0, 20);
+  cx.error(
+    p,
+    `namespace "${name}" is not in topology.namespaces`,
+    guess ? `did you mean "${guess}"?` : `namespaces: ${some.join(', ')}${namespaces.size > some.length ? `, … (${namespaces.size} in all)` : ''}`,
+  );
 }
+
+const MAX_SUGGESTIONS = 100;
+const suggested = new WeakMap<Context, number>();
 
 export function readLinks(cx: Context, raw: NonNullable<RawLab['topology']>['links'] & object, namespaces: Map<string, Namespace>): VethLink[] {
   const used = new Map<string, number>();
@@ -346,10 +358,13 @@ export function crossChecks(cx: Context, namespaces: Map<string, Namespace>, lin
         );
       }
     }
-    for (const dev of [...ns.bridges, ...ns.interfaces]) {
+    const devices: [Bridge | Interface, 'bridges' | 'interfaces'][] = [
+      ...ns.bridges.map((b) => [b, 'bridges'] as [Bridge, 'bridges']),
+      ...ns.interfaces.map((i) => [i, 'interfaces'] as [Interface, 'interfaces']),
+    ];
+    for (const [dev, kind] of devices) {
       dev.addresses.forEach((a, idx) => {
         const ip = a.split('/')[0]!;
-        const kind = ns.bridges.includes(dev as Bridge) ? 'bridges' : 'interfaces';
         if (seen.has(ip))
           cx.error(
             ['topology', 'namespaces', ns.name, kind, dev.name, 'addresses', idx],
@@ -359,12 +374,21 @@ export function crossChecks(cx: Context, namespaces: Map<string, Namespace>, lin
         seen.set(ip, `${ns.name}/${dev.name}`);
       });
     }
+    // Reachable directly: on a connected subnet, or covered by a device route ("169.254.1.1 dev eth0").
+    // Worked out once per namespace, not once per route.
+    // The networks by prefix length, so a gateway is looked up at each of 33 lengths, not compared with each.
+    let onLink: Set<number>[] | undefined;
     ns.routes.forEach((r, idx) => {
       if (!r.via || r.onlink) return;
       const gw = parseIPv4(r.via)!;
-      // Reachable directly: on a connected subnet, or covered by a device route ("169.254.1.1 dev eth0").
-      const linkRoutes = ns.routes.filter((x) => x.dev && !x.via && x.type === 'unicast' && x.to !== 'default').map((x) => x.to);
-      const connected = [...cidrsOf(ns), ...linkRoutes].map((c) => parseCidr(c.includes('/') ? c : `${c}/32`)).some((c) => c && contains(c, gw));
+      if (!onLink) {
+        onLink = Array.from({ length: 33 }, () => new Set<number>());
+        for (const text of [...cidrsOf(ns), ...ns.routes.filter((x) => x.dev && !x.via && x.type === 'unicast' && x.to !== 'default').map((x) => x.to)]) {
+          const c = parseCidr(text.includes('/') ? text : `${text}/32`);
+          if (c) onLink[c.prefix]!.add(network(c));
+        }
+      }
+      const connected = onLink.some((nets, prefix) => nets.size > 0 && nets.has((gw & mask(prefix)) >>> 0));
       if (!connected)
         cx.warn(
           ['topology', 'namespaces', ns.name, 'routes', idx, 'via'],

@@ -82,18 +82,29 @@ function shapeError(cx: Context, e: ErrorObject): void {
   }
 }
 
-/** Keep the errors that say something: drop the branch noise of anyOf. */
+/**
+ * Keep the errors that say something: drop the branch noise of anyOf. ajv reports an anyOf's
+ * branch errors just before the anyOf error itself, so the errors it claims are the ones at the
+ * end of those not yet claimed: one pass over the list, however many errors there are.
+ */
 function shapeErrors(errors: ErrorObject[]): ErrorObject[] {
-  const anyOfs = errors.filter((e) => e.keyword === 'anyOf');
-  let rest = errors.filter((e) => e.keyword !== 'anyOf');
+  const pending: ErrorObject[] = [];
   const out: ErrorObject[] = [];
-  for (const a of anyOfs) {
-    const branch = rest.filter((e) => e.schemaPath.startsWith(a.schemaPath + '/'));
-    rest = rest.filter((e) => !branch.includes(e));
-    const meaningful = branch.filter((e) => !['type', 'const', 'enum'].includes(e.keyword) && !(e.keyword === 'pattern' && e.instancePath === a.instancePath));
-    out.push(...(meaningful.length ? meaningful : [a]));
+  for (const e of errors) {
+    if (e.keyword !== 'anyOf') {
+      pending.push(e);
+      continue;
+    }
+    const branch: ErrorObject[] = [];
+    const inside = (b: ErrorObject) =>
+      b.schemaPath.startsWith(e.schemaPath + '/') && (b.instancePath === e.instancePath || b.instancePath.startsWith(e.instancePath + '/'));
+    while (pending.length && inside(pending[pending.length - 1]!)) branch.push(pending.pop()!);
+    branch.reverse();
+    const meaningful = branch.filter((b) => !['type', 'const', 'enum'].includes(b.keyword) && !(b.keyword === 'pattern' && b.instancePath === e.instancePath));
+    for (const m of meaningful.length ? meaningful : [e]) out.push(m);
   }
-  return [...out, ...rest];
+  for (const e of pending) out.push(e);
+  return out;
 }
 
 function article(type: string): string {
