@@ -104,7 +104,7 @@ try {
     writeFileSync(join(lab, 'lab.yaml'), CASES[name]());
     const mb = statSync(join(lab, 'lab.yaml')).size / 1e6;
     const cols = [];
-    let errors = '';
+    let errors = '?';
     for (const b of bins) {
       const t0 = process.hrtime.bigint();
       const r = spawnSync(process.execPath, ['--import', REPORT, b.path, 'validate', lab], {
@@ -116,7 +116,8 @@ try {
       const rss = /maxrss (\d+)/.exec(r.stderr ?? '');
       const out = `${r.stdout}${r.stderr}`;
       // The first errors are printed, the rest counted: "…and N more (E errors, W warnings)".
-      errors = String((out.match(/ {2}error {2}/g) ?? []).length + Number(/\((\d+) errors?, \d+ warnings?\)/.exec(out)?.[1] ?? 0));
+      if (r.status === 0 || r.status === 2)
+        errors = String((out.match(/ {2}error {2}/g) ?? []).length + Number(/\((\d+) errors?, \d+ warnings?\)/.exec(out)?.[1] ?? 0));
       const how = r.error?.code === 'ETIMEDOUT' ? `>${opt.timeout}` : r.status === 0 || r.status === 2 ? s.toFixed(1) : `exit ${r.status ?? r.signal}`;
       cols.push(`${how.padStart(b.label.length + 10)}  ${rss ? (Number(rss[1]) / 1024).toFixed(0).padStart(7) : '      ?'}`);
     }

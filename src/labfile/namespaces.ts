@@ -302,7 +302,8 @@ export function unknownNamespace(cx: Context, p: Path, name: string, namespaces:
   const asked = suggested.get(cx) ?? 0;
   suggested.set(cx, asked + 1);
   const guess = asked < MAX_SUGGESTIONS ? closest(name, [...namespaces.keys()]) : undefined;
-  const some = [...namespaces.keys()].slice(0, 20);
+  const some: string[] = [];
+  for (const k of namespaces.keys()) if (some.push(k) >= 20) break;
   cx.error(
     p,
     `namespace "${name}" is not in topology.namespaces`,
