@@ -3,7 +3,7 @@
 // name a check gets when it has none.
 
 import type { RawCheck, RawExpect } from './schema.js';
-import { parseCidr, parseIPv4 } from './net.js';
+import { formatNetwork, network, parseCidr, parseIPv4 } from './net.js';
 import { positionOf } from './read.js';
 import type { Context, Path } from './context.js';
 import { IFNAME_RE, unknownNamespace } from './namespaces.js';
@@ -114,6 +114,12 @@ function readProbe(cx: Context, c: RawCheck, p: Path, kind: ProbeKind, namespace
       const to = c.route ?? '';
       if (to !== 'default' && !parseCidr(to) && parseIPv4(to) === undefined)
         cx.error([...p, 'route'], `route "${to}" is not "default", an IPv4 address or a CIDR`, 'e.g. route: 10.244.2.0/24');
+      else {
+        // ip route prints destinations without host bits: 10.1.2.3/8 would never be found.
+        const c = to === 'default' ? undefined : parseCidr(to);
+        if (c && network(c) !== c.address)
+          cx.error([...p, 'route'], `route "${to}" has host bits set`, `ip route shows it as ${formatNetwork(c)}: check for that, or for the address as /32`);
+      }
       return { kind, to };
     }
     case 'neigh': {

@@ -229,6 +229,7 @@ const MUST_REFUSE: { name: string; lab: string; from: RegExp; to: string; prefix
   },
   { name: 'an unknown route protocol', lab: 'docker-bridge', from: /to: default, via: 203\.0\.113\.1/, to: 'to: default, via: 203.0.113.1, proto: foo' },
   { name: 'a route prefix with host bits', lab: 'docker-bridge', from: /to: default, via: 203\.0\.113\.1/, to: 'to: 10.1.2.3/8, via: 203.0.113.1' },
+  { name: 'a route check with host bits', lab: 'flannel-host-gw', from: /route: 10\.244\.(\d+)\.0\/24/, to: 'route: 10.244.$1.7/24' },
   { name: 'a NAT source with host bits', lab: 'docker-bridge', from: /source: 172\.17\.0\.0\/16/, to: 'source: 172.17.0.1/16' },
   { name: 'an input interface in POSTROUTING', lab: 'docker-bridge', from: /notOutInterface: docker0/, to: 'inInterface: docker0' },
   {
