@@ -7,7 +7,7 @@ import { hideBin } from 'yargs/helpers';
 import { formatDiagnostic, InputError, KnetlabError, LabFileError } from '../labfile/diagnostics.js';
 import type { Lab } from '../labfile/types.js';
 import type { Host } from '../exec/host.js';
-import { instanceName, makeInstance, stateRoot, validatePrefix, type Instance } from '../kernel/instance.js';
+import { checkNetnsNames, instanceName, makeInstance, stateRoot, validatePrefix, type Instance } from '../kernel/instance.js';
 import { RecordStore } from '../run/record.js';
 import { packageVersion } from '../exec/install.js';
 import type { CheckResult } from '../run/verify.js';
@@ -50,7 +50,10 @@ function requireRoot(what: string): void {
 }
 
 function instanceFor(lab: Lab, prefix: string): Instance {
-  return makeInstance(lab.name, prefix);
+  const inst = makeInstance(lab.name, prefix);
+  // Names that only become too long with the prefix: known here, before anything is created.
+  checkNetnsNames(lab, inst);
+  return inst;
 }
 
 /** The running instance of a lab, or a clear error. */

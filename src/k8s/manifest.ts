@@ -13,7 +13,7 @@
 
 import { isScalar, LineCounter, parseAllDocuments, type Node } from 'yaml';
 import type { Diagnostic, Position } from '../labfile/diagnostics.js';
-import { documentData, normalizeLineBreaks, pointer, positionsOf, yamlDiagnostics, type Located } from '../labfile/read.js';
+import { documentData, normalizeLineBreaks, pointer, positionsOf, YAML_OPTIONS, yamlDiagnostics, type Located } from '../labfile/read.js';
 import { NODE_PORT_RANGE } from '../api/objects.js';
 import { positionIn, type ManifestObject } from './manifest/types.js';
 import { ObjectReader, isJson, type Json } from './manifest/object-reader.js';
@@ -36,7 +36,7 @@ export function readManifests(files: { file: string; text: string }[], options: 
   for (const { file, text } of files) {
     const found: Diagnostic[] = [];
     const lines = new LineCounter();
-    const docs = parseAllDocuments(normalizeLineBreaks(text), { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    const docs = parseAllDocuments(normalizeLineBreaks(text), { lineCounter: lines, ...YAML_OPTIONS });
     const at = (offset: number | undefined): Position => {
       const p = lines.linePos(offset ?? 0);
       return { line: p.line, col: p.col };

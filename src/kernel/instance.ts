@@ -3,7 +3,8 @@
 // written (they are scoped by their namespace), so tutorials keep the seed's names.
 
 import { join } from 'node:path';
-import { InputError } from '../labfile/diagnostics.js';
+import { InputError, printable } from '../labfile/diagnostics.js';
+import type { Lab } from '../labfile/types.js';
 
 export const DEFAULT_STATE_ROOT = '/run/knetlab';
 const PREFIX_RE = /^[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?$/;
@@ -47,3 +48,28 @@ export function makeInstance(lab: string, prefix = '', root = stateRoot()): Inst
 
 /** A node's own files (subnet.env, configs, logs) live under the instance folder, never in /run/flannel or /etc. */
 export const nodeDir = (inst: Instance, node: string): string => join(inst.dir, node);
+
+/** iproute2 keeps a named namespace as a file in /run/netns: the name is at most NAME_MAX bytes. */
+export const NETNS_NAME_MAX = 255;
+
+/**
+ * Every namespace of the lab, with the prefix, must be a name `ip netns add` takes. A pod's name
+ * (up to 253 characters in Kubernetes) plus "<prefix>-" can be too long: refuse before anything
+ * is created, naming the pod.
+ */
+export function checkNetnsNames(lab: Lab, inst: Instance): void {
+  const pods = new Set(lab.cluster?.nodes.flatMap((n) => n.pods.map((p) => p.name)) ?? []);
+  const long = lab.namespaces.filter((ns) => Buffer.byteLength(inst.netns(ns.name)) > NETNS_NAME_MAX);
+  if (!long.length) return;
+  const what = (name: string) => `${pods.has(name) ? 'pod' : 'namespace'} "${printable(name, 60)}"`;
+  throw new InputError(`${long.length} namespace name${long.length === 1 ? ' is' : 's are'} too long${inst.prefix ? ` with --prefix ${inst.prefix}` : ''}`, [
+    ...long
+      .slice(0, 10)
+      .map(
+        (ns) =>
+          `  ${what(ns.name)} becomes network namespace "${printable(inst.netns(ns.name), 40)}" of ${Buffer.byteLength(inst.netns(ns.name))} bytes; ip netns names are at most ${NETNS_NAME_MAX}`,
+      ),
+    ...(long.length > 10 ? [`  …and ${long.length - 10} more`] : []),
+    `  hint: shorten the name${inst.prefix ? ` to at most ${NETNS_NAME_MAX - inst.prefix.length - 1} characters, or use a shorter --prefix` : ''}`,
+  ]);
+}

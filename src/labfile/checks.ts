@@ -3,7 +3,7 @@
 // name a check gets when it has none.
 
 import type { RawCheck, RawExpect } from './schema.js';
-import { parseCidr, parseIPv4 } from './net.js';
+import { formatNetwork, network, parseCidr, parseIPv4 } from './net.js';
 import { positionOf } from './read.js';
 import type { Context, Path } from './context.js';
 import { IFNAME_RE, unknownNamespace } from './namespaces.js';
@@ -29,6 +29,9 @@ export function readCheck(cx: Context, c: RawCheck, p: Path, namespaces: Map<str
   if (timeoutMs > 120_000) cx.error([...p, 'timeout'], 'timeout is over 120s', 'checks retry until their timeout; keep it short');
   const waitMs = c.wait === undefined ? 0 : durationMs(c.wait);
   if (waitMs > 120_000) cx.error([...p, 'wait'], 'wait is over 120s', 'keep labs quick to run');
+  // A number must be above 0 (the schema says so); "0s" and "0ms" are the same zero.
+  if (c.timeout !== undefined && timeoutMs <= 0) cx.error([...p, 'timeout'], 'timeout must be above 0', 'e.g. timeout: 5s');
+  if (c.wait !== undefined && waitMs <= 0) cx.error([...p, 'wait'], 'wait must be above 0', 'leave wait out for no wait, or e.g. wait: 500ms');
   return {
     name: c.name ?? defaultCheckName(c.from, probe, expect),
     from: c.from,
@@ -114,6 +117,12 @@ function readProbe(cx: Context, c: RawCheck, p: Path, kind: ProbeKind, namespace
       const to = c.route ?? '';
       if (to !== 'default' && !parseCidr(to) && parseIPv4(to) === undefined)
         cx.error([...p, 'route'], `route "${to}" is not "default", an IPv4 address or a CIDR`, 'e.g. route: 10.244.2.0/24');
+      else {
+        // ip route prints destinations without host bits: 10.1.2.3/8 would never be found.
+        const c = to === 'default' ? undefined : parseCidr(to);
+        if (c && network(c) !== c.address)
+          cx.error([...p, 'route'], `route "${to}" has host bits set`, `ip route shows it as ${formatNetwork(c)}: check for that, or for the address as /32`);
+      }
       return { kind, to };
     }
     case 'neigh': {

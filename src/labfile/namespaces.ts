@@ -3,7 +3,8 @@
 // must exist). Each function reports through the Context and returns the resolved value.
 
 import type { RawLab, RawNamespace, RawRoute } from './schema.js';
-import { contains, formatCidr, parseCidr, parseIPv4 } from './net.js';
+import { formatCidr, formatNetwork, mask, network, parseCidr, parseIPv4, type Cidr } from './net.js';
+import { NETNS_SYSCTLS } from './sysctls.js';
 import { cidrsOf } from './routes.js';
 import { closest } from './suggest.js';
 import { readIpsets, readIptables } from './netfilter.js';
@@ -17,7 +18,42 @@ const LABEL_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 /** Only per-namespace network sysctls: anything else would change the whole machine. */
 const SYSCTL_PREFIXES = ['net.ipv4.', 'net.ipv6.', 'net.bridge.'];
 
+/** Names the kernel keeps for itself under /proc/sys/net/ipv4/conf: a device cannot take them. */
+const RESERVED_IFNAMES = ['all', 'default'];
+/** Routing protocol names iproute2 knows (/etc/iproute2/rt_protos); any other must be a number 0-255. */
+const RT_PROTOS = [
+  'unspec',
+  'redirect',
+  'kernel',
+  'boot',
+  'static',
+  'gated',
+  'ra',
+  'mrt',
+  'zebra',
+  'bird',
+  'dnrouted',
+  'xorp',
+  'ntk',
+  'dhcp',
+  'keepalived',
+  'babel',
+  'openr',
+  'bgp',
+  'isis',
+  'ospf',
+  'rip',
+  'eigrp',
+];
+/** Where each nat chain is hooked: -i has no meaning after routing, -o none before it (iptables refuses both). */
+const NAT_CHAIN_TARGETS: Record<string, string[]> = {
+  PREROUTING: ['DNAT', 'RETURN'],
+  POSTROUTING: ['MASQUERADE', 'SNAT', 'RETURN'],
+  OUTPUT: ['DNAT', 'RETURN'],
+};
+
 export function readNamespace(cx: Context, name: string, raw: RawNamespace, path: Path): Namespace {
+  const declared = new Set(['lo', ...RESERVED_IFNAMES, ...Object.keys(raw.bridges ?? {}), ...Object.keys(raw.interfaces ?? {})]);
   const sysctls: [string, string][] = Object.entries(raw.sysctls ?? {}).map(([k, v]) => {
     const value = String(v);
     if (!SYSCTL_PREFIXES.some((p) => k.startsWith(p)) || !/^[a-z0-9_.-]+$/.test(k)) {
@@ -27,18 +63,20 @@ export function readNamespace(cx: Context, name: string, raw: RawNamespace, path
         `only ${SYSCTL_PREFIXES.map((p) => p + '*').join(', ')} may be set: other sysctls would change the whole machine`,
         'key',
       );
-    }
+    } else checkSysctl(cx, [...path, 'sysctls', k], k, name, declared);
     if (!/^[A-Za-z0-9_. -]+$/.test(value)) cx.error([...path, 'sysctls', k], `sysctl value "${value}" has characters sysctl does not take`);
     return [k, value];
   });
   const bridges: Bridge[] = Object.entries(raw.bridges ?? {}).map(([br, b]) => {
     const p = [...path, 'bridges', br];
     checkIfname(cx, p, br);
+    checkMac(cx, [...p, 'mac'], b.mac);
     return { name: br, addresses: readCidrs(cx, p, b.addresses), mac: b.mac?.toLowerCase() ?? null, mtu: b.mtu ?? null };
   });
   const interfaces: Interface[] = Object.entries(raw.interfaces ?? {}).map(([ifn, i]) => {
     const p = [...path, 'interfaces', ifn];
     checkIfname(cx, p, ifn);
+    checkMac(cx, [...p, 'mac'], i.mac);
     if (bridges.some((b) => b.name === ifn))
       cx.error(p, `"${ifn}" is declared both as a bridge and as an interface in namespace ${name}`, 'give them different names', 'key');
     if (i.master !== undefined && !bridges.some((b) => b.name === i.master)) {
@@ -64,9 +102,39 @@ export function readNamespace(cx: Context, name: string, raw: RawNamespace, path
     const p = [...path, 'nat', i];
     for (const f of ['source', 'destination'] as const) {
       const v = r[f];
-      if (v !== undefined && !parseCidr(v) && parseIPv4(v) === undefined)
-        cx.error([...p, f], `${f} "${v}" is not an IPv4 address or CIDR`, 'e.g. 172.17.0.0/16');
+      if (v === undefined) continue;
+      const c = parseCidr(v);
+      if (!c && parseIPv4(v) === undefined) cx.error([...p, f], `${f} "${v}" is not an IPv4 address or CIDR`, 'e.g. 172.17.0.0/16');
+      // iptables masks host bits away without a word: 10.1.2.3/8 would match all of 10.0.0.0/8.
+      else if (c) hostBits(cx, [...p, f], v, c, `iptables would silently match all of ${formatNetwork(c)}`);
     }
+    // A chain the schema refused has nothing more to say.
+    const targets = NAT_CHAIN_TARGETS[r.chain] ?? [];
+    const hooked = targets.length > 0;
+    for (const f of ['inInterface', 'notInInterface'] as const)
+      if (r[f] !== undefined && hooked && r.chain !== 'PREROUTING')
+        cx.error(
+          [...p, f],
+          `${f} cannot be used in ${r.chain}: packets there have no input interface`,
+          `iptables refuses -i in ${r.chain}; match the output interface (outInterface) instead`,
+          'key',
+        );
+    for (const f of ['outInterface', 'notOutInterface'] as const)
+      if (r[f] !== undefined && hooked && r.chain === 'PREROUTING')
+        cx.error(
+          [...p, f],
+          `${f} cannot be used in PREROUTING: the output interface is not chosen yet`,
+          'iptables refuses -o in PREROUTING; match the input interface (inInterface) instead',
+          'key',
+        );
+    if (hooked && !targets.includes(r.jump))
+      cx.error(
+        [...p, 'jump'],
+        `${r.jump} cannot be used in ${r.chain}`,
+        `the kernel allows ${r.jump} only in ${Object.keys(NAT_CHAIN_TARGETS)
+          .filter((c) => NAT_CHAIN_TARGETS[c]!.includes(r.jump))
+          .join(' and ')} (source NAT after routing, destination NAT before it)`,
+      );
     for (const f of ['inInterface', 'notInInterface', 'outInterface', 'notOutInterface'] as const) {
       const v = r[f];
       if (v !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}\+?$/.test(v))
@@ -76,8 +144,17 @@ export function readNamespace(cx: Context, name: string, raw: RawNamespace, path
     if (r.jump === 'SNAT' && !r.toSource) cx.error(p, 'SNAT needs toSource', 'add toSource: <address>');
     if (r.jump === 'DNAT' && !r.toDestination) cx.error(p, 'DNAT needs toDestination', 'add toDestination: <address>[:port]');
     if (r.toSource !== undefined && parseIPv4(r.toSource) === undefined) cx.error([...p, 'toSource'], `toSource "${r.toSource}" is not an IPv4 address`);
-    if (r.toDestination !== undefined && !/^\d+\.\d+\.\d+\.\d+(:\d{1,5})?$/.test(r.toDestination))
-      cx.error([...p, 'toDestination'], `toDestination "${r.toDestination}" is not address[:port]`);
+    if (r.toDestination !== undefined) {
+      const m = /^(\d+\.\d+\.\d+\.\d+)(?::(\d{1,5}))?$/.exec(r.toDestination);
+      if (!m || parseIPv4(m[1]!) === undefined || (m[2] !== undefined && (Number(m[2]) < 1 || Number(m[2]) > 65535)))
+        cx.error(
+          [...p, 'toDestination'],
+          `toDestination "${r.toDestination}" is not address[:port]`,
+          'an IPv4 address and optionally a port 1-65535, e.g. 172.17.0.2:80',
+        );
+      else if (m[2] !== undefined && r.protocol === undefined)
+        cx.error([...p, 'toDestination'], 'a port in toDestination needs a protocol', 'iptables maps ports only with -p tcp or -p udp: add protocol');
+    }
     if (r.comment !== undefined && !/^[A-Za-z0-9 _.,:/()-]*$/.test(r.comment))
       cx.error([...p, 'comment'], 'comment may only hold letters, digits, spaces and _.,:/()-');
     return {
@@ -115,8 +192,12 @@ export function readNamespace(cx: Context, name: string, raw: RawNamespace, path
 
 function readRoute(cx: Context, r: RawRoute, p: Path, devices: Set<string>, ns: string): Route {
   const type = r.type ?? 'unicast';
-  if (r.to !== 'default' && !parseCidr(r.to))
-    cx.error([...p, 'to'], `route destination "${r.to}" is not "default" or an IPv4 CIDR`, 'e.g. 10.244.1.0/24 or default');
+  const to = r.to === 'default' ? undefined : parseCidr(r.to);
+  if (r.to !== 'default' && !to) cx.error([...p, 'to'], `route destination "${r.to}" is not "default" or an IPv4 CIDR`, 'e.g. 10.244.1.0/24 or default');
+  // ip route add 10.1.2.3/8 fails: "Invalid prefix for given prefix length".
+  else if (to) hostBits(cx, [...p, 'to'], r.to, to, 'the kernel refuses a route whose destination has host bits set');
+  if (r.proto !== undefined && !RT_PROTOS.includes(r.proto) && !(/^\d{1,3}$/.test(r.proto) && Number(r.proto) <= 255))
+    cx.error([...p, 'proto'], `proto "${r.proto}" is not a routing protocol`, `a number 0-255 or one of iproute2's names: ${RT_PROTOS.join(', ')}`);
   if (r.via !== undefined && parseIPv4(r.via) === undefined) cx.error([...p, 'via'], `gateway "${r.via}" is not an IPv4 address`);
   if (r.src !== undefined && parseIPv4(r.src) === undefined) cx.error([...p, 'src'], `src "${r.src}" is not an IPv4 address`);
   if (r.dev !== undefined && !devices.has(r.dev))
@@ -147,6 +228,50 @@ function checkIfname(cx: Context, p: Path, name: string): void {
     );
   } else if (name === 'lo') {
     cx.error(p, '"lo" is created by the kernel in every namespace', 'remove it: knetlab brings lo up by itself', 'key');
+  } else if (RESERVED_IFNAMES.includes(name)) {
+    cx.error(p, `"${name}" cannot name an interface`, reservedHint(name), 'key');
+  }
+}
+
+const reservedHint = (name: string) => `the kernel keeps "${name}" for its settings (/proc/sys/net/ipv4/conf/${name}): pick another name`;
+
+/** A device's own MAC: not multicast (the I/G bit of the first byte) and not all zeros, which the kernel refuses. */
+function checkMac(cx: Context, p: Path, mac: string | undefined): void {
+  if (mac === undefined || !/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(mac)) return;
+  if (parseInt(mac.slice(0, 2), 16) & 1)
+    cx.error(p, `MAC ${mac} is a multicast address`, 'a device address has the lowest bit of the first byte clear, e.g. 02:42:ac:11:00:02');
+  else if (/^(00:){5}00$/.test(mac)) cx.error(p, 'MAC 00:00:00:00:00:00 is not a device address', 'e.g. 02:42:ac:11:00:02');
+}
+
+/** A prefix written with host bits set, where the kernel or a tool would refuse or silently mask it. */
+function hostBits(cx: Context, p: Path, text: string, c: Cidr, why: string): void {
+  if (network(c) !== c.address) cx.error(p, `"${text}" has host bits set`, `${why}: write ${formatNetwork(c)}, or the address itself as /32`);
+}
+
+/** A sysctl that a fresh namespace has; per-device ones name "all", "default" or a device of the namespace. */
+function checkSysctl(cx: Context, p: Path, key: string, ns: string, devices: Set<string>): void {
+  const m = /^(net\.ipv[46]\.(?:conf|neigh)\.)(.+)\.([^.]+)$/.exec(key);
+  if (m && NETNS_SYSCTLS.has(`${m[1]}<dev>.${m[3]}`)) {
+    if (!devices.has(m[2]!))
+      cx.error(
+        p,
+        `sysctl "${key}" names device "${m[2]}", which is not in namespace ${ns}`,
+        `use all, default or a device of ${ns}: ${[...devices].join(', ')}`,
+        'key',
+      );
+    return;
+  }
+  if (!NETNS_SYSCTLS.has(key)) {
+    const guess = closest(
+      key,
+      [...NETNS_SYSCTLS].filter((s) => !s.includes('<dev>')),
+    );
+    cx.error(
+      p,
+      `sysctl "${key}" does not exist in a network namespace`,
+      guess ? `did you mean "${guess}"?` : 'see sysctl -a in a new namespace (ip netns exec … sysctl -a)',
+      'key',
+    );
   }
 }
 
@@ -154,17 +279,43 @@ function readCidrs(cx: Context, p: Path, list: string[] | undefined): string[] {
   return (list ?? []).map((text, i) => {
     const c = parseCidr(text);
     if (!c) cx.error([...p, 'addresses', i], `"${text}" is not an IPv4 address with prefix length`, 'e.g. 172.17.0.2/16');
+    else {
+      const bad = unassignable(c);
+      if (bad)
+        cx.error([...p, 'addresses', i], `"${text}" cannot be an interface's address: ${bad}`, 'give the interface a unicast address, e.g. 172.17.0.2/16');
+    }
     return c ? formatCidr(c) : text;
   });
+}
+
+/** Why an address cannot be on an interface, if it cannot. */
+function unassignable(c: Cidr): string | undefined {
+  if (c.address === 0 || c.prefix === 0) return 'it is the unspecified address or covers every address';
+  if (c.address === 0xffffffff) return 'it is the limited broadcast address';
+  if (c.address >>> 28 === 0xe) return 'it is a multicast address (224.0.0.0/4)';
+  return undefined;
 }
 
 export function unknownNamespace(cx: Context, p: Path, name: string, namespaces: Map<string, Namespace>): void {
   // One error in a manifest (a kind knetlab does not read) would otherwise come back as one more
   // error for every check and observation from the pods it holds.
   if (cx.manifestPodsMissing) return;
-  const guess = closest(name, [...namespaces.keys()]);
-  cx.error(p, `namespace "${name}" is not in topology.namespaces`, guess ? `did you mean "${guess}"?` : `namespaces: ${[...namespaces.keys()].join(', ')}`);
+  // Suggestions compare with every namespace: the first few errors get one, so that a lab of many
+  // namespaces and many misnamed checks stays linear (only the first errors are printed anyway).
+  const asked = suggested.get(cx) ?? 0;
+  suggested.set(cx, asked + 1);
+  const guess = asked < MAX_SUGGESTIONS ? closest(name, [...namespaces.keys()]) : undefined;
+  const some: string[] = [];
+  for (const k of namespaces.keys()) if (some.push(k) >= 20) break;
+  cx.error(
+    p,
+    `namespace "${name}" is not in topology.namespaces`,
+    guess ? `did you mean "${guess}"?` : `namespaces: ${some.join(', ')}${namespaces.size > some.length ? `, … (${namespaces.size} in all)` : ''}`,
+  );
 }
+
+const MAX_SUGGESTIONS = 100;
+const suggested = new WeakMap<Context, number>();
 
 export function readLinks(cx: Context, raw: NonNullable<RawLab['topology']>['links'] & object, namespaces: Map<string, Namespace>): VethLink[] {
   const used = new Map<string, number>();
@@ -184,6 +335,7 @@ export function readLinks(cx: Context, raw: NonNullable<RawLab['topology']>['lin
           `invalid interface name "${ifn}"${ifn.length > 15 ? ` (${ifn.length} characters, the kernel allows 15)` : ''}`,
           'interface names are at most 15 characters of letters, digits, "_", "." and "-"',
         );
+      else if (RESERVED_IFNAMES.includes(ifn)) cx.error(p, `"${ifn}" cannot name an interface`, reservedHint(ifn));
       else if (namespaces.get(ns)!.bridges.some((b) => b.name === ifn))
         cx.error(p, `"${ifn}" is a bridge in ${ns}; a veth end needs its own name`, `name the veth end and set master: ${ifn} on it`);
       const key = `${ns}:${ifn}`;
@@ -210,10 +362,13 @@ export function crossChecks(cx: Context, namespaces: Map<string, Namespace>, lin
         );
       }
     }
-    for (const dev of [...ns.bridges, ...ns.interfaces]) {
+    const devices: [Bridge | Interface, 'bridges' | 'interfaces'][] = [
+      ...ns.bridges.map((b) => [b, 'bridges'] as [Bridge, 'bridges']),
+      ...ns.interfaces.map((i) => [i, 'interfaces'] as [Interface, 'interfaces']),
+    ];
+    for (const [dev, kind] of devices) {
       dev.addresses.forEach((a, idx) => {
         const ip = a.split('/')[0]!;
-        const kind = ns.bridges.includes(dev as Bridge) ? 'bridges' : 'interfaces';
         if (seen.has(ip))
           cx.error(
             ['topology', 'namespaces', ns.name, kind, dev.name, 'addresses', idx],
@@ -223,12 +378,21 @@ export function crossChecks(cx: Context, namespaces: Map<string, Namespace>, lin
         seen.set(ip, `${ns.name}/${dev.name}`);
       });
     }
+    // Reachable directly: on a connected subnet, or covered by a device route ("169.254.1.1 dev eth0").
+    // Worked out once per namespace, not once per route.
+    // The networks by prefix length, so a gateway is looked up at each of 33 lengths, not compared with each.
+    let onLink: Set<number>[] | undefined;
     ns.routes.forEach((r, idx) => {
       if (!r.via || r.onlink) return;
       const gw = parseIPv4(r.via)!;
-      // Reachable directly: on a connected subnet, or covered by a device route ("169.254.1.1 dev eth0").
-      const linkRoutes = ns.routes.filter((x) => x.dev && !x.via && x.type === 'unicast' && x.to !== 'default').map((x) => x.to);
-      const connected = [...cidrsOf(ns), ...linkRoutes].map((c) => parseCidr(c.includes('/') ? c : `${c}/32`)).some((c) => c && contains(c, gw));
+      if (!onLink) {
+        onLink = Array.from({ length: 33 }, () => new Set<number>());
+        for (const text of [...cidrsOf(ns), ...ns.routes.filter((x) => x.dev && !x.via && x.type === 'unicast' && x.to !== 'default').map((x) => x.to)]) {
+          const c = parseCidr(text.includes('/') ? text : `${text}/32`);
+          if (c) onLink[c.prefix]!.add(network(c));
+        }
+      }
+      const connected = onLink.some((nets, prefix) => nets.size > 0 && nets.has((gw & mask(prefix)) >>> 0));
       if (!connected)
         cx.warn(
           ['topology', 'namespaces', ns.name, 'routes', idx, 'via'],

@@ -71,10 +71,14 @@ const YAML_HINTS: Partial<Record<string, string>> = {
 /** The YAML reader's errors and warnings for one document, each with a hint. */
 export function yamlDiagnostics(doc: Document, file: string, at: (offset: number | undefined) => Position): Diagnostic[] {
   const out: Diagnostic[] = [];
-  for (const e of [...doc.errors, ...doc.warnings]) {
+  const tabLines = new Set<number>();
+  for (const e of [...doc.errors, ...duplicateKeys(doc), ...doc.warnings]) {
     const pos = at(e.pos[0]);
     // One tab error per line is enough: the yaml parser reports every tab of the indentation.
-    if (e.code === 'TAB_AS_INDENT' && out.some((d) => d.pos.line === pos.line && d.message.includes('Tabs'))) continue;
+    if (e.code === 'TAB_AS_INDENT') {
+      if (tabLines.has(pos.line)) continue;
+      tabLines.add(pos.line);
+    }
     out.push({
       file,
       pos,
@@ -83,6 +87,35 @@ export function yamlDiagnostics(doc: Document, file: string, at: (offset: number
       hint: YAML_HINTS[e.code] ?? 'check the YAML syntax here: indentation, quotes and brackets',
     });
   }
+  return out;
+}
+
+/**
+ * Parse options for every YAML file knetlab reads. The reader's own check for duplicate keys
+ * compares each key with every earlier one of its map (quadratic: a map of 100k keys takes
+ * minutes); duplicateKeys does the same check with a set per map.
+ */
+export const YAML_OPTIONS = { prettyErrors: false, uniqueKeys: false } as const;
+
+/** A duplicate key in a map, as the YAML reader with uniqueKeys would report it: at the later key. */
+function duplicateKeys(doc: Document): { name: string; code: string; message: string; pos: [number, number] }[] {
+  const out: { name: string; code: string; message: string; pos: [number, number] }[] = [];
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<string>();
+      for (const item of map.items) {
+        // Scalars compare by value and type (1 and "1" differ), as the reader does; a collection
+        // or an alias as a key equals no other key.
+        if (!isScalar(item.key)) continue;
+        const id = `${typeof item.key.value}:${String(item.key.value)}`;
+        if (!seen.has(id)) seen.add(id);
+        else {
+          const start = item.key.range?.[0] ?? 0;
+          out.push({ name: 'YAMLParseError', code: 'DUPLICATE_KEY', message: 'Map keys must be unique', pos: [start, start + 1] });
+        }
+      }
+    },
+  });
   return out;
 }
 
@@ -142,7 +175,7 @@ export function pointer(path: readonly (string | number)[]): string {
 export function readSource(file: string, text: string): SourceDoc {
   text = normalizeLineBreaks(text);
   const lines = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const docs = parseAllDocuments(text, { lineCounter: lines, ...YAML_OPTIONS });
   const at = (offset: number | undefined): Position => {
     const p = lines.linePos(offset ?? 0);
     return { line: p.line, col: p.col };
@@ -150,7 +183,7 @@ export function readSource(file: string, text: string): SourceDoc {
   const diagnostics: Diagnostic[] = [];
   const positions = new Map<string, Located>();
   const list = Array.isArray(docs) ? docs : [docs];
-  for (const doc of list) diagnostics.push(...yamlDiagnostics(doc, file, at));
+  for (const doc of list) for (const d of yamlDiagnostics(doc, file, at)) diagnostics.push(d);
   const first = list[0];
   if (!first || first.contents === null) {
     diagnostics.push({

@@ -64,7 +64,7 @@ export const Route = Type.Object(
     dev: Type.Optional(Type.String({ description: 'Output interface.' })),
     onlink: Type.Optional(Type.Boolean({ description: 'Treat the gateway as directly reachable on dev.' })),
     src: Type.Optional(Type.String({ description: 'Preferred source address.' })),
-    metric: Type.Optional(Type.Integer({ minimum: 0 })),
+    metric: Type.Optional(Type.Integer({ minimum: 0, maximum: 4294967295, description: 'Route priority (a 32-bit number; lower wins).' })),
     proto: Type.Optional(Type.String({ pattern: '^[a-z0-9]+$', description: 'Routing protocol (ip route ... proto), e.g. static or 80.' })),
     type: Type.Optional(Type.Union([Type.Literal('unicast'), Type.Literal('blackhole'), Type.Literal('unreachable'), Type.Literal('prohibit')])),
   },
@@ -470,7 +470,8 @@ export const Cluster = Type.Object(
       ),
     ),
     cni: Cni,
-    nodes: Type.Record(NodeName, ClusterNode, { description: 'The nodes, by name (node1, node2, …).' }),
+    // A key that does not match the name pattern is refused, not silently left unchecked.
+    nodes: Type.Record(NodeName, ClusterNode, { additionalProperties: false, description: 'The nodes, by name (node1, node2, …).' }),
     serviceCIDR: Type.Optional(
       hint(Type.String({ description: 'Where ClusterIPs are allocated from (default 10.96.0.0/12, as kubeadm).' }), 'e.g. 10.96.0.0/12'),
     ),
@@ -489,7 +490,10 @@ export const Cluster = Type.Object(
           },
           { additionalProperties: false },
         ),
-        { description: 'Machines on the underlay outside the cluster: clients of NodePorts and LoadBalancer IPs, or external backends.' },
+        {
+          additionalProperties: false,
+          description: 'Machines on the underlay outside the cluster: clients of NodePorts and LoadBalancer IPs, or external backends.',
+        },
       ),
     ),
     dns: Type.Optional(

@@ -43,6 +43,12 @@ function shapeError(cx: Context, e: ErrorObject): void {
     }
     case 'additionalProperties': {
       const field = (e.params as { additionalProperty: string }).additionalProperty;
+      // A map keyed by names (cluster.nodes, cluster.clients): the key breaks the name pattern.
+      const names = (e.parentSchema as { patternProperties?: Record<string, unknown>; properties?: object }).patternProperties;
+      if (names && !(e.parentSchema as { properties?: object }).properties) {
+        cx.error([...path, field], `${where}: ${quoted(field)} is not a valid name`, 'use lowercase letters, digits and dashes, e.g. "node1"', 'key');
+        return;
+      }
       const known = Object.keys((e.parentSchema as { properties?: object }).properties ?? {}).filter((k) => k !== '$schema');
       const guess = closest(field, known);
       cx.error(
@@ -76,18 +82,29 @@ function shapeError(cx: Context, e: ErrorObject): void {
   }
 }
 
-/** Keep the errors that say something: drop the branch noise of anyOf. */
+/**
+ * Keep the errors that say something: drop the branch noise of anyOf. ajv reports an anyOf's
+ * branch errors just before the anyOf error itself, so the errors it claims are the ones at the
+ * end of those not yet claimed: one pass over the list, however many errors there are.
+ */
 function shapeErrors(errors: ErrorObject[]): ErrorObject[] {
-  const anyOfs = errors.filter((e) => e.keyword === 'anyOf');
-  let rest = errors.filter((e) => e.keyword !== 'anyOf');
+  const pending: ErrorObject[] = [];
   const out: ErrorObject[] = [];
-  for (const a of anyOfs) {
-    const branch = rest.filter((e) => e.schemaPath.startsWith(a.schemaPath + '/'));
-    rest = rest.filter((e) => !branch.includes(e));
-    const meaningful = branch.filter((e) => !['type', 'const', 'enum'].includes(e.keyword) && !(e.keyword === 'pattern' && e.instancePath === a.instancePath));
-    out.push(...(meaningful.length ? meaningful : [a]));
+  for (const e of errors) {
+    if (e.keyword !== 'anyOf') {
+      pending.push(e);
+      continue;
+    }
+    const branch: ErrorObject[] = [];
+    const inside = (b: ErrorObject) =>
+      b.schemaPath.startsWith(e.schemaPath + '/') && (b.instancePath === e.instancePath || b.instancePath.startsWith(e.instancePath + '/'));
+    while (pending.length && inside(pending[pending.length - 1]!)) branch.push(pending.pop()!);
+    branch.reverse();
+    const meaningful = branch.filter((b) => !['type', 'const', 'enum'].includes(b.keyword) && !(b.keyword === 'pattern' && b.instancePath === e.instancePath));
+    for (const m of meaningful.length ? meaningful : [e]) out.push(m);
   }
-  return [...out, ...rest];
+  for (const e of pending) out.push(e);
+  return out;
 }
 
 function article(type: string): string {

@@ -3,13 +3,17 @@
 
 /** The closest of `known` to `word` (case ignored), if it is within a third of the word's length. */
 export function closest(word: string, known: readonly string[]): string | undefined {
+  const limit = Math.max(1, Math.floor(word.length / 3));
+  const w = word.toLowerCase();
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const k of known) {
-    const d = editDistance(word.toLowerCase(), k.toLowerCase());
+    // The lengths alone put a word out of reach: no need to compare it letter by letter.
+    if (Math.abs(k.length - w.length) > Math.min(limit, bestDistance)) continue;
+    const d = editDistance(w, k.toLowerCase());
     if (d < bestDistance) [best, bestDistance] = [k, d];
   }
-  return bestDistance <= Math.max(1, Math.floor(word.length / 3)) ? best : undefined;
+  return bestDistance <= limit ? best : undefined;
 }
 
 /** Levenshtein distance, one row at a time. */

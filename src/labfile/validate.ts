@@ -53,7 +53,7 @@ export function readLabFile(file: string, text?: string, manifests?: ManifestHoo
   if (!diags.some((d) => d.severity === 'error')) {
     const v = new Validator(src, abs, source, manifests);
     lab = v.run();
-    diags.push(...v.diags);
+    for (const d of v.diags) diags.push(d); // no spread: a list of 600k errors overflows the stack
   }
   const errors = diags.filter((d) => d.severity === 'error');
   if (errors.length > 0 || !lab) throw new LabFileError(sortDiags(diags));
@@ -225,7 +225,7 @@ class Validator implements Context {
     });
     if (later !== null) sources.push({ file: this.src.file, text: later });
     const read = sources.length || c.dns ? this.manifests(c, sources) : [];
-    this.diags.push(...read);
+    for (const d of read) this.diags.push(d);
     this.manifestPodsMissing = sources.length < (raw.manifests?.length ?? 0) + (later !== null ? 1 : 0) || read.some((d) => d.severity === 'error');
   }
 }

@@ -411,22 +411,23 @@ t.test('readiness is an input: flipping pod.ready and recomputing the slices mov
 
 t.test('MetalLB: addresses from the pool in order, loadBalancerIP honoured, <pending> without a pool', async (t) => {
   const lb = (name: string, extra = '') => service(name, `  type: LoadBalancer\n${extra}  ports: [{ port: 80 }]`);
-  const objs = objectsOf(lb('a') + lb('b', '  loadBalancerIP: 192.168.56.245\n') + lb('c') + lb('d', '  loadBalancerIP: 10.0.0.1\n'));
+  const objs = objectsOf(lb('a') + lb('b', '  loadBalancerIP: 192.168.56.245\n') + lb('c'));
   const r = run(objs, null, { lbPool: ['192.168.56.240/28'] });
+  // MetalLB would leave d <pending> for good ("is not allowed in config"): the lab is refused instead.
+  const outside = run(objectsOf(lb('d', '  loadBalancerIP: 10.0.0.1\n')), null, { lbPool: ['192.168.56.240/28'] });
+  t.match(errorsOf(outside), [/:7:19 {2}error {2}spec\.loadBalancerIP 10\.0\.0\.1 is outside MetalLB's address pool \(192\.168\.56\.240\/28\)\n {2}hint: /]);
   t.same(
     r.state.services.map((s) => [s.meta.name, s.loadBalancerIngress.map((ing) => `${ing.ip} ${ing.ipMode}`)]),
     [
       ['a', ['192.168.56.240 VIP']],
       ['b', ['192.168.56.245 VIP']],
       ['c', ['192.168.56.241 VIP']],
-      ['d', []],
     ],
   );
   t.same(
     r.events.map((e) => [e.object, e.type, e.reason, e.message, e.source]),
     [
       ['service/b', 'Normal', 'IPAllocated', 'Assigned IP ["192.168.56.245"]', 'metallb-controller'],
-      ['service/d', 'Warning', 'AllocationFailed', 'Failed to allocate IP for "default/d": ["10.0.0.1"] is not allowed in config', 'metallb-controller'],
       ['service/a', 'Normal', 'IPAllocated', 'Assigned IP ["192.168.56.240"]', 'metallb-controller'],
       ['service/c', 'Normal', 'IPAllocated', 'Assigned IP ["192.168.56.241"]', 'metallb-controller'],
     ],

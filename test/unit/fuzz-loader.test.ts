@@ -11,8 +11,8 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { loadLabFile } from '../../src/plan/load.js';
-import { LabFileError } from '../../src/labfile/diagnostics.js';
-import { makeInstance } from '../../src/kernel/instance.js';
+import { InputError, LabFileError } from '../../src/labfile/diagnostics.js';
+import { checkNetnsNames, makeInstance } from '../../src/kernel/instance.js';
 import { planLab } from '../../src/plan/topology.js';
 import { lowerPlan } from '../../src/kernel/lower.js';
 import { shippedLabs } from '../../src/run/labs.js';
@@ -210,7 +210,8 @@ t.test('mutated shipped labs and manifests: a LabFileError with positions and hi
 });
 
 /** Inputs that are plainly invalid and must be refused by validation, before anything reaches the kernel. */
-const MUST_REFUSE: { name: string; lab: string; from: RegExp; to: string }[] = [
+// `prefix`: refused where the prefix is known (up, run), before anything is created.
+const MUST_REFUSE: { name: string; lab: string; from: RegExp; to: string; prefix?: string }[] = [
   { name: 'an undefined alias', lab: 'netns-veth', from: /^title: .*$/m, to: 'title: *nope' },
   { name: 'a /33 pod network', lab: 'flannel-vxlan', from: /podNetwork: \S+/, to: 'podNetwork: 10.244.0.0/33' },
   { name: 'a pod network that is not a CIDR', lab: 'flannel-vxlan', from: /podNetwork: \S+/, to: 'podNetwork: banana' },
@@ -220,6 +221,52 @@ const MUST_REFUSE: { name: string; lab: string; from: RegExp; to: string }[] = [
   { name: 'a thousand replicas', lab: 'service-clusterip', from: /replicas: \d+/, to: 'replicas: 1000' },
   { name: 'a manifest outside the lab', lab: 'service-clusterip', from: /manifests: \[/, to: 'manifests: [/etc/passwd, ' },
   { name: 'a manifest above the lab', lab: 'service-clusterip', from: /manifests: \[/, to: 'manifests: [../../../../etc/shadow, ' },
+  {
+    name: 'a route metric above 32 bits',
+    lab: 'docker-bridge',
+    from: /to: default, via: 203\.0\.113\.1/,
+    to: 'to: default, via: 203.0.113.1, metric: 4294967296',
+  },
+  { name: 'an unknown route protocol', lab: 'docker-bridge', from: /to: default, via: 203\.0\.113\.1/, to: 'to: default, via: 203.0.113.1, proto: foo' },
+  { name: 'a route prefix with host bits', lab: 'docker-bridge', from: /to: default, via: 203\.0\.113\.1/, to: 'to: 10.1.2.3/8, via: 203.0.113.1' },
+  { name: 'a route check with host bits', lab: 'flannel-host-gw', from: /route: 10\.244\.(\d+)\.0\/24/, to: 'route: 10.244.$1.7/24' },
+  { name: 'a NAT source with host bits', lab: 'docker-bridge', from: /source: 172\.17\.0\.0\/16/, to: 'source: 172.17.0.1/16' },
+  { name: 'an input interface in POSTROUTING', lab: 'docker-bridge', from: /notOutInterface: docker0/, to: 'inInterface: docker0' },
+  {
+    name: 'MASQUERADE in PREROUTING',
+    lab: 'docker-bridge',
+    from: /chain: POSTROUTING, source: 172\.17\.0\.0\/16, notOutInterface: docker0/,
+    to: 'chain: PREROUTING',
+  },
+  { name: 'a multicast MAC', lab: 'docker-bridge', from: /mac: "02:42:ac:11:00:02"/, to: 'mac: "01:00:5e:00:00:01"' },
+  {
+    name: 'a DNAT port above 65535',
+    lab: 'docker-bridge',
+    from: /jump: MASQUERADE }/,
+    to: 'jump: MASQUERADE }\n        - { chain: PREROUTING, protocol: tcp, dport: 8080, jump: DNAT, toDestination: "172.17.0.2:99999" }',
+  },
+  { name: 'a sysctl that does not exist', lab: 'docker-bridge', from: /net\.ipv4\.ip_forward:/, to: 'net.ipv4.ip_forwarding:' },
+  { name: 'an interface named all', lab: 'netns-veth', from: /veth-test1/g, to: 'all' },
+  { name: 'an interface named default', lab: 'netns-veth', from: /veth-test2/g, to: 'default' },
+  { name: 'the unspecified address on an interface', lab: 'netns-veth', from: /192\.168\.1\.1\/24/, to: '0.0.0.0/0' },
+  { name: 'the broadcast address on an interface', lab: 'netns-veth', from: /192\.168\.1\.1\/24/, to: '255.255.255.255/32' },
+  { name: 'a multicast address on an interface', lab: 'netns-veth', from: /192\.168\.1\.1\/24/, to: '224.0.0.1/32' },
+  { name: 'a node key that breaks the name pattern', lab: 'flannel-vxlan', from: /^ {4}node2:/m, to: '    Node3:' },
+  {
+    name: 'a loadBalancerIP outside the pool',
+    lab: 'service-loadbalancer',
+    from: /type: LoadBalancer/,
+    to: 'type: LoadBalancer\n  loadBalancerIP: 192.168.56.10',
+  },
+  { name: 'a timeout of "0s"', lab: 'calico-bgp', from: /timeout: 20s/, to: 'timeout: "0s"' },
+  { name: 'a wait of "0ms"', lab: 'calico-bgp', from: /timeout: 20s/, to: 'wait: 0ms' },
+  {
+    name: 'a pod name too long for a namespace with --prefix',
+    lab: 'service-clusterip',
+    from: /^( {2}name| {4}from): client$/gm,
+    to: '$1: ' + ['c'.repeat(63), 'c'.repeat(63), 'c'.repeat(63), 'c'.repeat(61)].join('.'),
+    prefix: 'v1',
+  },
 ];
 
 t.test('plainly invalid inputs are refused with a position and a hint', async (t) => {
@@ -229,16 +276,25 @@ t.test('plainly invalid inputs are refused with a position and a hint', async (t
       const lab = byName.get(c.lab)!;
       const dir = copyLab(lab);
       const file = join(dir, 'lab.yaml');
-      const text = readFileSync(file, 'utf8');
-      let target = file;
-      if (!c.from.test(text)) {
-        // The field lives in a manifest of the lab.
-        target = join(
-          dir,
-          targets(lab).find((f) => c.from.test(readFileSync(join(dir, f), 'utf8')))!,
-        );
+      // test() of a /g pattern moves its lastIndex: ask a copy without the flag.
+      const has = (f: string) => new RegExp(c.from.source, c.from.flags.replace('g', '')).test(readFileSync(f, 'utf8'));
+      // The field lives in lab.yaml or a manifest of the lab; a /g pattern (a name) is replaced in every file.
+      const files = targets(lab)
+        .map((f) => join(dir, f))
+        .filter(has);
+      for (const f of c.from.global ? files : files.slice(0, 1)) writeFileSync(f, readFileSync(f, 'utf8').replace(c.from, c.to));
+      if (c.prefix !== undefined) {
+        // Valid as a lab: only the prefix makes a namespace name too long.
+        const { lab: loaded } = loadLabFile(file, undefined, '2024-01-01T00:00:00Z');
+        try {
+          checkNetnsNames(loaded, makeInstance(loaded.name, c.prefix, join(root, 'state')));
+        } catch (e) {
+          if (!(e instanceof InputError) || !e.details.some((d) => d.includes('hint:'))) throw e;
+          t.doesNotThrow(() => checkNetnsNames(loaded, makeInstance(loaded.name, '', join(root, 'state'))), `${c.name}: fits without a prefix`);
+          return;
+        }
+        throw new Error(`${c.name}: passes with --prefix ${c.prefix}`);
       }
-      writeFileSync(target, readFileSync(target, 'utf8').replace(c.from, c.to));
       try {
         loadLabFile(file, undefined, '2024-01-01T00:00:00Z');
       } catch (e) {

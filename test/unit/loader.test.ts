@@ -101,6 +101,37 @@ t.test('sysctls outside the network namespace are refused: they would change the
   t.match(errs[0], /^lab\.yaml:6:18  error  sysctl "kernel\.pid_max" is not a per-namespace network setting/);
 });
 
+t.test('sysctls a new namespace has: per device for all, default or a device of the namespace', async (t) => {
+  const ns = (sysctls: string) => base(`    a:\n      sysctls: { ${sysctls} }\n      interfaces: { e: {} }`, '  links: []\n');
+  const only = (errs: string[]) => errs.filter((e) => !/not created by any link/.test(e));
+  t.same(only(errorsOf(ns('net.ipv4.conf.all.rp_filter: 0, net.ipv4.conf.e.proxy_arp: 1, net.ipv4.neigh.default.base_reachable_time_ms: 30000'))), []);
+  t.match(only(errorsOf(ns('net.ipv4.conf.eth9.rp_filter: 0'))), [
+    /sysctl "net\.ipv4\.conf\.eth9\.rp_filter" names device "eth9", which is not in namespace a\n {2}hint: use all, default or a device of a: lo, all, default, e/,
+  ]);
+  // Present in the machine's own namespace only: a new one has no tcp_mem.
+  t.match(only(errorsOf(ns('net.ipv4.tcp_mem: 1'))), [/sysctl "net\.ipv4\.tcp_mem" does not exist in a network namespace/]);
+});
+
+t.test('routes and NAT rules as ip and iptables take them', async (t) => {
+  const host = (routes: string, nat = '') =>
+    base(
+      `    a:\n      interfaces: { e: { addresses: [10.0.0.2/24] } }\n      routes:\n${routes}${nat}\n    b:\n      interfaces: { e: { addresses: [10.0.0.1/24] } }`,
+      '  links:\n    - endpoints: [a:e, b:e]\n',
+    );
+  t.same(
+    errorsOf(host('        - { to: 10.1.0.0/16, via: 10.0.0.1, proto: bird, metric: 4294967295 }\n        - { to: 10.2.0.0/16, via: 10.0.0.1, proto: "186" }')),
+    [],
+  );
+  t.match(errorsOf(host('        - { to: 10.1.0.0/16, via: 10.0.0.1, proto: "256" }')), [/proto "256" is not a routing protocol/]);
+  const dnat = (rule: string) => host('        - { to: default, via: 10.0.0.1 }', `\n      nat:\n        - ${rule}`);
+  t.same(errorsOf(dnat('{ chain: OUTPUT, protocol: tcp, jump: DNAT, toDestination: "10.0.0.1:8080", outInterface: e }')), []);
+  t.match(errorsOf(dnat('{ chain: PREROUTING, jump: DNAT, toDestination: "10.0.0.1:8080" }')), [/a port in toDestination needs a protocol/]);
+  t.match(errorsOf(dnat('{ chain: OUTPUT, jump: SNAT, toSource: 10.0.0.2 }')), [
+    /SNAT cannot be used in OUTPUT\n {2}hint: the kernel allows SNAT only in POSTROUTING/,
+  ]);
+  t.match(errorsOf(dnat('{ chain: PREROUTING, outInterface: e, jump: RETURN }')), [/outInterface cannot be used in PREROUTING/]);
+});
+
 t.test('names with shell metacharacters never get through', async (t) => {
   t.match(errorsOf(base('    "a;rm":\n      {}'))[0], /invalid namespace name "a;rm"/);
   t.match(errorsOf(base('    a:\n      server: { pod: "$(reboot)" }'))[0], /server\.pod "\$\(reboot\)" must be a plain name/);
@@ -204,6 +235,23 @@ cluster:
   const before = errorsOf(`${cluster.replace('node1: {}', 'node1: { address: 10.9.9.9 }')}checks:\n  - { from: web-1, ping: 10.244.1.1 }\n${pod}`);
   t.equal(before.length, 1, before.join('\n'));
   t.match(before[0], /10\.9\.9\.9 is on none of the underlay subnets/);
+  // Schema errors in the lab file (a value, a key, a structure) with manifest pods: each is the one error.
+  const fromPod = `checks:\n  - { from: web-1, ping: 10.244.1.1 }\n  - { from: web-1, http: http://10.244.1.2/, requests: 2, expect: { backends: [web-1] } }\n`;
+  for (const [what, text, error] of [
+    ['a bad lab name', `${cluster.replace('name: k', 'name: K_1')}${fromPod}${pod}`, /name "K_1" is not valid/],
+    ['a request count below 1', `${cluster}${fromPod.replace('requests: 2', 'requests: 0')}${pod}`, /checks\.1\.requests must be >= 1/],
+    [
+      'an unknown key in a check from a pod',
+      `${cluster}${fromPod.replace('ping: 10.244.1.1', 'ping: 10.244.1.1, pong: 1')}${pod}`,
+      /unknown field "pong" in checks\.0/,
+    ],
+    ['a bad node key', `${cluster.replace('node1: {}', 'node1: {}\n    Node3: {}')}${fromPod}${pod}`, /cluster\.nodes: "Node3" is not a valid name/],
+    ['a bad pod address in a check', `${cluster}${fromPod.replace('ping: 10.244.1.1', 'ping: banana')}${pod}`, /"banana" is not an IPv4 address/],
+  ] as const) {
+    const errs = errorsOf(text);
+    t.equal(errs.length, 1, `${what}: ${errs.join('\n')}`);
+    t.match(errs[0], error, what);
+  }
   // Sound manifests: a misspelt pod is still reported, with the pods they made as candidates.
   const typo = errorsOf(`${cluster}checks:\n  - { from: web-l, ping: 10.244.1.1 }\n${pod}`);
   t.equal(typo.length, 1);

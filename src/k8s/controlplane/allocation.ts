@@ -277,6 +277,7 @@ function allocateLoadBalancerIPs(
     const base = network(cidr);
     for (let n = base; n < base + 2 ** (32 - cidr.prefix); n++) pool.push(n);
   }
+  const inPool = new Set(pool);
   const holder = new Map<number, string>();
   const out = new Map<ServiceObject, LoadBalancerIngress[]>();
   for (const o of objs) {
@@ -284,7 +285,7 @@ function allocateLoadBalancerIPs(
     if (o.resolved.type !== 'LoadBalancer' || given === null) continue;
     out.set(o, given);
     given.forEach((ing, i) => {
-      if (!pool.includes(parseIPv4(ing.ip)!)) return;
+      if (!inPool.has(parseIPv4(ing.ip)!)) return;
       cp.error(
         o,
         ['status', 'loadBalancer', 'ingress', i, 'ip'],
@@ -307,7 +308,7 @@ function allocateLoadBalancerIPs(
   for (const o of lbs) {
     const had = parseIPv4(prevOf(o)?.loadBalancerIngress[0]?.ip ?? '');
     const asked = o.resolved.loadBalancerIP;
-    if (had === undefined || (asked !== null && parseIPv4(asked) !== had) || !pool.includes(had) || holder.has(had)) continue;
+    if (had === undefined || (asked !== null && parseIPv4(asked) !== had) || !inPool.has(had) || holder.has(had)) continue;
     assign(o, had);
   }
   // 2. Addresses asked for, then 3. the first free ones.
@@ -315,7 +316,16 @@ function allocateLoadBalancerIPs(
     const asked = o.resolved.loadBalancerIP;
     if (out.has(o) || asked === null) continue;
     const n = parseIPv4(asked)!;
-    if (!pool.includes(n)) failed(o, `["${asked}"] is not allowed in config`);
+    // MetalLB would leave the Service <pending> for good ("is not allowed in config"): a lab that
+    // asks for an address outside the pool it declares is refused before anything runs.
+    if (!inPool.has(n) && pool.length > 0)
+      cp.error(
+        o,
+        ['spec', 'loadBalancerIP'],
+        `spec.loadBalancerIP ${asked} is outside MetalLB's address pool (${cp.cfg.lbPool.join(', ')})`,
+        'MetalLB never assigns it and the Service stays <pending>: pick an address in cluster.loadBalancer.addresses, or leave loadBalancerIP out',
+      );
+    else if (!inPool.has(n)) failed(o, `["${asked}"] is not allowed in config`);
     else if (holder.has(n)) failed(o, `["${asked}"] is already in use by ${holder.get(n)}`);
     else {
       assign(o, n);
