@@ -378,6 +378,8 @@ tee /run/knetlab/labs/proxy-config/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.2.2",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "nginx",
@@ -412,6 +414,8 @@ tee /run/knetlab/labs/proxy-config/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.2.3",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "nginx",
@@ -443,6 +447,8 @@ tee /run/knetlab/labs/proxy-config/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.1.2",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "shell",

@@ -458,6 +458,8 @@ tee /run/knetlab/labs/service-affinity/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.3.2",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "myapp",
@@ -492,6 +494,8 @@ tee /run/knetlab/labs/service-affinity/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.1.2",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "myapp",
@@ -526,6 +530,8 @@ tee /run/knetlab/labs/service-affinity/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.2.2",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "myapp",
@@ -557,6 +563,8 @@ tee /run/knetlab/labs/service-affinity/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.1.3",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "curl",
@@ -582,6 +590,8 @@ tee /run/knetlab/labs/service-affinity/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.2.3",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "curl",

@@ -382,6 +382,8 @@ tee /run/knetlab/labs/service-cloud-lb/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.1.2",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "nginx",
@@ -415,6 +417,8 @@ tee /run/knetlab/labs/service-cloud-lb/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.2.2",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "nginx",
@@ -446,6 +450,8 @@ tee /run/knetlab/labs/service-cloud-lb/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.1.3",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "curl",

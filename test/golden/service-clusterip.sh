@@ -442,6 +442,8 @@ tee /run/knetlab/labs/service-clusterip/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.2.2",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "nginx",
@@ -476,6 +478,8 @@ tee /run/knetlab/labs/service-clusterip/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.3.2",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "nginx",
@@ -510,6 +514,8 @@ tee /run/knetlab/labs/service-clusterip/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.1.2",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "nginx",
@@ -541,6 +547,8 @@ tee /run/knetlab/labs/service-clusterip/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.1.3",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "client",

@@ -438,6 +438,8 @@ tee /run/knetlab/labs/service-nodeport/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.1.2",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "nginx",
@@ -472,6 +474,8 @@ tee /run/knetlab/labs/service-nodeport/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.2.2",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "nginx",
@@ -507,6 +511,8 @@ tee /run/knetlab/labs/service-nodeport/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.3.2",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "myapp",

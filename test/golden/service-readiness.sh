@@ -384,6 +384,8 @@ tee /run/knetlab/labs/service-readiness/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.1.2",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "nginx",
@@ -427,6 +429,8 @@ tee /run/knetlab/labs/service-readiness/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.2.2",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "nginx",
@@ -470,6 +474,8 @@ tee /run/knetlab/labs/service-readiness/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.2.3",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "nginx",
@@ -510,6 +516,8 @@ tee /run/knetlab/labs/service-readiness/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.1.3",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "curl",

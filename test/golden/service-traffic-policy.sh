@@ -456,6 +456,8 @@ tee /run/knetlab/labs/service-traffic-policy/cluster/state.json >/dev/null <<'EO
         "podIP": "10.244.1.2",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "nginx",
@@ -489,6 +491,8 @@ tee /run/knetlab/labs/service-traffic-policy/cluster/state.json >/dev/null <<'EO
         "podIP": "10.244.2.2",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "nginx",
@@ -520,6 +524,8 @@ tee /run/knetlab/labs/service-traffic-policy/cluster/state.json >/dev/null <<'EO
         "podIP": "10.244.1.3",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "curl",
@@ -545,6 +551,8 @@ tee /run/knetlab/labs/service-traffic-policy/cluster/state.json >/dev/null <<'EO
         "podIP": "10.244.3.2",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "curl",

@@ -489,6 +489,8 @@ tee /run/knetlab/labs/service-udp/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.1.2",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "echo",
@@ -536,6 +538,8 @@ tee /run/knetlab/labs/service-udp/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.2.2",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "echo",
@@ -581,6 +585,8 @@ tee /run/knetlab/labs/service-udp/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.3.2",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "nc",

@@ -4,7 +4,7 @@
 
 import type { Position } from '../../labfile/diagnostics.js';
 import { pointer, type Located } from '../../labfile/read.js';
-import type { Container, KubeProxyConfiguration, LoadBalancerIngress, Service, SliceEndpoint, SlicePort } from '../../api/objects.js';
+import type { Container, DNSPolicy, KubeProxyConfiguration, PodDNSConfig, LoadBalancerIngress, Service, SliceEndpoint, SlicePort } from '../../api/objects.js';
 
 export type ManifestKind = 'Pod' | 'Deployment' | 'Service' | 'Endpoints' | 'EndpointSlice' | 'KubeProxyConfiguration';
 
@@ -25,6 +25,8 @@ export interface PodSpec {
   nodeName: string | null;
   hostname: string | null;
   subdomain: string | null;
+  dnsPolicy: DNSPolicy;
+  dnsConfig: PodDNSConfig | null;
   containers: Container[];
 }
 
