@@ -432,6 +432,19 @@ t.test('the server: survives garbage, answers over UDP and TCP, forwards the res
     ['10.0.0.1'],
   );
   t.equal(packet.decode(replies[1]!).answers?.length, 2);
+  // A repeated query is answered from the kept reply, with its own id; a new generation drops them.
+  const again = query('svc1.testns.svc.cluster.local', 'A');
+  again.writeUInt16BE(777, 0);
+  const kept = packet.decode((await udpAsk(server.udpPort, again))!);
+  t.same([kept.id, kept.answers?.map((a) => a.data)], [777, ['10.0.0.1']], 'a repeat gets its own id');
+  const changed = state();
+  changed.state.services = changed.state.services.map((x) => (x.meta.name === 'svc1' ? { ...x, clusterIP: '10.0.0.99' } : x));
+  server.update(changed);
+  t.same(
+    packet.decode((await udpAsk(server.udpPort, again))!).answers?.map((a) => a.data),
+    ['10.0.0.99'],
+    'after an update the same query gets the new data',
+  );
   t.ok(server.counters().dropped >= 3, 'the short packets were dropped');
   t.ok(server.counters().formerr >= 1, 'the truncated one got FORMERR');
 });
