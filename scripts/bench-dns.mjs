@@ -248,7 +248,16 @@ async function startDnsmasq() {
 
 // ---- the measurements ------------------------------------------------------------------------
 
+/** The server's CPU time so far, in seconds (utime + stime of /proc/PID/stat). */
+const TICKS = Number(sh(['getconf', 'CLK_TCK']).trim()) || 100;
+function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS;
+}
+
 function dnsperf(server, data) {
+  const cpu0 = cpuSeconds(server.pid);
   const out = sh(
     inNetns(
       pinned(LOAD_CORES, [
@@ -272,11 +281,17 @@ function dnsperf(server, data) {
       ]),
     ),
   );
+  const cpu = cpuSeconds(server.pid) - cpu0;
   const num = (re) => Number((re.exec(out) ?? [])[1] ?? NaN);
+  const completed = num(/Queries completed:\s+(\d+)/);
   return {
     qps: num(/Queries per second:\s+([\d.]+)/),
+    // How busy the server's core was, and what it would answer with the whole core: the load
+    // generator shares the machine, so at "saturation" the server may still have idle time.
+    cpuPercent: (100 * cpu) / SECONDS,
+    qpsPerCore: completed / cpu,
     sent: num(/Queries sent:\s+(\d+)/),
-    completed: num(/Queries completed:\s+(\d+)/),
+    completed,
     lost: num(/Queries lost:\s+(\d+)/),
     noerror: num(/NOERROR (\d+)/),
     nxdomain: num(/NXDOMAIN (\d+)/),
@@ -376,8 +391,9 @@ writeFileSync(data, queryFile());
 // --rounds times, so that a machine whose other load comes and goes treats them alike; each
 // figure is the median over the rounds.
 const servers = [KNETLAB, DNSMASQ];
-await startKnetlab();
-await startDnsmasq();
+// ip netns exec and taskset exec the server: the child's PID is the server's.
+KNETLAB.pid = (await startKnetlab()).pid;
+DNSMASQ.pid = (await startDnsmasq()).pid;
 // A warm-up at the fixed rate, so the JIT and caches are in their steady state.
 for (const server of servers) latency(server, data);
 const rounds = Object.fromEntries(servers.map((s) => [s.name, { saturation: [], at: [] }]));
@@ -417,17 +433,16 @@ if (JSON_OUT) {
   );
   console.log(`saturation: dnsperf -l ${SECONDS} -q ${OUTSTANDING}; latency: ${RATE} queries/s for ${SECONDS} s, own generator`);
   console.log(`medians of ${ROUNDS} alternating rounds; load average at the end: ${load}\n`);
-  console.log('server     qps (saturation)   lost   avg ms   | at rate: qps   answered   p50 ms   p90 ms   p99 ms   max ms');
+  console.log('server     qps (saturation)   cpu %   qps/core   lost   avg ms   | at rate: qps   answered   p50 ms   p90 ms   p99 ms   max ms');
   for (const [name, r] of Object.entries(results)) {
     const s = r.saturation;
     const a = r.at;
     console.log(
-      `${name.padEnd(10)} ${fmt(s.qps).padStart(16)} ${fmt(s.lost).padStart(6)} ${fmt(s.avgLatencyMs, 3).padStart(8)}   | ${fmt(a.rate).padStart(12)} ${`${a.answered}/${a.sent}`.padStart(10)} ${fmt(a.p50, 3).padStart(8)} ${fmt(a.p90, 3).padStart(8)} ${fmt(a.p99, 3).padStart(8)} ${fmt(a.max, 3).padStart(8)}`,
+      `${name.padEnd(10)} ${fmt(s.qps).padStart(16)} ${fmt(s.cpuPercent).padStart(7)} ${fmt(s.qpsPerCore).padStart(10)} ${fmt(s.lost).padStart(6)} ${fmt(s.avgLatencyMs, 3).padStart(8)}   | ${fmt(a.rate).padStart(12)} ${`${a.answered}/${a.sent}`.padStart(10)} ${fmt(a.p50, 3).padStart(8)} ${fmt(a.p90, 3).padStart(8)} ${fmt(a.p99, 3).padStart(8)} ${fmt(a.max, 3).padStart(8)}`,
     );
   }
-  const k = results.knetlab.saturation.qps;
-  const d = results.dnsmasq.saturation.qps;
-  console.log(`\nknetlab / dnsmasq queries per second: ${fmt((100 * k) / d)}%`);
+  const ratio = (k) => fmt((100 * results.knetlab.saturation[k]) / results.dnsmasq.saturation[k]);
+  console.log(`\nknetlab / dnsmasq: queries per second ${ratio('qps')}%, per core-second of the server ${ratio('qpsPerCore')}%`);
 }
 // The servers' log pipes would keep this process waiting: stop them (cleanup runs on exit).
 process.exit(0);
