@@ -140,7 +140,9 @@ export async function startDnsServer(
     respond(reply);
   };
 
-  const udpSock = dgram.createSocket('udp4');
+  // Replies go to the address a query came from, always an IP: an identity lookup sends at once,
+  // where the default (dns.lookup) defers every send to the next tick.
+  const udpSock = dgram.createSocket({ type: 'udp4', lookup: (address, _opts, cb) => cb(null, address, 4) });
   udpSock.on('message', (msg, rinfo) => {
     try {
       handle(msg, true, (b) => udpSock.send(b, rinfo.port, rinfo.address));
