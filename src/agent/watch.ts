@@ -3,7 +3,7 @@
 // kube-proxy reports the generation it programmed through `syncedFile`, so `knetlab apply`
 // returns only once every node has caught up.
 
-import { watch, type FSWatcher } from 'node:fs';
+import { statSync, watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
 import type { StateFile } from '../api/objects.js';
 import { readState } from '../k8s/store.js';
@@ -50,6 +50,8 @@ export function watchState(opts: WatchOptions): StateWatch {
   let lastAttempt = -Infinity;
   let deferred: NodeJS.Timeout | null = null;
   let deferredForce = false;
+  /** The file's identity when last read: an unchanged file is not read and parsed again. */
+  let readStamp = stampOf(opts.stateFile);
   /** Read the file now and sync if its generation is new (or always, with force). */
   const poke = (force = false) => {
     if (deferred) {
@@ -65,14 +67,23 @@ export function watchState(opts: WatchOptions): StateWatch {
       }, wait);
       return;
     }
-    try {
-      state = readState(opts.stateFile);
-      complaint = '';
-    } catch (e) {
-      // Once per problem, not once per poll.
-      if ((e as Error).message !== complaint) opts.warn((complaint = (e as Error).message));
-      return;
-    }
+    // Polls and folder events (other agents' logs and pidfiles share the folder) come far more
+    // often than new generations; a big state file costs milliseconds to parse, a stall every
+    // agent's work (a DNS server's replies) would wait behind. Writers replace the file by
+    // rename, so a new version is a new inode; a file edited in place changes size or mtime.
+    const stamp = stampOf(opts.stateFile);
+    if (force || stamp === null || stamp !== readStamp) {
+      try {
+        state = readState(opts.stateFile);
+        complaint = '';
+      } catch (e) {
+        // Once per problem, not once per poll.
+        if ((e as Error).message !== complaint) opts.warn((complaint = (e as Error).message));
+        readStamp = stamp;
+        return;
+      }
+      readStamp = stamp;
+    } else if (complaint) return;
     if (!force && state.generation === synced) return;
     pendingSince ??= new Date();
     lastAttempt = performance.now();
@@ -113,4 +124,14 @@ export function watchState(opts: WatchOptions): StateWatch {
       watcher?.close();
     },
   };
+}
+
+/** The file's inode, size and times, or null when it cannot be stat'ed (then it is read, and fails). */
+function stampOf(file: string): string | null {
+  try {
+    const st = statSync(file, { bigint: true });
+    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  } catch {
+    return null;
+  }
 }

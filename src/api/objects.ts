@@ -42,6 +42,23 @@ export interface Container {
   readinessProbe: ReadinessProbe | null;
 }
 
+/**
+ * spec.dnsPolicy: where the kubelet points the pod's resolv.conf. ClusterFirst (the API server's
+ * default): the cluster DNS Service; Default: the node's resolver; None: only spec.dnsConfig;
+ * ClusterFirstWithHostNet: ClusterFirst for hostNetwork pods (hostNetwork is not modelled, so
+ * it is ClusterFirst).
+ */
+export type DNSPolicy = 'ClusterFirst' | 'ClusterFirstWithHostNet' | 'Default' | 'None';
+export const DNS_POLICIES: readonly DNSPolicy[] = ['ClusterFirstWithHostNet', 'ClusterFirst', 'Default', 'None'];
+
+/** spec.dnsConfig: merged by the kubelet into what dnsPolicy gives (appendDNSConfig). */
+export interface PodDNSConfig {
+  nameservers: string[];
+  searches: string[];
+  /** value null: the option has no value (e.g. edns0). */
+  options: { name: string; value: string | null }[];
+}
+
 /** A pod as the scheduler and kubelet left it: on a node, with an IP. */
 export interface Pod {
   meta: Meta;
@@ -49,6 +66,8 @@ export interface Pod {
   podIP: string;
   hostname: string | null;
   subdomain: string | null;
+  dnsPolicy: DNSPolicy;
+  dnsConfig: PodDNSConfig | null;
   containers: Container[];
   /** "Deployment/<name>" (via its ReplicaSet) or null for a bare Pod. */
   owner: string | null;

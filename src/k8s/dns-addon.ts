@@ -3,7 +3,8 @@
 // Service at the 10th address of the service CIDR with ports dns 53/UDP, dns-tcp 53/TCP and
 // metrics 9153/TCP. A lab with cluster.dns gets these objects ahead of its own manifests, so the
 // control plane schedules, addresses and lists them like any other (kubectl get -n kube-system).
-// In these pods knetlab runs its DNS server (components/coredns) instead of the echo server.
+// In these pods knetlab runs its DNS server (components/coredns) instead of the echo server. Like
+// kubeadm's, the pods have dnsPolicy Default: CoreDNS resolves through the node's resolver.
 
 import type { Pod } from '../api/objects.js';
 import type { ClusterDns } from '../labfile/types.js';
@@ -37,6 +38,7 @@ spec:
       labels:
         k8s-app: kube-dns
     spec:
+      dnsPolicy: Default
       containers:
         - name: coredns
           image: ${COREDNS_IMAGE}

@@ -17,14 +17,14 @@ set -e
 ip -batch - <<'EOF'
 netns add switch
 netns add node1
-netns add coredns-5bbf649df-wf8t6
+netns add coredns-5855c5f55-5rhzq
 netns add kubia-79cb56dd65-fl2vh
 netns add client
 netns add node2
 netns add kubia-79cb56dd65-x779f
 netns add stranger
 netns add node3
-netns add coredns-5bbf649df-br9wn
+netns add coredns-5855c5f55-tmxk6
 netns add kubia-79cb56dd65-g2x5p
 netns add upstream
 EOF
@@ -73,13 +73,13 @@ link add node3 type veth peer name eth0 netns node3
 link add upstream type veth peer name eth0 netns upstream
 EOF
 ip -n node1 -batch - <<'EOF'
-link add veth1b5b3cc2 mtu 1450 type veth peer name eth0 mtu 1450 netns coredns-5bbf649df-wf8t6
+link add vethbe8f270d mtu 1450 type veth peer name eth0 mtu 1450 netns coredns-5855c5f55-5rhzq
 link add veth53d895c3 mtu 1450 type veth peer name eth0 mtu 1450 netns kubia-79cb56dd65-fl2vh
 link add vethd2a04d71 mtu 1450 type veth peer name eth0 mtu 1450 netns client
 EOF
 ip -n node2 link add vethbcefd2a6 mtu 1450 type veth peer name eth0 mtu 1450 netns kubia-79cb56dd65-x779f
 ip -n node2 link add vethed5acfe8 mtu 1450 type veth peer name eth0 mtu 1450 netns stranger
-ip -n node3 link add vethe1a63034 mtu 1450 type veth peer name eth0 mtu 1450 netns coredns-5bbf649df-br9wn
+ip -n node3 link add veth01a4b01c mtu 1450 type veth peer name eth0 mtu 1450 netns coredns-5855c5f55-tmxk6
 ip -n node3 link add veth5c13c759 mtu 1450 type veth peer name eth0 mtu 1450 netns kubia-79cb56dd65-g2x5p
 
 # 5. Configure the interfaces and routes
@@ -110,9 +110,9 @@ link set lo up
 link set eth0 address 52:54:00:a8:38:0b
 addr add 192.168.56.11/24 dev eth0
 link set eth0 up
-link set veth1b5b3cc2 master cni0
-link set veth1b5b3cc2 type bridge_slave hairpin on
-link set veth1b5b3cc2 up
+link set vethbe8f270d master cni0
+link set vethbe8f270d type bridge_slave hairpin on
+link set vethbe8f270d up
 link set veth53d895c3 master cni0
 link set veth53d895c3 type bridge_slave hairpin on
 link set veth53d895c3 up
@@ -121,7 +121,7 @@ link set vethd2a04d71 type bridge_slave hairpin on
 link set vethd2a04d71 up
 route add default via 192.168.56.1
 EOF
-ip -n coredns-5bbf649df-wf8t6 -batch - <<'EOF'
+ip -n coredns-5855c5f55-5rhzq -batch - <<'EOF'
 link set lo up
 addr add 10.244.1.2/24 dev eth0
 link set eth0 up
@@ -174,15 +174,15 @@ link set lo up
 link set eth0 address 52:54:00:a8:38:0d
 addr add 192.168.56.13/24 dev eth0
 link set eth0 up
-link set vethe1a63034 master cni0
-link set vethe1a63034 type bridge_slave hairpin on
-link set vethe1a63034 up
+link set veth01a4b01c master cni0
+link set veth01a4b01c type bridge_slave hairpin on
+link set veth01a4b01c up
 link set veth5c13c759 master cni0
 link set veth5c13c759 type bridge_slave hairpin on
 link set veth5c13c759 up
 route add default via 192.168.56.1
 EOF
-ip -n coredns-5bbf649df-br9wn -batch - <<'EOF'
+ip -n coredns-5855c5f55-tmxk6 -batch - <<'EOF'
 link set lo up
 addr add 10.244.3.2/24 dev eth0
 link set eth0 up
@@ -508,20 +508,22 @@ tee /run/knetlab/labs/dns-service/cluster/state.json >/dev/null <<'EOF'
     "pods": [
       {
         "meta": {
-          "name": "coredns-5bbf649df-br9wn",
+          "name": "coredns-5855c5f55-tmxk6",
           "namespace": "kube-system",
           "labels": {
             "k8s-app": "kube-dns",
-            "pod-template-hash": "5bbf649df"
+            "pod-template-hash": "5855c5f55"
           },
           "annotations": {},
           "creationTimestamp": "2026-01-01T00:00:00Z",
-          "uid": "6016b230-e0ca-43a8-b1ce-9817c25c4b1e"
+          "uid": "bd245468-9be3-4564-b8c6-3bfdce53be9d"
         },
         "nodeName": "node3",
         "podIP": "10.244.3.2",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "Default",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "coredns",
@@ -547,25 +549,27 @@ tee /run/knetlab/labs/dns-service/cluster/state.json >/dev/null <<'EOF'
           }
         ],
         "owner": "Deployment/coredns",
-        "replicaSet": "coredns-5bbf649df",
+        "replicaSet": "coredns-5855c5f55",
         "ready": true
       },
       {
         "meta": {
-          "name": "coredns-5bbf649df-wf8t6",
+          "name": "coredns-5855c5f55-5rhzq",
           "namespace": "kube-system",
           "labels": {
             "k8s-app": "kube-dns",
-            "pod-template-hash": "5bbf649df"
+            "pod-template-hash": "5855c5f55"
           },
           "annotations": {},
           "creationTimestamp": "2026-01-01T00:00:00Z",
-          "uid": "6012a521-6ce9-496b-9a45-a47e9c083caa"
+          "uid": "022ba7ae-01d1-4348-9d3b-49dfcc2fd679"
         },
         "nodeName": "node1",
         "podIP": "10.244.1.2",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "Default",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "coredns",
@@ -591,7 +595,7 @@ tee /run/knetlab/labs/dns-service/cluster/state.json >/dev/null <<'EOF'
           }
         ],
         "owner": "Deployment/coredns",
-        "replicaSet": "coredns-5bbf649df",
+        "replicaSet": "coredns-5855c5f55",
         "ready": true
       },
       {
@@ -610,6 +614,8 @@ tee /run/knetlab/labs/dns-service/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.2.2",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "kubia",
@@ -644,6 +650,8 @@ tee /run/knetlab/labs/dns-service/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.3.3",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "kubia",
@@ -678,6 +686,8 @@ tee /run/knetlab/labs/dns-service/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.1.3",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "kubia",
@@ -709,6 +719,8 @@ tee /run/knetlab/labs/dns-service/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.1.4",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "client",
@@ -734,6 +746,8 @@ tee /run/knetlab/labs/dns-service/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.2.3",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "client",
@@ -793,7 +807,7 @@ tee /run/knetlab/labs/dns-service/cluster/state.json >/dev/null <<'EOF'
           ],
           "nodeName": null
         },
-        "templateHash": "5bbf649df"
+        "templateHash": "5855c5f55"
       },
       {
         "meta": {
@@ -959,16 +973,6 @@ tee /run/knetlab/labs/dns-service/cluster/state.json >/dev/null <<'EOF'
         ],
         "endpoints": [
           {
-            "address": "10.244.3.2",
-            "conditions": {
-              "ready": true,
-              "serving": true,
-              "terminating": false
-            },
-            "nodeName": "node3",
-            "pod": "coredns-5bbf649df-br9wn"
-          },
-          {
             "address": "10.244.1.2",
             "conditions": {
               "ready": true,
@@ -976,7 +980,17 @@ tee /run/knetlab/labs/dns-service/cluster/state.json >/dev/null <<'EOF'
               "terminating": false
             },
             "nodeName": "node1",
-            "pod": "coredns-5bbf649df-wf8t6"
+            "pod": "coredns-5855c5f55-5rhzq"
+          },
+          {
+            "address": "10.244.3.2",
+            "conditions": {
+              "ready": true,
+              "serving": true,
+              "terminating": false
+            },
+            "nodeName": "node3",
+            "pod": "coredns-5855c5f55-tmxk6"
           }
         ],
         "managedBy": "endpointslice-controller.k8s.io"
@@ -1057,6 +1071,7 @@ spec:
       labels:
         k8s-app: kube-dns
     spec:
+      dnsPolicy: Default
       containers:
         - name: coredns
           image: registry.k8s.io/coredns/coredns:v1.11.3
@@ -1159,15 +1174,15 @@ spec:
       image: busybox:1.28
 EOF
 tee /run/knetlab/labs/dns-service/cluster/events.jsonl >/dev/null <<'EOF'
-{"at":"2026-01-01T00:00:00Z","source":"deployment-controller","object":"deployment/coredns","type":"Normal","reason":"ScalingReplicaSet","message":"Scaled up replica set coredns-5bbf649df from 0 to 2"}
-{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/coredns-5bbf649df","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: coredns-5bbf649df-br9wn"}
-{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/coredns-5bbf649df","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: coredns-5bbf649df-wf8t6"}
+{"at":"2026-01-01T00:00:00Z","source":"deployment-controller","object":"deployment/coredns","type":"Normal","reason":"ScalingReplicaSet","message":"Scaled up replica set coredns-5855c5f55 from 0 to 2"}
+{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/coredns-5855c5f55","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: coredns-5855c5f55-tmxk6"}
+{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/coredns-5855c5f55","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: coredns-5855c5f55-5rhzq"}
 {"at":"2026-01-01T00:00:00Z","source":"deployment-controller","object":"deployment/kubia","type":"Normal","reason":"ScalingReplicaSet","message":"Scaled up replica set kubia-79cb56dd65 from 0 to 3"}
 {"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/kubia-79cb56dd65","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: kubia-79cb56dd65-x779f"}
 {"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/kubia-79cb56dd65","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: kubia-79cb56dd65-g2x5p"}
 {"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/kubia-79cb56dd65","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: kubia-79cb56dd65-fl2vh"}
-{"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/coredns-5bbf649df-br9wn","type":"Normal","reason":"Scheduled","message":"Successfully assigned kube-system/coredns-5bbf649df-br9wn to node3"}
-{"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/coredns-5bbf649df-wf8t6","type":"Normal","reason":"Scheduled","message":"Successfully assigned kube-system/coredns-5bbf649df-wf8t6 to node1"}
+{"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/coredns-5855c5f55-tmxk6","type":"Normal","reason":"Scheduled","message":"Successfully assigned kube-system/coredns-5855c5f55-tmxk6 to node3"}
+{"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/coredns-5855c5f55-5rhzq","type":"Normal","reason":"Scheduled","message":"Successfully assigned kube-system/coredns-5855c5f55-5rhzq to node1"}
 {"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/kubia-79cb56dd65-x779f","type":"Normal","reason":"Scheduled","message":"Successfully assigned default/kubia-79cb56dd65-x779f to node2"}
 {"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/kubia-79cb56dd65-g2x5p","type":"Normal","reason":"Scheduled","message":"Successfully assigned default/kubia-79cb56dd65-g2x5p to node3"}
 {"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/kubia-79cb56dd65-fl2vh","type":"Normal","reason":"Scheduled","message":"Successfully assigned default/kubia-79cb56dd65-fl2vh to node1"}
@@ -1569,11 +1584,11 @@ ip netns exec upstream dnsmasq --conf-file=/dev/null --no-resolv --no-hosts --no
 #    machines outside the cluster use the upstream resolver. ip netns exec bind-mounts
 #    /etc/netns/<namespace>/resolv.conf over /etc/resolv.conf, so every command run in the namespace
 #    (dig, curl, nslookup) reads it.
-mkdir -p -m 0755 /etc/netns/node1 /etc/netns/coredns-5bbf649df-wf8t6 /etc/netns/kubia-79cb56dd65-fl2vh /etc/netns/client /etc/netns/node2 /etc/netns/kubia-79cb56dd65-x779f /etc/netns/stranger /etc/netns/node3 /etc/netns/coredns-5bbf649df-br9wn /etc/netns/kubia-79cb56dd65-g2x5p /etc/netns/upstream
+mkdir -p -m 0755 /etc/netns/node1 /etc/netns/coredns-5855c5f55-5rhzq /etc/netns/kubia-79cb56dd65-fl2vh /etc/netns/client /etc/netns/node2 /etc/netns/kubia-79cb56dd65-x779f /etc/netns/stranger /etc/netns/node3 /etc/netns/coredns-5855c5f55-tmxk6 /etc/netns/kubia-79cb56dd65-g2x5p /etc/netns/upstream
 tee /etc/netns/node1/resolv.conf >/dev/null <<'EOF'
 nameserver 192.168.56.53
 EOF
-tee /etc/netns/coredns-5bbf649df-wf8t6/resolv.conf >/dev/null <<'EOF'
+tee /etc/netns/coredns-5855c5f55-5rhzq/resolv.conf >/dev/null <<'EOF'
 nameserver 192.168.56.53
 EOF
 tee /etc/netns/kubia-79cb56dd65-fl2vh/resolv.conf >/dev/null <<'EOF'
@@ -1602,7 +1617,7 @@ EOF
 tee /etc/netns/node3/resolv.conf >/dev/null <<'EOF'
 nameserver 192.168.56.53
 EOF
-tee /etc/netns/coredns-5bbf649df-br9wn/resolv.conf >/dev/null <<'EOF'
+tee /etc/netns/coredns-5855c5f55-tmxk6/resolv.conf >/dev/null <<'EOF'
 nameserver 192.168.56.53
 EOF
 tee /etc/netns/kubia-79cb56dd65-g2x5p/resolv.conf >/dev/null <<'EOF'
@@ -1621,30 +1636,30 @@ EOF
 #    watches, and forwarding everything else to 192.168.56.53. Clients reach it through the kube-dns
 #    Service, 10.96.0.10:53, which kube-proxy DNATs to the pods. Here the server is knetlab's own
 #    TypeScript daemon; its answers are CoreDNS's.
-tee /run/knetlab/labs/dns-service/cluster/coredns-coredns-5bbf649df-br9wn.json >/dev/null <<'EOF'
+tee /run/knetlab/labs/dns-service/cluster/coredns-coredns-5855c5f55-tmxk6.json >/dev/null <<'EOF'
 {
   "stateFile": "/run/knetlab/labs/dns-service/cluster/state.json",
   "domain": "cluster.local",
   "ttl": 30,
   "port": 53,
   "upstream": "192.168.56.53",
-  "pidfile": "/run/knetlab/labs/dns-service/cluster/coredns-coredns-5bbf649df-br9wn.pid",
-  "log": "/run/knetlab/labs/dns-service/cluster/coredns-coredns-5bbf649df-br9wn.log"
+  "pidfile": "/run/knetlab/labs/dns-service/cluster/coredns-coredns-5855c5f55-tmxk6.pid",
+  "log": "/run/knetlab/labs/dns-service/cluster/coredns-coredns-5855c5f55-tmxk6.log"
 }
 EOF
-tee /run/knetlab/labs/dns-service/cluster/coredns-coredns-5bbf649df-wf8t6.json >/dev/null <<'EOF'
+tee /run/knetlab/labs/dns-service/cluster/coredns-coredns-5855c5f55-5rhzq.json >/dev/null <<'EOF'
 {
   "stateFile": "/run/knetlab/labs/dns-service/cluster/state.json",
   "domain": "cluster.local",
   "ttl": 30,
   "port": 53,
   "upstream": "192.168.56.53",
-  "pidfile": "/run/knetlab/labs/dns-service/cluster/coredns-coredns-5bbf649df-wf8t6.pid",
-  "log": "/run/knetlab/labs/dns-service/cluster/coredns-coredns-5bbf649df-wf8t6.log"
+  "pidfile": "/run/knetlab/labs/dns-service/cluster/coredns-coredns-5855c5f55-5rhzq.pid",
+  "log": "/run/knetlab/labs/dns-service/cluster/coredns-coredns-5855c5f55-5rhzq.log"
 }
 EOF
-ip netns exec coredns-5bbf649df-br9wn node <knetlab>/dist/agent.js coredns --config /run/knetlab/labs/dns-service/cluster/coredns-coredns-5bbf649df-br9wn.json
-ip netns exec coredns-5bbf649df-wf8t6 node <knetlab>/dist/agent.js coredns --config /run/knetlab/labs/dns-service/cluster/coredns-coredns-5bbf649df-wf8t6.json
+ip netns exec coredns-5855c5f55-tmxk6 node <knetlab>/dist/agent.js coredns --config /run/knetlab/labs/dns-service/cluster/coredns-coredns-5855c5f55-tmxk6.json
+ip netns exec coredns-5855c5f55-5rhzq node <knetlab>/dist/agent.js coredns --config /run/knetlab/labs/dns-service/cluster/coredns-coredns-5855c5f55-5rhzq.json
 
 # 20. Start the readiness prober
 #    Each kubelet probes its pods' readinessProbe from the node: an HTTP GET (a status from 200 to
@@ -1717,13 +1732,13 @@ ip netns exec stranger nc -z -v -w 1 10.96.0.10 53
 # pkill -F /run/knetlab/labs/dns-service/kubia-79cb56dd65-g2x5p.nginx.pid
 # ip netns del switch
 # ip netns del node1
-# ip netns del coredns-5bbf649df-wf8t6
+# ip netns del coredns-5855c5f55-5rhzq
 # ip netns del kubia-79cb56dd65-fl2vh
 # ip netns del client
 # ip netns del node2
 # ip netns del kubia-79cb56dd65-x779f
 # ip netns del stranger
 # ip netns del node3
-# ip netns del coredns-5bbf649df-br9wn
+# ip netns del coredns-5855c5f55-tmxk6
 # ip netns del kubia-79cb56dd65-g2x5p
 # ip netns del upstream

@@ -390,6 +390,8 @@ tee /run/knetlab/labs/ingress-fanout/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.1.2",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "controller",
@@ -429,6 +431,8 @@ tee /run/knetlab/labs/ingress-fanout/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.2.2",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "echo",
@@ -463,6 +467,8 @@ tee /run/knetlab/labs/ingress-fanout/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.1.3",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "echo",
@@ -497,6 +503,8 @@ tee /run/knetlab/labs/ingress-fanout/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.2.3",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "echo",

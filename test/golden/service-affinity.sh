@@ -459,6 +459,8 @@ tee /run/knetlab/labs/service-affinity/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.3.2",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "myapp",
@@ -493,6 +495,8 @@ tee /run/knetlab/labs/service-affinity/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.1.2",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "myapp",
@@ -527,6 +531,8 @@ tee /run/knetlab/labs/service-affinity/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.2.2",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "myapp",
@@ -558,6 +564,8 @@ tee /run/knetlab/labs/service-affinity/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.1.3",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "curl",
@@ -583,6 +591,8 @@ tee /run/knetlab/labs/service-affinity/cluster/state.json >/dev/null <<'EOF'
         "podIP": "10.244.2.3",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "curl",

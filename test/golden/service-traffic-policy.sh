@@ -457,6 +457,8 @@ tee /run/knetlab/labs/service-traffic-policy/cluster/state.json >/dev/null <<'EO
         "podIP": "10.244.1.2",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "nginx",
@@ -490,6 +492,8 @@ tee /run/knetlab/labs/service-traffic-policy/cluster/state.json >/dev/null <<'EO
         "podIP": "10.244.2.2",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "nginx",
@@ -521,6 +525,8 @@ tee /run/knetlab/labs/service-traffic-policy/cluster/state.json >/dev/null <<'EO
         "podIP": "10.244.1.3",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "curl",
@@ -546,6 +552,8 @@ tee /run/knetlab/labs/service-traffic-policy/cluster/state.json >/dev/null <<'EO
         "podIP": "10.244.3.2",
         "hostname": null,
         "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
         "containers": [
           {
             "name": "curl",

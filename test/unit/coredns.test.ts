@@ -14,6 +14,7 @@ import { DEFAULT_KUBE_PROXY_CONFIGURATION } from '../../src/api/objects.js';
 import { answer, indexState, type Record as Rr, type Reply } from '../../src/components/coredns/answer.js';
 import { encodeReply, parseQuery } from '../../src/components/coredns/wire.js';
 import { startDnsServer } from '../../src/components/coredns/server.js';
+import { podResolver, resolvConf } from '../../src/components/coredns/plan.js';
 import { endpoint, meta, port, READY, service, slice } from './lib/kube-api.js';
 
 const NOT_READY = { ready: false, serving: false, terminating: false };
@@ -24,6 +25,8 @@ const pod = (ns: string, name: string, ip: string, hostname: string | null = nul
   podIP: ip,
   hostname,
   subdomain,
+  dnsPolicy: 'ClusterFirst',
+  dnsConfig: null,
   containers: [],
   owner: null,
   replicaSet: null,
@@ -256,6 +259,43 @@ const query = (name: string, type: packet.RecordType, edns = true): Buffer =>
       : {}),
   });
 
+t.test("the kubelet's resolv.conf per dnsPolicy, with dnsConfig merged (GetPodDNS, appendDNSConfig)", async (t) => {
+  const dns = { domain: 'cluster.local', serviceIP: '10.96.0.10', upstream: '192.168.56.53', hosts: [] };
+  const conf = (dnsPolicy: Pod['dnsPolicy'], dnsConfig: Pod['dnsConfig'] = null, ns = 'default') =>
+    resolvConf(podResolver(dns, { meta: meta(ns, 'p'), dnsPolicy, dnsConfig }));
+  const clusterFirst = 'search web.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n';
+  t.equal(conf('ClusterFirst', null, 'web'), clusterFirst);
+  t.equal(conf('ClusterFirstWithHostNet', null, 'web'), clusterFirst, 'hostNetwork is not modelled: the same as ClusterFirst');
+  t.equal(conf('Default'), 'nameserver 192.168.56.53\n', "the node's resolver");
+  // The documentation's example for None.
+  const docs = {
+    nameservers: ['1.2.3.4'],
+    searches: ['ns1.svc.cluster-domain.example', 'my.dns.search.suffix'],
+    options: [
+      { name: 'ndots', value: '2' },
+      { name: 'edns0', value: null },
+    ],
+  };
+  t.equal(conf('None', docs), 'search ns1.svc.cluster-domain.example my.dns.search.suffix\nnameserver 1.2.3.4\noptions ndots:2 edns0\n');
+  t.equal(
+    conf('ClusterFirst', {
+      nameservers: ['10.96.0.10', '192.168.56.53'],
+      searches: ['svc.cluster.local', 'corp.example'],
+      options: [
+        { name: 'ndots', value: '1' },
+        { name: 'timeout', value: '2' },
+      ],
+    }),
+    'search default.svc.cluster.local svc.cluster.local cluster.local corp.example\nnameserver 10.96.0.10\nnameserver 192.168.56.53\noptions ndots:1 timeout:2\n',
+    'appended without duplicates; an option of the same name overrides',
+  );
+  t.equal(
+    conf('Default', { nameservers: ['10.0.0.1', '10.0.0.2', '10.0.0.3'], searches: [], options: [] }),
+    'nameserver 192.168.56.53\nnameserver 10.0.0.1\nnameserver 10.0.0.2\n',
+    'trimmed to three nameservers, as the kubelet does',
+  );
+});
+
 t.test('the wire: malformed queries get what miekg/dns gives them', async (t) => {
   const rcodeOf = (b: Buffer) => b.readUInt16BE(2) & 0xf;
   t.same(parseQuery(Buffer.from([1, 2, 3])), { reply: null, why: 'short packet (3 bytes)' }, 'no whole header: dropped');
@@ -392,6 +432,19 @@ t.test('the server: survives garbage, answers over UDP and TCP, forwards the res
     ['10.0.0.1'],
   );
   t.equal(packet.decode(replies[1]!).answers?.length, 2);
+  // A repeated query is answered from the kept reply, with its own id; a new generation drops them.
+  const again = query('svc1.testns.svc.cluster.local', 'A');
+  again.writeUInt16BE(777, 0);
+  const kept = packet.decode((await udpAsk(server.udpPort, again))!);
+  t.same([kept.id, kept.answers?.map((a) => a.data)], [777, ['10.0.0.1']], 'a repeat gets its own id');
+  const changed = state();
+  changed.state.services = changed.state.services.map((x) => (x.meta.name === 'svc1' ? { ...x, clusterIP: '10.0.0.99' } : x));
+  server.update(changed);
+  t.same(
+    packet.decode((await udpAsk(server.udpPort, again))!).answers?.map((a) => a.data),
+    ['10.0.0.99'],
+    'after an update the same query gets the new data',
+  );
   t.ok(server.counters().dropped >= 3, 'the short packets were dropped');
   t.ok(server.counters().formerr >= 1, 'the truncated one got FORMERR');
 });

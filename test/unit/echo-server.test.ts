@@ -12,6 +12,8 @@ const pod = (ports: Pod['containers'][number]['ports'][]): Pod => ({
   podIP: '10.244.1.2',
   hostname: null,
   subdomain: null,
+  dnsPolicy: 'ClusterFirst',
+  dnsConfig: null,
   containers: ports.map((p, i) => ({ name: `c${i}`, image: 'nginx', ports: p, readinessProbe: null })),
   owner: null,
   replicaSet: null,

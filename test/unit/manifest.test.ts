@@ -194,6 +194,57 @@ t.test('names follow the API server: Services are DNS-1035 labels, pods DNS-1123
   t.match(errorsOf(pod('web, namespace: Prod'))[0], /^m\.yaml:3:35  error  metadata\.namespace "Prod" is not a valid namespace name/);
 });
 
+t.test('dnsPolicy and dnsConfig are read and checked as the API server does', async (t) => {
+  const pod = (spec: string) => `apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec:\n  containers: [{ name: c, image: nginx }]\n${spec}`;
+  const spec = (text: string) => only(read(pod(text)).objects, 'Pod').resolved;
+  t.same([spec('').dnsPolicy, spec('').dnsConfig], ['ClusterFirst', null], 'the API server defaults the policy to ClusterFirst');
+  t.same(
+    spec(
+      '  dnsPolicy: None\n  dnsConfig:\n    nameservers: [1.2.3.4]\n    searches: [ns1.svc.cluster-domain.example, my.dns.search.suffix.]\n    options:\n      - { name: ndots, value: "2" }\n      - name: edns0\n',
+    ),
+    {
+      nodeName: null,
+      hostname: null,
+      subdomain: null,
+      dnsPolicy: 'None',
+      dnsConfig: {
+        nameservers: ['1.2.3.4'],
+        searches: ['ns1.svc.cluster-domain.example', 'my.dns.search.suffix.'],
+        options: [
+          { name: 'ndots', value: '2' },
+          { name: 'edns0', value: null },
+        ],
+      },
+      containers: [{ name: 'c', image: 'nginx', ports: [], readinessProbe: null }],
+    },
+    "the documentation's example",
+  );
+  t.same(errorsOf(pod('  dnsPolicy: ClusterFirstWithHostNet\n')), []);
+  t.match(errorsOf(pod('  dnsPolicy: clusterfirst\n')), [
+    /^m\.yaml:6:14  error  spec\.dnsPolicy is "clusterfirst"; it must be one of "ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"/,
+  ]);
+  t.match(errorsOf(pod('  dnsPolicy: None\n')), [/^m\.yaml:6:14  error  spec\.dnsConfig: Required value: must provide `dnsConfig` when `dnsPolicy` is None/]);
+  t.match(errorsOf(pod('  dnsPolicy: None\n  dnsConfig: { searches: [a.b] }\n')), [
+    /^m\.yaml:7:14  error  spec\.dnsConfig\.nameservers: Required value: must provide at least one DNS nameserver/,
+  ]);
+  t.match(errorsOf(pod('  dnsConfig:\n    nameservers: [1.1.1.1, 2.2.2.2, 3.3.3.3, 4.4.4.4]\n')), [
+    /^m\.yaml:7:18  error  spec\.dnsConfig\.nameservers must not have more than 3 nameservers/,
+  ]);
+  t.match(errorsOf(pod('  dnsConfig: { nameservers: [10.96.0.300] }\n')), [
+    /^m\.yaml:6:30  error  spec\.dnsConfig\.nameservers\[0\] "10\.96\.0\.300" must be a valid IP address/,
+  ]);
+  t.match(errorsOf(pod('  dnsConfig: { searches: [Bad_Domain] }\n')), [
+    /^m\.yaml:6:27  error  spec\.dnsConfig\.searches\[0\] "Bad_Domain" is not a DNS-1123 subdomain/,
+  ]);
+  t.match(errorsOf(pod('  dnsConfig: { options: [{ value: "2" }] }\n')), [
+    /^m\.yaml:6:26  error  spec\.dnsConfig\.options\[0\]: Required value: Option\.Name must not be empty/,
+  ]);
+  t.match(errorsOf(pod('  dnsConfig: { nameserver: [1.2.3.4] }\n')), [
+    /^m\.yaml:6:16  error  unknown field "spec\.dnsConfig\.nameserver"\n  hint: did you mean "nameservers"\?/,
+  ]);
+  t.same(warningsOf(pod('  dnsPolicy: Default\n')), [], 'dnsPolicy is modelled now, not ignored');
+});
+
 t.test('named targetPorts must be IANA service names', async (t) => {
   const target = (name: string) => errorsOf(service(`  ports: [{ port: 80, targetPort: ${name} }]`));
   t.same(target('http-alt'), []);

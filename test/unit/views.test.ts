@@ -28,6 +28,8 @@ function deploymentPod(name: string, podIP: string, nodeName: string, created: s
     podIP,
     hostname: null,
     subdomain: null,
+    dnsPolicy: 'ClusterFirst',
+    dnsConfig: null,
     containers: [
       {
         name: 'nginx',

@@ -18,17 +18,74 @@ import type { Component } from '../component.js';
 /** kubeadm's Corefile: `ttl 30` in the kubernetes plugin. */
 export const CLUSTER_DNS_TTL = 30;
 
-/**
- * What the kubelet writes for dnsPolicy ClusterFirst (pkg/kubelet/network/dns/dns.go): the
- * cluster DNS address, the search path from the pod's own namespace outwards, ndots:5.
- */
-export function clusterFirstResolvConf(dns: ClusterDns, namespace: string): string {
-  return `search ${namespace}.svc.${dns.domain} svc.${dns.domain} ${dns.domain}\nnameserver ${dns.serviceIP}\noptions ndots:5\n`;
+/** What the kubelet gives a pod: nameservers, search path and options (runtimeapi.DNSConfig). */
+export interface ResolverConfig {
+  servers: string[];
+  searches: string[];
+  options: string[];
 }
 
-/** The node's own resolv.conf (dnsPolicy Default): the lab's upstream resolver stands for the node's. */
-export function nodeResolvConf(dns: ClusterDns): string {
-  return `nameserver ${dns.upstream}\n`;
+/** The node's own resolver (dnsPolicy Default): the lab's upstream resolver stands for the node's. */
+export function nodeResolver(dns: ClusterDns): ResolverConfig {
+  return { servers: [dns.upstream], searches: [], options: [] };
+}
+
+/** defaultDNSOptions in pkg/kubelet/network/dns/dns.go. */
+const CLUSTER_FIRST_OPTIONS = ['ndots:5'];
+/** The resolver's limit (MAXNS), to which the kubelet trims with a warning event. */
+const MAX_NAMESERVERS = 3;
+/** MaxDNSSearchPaths: the kubelet keeps the first 32 search domains. */
+const MAX_SEARCH_PATHS = 32;
+
+const unique = (xs: string[]) => [...new Set(xs)];
+
+/**
+ * The kubelet's GetPodDNS: dnsPolicy picks the base (None: nothing; ClusterFirst and
+ * ClusterFirstWithHostNet: the cluster DNS Service, the search path from the pod's namespace
+ * outwards, then the node's search domains, ndots:5; Default: the node's resolver), then
+ * appendDNSConfig merges spec.dnsConfig: nameservers and searches appended without duplicates,
+ * options merged by name with the pod's value winning. The kubelet merges options through a Go
+ * map, so its order is unspecified; here the first appearance keeps its place.
+ */
+export function podResolver(dns: ClusterDns, pod: Pick<Pod, 'meta' | 'dnsPolicy' | 'dnsConfig'>): ResolverConfig {
+  const node = nodeResolver(dns);
+  let base: ResolverConfig;
+  switch (pod.dnsPolicy) {
+    case 'None':
+      base = { servers: [], searches: [], options: [] };
+      break;
+    case 'Default':
+      base = node;
+      break;
+    case 'ClusterFirst':
+    case 'ClusterFirstWithHostNet': {
+      const d = dns.domain;
+      base = { servers: [dns.serviceIP], searches: [`${pod.meta.namespace}.svc.${d}`, `svc.${d}`, d, ...node.searches], options: CLUSTER_FIRST_OPTIONS };
+      break;
+    }
+  }
+  const c = pod.dnsConfig;
+  if (!c) return { servers: base.servers.slice(0, MAX_NAMESERVERS), searches: base.searches.slice(0, MAX_SEARCH_PATHS), options: base.options };
+  const options = new Map<string, string>();
+  for (const o of base.options) {
+    const i = o.indexOf(':');
+    options.set(i === -1 ? o : o.slice(0, i), i === -1 ? '' : o.slice(i + 1));
+  }
+  for (const o of c.options) options.set(o.name, o.value ?? '');
+  return {
+    servers: unique([...base.servers, ...c.nameservers]).slice(0, MAX_NAMESERVERS),
+    searches: unique([...base.searches, ...c.searches]).slice(0, MAX_SEARCH_PATHS),
+    options: [...options].map(([k, v]) => (v === '' ? k : `${k}:${v}`)),
+  };
+}
+
+/** The file the container runtime writes from it (containerd's parseDNSOptions order: search, nameserver, options). */
+export function resolvConf(r: ResolverConfig): string {
+  return (
+    (r.searches.length ? `search ${r.searches.join(' ')}\n` : '') +
+    r.servers.map((s) => `nameserver ${s}\n`).join('') +
+    (r.options.length ? `options ${r.options.join(' ')}\n` : '')
+  );
 }
 
 /** dnsmasq as the upstream resolver: only the lab's names, everything else NXDOMAIN, nothing forwarded. */
@@ -60,11 +117,17 @@ export const coredns: Component = {
     const dnsPods = state.pods.filter(runsDns);
     const pods = new Map(state.pods.map((p) => [p.meta.name, p]));
     const file = (pod: Pod) => join(dir, `coredns-${pod.meta.name}`);
-    const resolvConf = (podName: string): string => {
+    const node = resolvConf(nodeResolver(dns));
+    // Pods of the lab's own with another policy or a dnsConfig, said in the phase's reason.
+    const custom = state.pods
+      .filter((p) => !runsDns(p) && (p.dnsPolicy !== 'ClusterFirst' || p.dnsConfig))
+      .map(
+        (p) =>
+          `${p.meta.name} has dnsPolicy ${p.dnsPolicy}${p.dnsConfig ? ' with a dnsConfig merged in (nameservers and searches appended, options overriding by name)' : ''}`,
+      );
+    const podConf = (podName: string): string => {
       const pod = pods.get(podName);
-      // kubeadm runs CoreDNS with dnsPolicy Default: it resolves through the node's resolver.
-      if (pod && runsDns(pod)) return nodeResolvConf(dns);
-      return clusterFirstResolvConf(dns, pod?.meta.namespace ?? 'default');
+      return pod ? resolvConf(podResolver(dns, pod)) : node;
     };
     return [
       {
@@ -77,7 +140,7 @@ export const coredns: Component = {
       },
       {
         title: "The kubelet writes every pod's resolv.conf",
-        why: `dnsPolicy ClusterFirst (the default): nameserver ${dns.serviceIP} (the kube-dns Service), the search path <namespace>.svc.${dns.domain} svc.${dns.domain} ${dns.domain}, options ndots:5. The CoreDNS pods themselves have dnsPolicy Default, as kubeadm deploys them: the node's resolver. Nodes and machines outside the cluster use the upstream resolver. ip netns exec bind-mounts /etc/netns/<namespace>/resolv.conf over /etc/resolv.conf, so every command run in the namespace (dig, curl, nslookup) reads it.`,
+        why: `dnsPolicy ClusterFirst (the default): nameserver ${dns.serviceIP} (the kube-dns Service), the search path <namespace>.svc.${dns.domain} svc.${dns.domain} ${dns.domain}, options ndots:5. The CoreDNS pods themselves have dnsPolicy Default, as kubeadm deploys them: the node's resolver.${custom.length ? ` ${custom.join('; ')}.` : ''} Nodes and machines outside the cluster use the upstream resolver. ip netns exec bind-mounts /etc/netns/<namespace>/resolv.conf over /etc/resolv.conf, so every command run in the namespace (dig, curl, nslookup) reads it.`,
         steps: [
           {
             kind: 'dir.create',
@@ -87,10 +150,10 @@ export const coredns: Component = {
             ),
           },
           ...c.nodes.flatMap((n) => [
-            { kind: 'netns.etc', netns: inst.netns(n.name), file: 'resolv.conf', content: nodeResolvConf(dns) } satisfies Step,
-            ...n.pods.map((p): Step => ({ kind: 'netns.etc', netns: inst.netns(p.name), file: 'resolv.conf', content: resolvConf(p.name) })),
+            { kind: 'netns.etc', netns: inst.netns(n.name), file: 'resolv.conf', content: node } satisfies Step,
+            ...n.pods.map((p): Step => ({ kind: 'netns.etc', netns: inst.netns(p.name), file: 'resolv.conf', content: podConf(p.name) })),
           ]),
-          ...c.clients.map((cl): Step => ({ kind: 'netns.etc', netns: inst.netns(cl.name), file: 'resolv.conf', content: nodeResolvConf(dns) })),
+          ...c.clients.map((cl): Step => ({ kind: 'netns.etc', netns: inst.netns(cl.name), file: 'resolv.conf', content: node })),
         ],
       },
       {

@@ -281,6 +281,8 @@ function schedule(cp: ControlPlane, requests: PodRequest[], prevPods: Pod[]): Po
         podIP: formatIPv4(ip),
         hostname: r.spec.hostname,
         subdomain: r.spec.subdomain,
+        dnsPolicy: r.spec.dnsPolicy,
+        dnsConfig: r.spec.dnsConfig,
         containers: r.spec.containers,
         owner: r.owner,
         replicaSet: r.replicaSet,

@@ -22,8 +22,6 @@ export const POD_SPEC_UNMODELLED = [
   'activeDeadlineSeconds',
   'affinity',
   'automountServiceAccountToken',
-  'dnsConfig',
-  'dnsPolicy',
   'enableServiceLinks',
   'ephemeralContainers',
   'hostAliases',

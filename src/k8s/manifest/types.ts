@@ -6,10 +6,12 @@ import type { Position } from '../../labfile/diagnostics.js';
 import { pointer, type Located } from '../../labfile/read.js';
 import type {
   Container,
+  DNSPolicy,
   Ingress,
   IngressClass,
   KubeProxyConfiguration,
   LoadBalancerIngress,
+  PodDNSConfig,
   Service,
   SliceEndpoint,
   SlicePort,
@@ -38,6 +40,8 @@ export interface PodSpec {
   nodeName: string | null;
   hostname: string | null;
   subdomain: string | null;
+  dnsPolicy: DNSPolicy;
+  dnsConfig: PodDNSConfig | null;
   containers: Container[];
 }
 

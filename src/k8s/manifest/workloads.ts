@@ -1,19 +1,23 @@
 // A Pod's spec, its containers and their readiness probes, and a Deployment (its selector and the
 // pod template), checked the way the API server validates them.
 
-import type { Container, ContainerPort, ReadinessProbe } from '../../api/objects.js';
+import { DNS_POLICIES, type Container, type ContainerPort, type DNSPolicy, type PodDNSConfig, type ReadinessProbe } from '../../api/objects.js';
+import { parseIPv4 } from '../../labfile/net.js';
 import { fieldPath, type DeploymentSpec, type PodSpec } from './types.js';
 import { CONTAINER_UNMODELLED, DEPLOYMENT_SPEC_UNMODELLED, META_UNMODELLED, POD_SPEC_UNMODELLED, PROTOCOLS } from './fields.js';
-import { IANA_HINT, LABEL_HINT, isDns1123Label, isIanaSvcName } from './names.js';
+import { IANA_HINT, LABEL_HINT, SUBDOMAIN_HINT, isDns1123Label, isDns1123Subdomain, isIanaSvcName } from './names.js';
 import { isJson, type ObjectReader, type Path } from './object-reader.js';
 
 export function readPodSpec(r: ObjectReader, value: unknown, path: Path): PodSpec | undefined {
   const spec = r.map(value, path, 'a pod needs a spec with its containers');
   if (!spec) return undefined;
-  r.fields(spec, path, ['containers', 'nodeName', 'hostname', 'subdomain'], POD_SPEC_UNMODELLED);
+  r.fields(spec, path, ['containers', 'nodeName', 'hostname', 'subdomain', 'dnsPolicy', 'dnsConfig'], POD_SPEC_UNMODELLED);
   const nodeName = r.string(spec.nodeName, [...path, 'nodeName']) ?? null;
   const hostname = r.dnsLabel(spec.hostname, [...path, 'hostname']);
   const subdomain = r.dnsLabel(spec.subdomain, [...path, 'subdomain']);
+  // The API server defaults an absent policy to ClusterFirst (SetDefaults_PodSpec).
+  const dnsPolicy = r.oneOf(spec.dnsPolicy ?? 'ClusterFirst', [...path, 'dnsPolicy'], DNS_POLICIES) ?? 'ClusterFirst';
+  const dnsConfig = readDnsConfig(r, spec.dnsConfig, [...path, 'dnsConfig'], dnsPolicy);
   const list = r.list(spec.containers, [...path, 'containers'], 'add containers: with at least one container (name and image)');
   if (list?.length === 0) r.error([...path, 'containers'], `${fieldPath([...path, 'containers'])} must have at least one container`);
   const containers: Container[] = [];
@@ -31,7 +35,77 @@ export function readPodSpec(r: ObjectReader, value: unknown, path: Path): PodSpe
     if (name !== undefined) names.add(name);
     if (container) containers.push(container);
   });
-  return { nodeName, hostname, subdomain, containers };
+  return { nodeName, hostname, subdomain, dnsPolicy, dnsConfig, containers };
+}
+
+/** The API server's limits on spec.dnsConfig (MaxDNSNameservers, MaxDNSSearchPaths, MaxDNSSearchListChars). */
+const MAX_NAMESERVERS = 3;
+const MAX_SEARCH_PATHS = 32;
+const MAX_SEARCH_LIST_CHARS = 2048;
+
+/** spec.dnsConfig, checked as validatePodDNSConfig does; None needs it, with a nameserver. */
+function readDnsConfig(r: ObjectReader, value: unknown, path: Path, policy: DNSPolicy): PodDNSConfig | null {
+  const m = r.map(value, path);
+  if (!m) {
+    if (policy === 'None' && (value === undefined || value === null))
+      r.error(
+        path.slice(0, -1).concat('dnsPolicy'),
+        `${fieldPath(path)}: Required value: must provide \`dnsConfig\` when \`dnsPolicy\` is None`,
+        'add dnsConfig: { nameservers: [...] }, or use dnsPolicy ClusterFirst',
+      );
+    return null;
+  }
+  r.fields(m, path, ['nameservers', 'searches', 'options'], []);
+  const strings = (field: string): string[] =>
+    (r.list(m[field], [...path, field]) ?? []).flatMap((v, i) => {
+      const s = r.string(v, [...path, field, i]);
+      return s === undefined ? [] : [s];
+    });
+  const nameservers = strings('nameservers');
+  if (policy === 'None' && nameservers.length === 0)
+    r.error(
+      [...path, ...(m.nameservers === undefined ? [] : ['nameservers'])],
+      `${fieldPath([...path, 'nameservers'])}: Required value: must provide at least one DNS nameserver when \`dnsPolicy\` is None`,
+      'add nameservers: [10.96.0.10]',
+    );
+  if (nameservers.length > MAX_NAMESERVERS)
+    r.error([...path, 'nameservers'], `${fieldPath([...path, 'nameservers'])} must not have more than ${MAX_NAMESERVERS} nameservers`);
+  nameservers.forEach((ns, i) => {
+    // The API server takes IPv6 too; knetlab's networks are IPv4.
+    if (parseIPv4(ns) === undefined)
+      r.error(
+        [...path, 'nameservers', i],
+        `${fieldPath([...path, 'nameservers', i])} "${ns}" must be a valid IP address`,
+        'knetlab models IPv4: e.g. 10.96.0.10',
+      );
+  });
+  const searches = strings('searches');
+  if (searches.length > MAX_SEARCH_PATHS)
+    r.error([...path, 'searches'], `${fieldPath([...path, 'searches'])} must not have more than ${MAX_SEARCH_PATHS} search paths`);
+  if (searches.join(' ').length > MAX_SEARCH_LIST_CHARS)
+    r.error(
+      [...path, 'searches'],
+      `${fieldPath([...path, 'searches'])} must not have more than ${MAX_SEARCH_LIST_CHARS} characters (including spaces) in the search list`,
+    );
+  searches.forEach((s, i) => {
+    // A trailing dot is allowed.
+    if (!isDns1123Subdomain(s.replace(/\.$/, '')))
+      r.error([...path, 'searches', i], `${fieldPath([...path, 'searches', i])} "${s}" is not a DNS-1123 subdomain`, SUBDOMAIN_HINT);
+  });
+  const options: PodDNSConfig['options'] = [];
+  (r.list(m.options, [...path, 'options']) ?? []).forEach((v, i) => {
+    const p = [...path, 'options', i];
+    const o = r.map(v, p);
+    if (!o) return;
+    r.fields(o, p, ['name', 'value'], []);
+    const name = r.string(o.name, [...p, 'name']);
+    if (!name) {
+      r.error(p, `${fieldPath(p)}: Required value: Option.Name must not be empty`, 'e.g. { name: ndots, value: "2" } or { name: edns0 }');
+      return;
+    }
+    options.push({ name, value: r.string(o.value, [...p, 'value']) ?? null });
+  });
+  return { nameservers, searches, options };
 }
 
 function readContainer(r: ObjectReader, value: unknown, path: Path): Container | undefined {

@@ -87,7 +87,7 @@ export function podObject(pod: Pod, state: ClusterState, nodes: NodeInfo[]): Api
     containers: pod.containers.map(containerObject),
     restartPolicy: 'Always',
     terminationGracePeriodSeconds: 30,
-    dnsPolicy: 'ClusterFirst',
+    dnsPolicy: pod.dnsPolicy,
     serviceAccountName: 'default',
     serviceAccount: 'default',
     nodeName: pod.nodeName,
@@ -106,6 +106,14 @@ export function podObject(pod: Pod, state: ClusterState, nodes: NodeInfo[]): Api
   };
   if (pod.hostname) spec.hostname = pod.hostname;
   if (pod.subdomain) spec.subdomain = pod.subdomain;
+  if (pod.dnsConfig) {
+    const c = pod.dnsConfig;
+    const dnsConfig: ApiObject = {};
+    if (c.nameservers.length) dnsConfig.nameservers = c.nameservers;
+    if (c.searches.length) dnsConfig.searches = c.searches;
+    if (c.options.length) dnsConfig.options = c.options.map((o): ApiObject => (o.value === null ? { name: o.name } : { name: o.name, value: o.value }));
+    spec.dnsConfig = dnsConfig;
+  }
   const hostIP = nodes.find((n) => n.name === pod.nodeName)?.address;
   const status: ApiObject = {
     phase: 'Running',

@@ -1,0 +1,1770 @@
+#!/bin/sh
+# dns-headless: Headless Services in DNS, and a StatefulSet's named pods
+# Reproduces seed 004 §5.2.5, §7.2.
+# Two nodes on flannel (VXLAN) with cluster DNS. Three pods web-0, web-1, web-2 (app=nginx,
+# hostname web-N, subdomain nginx, as a StatefulSet's pods are) behind headless Services
+# (clusterIP: None): kube-proxy writes nothing for them, and the DNS server answers the Service's
+# name with one A record per ready pod. The governing Service "nginx" gives each pod its own name,
+# web-0.nginx.default.svc.cluster.local, and an SRV record per pod for its named port; the seed's
+# nginx-headless, which the pods' subdomain does not name, knows them by their dashed addresses.
+# web-1 is made to fail its readiness probe: within a probe period it leaves every answer, except
+# those of nginx-all, which publishes not-ready addresses.
+# The exact commands "knetlab up dns-headless" runs, in order. Run as root, on a scratch machine or VM.
+set -e
+
+# 1. Create the network namespaces
+#    Each network namespace has its own interfaces, routes, neighbour table and netfilter rules: the
+#    isolation a container or a pod gets. A new namespace holds only a loopback interface, and it is
+#    down.
+ip -batch - <<'EOF'
+netns add switch
+netns add node1
+netns add coredns-5855c5f55-tmxk6
+netns add web-0
+netns add client
+netns add node2
+netns add coredns-5855c5f55-5rhzq
+netns add web-1
+netns add web-2
+netns add upstream
+EOF
+
+# 2. Set per-namespace kernel parameters
+#    Network sysctls are per namespace. A namespace only forwards packets between its interfaces
+#    (acts as a router) when net.ipv4.ip_forward is 1.
+ip netns exec node1 sysctl -q -w net.ipv4.ip_forward=1
+ip netns exec node2 sysctl -q -w net.ipv4.ip_forward=1
+
+# 3. Create the bridges
+#    A Linux bridge is a virtual switch: it learns MAC addresses on its ports and forwards frames
+#    between them. Given an address, it is also the gateway its ports' namespaces route through
+#    (docker0, cni0).
+ip -n switch -batch - <<'EOF'
+link add br0 type bridge
+addr add 192.168.56.1/24 dev br0
+link set br0 up
+EOF
+ip -n node1 -batch - <<'EOF'
+link add cni0 mtu 1450 type bridge
+addr add 10.244.1.1/24 dev cni0
+link set cni0 up
+EOF
+ip -n node2 -batch - <<'EOF'
+link add cni0 mtu 1450 type bridge
+addr add 10.244.2.1/24 dev cni0
+link set cni0 up
+EOF
+
+# 4. Create the veth pairs
+#    A veth pair is a virtual cable: a frame sent into one end comes out of the other. Each pair is
+#    created with its ends already in their namespaces, so the machine's own namespace is never
+#    touched (creating it there and moving the ends with "ip link set ... netns" gives the same
+#    result).
+ip -n switch -batch - <<'EOF'
+link add node1 type veth peer name eth0 netns node1
+link add node2 type veth peer name eth0 netns node2
+link add upstream type veth peer name eth0 netns upstream
+EOF
+ip -n node1 -batch - <<'EOF'
+link add veth01a4b01c mtu 1450 type veth peer name eth0 mtu 1450 netns coredns-5855c5f55-tmxk6
+link add veth5755280d mtu 1450 type veth peer name eth0 mtu 1450 netns web-0
+link add vethd2a04d71 mtu 1450 type veth peer name eth0 mtu 1450 netns client
+EOF
+ip -n node2 -batch - <<'EOF'
+link add vethbe8f270d mtu 1450 type veth peer name eth0 mtu 1450 netns coredns-5855c5f55-5rhzq
+link add vethba92dbab mtu 1450 type veth peer name eth0 mtu 1450 netns web-1
+link add veth3b63c9b3 mtu 1450 type veth peer name eth0 mtu 1450 netns web-2
+EOF
+
+# 5. Configure the interfaces and routes
+#    An interface carries traffic only once it is up. Assigning an address also installs the
+#    connected route for its subnet. A veth end with "master" becomes a port of that bridge and
+#    carries no address of its own: the bridge switches its frames. Routes then pick the next hop for
+#    everything not on a connected subnet: a container's default route points at its bridge's
+#    address. Each pod's port on cni0 is put in hairpin mode, as the bridge plugin does when
+#    flannel's CNI plugin delegates to it with hairpinMode: true. A bridge never sends a frame back
+#    out of the port it came in on unless that port is in hairpin mode, and a pod reaching itself
+#    through a Service needs exactly that: net.bridge.bridge-nf-call-iptables hands frames entering
+#    cni0 to iptables, kube-proxy DNATs the Service address to the pod's own, and the bridge must
+#    then forward the frame to the port it came from. kube-proxy's hairpin rule masquerades it to
+#    cni0's address, so the answer comes back the same way.
+ip -n switch -batch - <<'EOF'
+link set lo up
+link set node1 master br0
+link set node1 up
+link set node2 master br0
+link set node2 up
+link set upstream master br0
+link set upstream up
+EOF
+ip -n node1 -batch - <<'EOF'
+link set lo up
+link set eth0 address 52:54:00:a8:38:0b
+addr add 192.168.56.11/24 dev eth0
+link set eth0 up
+link set veth01a4b01c master cni0
+link set veth01a4b01c type bridge_slave hairpin on
+link set veth01a4b01c up
+link set veth5755280d master cni0
+link set veth5755280d type bridge_slave hairpin on
+link set veth5755280d up
+link set vethd2a04d71 master cni0
+link set vethd2a04d71 type bridge_slave hairpin on
+link set vethd2a04d71 up
+route add default via 192.168.56.1
+EOF
+ip -n coredns-5855c5f55-tmxk6 -batch - <<'EOF'
+link set lo up
+addr add 10.244.1.2/24 dev eth0
+link set eth0 up
+route add default via 10.244.1.1
+route add 10.244.0.0/16 via 10.244.1.1 dev eth0
+EOF
+ip -n web-0 -batch - <<'EOF'
+link set lo up
+addr add 10.244.1.3/24 dev eth0
+link set eth0 up
+route add default via 10.244.1.1
+route add 10.244.0.0/16 via 10.244.1.1 dev eth0
+EOF
+ip -n client -batch - <<'EOF'
+link set lo up
+addr add 10.244.1.4/24 dev eth0
+link set eth0 up
+route add default via 10.244.1.1
+route add 10.244.0.0/16 via 10.244.1.1 dev eth0
+EOF
+ip -n node2 -batch - <<'EOF'
+link set lo up
+link set eth0 address 52:54:00:a8:38:0c
+addr add 192.168.56.12/24 dev eth0
+link set eth0 up
+link set vethbe8f270d master cni0
+link set vethbe8f270d type bridge_slave hairpin on
+link set vethbe8f270d up
+link set vethba92dbab master cni0
+link set vethba92dbab type bridge_slave hairpin on
+link set vethba92dbab up
+link set veth3b63c9b3 master cni0
+link set veth3b63c9b3 type bridge_slave hairpin on
+link set veth3b63c9b3 up
+route add default via 192.168.56.1
+EOF
+ip -n coredns-5855c5f55-5rhzq -batch - <<'EOF'
+link set lo up
+addr add 10.244.2.2/24 dev eth0
+link set eth0 up
+route add default via 10.244.2.1
+route add 10.244.0.0/16 via 10.244.2.1 dev eth0
+EOF
+ip -n web-1 -batch - <<'EOF'
+link set lo up
+addr add 10.244.2.3/24 dev eth0
+link set eth0 up
+route add default via 10.244.2.1
+route add 10.244.0.0/16 via 10.244.2.1 dev eth0
+EOF
+ip -n web-2 -batch - <<'EOF'
+link set lo up
+addr add 10.244.2.4/24 dev eth0
+link set eth0 up
+route add default via 10.244.2.1
+route add 10.244.0.0/16 via 10.244.2.1 dev eth0
+EOF
+ip -n upstream -batch - <<'EOF'
+link set lo up
+addr add 192.168.56.53/24 dev eth0
+link set eth0 up
+route add default via 192.168.56.1
+EOF
+
+# 6. flanneld: take a subnet lease and write subnet.env
+#    Each node's flanneld leases one subnet of the cluster network 10.244.0.0/16 (under
+#    --kube-subnet-mgr: the node's spec.podCIDR) and writes /run/flannel/subnet.env, which the
+#    flannel CNI plugin reads to configure cni0 and pod addresses. FLANNEL_SUBNET is the lease's
+#    first usable address; FLANNEL_MTU is the vxlan backend's MTU (1450). Here each node's files live
+#    in its own folder of the lab.
+mkdir -p -m 0700 /run/knetlab/labs/dns-headless/node1/run/flannel /run/knetlab/labs/dns-headless/node2/run/flannel
+tee /run/knetlab/labs/dns-headless/net-conf.json >/dev/null <<'EOF'
+{
+  "Network": "10.244.0.0/16",
+  "Backend": {
+    "Type": "vxlan"
+  }
+}
+EOF
+tee /run/knetlab/labs/dns-headless/node1/run/flannel/subnet.env >/dev/null <<'EOF'
+FLANNEL_NETWORK=10.244.0.0/16
+FLANNEL_SUBNET=10.244.1.1/24
+FLANNEL_MTU=1450
+FLANNEL_IPMASQ=true
+EOF
+tee /run/knetlab/labs/dns-headless/node2/run/flannel/subnet.env >/dev/null <<'EOF'
+FLANNEL_NETWORK=10.244.0.0/16
+FLANNEL_SUBNET=10.244.2.1/24
+FLANNEL_MTU=1450
+FLANNEL_IPMASQ=true
+EOF
+
+# 7. flanneld: create the VXLAN device flannel.1
+#    flannel.1 is a VXLAN tunnel endpoint: VNI 1, the kernel's default port 8472, source address the
+#    node IP on eth0, learning off (flanneld programs every entry itself), MTU 1450 (eth0's 1500
+#    minus 50 bytes of outer IP, UDP and VXLAN headers and inner Ethernet). Its address is the
+#    lease's network address as a /32, so no subnet route or broadcast route appears for it.
+ip -n node1 -batch - <<'EOF'
+link add flannel.1 address fa:37:c3:7e:94:9d mtu 1450 type vxlan id 1 local 192.168.56.11 dev eth0 dstport 8472 nolearning
+addr add 10.244.1.0/32 dev flannel.1
+link set flannel.1 up
+EOF
+ip -n node2 -batch - <<'EOF'
+link add flannel.1 address 2e:bf:44:a6:8b:77 mtu 1450 type vxlan id 1 local 192.168.56.12 dev eth0 dstport 8472 nolearning
+addr add 10.244.2.0/32 dev flannel.1
+link set flannel.1 up
+EOF
+
+# 8. flanneld: teach flannel.1 every remote node (neighbour and FDB entries)
+#    For each remote node's lease flanneld adds, in this order, a permanent neighbour entry (the
+#    remote lease's network address → the remote flannel.1 MAC) and a permanent FDB entry (that MAC →
+#    the remote node's IP on the underlay). The inner frame is addressed with the first, the outer
+#    UDP packet with the second: one ARP and one FDB entry per remote host, no L2/L3-miss callouts.
+ip -n node1 neigh add 10.244.2.0 lladdr 2e:bf:44:a6:8b:77 dev flannel.1 nud permanent
+bridge -n node1 fdb append 2e:bf:44:a6:8b:77 dev flannel.1 dst 192.168.56.12 self permanent
+ip -n node2 neigh add 10.244.1.0 lladdr fa:37:c3:7e:94:9d dev flannel.1 nud permanent
+bridge -n node2 fdb append fa:37:c3:7e:94:9d dev flannel.1 dst 192.168.56.11 self permanent
+
+# 9. flanneld: route every remote subnet through flannel.1
+#    The route goes last, so the kernel never has to ARP for the gateway: "<remote subnet> via
+#    <remote lease address> dev flannel.1 onlink". onlink because 10.244.x.0 is on no connected
+#    subnet of flannel.1 (its own address is a /32).
+ip -n node1 route add 10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink
+ip -n node2 route add 10.244.1.0/24 via 10.244.1.0 dev flannel.1 onlink
+
+# 10. flanneld: masquerade and forward rules
+#    With --ip-masq flanneld adds FLANNEL-POSTRTG to nat POSTROUTING: pod ↔ pod traffic inside the
+#    cluster network keeps its addresses (RETURN), kube-proxy-marked packets (0x4000) are left to
+#    kube-proxy, and pod → outside is masqueraded to the node. FLANNEL-FWD accepts forwarding to and
+#    from the cluster network.
+ip netns exec node1 iptables-restore --noflush <<'EOF'
+*nat
+:FLANNEL-POSTRTG - [0:0]
+-A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG
+-A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG -s 10.244.1.0/24 -d 10.244.0.0/16 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG -s 10.244.0.0/16 -d 10.244.1.0/24 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG ! -s 10.244.0.0/16 -d 10.244.1.0/24 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG -s 10.244.0.0/16 ! -d 224.0.0.0/4 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully
+-A FLANNEL-POSTRTG ! -s 10.244.0.0/16 -d 10.244.0.0/16 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully
+COMMIT
+*filter
+:FLANNEL-FWD - [0:0]
+-A FORWARD -m comment --comment "flanneld forward" -j FLANNEL-FWD
+-A FLANNEL-FWD -s 10.244.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT
+-A FLANNEL-FWD -d 10.244.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT
+COMMIT
+EOF
+ip netns exec node2 iptables-restore --noflush <<'EOF'
+*nat
+:FLANNEL-POSTRTG - [0:0]
+-A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG
+-A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG -s 10.244.2.0/24 -d 10.244.0.0/16 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG -s 10.244.0.0/16 -d 10.244.2.0/24 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG ! -s 10.244.0.0/16 -d 10.244.2.0/24 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG -s 10.244.0.0/16 ! -d 224.0.0.0/4 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully
+-A FLANNEL-POSTRTG ! -s 10.244.0.0/16 -d 10.244.0.0/16 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully
+COMMIT
+*filter
+:FLANNEL-FWD - [0:0]
+-A FORWARD -m comment --comment "flanneld forward" -j FLANNEL-FWD
+-A FLANNEL-FWD -s 10.244.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT
+-A FLANNEL-FWD -d 10.244.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT
+COMMIT
+EOF
+
+# 11. Write the server configuration
+#    Every server is a real nginx (one master, one worker) answering each request with JSON: its pod
+#    name, its node, the address it answered on and the client address it saw. That last field is how
+#    the checks see NAT. All servers share one configuration: nginx maps the address a request
+#    arrived on to the pod that owns it.
+mkdir -p -m 0700 /run/knetlab/labs/dns-headless
+tee /run/knetlab/labs/dns-headless/nginx.conf >/dev/null <<'EOF'
+# knetlab echo servers on port 80: web-0, client, web-1, web-2
+worker_processes 1;
+events { worker_connections 128; }
+http {
+    access_log off;
+    client_body_temp_path /run/knetlab/labs/dns-headless/nginx-tmp;
+    proxy_temp_path /run/knetlab/labs/dns-headless/nginx-tmp;
+    fastcgi_temp_path /run/knetlab/labs/dns-headless/nginx-tmp;
+    uwsgi_temp_path /run/knetlab/labs/dns-headless/nginx-tmp;
+    scgi_temp_path /run/knetlab/labs/dns-headless/nginx-tmp;
+    map $server_addr $knetlab_pod {
+        default unknown;
+        10.244.1.3 web-0;
+        10.244.1.4 client;
+        10.244.2.3 web-1;
+        10.244.2.4 web-2;
+    }
+    map $server_addr $knetlab_node {
+        default unknown;
+        10.244.1.3 node1;
+        10.244.1.4 node1;
+        10.244.2.3 node2;
+        10.244.2.4 node2;
+    }
+    server {
+        listen 80;
+        default_type application/json;
+        client_max_body_size 0;
+        location / {
+            return 200 '{"pod":"$knetlab_pod","node":"$knetlab_node","ip":"$server_addr","client":"$remote_addr","uri":"$request_uri","host":"$http_host","forwardedFor":"$http_x_forwarded_for"}\n';
+        }
+        location = /healthz {
+            if (-f /run/knetlab/labs/dns-headless/unready/$knetlab_pod) {
+                return 503 '{"pod":"$knetlab_pod","ready":false}\n';
+            }
+            return 200 '{"pod":"$knetlab_pod","node":"$knetlab_node","ip":"$server_addr","client":"$remote_addr","uri":"$request_uri","host":"$http_host","forwardedFor":"$http_x_forwarded_for"}\n';
+        }
+    }
+}
+EOF
+
+# 12. Start the servers
+#    "ip netns exec" runs nginx inside the namespace, so it listens on that namespace's addresses
+#    only. nginx daemonizes and writes its PID file; knetlab records the PID and stops exactly that
+#    process on down. Many servers are started through one xargs, a few at a time.
+ip netns exec web-0 nginx -c /run/knetlab/labs/dns-headless/nginx.conf -g 'pid /run/knetlab/labs/dns-headless/web-0.nginx.pid; error_log /run/knetlab/labs/dns-headless/web-0.error.log warn;'
+ip netns exec client nginx -c /run/knetlab/labs/dns-headless/nginx.conf -g 'pid /run/knetlab/labs/dns-headless/client.nginx.pid; error_log /run/knetlab/labs/dns-headless/client.error.log warn;'
+ip netns exec web-1 nginx -c /run/knetlab/labs/dns-headless/nginx.conf -g 'pid /run/knetlab/labs/dns-headless/web-1.nginx.pid; error_log /run/knetlab/labs/dns-headless/web-1.error.log warn;'
+ip netns exec web-2 nginx -c /run/knetlab/labs/dns-headless/nginx.conf -g 'pid /run/knetlab/labs/dns-headless/web-2.nginx.pid; error_log /run/knetlab/labs/dns-headless/web-2.error.log warn;'
+
+# 13. Store the Kubernetes objects
+#    The lab's manifests, as the API server and controllers left them: ClusterIPs and NodePorts
+#    allocated, pods scheduled and given addresses, EndpointSlices computed from the Services'
+#    selectors and the pods' readiness. Every node's kube-proxy (and MetalLB speaker) watches this
+#    file, as they watch the API server; `knetlab apply` and the readiness prober rewrite it.
+mkdir -p -m 0700 /run/knetlab/labs/dns-headless/cluster
+mkdir -p -m 0711 /run/knetlab/labs/dns-headless/unready
+tee /run/knetlab/labs/dns-headless/cluster/state.json >/dev/null <<'EOF'
+{
+  "generation": 1,
+  "clusterCIDR": "10.244.0.0/16",
+  "serviceCIDR": "10.96.0.0/12",
+  "nodes": [
+    {
+      "name": "node1",
+      "address": "192.168.56.11",
+      "netns": "node1",
+      "podCIDR": "10.244.1.0/24"
+    },
+    {
+      "name": "node2",
+      "address": "192.168.56.12",
+      "netns": "node2",
+      "podCIDR": "10.244.2.0/24"
+    }
+  ],
+  "lbPool": [],
+  "kubeProxy": {
+    "mode": "iptables",
+    "clusterCIDR": null,
+    "detectLocalMode": "ClusterCIDR",
+    "detectLocal": {
+      "bridgeInterface": "",
+      "interfaceNamePrefix": ""
+    },
+    "nodePortAddresses": [],
+    "healthzBindAddress": "0.0.0.0:10256",
+    "iptables": {
+      "masqueradeAll": false,
+      "masqueradeBit": 14,
+      "localhostNodePorts": true,
+      "syncPeriodMs": 30000,
+      "minSyncPeriodMs": 1000
+    },
+    "ipvs": {
+      "scheduler": "",
+      "strictARP": false,
+      "syncPeriodMs": 30000,
+      "minSyncPeriodMs": 0,
+      "excludeCIDRs": [],
+      "tcpTimeoutMs": 0,
+      "tcpFinTimeoutMs": 0,
+      "udpTimeoutMs": 0
+    },
+    "nftables": {
+      "masqueradeAll": false,
+      "masqueradeBit": 14,
+      "syncPeriodMs": 30000,
+      "minSyncPeriodMs": 1000
+    },
+    "conntrack": {
+      "maxPerCore": 32768,
+      "min": 131072,
+      "tcpEstablishedTimeoutMs": 86400000,
+      "tcpCloseWaitTimeoutMs": 3600000,
+      "tcpBeLiberal": false,
+      "udpTimeoutMs": 0,
+      "udpStreamTimeoutMs": 0
+    }
+  },
+  "state": {
+    "pods": [
+      {
+        "meta": {
+          "name": "coredns-5855c5f55-tmxk6",
+          "namespace": "kube-system",
+          "labels": {
+            "k8s-app": "kube-dns",
+            "pod-template-hash": "5855c5f55"
+          },
+          "annotations": {},
+          "creationTimestamp": "2026-01-01T00:00:00Z",
+          "uid": "bd245468-9be3-4564-b8c6-3bfdce53be9d"
+        },
+        "nodeName": "node1",
+        "podIP": "10.244.1.2",
+        "hostname": null,
+        "subdomain": null,
+        "dnsPolicy": "Default",
+        "dnsConfig": null,
+        "containers": [
+          {
+            "name": "coredns",
+            "image": "registry.k8s.io/coredns/coredns:v1.11.3",
+            "ports": [
+              {
+                "name": "dns",
+                "containerPort": 53,
+                "protocol": "UDP"
+              },
+              {
+                "name": "dns-tcp",
+                "containerPort": 53,
+                "protocol": "TCP"
+              },
+              {
+                "name": "metrics",
+                "containerPort": 9153,
+                "protocol": "TCP"
+              }
+            ],
+            "readinessProbe": null
+          }
+        ],
+        "owner": "Deployment/coredns",
+        "replicaSet": "coredns-5855c5f55",
+        "ready": true
+      },
+      {
+        "meta": {
+          "name": "coredns-5855c5f55-5rhzq",
+          "namespace": "kube-system",
+          "labels": {
+            "k8s-app": "kube-dns",
+            "pod-template-hash": "5855c5f55"
+          },
+          "annotations": {},
+          "creationTimestamp": "2026-01-01T00:00:00Z",
+          "uid": "022ba7ae-01d1-4348-9d3b-49dfcc2fd679"
+        },
+        "nodeName": "node2",
+        "podIP": "10.244.2.2",
+        "hostname": null,
+        "subdomain": null,
+        "dnsPolicy": "Default",
+        "dnsConfig": null,
+        "containers": [
+          {
+            "name": "coredns",
+            "image": "registry.k8s.io/coredns/coredns:v1.11.3",
+            "ports": [
+              {
+                "name": "dns",
+                "containerPort": 53,
+                "protocol": "UDP"
+              },
+              {
+                "name": "dns-tcp",
+                "containerPort": 53,
+                "protocol": "TCP"
+              },
+              {
+                "name": "metrics",
+                "containerPort": 9153,
+                "protocol": "TCP"
+              }
+            ],
+            "readinessProbe": null
+          }
+        ],
+        "owner": "Deployment/coredns",
+        "replicaSet": "coredns-5855c5f55",
+        "ready": true
+      },
+      {
+        "meta": {
+          "name": "web-0",
+          "namespace": "default",
+          "labels": {
+            "app": "nginx",
+            "statefulset.kubernetes.io/pod-name": "web-0"
+          },
+          "annotations": {},
+          "creationTimestamp": "2026-01-01T00:00:00Z",
+          "uid": "b9233c0b-6258-466d-9671-8aa56c7d4043"
+        },
+        "nodeName": "node1",
+        "podIP": "10.244.1.3",
+        "hostname": "web-0",
+        "subdomain": "nginx",
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
+        "containers": [
+          {
+            "name": "nginx",
+            "image": "registry.k8s.io/nginx-slim:0.8",
+            "ports": [
+              {
+                "name": "web",
+                "containerPort": 80,
+                "protocol": "TCP"
+              }
+            ],
+            "readinessProbe": {
+              "kind": "httpGet",
+              "port": "web",
+              "path": "/healthz",
+              "initialDelaySeconds": 0,
+              "periodSeconds": 1,
+              "timeoutSeconds": 1,
+              "successThreshold": 1,
+              "failureThreshold": 1
+            }
+          }
+        ],
+        "owner": null,
+        "replicaSet": null,
+        "ready": false
+      },
+      {
+        "meta": {
+          "name": "web-1",
+          "namespace": "default",
+          "labels": {
+            "app": "nginx",
+            "statefulset.kubernetes.io/pod-name": "web-1"
+          },
+          "annotations": {},
+          "creationTimestamp": "2026-01-01T00:00:00Z",
+          "uid": "79d3392d-97ab-4a10-aed9-dcebafa7fb54"
+        },
+        "nodeName": "node2",
+        "podIP": "10.244.2.3",
+        "hostname": "web-1",
+        "subdomain": "nginx",
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
+        "containers": [
+          {
+            "name": "nginx",
+            "image": "registry.k8s.io/nginx-slim:0.8",
+            "ports": [
+              {
+                "name": "web",
+                "containerPort": 80,
+                "protocol": "TCP"
+              }
+            ],
+            "readinessProbe": {
+              "kind": "httpGet",
+              "port": "web",
+              "path": "/healthz",
+              "initialDelaySeconds": 0,
+              "periodSeconds": 1,
+              "timeoutSeconds": 1,
+              "successThreshold": 1,
+              "failureThreshold": 1
+            }
+          }
+        ],
+        "owner": null,
+        "replicaSet": null,
+        "ready": false
+      },
+      {
+        "meta": {
+          "name": "web-2",
+          "namespace": "default",
+          "labels": {
+            "app": "nginx",
+            "statefulset.kubernetes.io/pod-name": "web-2"
+          },
+          "annotations": {},
+          "creationTimestamp": "2026-01-01T00:00:00Z",
+          "uid": "f32ca83a-c7a5-4e77-a9de-ab3800695deb"
+        },
+        "nodeName": "node2",
+        "podIP": "10.244.2.4",
+        "hostname": "web-2",
+        "subdomain": "nginx",
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
+        "containers": [
+          {
+            "name": "nginx",
+            "image": "registry.k8s.io/nginx-slim:0.8",
+            "ports": [
+              {
+                "name": "web",
+                "containerPort": 80,
+                "protocol": "TCP"
+              }
+            ],
+            "readinessProbe": {
+              "kind": "httpGet",
+              "port": "web",
+              "path": "/healthz",
+              "initialDelaySeconds": 0,
+              "periodSeconds": 1,
+              "timeoutSeconds": 1,
+              "successThreshold": 1,
+              "failureThreshold": 1
+            }
+          }
+        ],
+        "owner": null,
+        "replicaSet": null,
+        "ready": false
+      },
+      {
+        "meta": {
+          "name": "client",
+          "namespace": "default",
+          "labels": {},
+          "annotations": {},
+          "creationTimestamp": "2026-01-01T00:00:00Z",
+          "uid": "a2a7b1c8-d9d8-40e6-98b7-4a68fcf5cd07"
+        },
+        "nodeName": "node1",
+        "podIP": "10.244.1.4",
+        "hostname": null,
+        "subdomain": null,
+        "dnsPolicy": "ClusterFirst",
+        "dnsConfig": null,
+        "containers": [
+          {
+            "name": "client",
+            "image": "busybox:1.28",
+            "ports": [],
+            "readinessProbe": null
+          }
+        ],
+        "owner": null,
+        "replicaSet": null,
+        "ready": true
+      }
+    ],
+    "deployments": [
+      {
+        "meta": {
+          "name": "coredns",
+          "namespace": "kube-system",
+          "labels": {
+            "k8s-app": "kube-dns"
+          },
+          "annotations": {},
+          "creationTimestamp": "2026-01-01T00:00:00Z",
+          "uid": "95d43232-1b99-49e2-b9d0-55ef85d69194"
+        },
+        "replicas": 2,
+        "selector": {
+          "k8s-app": "kube-dns"
+        },
+        "template": {
+          "labels": {
+            "k8s-app": "kube-dns"
+          },
+          "containers": [
+            {
+              "name": "coredns",
+              "image": "registry.k8s.io/coredns/coredns:v1.11.3",
+              "ports": [
+                {
+                  "name": "dns",
+                  "containerPort": 53,
+                  "protocol": "UDP"
+                },
+                {
+                  "name": "dns-tcp",
+                  "containerPort": 53,
+                  "protocol": "TCP"
+                },
+                {
+                  "name": "metrics",
+                  "containerPort": 9153,
+                  "protocol": "TCP"
+                }
+              ],
+              "readinessProbe": null
+            }
+          ],
+          "nodeName": null
+        },
+        "templateHash": "5855c5f55"
+      }
+    ],
+    "services": [
+      {
+        "meta": {
+          "name": "kube-dns",
+          "namespace": "kube-system",
+          "labels": {
+            "k8s-app": "kube-dns",
+            "kubernetes.io/cluster-service": "true",
+            "kubernetes.io/name": "CoreDNS"
+          },
+          "annotations": {
+            "prometheus.io/port": "9153",
+            "prometheus.io/scrape": "true"
+          },
+          "creationTimestamp": "2026-01-01T00:00:00Z",
+          "uid": "53f39f54-e937-40be-ac93-f1a18f75bef5"
+        },
+        "type": "ClusterIP",
+        "clusterIP": "10.96.0.10",
+        "ports": [
+          {
+            "name": "dns",
+            "protocol": "UDP",
+            "port": 53,
+            "targetPort": 53,
+            "nodePort": null
+          },
+          {
+            "name": "dns-tcp",
+            "protocol": "TCP",
+            "port": 53,
+            "targetPort": 53,
+            "nodePort": null
+          },
+          {
+            "name": "metrics",
+            "protocol": "TCP",
+            "port": 9153,
+            "targetPort": 9153,
+            "nodePort": null
+          }
+        ],
+        "selector": {
+          "k8s-app": "kube-dns"
+        },
+        "sessionAffinity": "None",
+        "affinityTimeoutSeconds": 10800,
+        "externalTrafficPolicy": "Cluster",
+        "internalTrafficPolicy": "Cluster",
+        "externalIPs": [],
+        "loadBalancerIP": null,
+        "loadBalancerSourceRanges": [],
+        "publishNotReadyAddresses": false,
+        "healthCheckNodePort": null,
+        "externalName": null,
+        "loadBalancerIngress": []
+      },
+      {
+        "meta": {
+          "name": "nginx-headless",
+          "namespace": "default",
+          "labels": {},
+          "annotations": {},
+          "creationTimestamp": "2026-01-01T00:00:00Z",
+          "uid": "594c5d74-4501-44fb-872e-9f735bec8ade"
+        },
+        "type": "ClusterIP",
+        "clusterIP": "None",
+        "ports": [
+          {
+            "name": "",
+            "protocol": "TCP",
+            "port": 80,
+            "targetPort": 80,
+            "nodePort": null
+          }
+        ],
+        "selector": {
+          "app": "nginx"
+        },
+        "sessionAffinity": "None",
+        "affinityTimeoutSeconds": 10800,
+        "externalTrafficPolicy": "Cluster",
+        "internalTrafficPolicy": "Cluster",
+        "externalIPs": [],
+        "loadBalancerIP": null,
+        "loadBalancerSourceRanges": [],
+        "publishNotReadyAddresses": false,
+        "healthCheckNodePort": null,
+        "externalName": null,
+        "loadBalancerIngress": []
+      },
+      {
+        "meta": {
+          "name": "nginx",
+          "namespace": "default",
+          "labels": {
+            "app": "nginx"
+          },
+          "annotations": {},
+          "creationTimestamp": "2026-01-01T00:00:00Z",
+          "uid": "a506492e-c870-4a42-b3eb-dae9334ee908"
+        },
+        "type": "ClusterIP",
+        "clusterIP": "None",
+        "ports": [
+          {
+            "name": "web",
+            "protocol": "TCP",
+            "port": 80,
+            "targetPort": 80,
+            "nodePort": null
+          }
+        ],
+        "selector": {
+          "app": "nginx"
+        },
+        "sessionAffinity": "None",
+        "affinityTimeoutSeconds": 10800,
+        "externalTrafficPolicy": "Cluster",
+        "internalTrafficPolicy": "Cluster",
+        "externalIPs": [],
+        "loadBalancerIP": null,
+        "loadBalancerSourceRanges": [],
+        "publishNotReadyAddresses": false,
+        "healthCheckNodePort": null,
+        "externalName": null,
+        "loadBalancerIngress": []
+      },
+      {
+        "meta": {
+          "name": "nginx-all",
+          "namespace": "default",
+          "labels": {},
+          "annotations": {},
+          "creationTimestamp": "2026-01-01T00:00:00Z",
+          "uid": "088a89f4-2587-4b71-8659-3145bcc38c39"
+        },
+        "type": "ClusterIP",
+        "clusterIP": "None",
+        "ports": [
+          {
+            "name": "web",
+            "protocol": "TCP",
+            "port": 80,
+            "targetPort": 80,
+            "nodePort": null
+          }
+        ],
+        "selector": {
+          "app": "nginx"
+        },
+        "sessionAffinity": "None",
+        "affinityTimeoutSeconds": 10800,
+        "externalTrafficPolicy": "Cluster",
+        "internalTrafficPolicy": "Cluster",
+        "externalIPs": [],
+        "loadBalancerIP": null,
+        "loadBalancerSourceRanges": [],
+        "publishNotReadyAddresses": true,
+        "healthCheckNodePort": null,
+        "externalName": null,
+        "loadBalancerIngress": []
+      },
+      {
+        "meta": {
+          "name": "web-1-only",
+          "namespace": "default",
+          "labels": {},
+          "annotations": {},
+          "creationTimestamp": "2026-01-01T00:00:00Z",
+          "uid": "2ba0e9bb-8ffb-4f8b-8b03-606ae6753d70"
+        },
+        "type": "ClusterIP",
+        "clusterIP": "None",
+        "ports": [
+          {
+            "name": "",
+            "protocol": "TCP",
+            "port": 80,
+            "targetPort": 80,
+            "nodePort": null
+          }
+        ],
+        "selector": {
+          "app": "nginx",
+          "statefulset.kubernetes.io/pod-name": "web-1"
+        },
+        "sessionAffinity": "None",
+        "affinityTimeoutSeconds": 10800,
+        "externalTrafficPolicy": "Cluster",
+        "internalTrafficPolicy": "Cluster",
+        "externalIPs": [],
+        "loadBalancerIP": null,
+        "loadBalancerSourceRanges": [],
+        "publishNotReadyAddresses": false,
+        "healthCheckNodePort": null,
+        "externalName": null,
+        "loadBalancerIngress": []
+      }
+    ],
+    "slices": [
+      {
+        "meta": {
+          "name": "kube-dns-xzj8f",
+          "namespace": "kube-system",
+          "labels": {
+            "kubernetes.io/service-name": "kube-dns",
+            "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"
+          },
+          "annotations": {},
+          "creationTimestamp": "2026-01-01T00:00:00Z",
+          "uid": "55ae7ade-99c7-4e32-9a9d-ee78fddfb5ac"
+        },
+        "service": "kube-dns",
+        "ports": [
+          {
+            "name": "dns",
+            "port": 53,
+            "protocol": "UDP"
+          },
+          {
+            "name": "dns-tcp",
+            "port": 53,
+            "protocol": "TCP"
+          },
+          {
+            "name": "metrics",
+            "port": 9153,
+            "protocol": "TCP"
+          }
+        ],
+        "endpoints": [
+          {
+            "address": "10.244.2.2",
+            "conditions": {
+              "ready": true,
+              "serving": true,
+              "terminating": false
+            },
+            "nodeName": "node2",
+            "pod": "coredns-5855c5f55-5rhzq"
+          },
+          {
+            "address": "10.244.1.2",
+            "conditions": {
+              "ready": true,
+              "serving": true,
+              "terminating": false
+            },
+            "nodeName": "node1",
+            "pod": "coredns-5855c5f55-tmxk6"
+          }
+        ],
+        "managedBy": "endpointslice-controller.k8s.io"
+      },
+      {
+        "meta": {
+          "name": "nginx-headless-5hf9j",
+          "namespace": "default",
+          "labels": {
+            "kubernetes.io/service-name": "nginx-headless",
+            "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"
+          },
+          "annotations": {},
+          "creationTimestamp": "2026-01-01T00:00:00Z",
+          "uid": "bde1ca98-83ea-4aee-ab98-a5c80d0ad9ae"
+        },
+        "service": "nginx-headless",
+        "ports": [
+          {
+            "name": "",
+            "port": 80,
+            "protocol": "TCP"
+          }
+        ],
+        "endpoints": [
+          {
+            "address": "10.244.1.3",
+            "conditions": {
+              "ready": false,
+              "serving": false,
+              "terminating": false
+            },
+            "nodeName": "node1",
+            "pod": "web-0"
+          },
+          {
+            "address": "10.244.2.3",
+            "conditions": {
+              "ready": false,
+              "serving": false,
+              "terminating": false
+            },
+            "nodeName": "node2",
+            "pod": "web-1"
+          },
+          {
+            "address": "10.244.2.4",
+            "conditions": {
+              "ready": false,
+              "serving": false,
+              "terminating": false
+            },
+            "nodeName": "node2",
+            "pod": "web-2"
+          }
+        ],
+        "managedBy": "endpointslice-controller.k8s.io"
+      },
+      {
+        "meta": {
+          "name": "nginx-g9rrm",
+          "namespace": "default",
+          "labels": {
+            "kubernetes.io/service-name": "nginx",
+            "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"
+          },
+          "annotations": {},
+          "creationTimestamp": "2026-01-01T00:00:00Z",
+          "uid": "99b052a0-986e-40ca-9449-e13b9df69e9c"
+        },
+        "service": "nginx",
+        "ports": [
+          {
+            "name": "web",
+            "port": 80,
+            "protocol": "TCP"
+          }
+        ],
+        "endpoints": [
+          {
+            "address": "10.244.1.3",
+            "conditions": {
+              "ready": false,
+              "serving": false,
+              "terminating": false
+            },
+            "nodeName": "node1",
+            "pod": "web-0"
+          },
+          {
+            "address": "10.244.2.3",
+            "conditions": {
+              "ready": false,
+              "serving": false,
+              "terminating": false
+            },
+            "nodeName": "node2",
+            "pod": "web-1"
+          },
+          {
+            "address": "10.244.2.4",
+            "conditions": {
+              "ready": false,
+              "serving": false,
+              "terminating": false
+            },
+            "nodeName": "node2",
+            "pod": "web-2"
+          }
+        ],
+        "managedBy": "endpointslice-controller.k8s.io"
+      },
+      {
+        "meta": {
+          "name": "nginx-all-b7qmj",
+          "namespace": "default",
+          "labels": {
+            "kubernetes.io/service-name": "nginx-all",
+            "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"
+          },
+          "annotations": {},
+          "creationTimestamp": "2026-01-01T00:00:00Z",
+          "uid": "80c852d1-81ad-4a44-b6d2-d60e4f405f2b"
+        },
+        "service": "nginx-all",
+        "ports": [
+          {
+            "name": "web",
+            "port": 80,
+            "protocol": "TCP"
+          }
+        ],
+        "endpoints": [
+          {
+            "address": "10.244.1.3",
+            "conditions": {
+              "ready": true,
+              "serving": false,
+              "terminating": false
+            },
+            "nodeName": "node1",
+            "pod": "web-0"
+          },
+          {
+            "address": "10.244.2.3",
+            "conditions": {
+              "ready": true,
+              "serving": false,
+              "terminating": false
+            },
+            "nodeName": "node2",
+            "pod": "web-1"
+          },
+          {
+            "address": "10.244.2.4",
+            "conditions": {
+              "ready": true,
+              "serving": false,
+              "terminating": false
+            },
+            "nodeName": "node2",
+            "pod": "web-2"
+          }
+        ],
+        "managedBy": "endpointslice-controller.k8s.io"
+      },
+      {
+        "meta": {
+          "name": "web-1-only-h6sss",
+          "namespace": "default",
+          "labels": {
+            "kubernetes.io/service-name": "web-1-only",
+            "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"
+          },
+          "annotations": {},
+          "creationTimestamp": "2026-01-01T00:00:00Z",
+          "uid": "7f4a0b22-be6a-4333-926b-176447c61de8"
+        },
+        "service": "web-1-only",
+        "ports": [
+          {
+            "name": "",
+            "port": 80,
+            "protocol": "TCP"
+          }
+        ],
+        "endpoints": [
+          {
+            "address": "10.244.2.3",
+            "conditions": {
+              "ready": false,
+              "serving": false,
+              "terminating": false
+            },
+            "nodeName": "node2",
+            "pod": "web-1"
+          }
+        ],
+        "managedBy": "endpointslice-controller.k8s.io"
+      }
+    ]
+  }
+}
+EOF
+tee /run/knetlab/labs/dns-headless/cluster/objects.yaml >/dev/null <<'EOF'
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: coredns
+  namespace: kube-system
+  labels:
+    k8s-app: kube-dns
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      k8s-app: kube-dns
+  template:
+    metadata:
+      labels:
+        k8s-app: kube-dns
+    spec:
+      dnsPolicy: Default
+      containers:
+        - name: coredns
+          image: registry.k8s.io/coredns/coredns:v1.11.3
+          ports:
+            - name: dns
+              containerPort: 53
+              protocol: UDP
+            - name: dns-tcp
+              containerPort: 53
+              protocol: TCP
+            - name: metrics
+              containerPort: 9153
+              protocol: TCP
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: kube-dns
+  namespace: kube-system
+  labels:
+    k8s-app: kube-dns
+    kubernetes.io/cluster-service: "true"
+    kubernetes.io/name: CoreDNS
+  annotations:
+    prometheus.io/port: "9153"
+    prometheus.io/scrape: "true"
+spec:
+  selector:
+    k8s-app: kube-dns
+  clusterIP: 10.96.0.10
+  ports:
+    - name: dns
+      port: 53
+      protocol: UDP
+      targetPort: 53
+    - name: dns-tcp
+      port: 53
+      protocol: TCP
+      targetPort: 53
+    - name: metrics
+      port: 9153
+      protocol: TCP
+      targetPort: 9153
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: nginx-headless
+spec:
+  clusterIP: None
+  ports:
+    - port: 80
+  selector:
+    app: nginx
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: nginx
+  labels:
+    app: nginx
+spec:
+  clusterIP: None
+  ports:
+    - port: 80
+      name: web
+  selector:
+    app: nginx
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: nginx-all
+spec:
+  clusterIP: None
+  publishNotReadyAddresses: true
+  ports:
+    - port: 80
+      name: web
+  selector:
+    app: nginx
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web-1-only
+spec:
+  clusterIP: None
+  ports:
+    - port: 80
+  selector:
+    app: nginx
+    statefulset.kubernetes.io/pod-name: web-1
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-0
+  labels:
+    app: nginx
+    statefulset.kubernetes.io/pod-name: web-0
+spec:
+  nodeName: node1
+  hostname: web-0
+  subdomain: nginx
+  containers:
+    - name: nginx
+      image: registry.k8s.io/nginx-slim:0.8
+      ports:
+        - name: web
+          containerPort: 80
+      readinessProbe:
+        httpGet:
+          path: /healthz
+          port: web
+        periodSeconds: 1
+        failureThreshold: 1
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-1
+  labels:
+    app: nginx
+    statefulset.kubernetes.io/pod-name: web-1
+spec:
+  nodeName: node2
+  hostname: web-1
+  subdomain: nginx
+  containers:
+    - name: nginx
+      image: registry.k8s.io/nginx-slim:0.8
+      ports:
+        - name: web
+          containerPort: 80
+      readinessProbe:
+        httpGet:
+          path: /healthz
+          port: web
+        periodSeconds: 1
+        failureThreshold: 1
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-2
+  labels:
+    app: nginx
+    statefulset.kubernetes.io/pod-name: web-2
+spec:
+  nodeName: node2
+  hostname: web-2
+  subdomain: nginx
+  containers:
+    - name: nginx
+      image: registry.k8s.io/nginx-slim:0.8
+      ports:
+        - name: web
+          containerPort: 80
+      readinessProbe:
+        httpGet:
+          path: /healthz
+          port: web
+        periodSeconds: 1
+        failureThreshold: 1
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: client
+spec:
+  nodeName: node1
+  containers:
+    - name: client
+      image: busybox:1.28
+EOF
+tee /run/knetlab/labs/dns-headless/cluster/events.jsonl >/dev/null <<'EOF'
+{"at":"2026-01-01T00:00:00Z","source":"deployment-controller","object":"deployment/coredns","type":"Normal","reason":"ScalingReplicaSet","message":"Scaled up replica set coredns-5855c5f55 from 0 to 2"}
+{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/coredns-5855c5f55","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: coredns-5855c5f55-tmxk6"}
+{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/coredns-5855c5f55","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: coredns-5855c5f55-5rhzq"}
+{"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/coredns-5855c5f55-tmxk6","type":"Normal","reason":"Scheduled","message":"Successfully assigned kube-system/coredns-5855c5f55-tmxk6 to node1"}
+{"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/coredns-5855c5f55-5rhzq","type":"Normal","reason":"Scheduled","message":"Successfully assigned kube-system/coredns-5855c5f55-5rhzq to node2"}
+EOF
+
+# 14. kube-proxy: set its sysctls and hook its chains into the built-in ones
+#    kube-proxy sets the sysctls its configuration asks for in the node's network namespace:
+#    net.ipv4.conf.all.route_localnet=1 when NodePorts answer on 127.0.0.1
+#    (iptables.localhostNodePorts, on by default; without it the kernel drops packets to 127.0.0.0/8
+#    that are routed anywhere but lo), and the conntrack timeouts (conntrack.tcpEstablishedTimeout is
+#    24h unless set, tcpCloseWaitTimeout 1h). kube-proxy (iptables mode) starts by ensuring the jumps
+#    from the built-in chains to its own: nat PREROUTING and OUTPUT → KUBE-SERVICES, POSTROUTING →
+#    KUBE-POSTROUTING, and the filter jumps (INPUT, FORWARD, OUTPUT), plus the KUBE-PROXY-CANARY
+#    chains it watches to notice a flush. Only what is missing is added, so a restart neither flushes
+#    its chains nor stacks duplicate jumps. Each node's kube-proxy also gets its configuration file.
+tee /run/knetlab/labs/dns-headless/cluster/kube-proxy-node1.json >/dev/null <<'EOF'
+{
+  "node": "node1",
+  "mode": "iptables",
+  "stateFile": "/run/knetlab/labs/dns-headless/cluster/state.json",
+  "syncedFile": "/run/knetlab/labs/dns-headless/cluster/kube-proxy-node1.synced",
+  "pidfile": "/run/knetlab/labs/dns-headless/cluster/kube-proxy-node1.pid",
+  "log": "/run/knetlab/labs/dns-headless/cluster/kube-proxy-node1.log"
+}
+EOF
+ip netns exec node1 sysctl -q -w net.ipv4.conf.all.route_localnet=1 net.netfilter.nf_conntrack_tcp_timeout_established=86400 net.netfilter.nf_conntrack_tcp_timeout_close_wait=3600
+ip netns exec node1 iptables-restore --noflush <<'EOF'
+*mangle
+:KUBE-PROXY-CANARY - [0:0]
+COMMIT
+*nat
+:KUBE-PROXY-CANARY - [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-POSTROUTING - [0:0]
+-I OUTPUT 1 -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-I PREROUTING 1 -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-I POSTROUTING 1 -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING
+COMMIT
+*filter
+:KUBE-PROXY-CANARY - [0:0]
+:KUBE-EXTERNAL-SERVICES - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-FORWARD - [0:0]
+:KUBE-PROXY-FIREWALL - [0:0]
+:KUBE-FIREWALL - [0:0]
+-I INPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES
+-I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES
+-I INPUT 1 -m comment --comment "kubernetes health check service ports" -j KUBE-NODEPORTS
+-I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-I OUTPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-I FORWARD 1 -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD
+-I INPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
+-I OUTPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
+-I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
+-I INPUT 1 -j KUBE-FIREWALL
+-I OUTPUT 1 -j KUBE-FIREWALL
+COMMIT
+EOF
+tee /run/knetlab/labs/dns-headless/cluster/kube-proxy-node2.json >/dev/null <<'EOF'
+{
+  "node": "node2",
+  "mode": "iptables",
+  "stateFile": "/run/knetlab/labs/dns-headless/cluster/state.json",
+  "syncedFile": "/run/knetlab/labs/dns-headless/cluster/kube-proxy-node2.synced",
+  "pidfile": "/run/knetlab/labs/dns-headless/cluster/kube-proxy-node2.pid",
+  "log": "/run/knetlab/labs/dns-headless/cluster/kube-proxy-node2.log"
+}
+EOF
+ip netns exec node2 sysctl -q -w net.ipv4.conf.all.route_localnet=1 net.netfilter.nf_conntrack_tcp_timeout_established=86400 net.netfilter.nf_conntrack_tcp_timeout_close_wait=3600
+ip netns exec node2 iptables-restore --noflush <<'EOF'
+*mangle
+:KUBE-PROXY-CANARY - [0:0]
+COMMIT
+*nat
+:KUBE-PROXY-CANARY - [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-POSTROUTING - [0:0]
+-I OUTPUT 1 -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-I PREROUTING 1 -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-I POSTROUTING 1 -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING
+COMMIT
+*filter
+:KUBE-PROXY-CANARY - [0:0]
+:KUBE-EXTERNAL-SERVICES - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-FORWARD - [0:0]
+:KUBE-PROXY-FIREWALL - [0:0]
+:KUBE-FIREWALL - [0:0]
+-I INPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES
+-I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES
+-I INPUT 1 -m comment --comment "kubernetes health check service ports" -j KUBE-NODEPORTS
+-I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-I OUTPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-I FORWARD 1 -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD
+-I INPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
+-I OUTPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
+-I FORWARD 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
+-I INPUT 1 -j KUBE-FIREWALL
+-I OUTPUT 1 -j KUBE-FIREWALL
+COMMIT
+EOF
+
+# 15. kube-proxy: the first sync on every node
+#    Then kube-proxy writes every Service at once with one iptables-restore --noflush --counters:
+#    KUBE-SERVICES matches each ClusterIP:port and jumps to a KUBE-SVC chain, which picks an endpoint
+#    with "statistic mode random" (probability 1/n, then 1/(n-1), …) and jumps to its KUBE-SEP chain,
+#    which DNATs to the pod. KUBE-MARK-MASQ marks packets that must be masqueraded on the way out
+#    (KUBE-POSTROUTING). Chain names end in a hash of the service port (and endpoint), exactly as
+#    kube-proxy names them.
+ip netns exec node1 iptables-restore --noflush --counters <<'EOF'
+*filter
+:KUBE-SERVICES - [0:0]
+:KUBE-EXTERNAL-SERVICES - [0:0]
+:KUBE-FORWARD - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-PROXY-FIREWALL - [0:0]
+:KUBE-FIREWALL - [0:0]
+-A KUBE-FIREWALL -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP
+-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP
+-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x00004000/0x00004000 -j ACCEPT
+-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+COMMIT
+*nat
+:KUBE-SERVICES - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-POSTROUTING - [0:0]
+:KUBE-MARK-MASQ - [0:0]
+:KUBE-SVC-TCOU7JCQXEZGVUNU - [0:0]
+:KUBE-SEP-Z6M7ZHWCTBNMPLD7 - [0:0]
+:KUBE-SEP-TCIZBYBD3WWXNWF5 - [0:0]
+:KUBE-SVC-ERIFXISQEP7F7OF4 - [0:0]
+:KUBE-SEP-BWHGELGX6BITPZVO - [0:0]
+:KUBE-SEP-H7FN6LU3RSH6CC2T - [0:0]
+:KUBE-SVC-JD5MR3NA4I4DYORP - [0:0]
+:KUBE-SEP-HK254EL4IH3TTFBT - [0:0]
+:KUBE-SEP-CLAGU7VMF4VCXE4X - [0:0]
+-A KUBE-POSTROUTING -m mark ! --mark 0x00004000/0x00004000 -j RETURN
+-A KUBE-POSTROUTING -j MARK --xor-mark 0x00004000
+-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully
+-A KUBE-MARK-MASQ -j MARK --or-mark 0x00004000
+-A KUBE-SERVICES -m comment --comment "kube-system/kube-dns:dns cluster IP" -m udp -p udp -d 10.96.0.10 --dport 53 -j KUBE-SVC-TCOU7JCQXEZGVUNU
+-A KUBE-SVC-TCOU7JCQXEZGVUNU -m comment --comment "kube-system/kube-dns:dns cluster IP" -m udp -p udp -d 10.96.0.10 --dport 53 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
+-A KUBE-SVC-TCOU7JCQXEZGVUNU -m comment --comment "kube-system/kube-dns:dns -> 10.244.1.2:53" -m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-Z6M7ZHWCTBNMPLD7
+-A KUBE-SVC-TCOU7JCQXEZGVUNU -m comment --comment "kube-system/kube-dns:dns -> 10.244.2.2:53" -j KUBE-SEP-TCIZBYBD3WWXNWF5
+-A KUBE-SEP-Z6M7ZHWCTBNMPLD7 -m comment --comment kube-system/kube-dns:dns -s 10.244.1.2 -j KUBE-MARK-MASQ
+-A KUBE-SEP-Z6M7ZHWCTBNMPLD7 -m comment --comment kube-system/kube-dns:dns -m udp -p udp -j DNAT --to-destination 10.244.1.2:53
+-A KUBE-SEP-TCIZBYBD3WWXNWF5 -m comment --comment kube-system/kube-dns:dns -s 10.244.2.2 -j KUBE-MARK-MASQ
+-A KUBE-SEP-TCIZBYBD3WWXNWF5 -m comment --comment kube-system/kube-dns:dns -m udp -p udp -j DNAT --to-destination 10.244.2.2:53
+-A KUBE-SERVICES -m comment --comment "kube-system/kube-dns:dns-tcp cluster IP" -m tcp -p tcp -d 10.96.0.10 --dport 53 -j KUBE-SVC-ERIFXISQEP7F7OF4
+-A KUBE-SVC-ERIFXISQEP7F7OF4 -m comment --comment "kube-system/kube-dns:dns-tcp cluster IP" -m tcp -p tcp -d 10.96.0.10 --dport 53 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
+-A KUBE-SVC-ERIFXISQEP7F7OF4 -m comment --comment "kube-system/kube-dns:dns-tcp -> 10.244.1.2:53" -m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-BWHGELGX6BITPZVO
+-A KUBE-SVC-ERIFXISQEP7F7OF4 -m comment --comment "kube-system/kube-dns:dns-tcp -> 10.244.2.2:53" -j KUBE-SEP-H7FN6LU3RSH6CC2T
+-A KUBE-SEP-BWHGELGX6BITPZVO -m comment --comment kube-system/kube-dns:dns-tcp -s 10.244.1.2 -j KUBE-MARK-MASQ
+-A KUBE-SEP-BWHGELGX6BITPZVO -m comment --comment kube-system/kube-dns:dns-tcp -m tcp -p tcp -j DNAT --to-destination 10.244.1.2:53
+-A KUBE-SEP-H7FN6LU3RSH6CC2T -m comment --comment kube-system/kube-dns:dns-tcp -s 10.244.2.2 -j KUBE-MARK-MASQ
+-A KUBE-SEP-H7FN6LU3RSH6CC2T -m comment --comment kube-system/kube-dns:dns-tcp -m tcp -p tcp -j DNAT --to-destination 10.244.2.2:53
+-A KUBE-SERVICES -m comment --comment "kube-system/kube-dns:metrics cluster IP" -m tcp -p tcp -d 10.96.0.10 --dport 9153 -j KUBE-SVC-JD5MR3NA4I4DYORP
+-A KUBE-SVC-JD5MR3NA4I4DYORP -m comment --comment "kube-system/kube-dns:metrics cluster IP" -m tcp -p tcp -d 10.96.0.10 --dport 9153 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
+-A KUBE-SVC-JD5MR3NA4I4DYORP -m comment --comment "kube-system/kube-dns:metrics -> 10.244.1.2:9153" -m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-HK254EL4IH3TTFBT
+-A KUBE-SVC-JD5MR3NA4I4DYORP -m comment --comment "kube-system/kube-dns:metrics -> 10.244.2.2:9153" -j KUBE-SEP-CLAGU7VMF4VCXE4X
+-A KUBE-SEP-HK254EL4IH3TTFBT -m comment --comment kube-system/kube-dns:metrics -s 10.244.1.2 -j KUBE-MARK-MASQ
+-A KUBE-SEP-HK254EL4IH3TTFBT -m comment --comment kube-system/kube-dns:metrics -m tcp -p tcp -j DNAT --to-destination 10.244.1.2:9153
+-A KUBE-SEP-CLAGU7VMF4VCXE4X -m comment --comment kube-system/kube-dns:metrics -s 10.244.2.2 -j KUBE-MARK-MASQ
+-A KUBE-SEP-CLAGU7VMF4VCXE4X -m comment --comment kube-system/kube-dns:metrics -m tcp -p tcp -j DNAT --to-destination 10.244.2.2:9153
+-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS
+COMMIT
+EOF
+ip netns exec node2 iptables-restore --noflush --counters <<'EOF'
+*filter
+:KUBE-SERVICES - [0:0]
+:KUBE-EXTERNAL-SERVICES - [0:0]
+:KUBE-FORWARD - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-PROXY-FIREWALL - [0:0]
+:KUBE-FIREWALL - [0:0]
+-A KUBE-FIREWALL -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP
+-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP
+-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x00004000/0x00004000 -j ACCEPT
+-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+COMMIT
+*nat
+:KUBE-SERVICES - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-POSTROUTING - [0:0]
+:KUBE-MARK-MASQ - [0:0]
+:KUBE-SVC-TCOU7JCQXEZGVUNU - [0:0]
+:KUBE-SEP-Z6M7ZHWCTBNMPLD7 - [0:0]
+:KUBE-SEP-TCIZBYBD3WWXNWF5 - [0:0]
+:KUBE-SVC-ERIFXISQEP7F7OF4 - [0:0]
+:KUBE-SEP-BWHGELGX6BITPZVO - [0:0]
+:KUBE-SEP-H7FN6LU3RSH6CC2T - [0:0]
+:KUBE-SVC-JD5MR3NA4I4DYORP - [0:0]
+:KUBE-SEP-HK254EL4IH3TTFBT - [0:0]
+:KUBE-SEP-CLAGU7VMF4VCXE4X - [0:0]
+-A KUBE-POSTROUTING -m mark ! --mark 0x00004000/0x00004000 -j RETURN
+-A KUBE-POSTROUTING -j MARK --xor-mark 0x00004000
+-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully
+-A KUBE-MARK-MASQ -j MARK --or-mark 0x00004000
+-A KUBE-SERVICES -m comment --comment "kube-system/kube-dns:dns cluster IP" -m udp -p udp -d 10.96.0.10 --dport 53 -j KUBE-SVC-TCOU7JCQXEZGVUNU
+-A KUBE-SVC-TCOU7JCQXEZGVUNU -m comment --comment "kube-system/kube-dns:dns cluster IP" -m udp -p udp -d 10.96.0.10 --dport 53 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
+-A KUBE-SVC-TCOU7JCQXEZGVUNU -m comment --comment "kube-system/kube-dns:dns -> 10.244.1.2:53" -m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-Z6M7ZHWCTBNMPLD7
+-A KUBE-SVC-TCOU7JCQXEZGVUNU -m comment --comment "kube-system/kube-dns:dns -> 10.244.2.2:53" -j KUBE-SEP-TCIZBYBD3WWXNWF5
+-A KUBE-SEP-Z6M7ZHWCTBNMPLD7 -m comment --comment kube-system/kube-dns:dns -s 10.244.1.2 -j KUBE-MARK-MASQ
+-A KUBE-SEP-Z6M7ZHWCTBNMPLD7 -m comment --comment kube-system/kube-dns:dns -m udp -p udp -j DNAT --to-destination 10.244.1.2:53
+-A KUBE-SEP-TCIZBYBD3WWXNWF5 -m comment --comment kube-system/kube-dns:dns -s 10.244.2.2 -j KUBE-MARK-MASQ
+-A KUBE-SEP-TCIZBYBD3WWXNWF5 -m comment --comment kube-system/kube-dns:dns -m udp -p udp -j DNAT --to-destination 10.244.2.2:53
+-A KUBE-SERVICES -m comment --comment "kube-system/kube-dns:dns-tcp cluster IP" -m tcp -p tcp -d 10.96.0.10 --dport 53 -j KUBE-SVC-ERIFXISQEP7F7OF4
+-A KUBE-SVC-ERIFXISQEP7F7OF4 -m comment --comment "kube-system/kube-dns:dns-tcp cluster IP" -m tcp -p tcp -d 10.96.0.10 --dport 53 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
+-A KUBE-SVC-ERIFXISQEP7F7OF4 -m comment --comment "kube-system/kube-dns:dns-tcp -> 10.244.1.2:53" -m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-BWHGELGX6BITPZVO
+-A KUBE-SVC-ERIFXISQEP7F7OF4 -m comment --comment "kube-system/kube-dns:dns-tcp -> 10.244.2.2:53" -j KUBE-SEP-H7FN6LU3RSH6CC2T
+-A KUBE-SEP-BWHGELGX6BITPZVO -m comment --comment kube-system/kube-dns:dns-tcp -s 10.244.1.2 -j KUBE-MARK-MASQ
+-A KUBE-SEP-BWHGELGX6BITPZVO -m comment --comment kube-system/kube-dns:dns-tcp -m tcp -p tcp -j DNAT --to-destination 10.244.1.2:53
+-A KUBE-SEP-H7FN6LU3RSH6CC2T -m comment --comment kube-system/kube-dns:dns-tcp -s 10.244.2.2 -j KUBE-MARK-MASQ
+-A KUBE-SEP-H7FN6LU3RSH6CC2T -m comment --comment kube-system/kube-dns:dns-tcp -m tcp -p tcp -j DNAT --to-destination 10.244.2.2:53
+-A KUBE-SERVICES -m comment --comment "kube-system/kube-dns:metrics cluster IP" -m tcp -p tcp -d 10.96.0.10 --dport 9153 -j KUBE-SVC-JD5MR3NA4I4DYORP
+-A KUBE-SVC-JD5MR3NA4I4DYORP -m comment --comment "kube-system/kube-dns:metrics cluster IP" -m tcp -p tcp -d 10.96.0.10 --dport 9153 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
+-A KUBE-SVC-JD5MR3NA4I4DYORP -m comment --comment "kube-system/kube-dns:metrics -> 10.244.1.2:9153" -m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-HK254EL4IH3TTFBT
+-A KUBE-SVC-JD5MR3NA4I4DYORP -m comment --comment "kube-system/kube-dns:metrics -> 10.244.2.2:9153" -j KUBE-SEP-CLAGU7VMF4VCXE4X
+-A KUBE-SEP-HK254EL4IH3TTFBT -m comment --comment kube-system/kube-dns:metrics -s 10.244.1.2 -j KUBE-MARK-MASQ
+-A KUBE-SEP-HK254EL4IH3TTFBT -m comment --comment kube-system/kube-dns:metrics -m tcp -p tcp -j DNAT --to-destination 10.244.1.2:9153
+-A KUBE-SEP-CLAGU7VMF4VCXE4X -m comment --comment kube-system/kube-dns:metrics -s 10.244.2.2 -j KUBE-MARK-MASQ
+-A KUBE-SEP-CLAGU7VMF4VCXE4X -m comment --comment kube-system/kube-dns:metrics -m tcp -p tcp -j DNAT --to-destination 10.244.2.2:9153
+-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS
+COMMIT
+EOF
+
+# 16. Start kube-proxy on every node
+#    From here on kube-proxy keeps the rules in step with the API: on every change it recomputes the
+#    whole ruleset and writes it with one iptables-restore (deleting the chains of Services and
+#    endpoints that went away). It also answers on :10256/healthz and, for LoadBalancer Services with
+#    externalTrafficPolicy Local, on their healthCheckNodePort: 200 while the node has a ready local
+#    endpoint, 503 otherwise. Here kube-proxy is knetlab's own TypeScript daemon; the rules it writes
+#    are kube-proxy's.
+ip netns exec node1 node <knetlab>/dist/agent.js kube-proxy --config /run/knetlab/labs/dns-headless/cluster/kube-proxy-node1.json
+ip netns exec node2 node <knetlab>/dist/agent.js kube-proxy --config /run/knetlab/labs/dns-headless/cluster/kube-proxy-node2.json
+
+# 17. Cluster DNS: the upstream resolver outside the cluster
+#    CoreDNS forwards every name outside cluster.local to the node's resolver (kubeadm's Corefile:
+#    forward . /etc/resolv.conf). Here that resolver is dnsmasq in the namespace "upstream" on the
+#    underlay (192.168.56.53), answering the lab's external names and NXDOMAIN for anything else, so
+#    no query leaves the lab.
+mkdir -p -m 0700 /run/knetlab/labs/dns-headless/cluster
+ip netns exec upstream dnsmasq --conf-file=/dev/null --no-resolv --no-hosts --no-poll --listen-address=192.168.56.53 --bind-interfaces '--local=/#/' --local-ttl=60 --pid-file=/run/knetlab/labs/dns-headless/cluster/upstream-dnsmasq.pid
+
+# 18. The kubelet writes every pod's resolv.conf
+#    dnsPolicy ClusterFirst (the default): nameserver 10.96.0.10 (the kube-dns Service), the search
+#    path <namespace>.svc.cluster.local svc.cluster.local cluster.local, options ndots:5. The CoreDNS
+#    pods themselves have dnsPolicy Default, as kubeadm deploys them: the node's resolver. Nodes and
+#    machines outside the cluster use the upstream resolver. ip netns exec bind-mounts
+#    /etc/netns/<namespace>/resolv.conf over /etc/resolv.conf, so every command run in the namespace
+#    (dig, curl, nslookup) reads it.
+mkdir -p -m 0755 /etc/netns/node1 /etc/netns/coredns-5855c5f55-tmxk6 /etc/netns/web-0 /etc/netns/client /etc/netns/node2 /etc/netns/coredns-5855c5f55-5rhzq /etc/netns/web-1 /etc/netns/web-2 /etc/netns/upstream
+tee /etc/netns/node1/resolv.conf >/dev/null <<'EOF'
+nameserver 192.168.56.53
+EOF
+tee /etc/netns/coredns-5855c5f55-tmxk6/resolv.conf >/dev/null <<'EOF'
+nameserver 192.168.56.53
+EOF
+tee /etc/netns/web-0/resolv.conf >/dev/null <<'EOF'
+search default.svc.cluster.local svc.cluster.local cluster.local
+nameserver 10.96.0.10
+options ndots:5
+EOF
+tee /etc/netns/client/resolv.conf >/dev/null <<'EOF'
+search default.svc.cluster.local svc.cluster.local cluster.local
+nameserver 10.96.0.10
+options ndots:5
+EOF
+tee /etc/netns/node2/resolv.conf >/dev/null <<'EOF'
+nameserver 192.168.56.53
+EOF
+tee /etc/netns/coredns-5855c5f55-5rhzq/resolv.conf >/dev/null <<'EOF'
+nameserver 192.168.56.53
+EOF
+tee /etc/netns/web-1/resolv.conf >/dev/null <<'EOF'
+search default.svc.cluster.local svc.cluster.local cluster.local
+nameserver 10.96.0.10
+options ndots:5
+EOF
+tee /etc/netns/web-2/resolv.conf >/dev/null <<'EOF'
+search default.svc.cluster.local svc.cluster.local cluster.local
+nameserver 10.96.0.10
+options ndots:5
+EOF
+tee /etc/netns/upstream/resolv.conf >/dev/null <<'EOF'
+nameserver 192.168.56.53
+EOF
+
+# 19. Start CoreDNS in its pods
+#    Each kube-system/coredns pod runs the cluster DNS server on UDP and TCP 53, answering as
+#    CoreDNS's kubernetes plugin does with kubeadm's Corefile (kubernetes cluster.local in-addr.arpa
+#    ip6.arpa, pods insecure, fallthrough for unknown reverse names, ttl 30) from the API contents it
+#    watches, and forwarding everything else to 192.168.56.53. Clients reach it through the kube-dns
+#    Service, 10.96.0.10:53, which kube-proxy DNATs to the pods. Here the server is knetlab's own
+#    TypeScript daemon; its answers are CoreDNS's.
+tee /run/knetlab/labs/dns-headless/cluster/coredns-coredns-5855c5f55-tmxk6.json >/dev/null <<'EOF'
+{
+  "stateFile": "/run/knetlab/labs/dns-headless/cluster/state.json",
+  "domain": "cluster.local",
+  "ttl": 30,
+  "port": 53,
+  "upstream": "192.168.56.53",
+  "pidfile": "/run/knetlab/labs/dns-headless/cluster/coredns-coredns-5855c5f55-tmxk6.pid",
+  "log": "/run/knetlab/labs/dns-headless/cluster/coredns-coredns-5855c5f55-tmxk6.log"
+}
+EOF
+tee /run/knetlab/labs/dns-headless/cluster/coredns-coredns-5855c5f55-5rhzq.json >/dev/null <<'EOF'
+{
+  "stateFile": "/run/knetlab/labs/dns-headless/cluster/state.json",
+  "domain": "cluster.local",
+  "ttl": 30,
+  "port": 53,
+  "upstream": "192.168.56.53",
+  "pidfile": "/run/knetlab/labs/dns-headless/cluster/coredns-coredns-5855c5f55-5rhzq.pid",
+  "log": "/run/knetlab/labs/dns-headless/cluster/coredns-coredns-5855c5f55-5rhzq.log"
+}
+EOF
+ip netns exec coredns-5855c5f55-tmxk6 node <knetlab>/dist/agent.js coredns --config /run/knetlab/labs/dns-headless/cluster/coredns-coredns-5855c5f55-tmxk6.json
+ip netns exec coredns-5855c5f55-5rhzq node <knetlab>/dist/agent.js coredns --config /run/knetlab/labs/dns-headless/cluster/coredns-coredns-5855c5f55-5rhzq.json
+
+# 20. Start the readiness prober
+#    Each kubelet probes its pods' readinessProbe from the node: an HTTP GET (a status from 200 to
+#    399 passes) or a TCP connect, every periodSeconds. A pod is not ready until a probe passes, and
+#    failureThreshold failures in a row make it not ready again. Only ready pods are endpoints; when
+#    one flips, the endpoints controller rewrites the Service's EndpointSlice and every kube-proxy
+#    re-syncs. knetlab runs all nodes' probers in one daemon, started here on the first node; each
+#    probe still runs inside the pod's own node. It runs even when no pod has a probe yet, so that
+#    pods added later by `knetlab apply` are probed.
+tee /run/knetlab/labs/dns-headless/cluster/controlplane.json >/dev/null <<'EOF'
+{
+  "instanceDir": "/run/knetlab/labs/dns-headless",
+  "stateFile": "/run/knetlab/labs/dns-headless/cluster/state.json",
+  "pidfile": "/run/knetlab/labs/dns-headless/cluster/controlplane.pid",
+  "log": "/run/knetlab/labs/dns-headless/cluster/controlplane.log"
+}
+EOF
+ip netns exec node1 node <knetlab>/dist/agent.js controlplane --config /run/knetlab/labs/dns-headless/cluster/controlplane.json
+
+# 21. Look around
+#    Read-only commands that show what the steps above built.
+# The seed's §7.2 output: one Address per ready pod behind the headless Service, each under the Service's name.
+ip netns exec client nslookup nginx-headless.default
+# One SRV record per ready pod for the named port web, each targeting the pod's own name (web-N.nginx.default.svc.cluster.local.), weight 100/3 each, with the pods' A records in the additional section.
+ip netns exec client dig _web._tcp.nginx.default.svc.cluster.local SRV
+# kube-proxy writes no rule for a headless Service: clients connect to the pods' addresses directly. Only kube-dns is there.
+ip netns exec node1 iptables -t nat -S KUBE-SERVICES
+
+# 22. Verify with real packets
+#    Each check as the command knetlab runs for it. A command marked "must fail" proves that a path
+#    does not exist.
+# the seed's headless Service answers one A record per ready pod (no ClusterIP)
+ip netns exec client dig +search +showsearch +nocookie +time=1 +tries=1 +noall +comments +answer +authority -t A nginx-headless.default
+# a pod's own name under its governing Service (hostname web-0, subdomain nginx)
+ip netns exec client dig +search +showsearch +nocookie +time=1 +tries=1 +noall +comments +answer +authority -t A web-0.nginx
+# the same pod under a Service its subdomain does not name has no hostname record
+ip netns exec client dig +search +showsearch +nocookie +time=1 +tries=1 +noall +comments +answer +authority -t A web-0.nginx-headless.default.svc.cluster.local.
+# there it is named by its dashed address instead
+ip netns exec client dig +search +showsearch +nocookie +time=1 +tries=1 +noall +comments +answer +authority -t A 10-244-1-3.nginx-headless.default.svc.cluster.local.
+# one SRV record per ready pod for the named port, each targeting the pod's name
+ip netns exec client dig +search +showsearch +nocookie +time=1 +tries=1 +noall +comments +answer +authority -t SRV _web._tcp.nginx.default.svc.cluster.local.
+# the pod's address has a PTR record per Service it is an endpoint of (seed 004 §7.3)
+ip netns exec client dig +search +showsearch +nocookie +time=1 +tries=1 +noall +comments +answer +authority -x 10.244.2.3
+# curl through the pod's name reaches that pod directly
+ip netns exec client curl -sS --max-time 2 -w '\nstatus=%{http_code}\n' http://web-2.nginx/
+# web-1 starts failing its readiness probe (its /healthz answers 503)
+ip netns exec web-1 touch /run/knetlab/labs/dns-headless/unready/web-1
+# within a probe period web-1 has left the headless answer
+ip netns exec client dig +search +showsearch +nocookie +time=1 +tries=1 +noall +comments +answer +authority -t A nginx.default.svc.cluster.local.
+# and its SRV record is gone
+ip netns exec client dig +search +showsearch +nocookie +time=1 +tries=1 +noall +comments +answer +authority -t SRV _web._tcp.nginx.default.svc.cluster.local.
+# its own name is NXDOMAIN while it is not ready
+ip netns exec client dig +search +showsearch +nocookie +time=1 +tries=1 +noall +comments +answer +authority -t A web-1.nginx.default.svc.cluster.local.
+# a headless Service with no ready endpoint is NXDOMAIN (not an empty answer)
+ip netns exec client dig +search +showsearch +nocookie +time=1 +tries=1 +noall +comments +answer +authority -t A web-1-only.default.svc.cluster.local.
+# publishNotReadyAddresses keeps the not-ready pod in nginx-all's answer
+ip netns exec client dig +search +showsearch +nocookie +time=1 +tries=1 +noall +comments +answer +authority -t A nginx-all.default.svc.cluster.local.
+# web-1 passes its probe again
+ip netns exec web-1 rm /run/knetlab/labs/dns-headless/unready/web-1
+# web-1 is back in the answer
+ip netns exec client dig +search +showsearch +nocookie +time=1 +tries=1 +noall +comments +answer +authority -t A nginx.default.svc.cluster.local.
+# and has its name again
+ip netns exec client dig +search +showsearch +nocookie +time=1 +tries=1 +noall +comments +answer +authority -t A web-1.nginx.default.svc.cluster.local.
+
+# Clean up (what "knetlab down" does, by the recorded PIDs and namespaces):
+# pkill -F /run/knetlab/labs/dns-headless/web-0.nginx.pid
+# pkill -F /run/knetlab/labs/dns-headless/client.nginx.pid
+# pkill -F /run/knetlab/labs/dns-headless/web-1.nginx.pid
+# pkill -F /run/knetlab/labs/dns-headless/web-2.nginx.pid
+# ip netns del switch
+# ip netns del node1
+# ip netns del coredns-5855c5f55-tmxk6
+# ip netns del web-0
+# ip netns del client
+# ip netns del node2
+# ip netns del coredns-5855c5f55-5rhzq
+# ip netns del web-1
+# ip netns del web-2
+# ip netns del upstream
