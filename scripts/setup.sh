@@ -14,7 +14,7 @@ PACKAGES=(
   iproute2 iptables ipset ipvsadm nftables conntrack procps kmod
   nginx-light libnginx-mod-stream curl iputils-ping netcat-openbsd socat tcpdump dnsutils dnsmasq-base iperf3
   bird2 containernetworking-plugins iputils-arping
-  sudo ca-certificates
+  openssl sudo ca-certificates
 )
 
 missing=()
