@@ -188,8 +188,15 @@ const otherCommand: { [K in OtherStep['kind']]: (s: Extract<OtherStep, { kind: K
   'netns.etc': (s) => ({
     command: { file: 'tee', args: [`${NETNS_ETC}/${s.netns}/${s.file}`], input: s.content, discardOutput: true },
     label: `write ${NETNS_ETC}/${s.netns}/${s.file}`,
-    // The folder is named after our own namespace: removing it removes only what we wrote.
-    claim: { kind: 'cleanup', command: { file: 'rm', args: ['-rf', '--one-file-system', `${NETNS_ETC}/${s.netns}`] } },
+    // The folder is named after our own namespace: removing it removes only what we wrote. Then
+    // /etc/netns itself goes if that leaves it empty (mkdir -p made it; iproute2 does not need it).
+    claim: {
+      kind: 'cleanup',
+      command: {
+        file: 'sh',
+        args: ['-c', `rm -rf --one-file-system -- "$1" && { rmdir ${NETNS_ETC} 2>/dev/null || true; }`, 'sh', `${NETNS_ETC}/${s.netns}`],
+      },
+    },
   }),
   'process.start': (s) => ({
     command: inNetns(s.netns, s.argv),

@@ -1,7 +1,7 @@
 // Helpers for integration tests: they run the real CLI as root against real namespaces, each
 // test file with its own state folder, prefix and cleanliness check.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const isRoot = process.getuid?.() === 0;
@@ -42,6 +42,8 @@ export function rootSnapshot(): Record<string, string> {
       .filter((l) => !l.startsWith('#'))
       .join('\n'),
     'nft list ruleset': sh('nft', ['list', 'ruleset']),
+    // Files `ip netns exec` bind-mounts (a pod's resolv.conf): what a lab writes there goes on down.
+    '/etc/netns': existsSync('/etc/netns') ? readdirSync('/etc/netns').join('\n') : '(absent)',
   };
 }
 
