@@ -1373,16 +1373,17 @@ tee /run/knetlab/labs/dns-headless/cluster/events.jsonl >/dev/null <<'EOF'
 {"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/coredns-5855c5f55-5rhzq","type":"Normal","reason":"Scheduled","message":"Successfully assigned kube-system/coredns-5855c5f55-5rhzq to node2"}
 EOF
 
-# 14. kube-proxy: set its sysctls and hook its chains into the built-in ones
-#    kube-proxy sets the sysctls its configuration asks for in the node's network namespace:
+# 14. kube-proxy: hook its chains into the built-in ones and set its sysctls
+#    kube-proxy (iptables mode) starts by ensuring the jumps from the built-in chains to its own: nat
+#    PREROUTING and OUTPUT → KUBE-SERVICES, POSTROUTING → KUBE-POSTROUTING, and the filter jumps
+#    (INPUT, FORWARD, OUTPUT), plus the KUBE-PROXY-CANARY chains it watches to notice a flush. Only
+#    what is missing is added, so a restart neither flushes its chains nor stacks duplicate jumps.
+#    Then kube-proxy sets the sysctls its configuration asks for in the node's network namespace:
 #    net.ipv4.conf.all.route_localnet=1 when NodePorts answer on 127.0.0.1
 #    (iptables.localhostNodePorts, on by default; without it the kernel drops packets to 127.0.0.0/8
 #    that are routed anywhere but lo), and the conntrack timeouts (conntrack.tcpEstablishedTimeout is
-#    24h unless set, tcpCloseWaitTimeout 1h). kube-proxy (iptables mode) starts by ensuring the jumps
-#    from the built-in chains to its own: nat PREROUTING and OUTPUT → KUBE-SERVICES, POSTROUTING →
-#    KUBE-POSTROUTING, and the filter jumps (INPUT, FORWARD, OUTPUT), plus the KUBE-PROXY-CANARY
-#    chains it watches to notice a flush. Only what is missing is added, so a restart neither flushes
-#    its chains nor stacks duplicate jumps. Each node's kube-proxy also gets its configuration file.
+#    24h unless set, tcpCloseWaitTimeout 1h). Each node's kube-proxy also gets its configuration
+#    file.
 tee /run/knetlab/labs/dns-headless/cluster/kube-proxy-node1.json >/dev/null <<'EOF'
 {
   "node": "node1",
@@ -1393,7 +1394,6 @@ tee /run/knetlab/labs/dns-headless/cluster/kube-proxy-node1.json >/dev/null <<'E
   "log": "/run/knetlab/labs/dns-headless/cluster/kube-proxy-node1.log"
 }
 EOF
-ip netns exec node1 sysctl -q -w net.ipv4.conf.all.route_localnet=1 net.netfilter.nf_conntrack_tcp_timeout_established=86400 net.netfilter.nf_conntrack_tcp_timeout_close_wait=3600
 ip netns exec node1 iptables-restore --noflush <<'EOF'
 *mangle
 :KUBE-PROXY-CANARY - [0:0]
@@ -1427,6 +1427,7 @@ COMMIT
 -I OUTPUT 1 -j KUBE-FIREWALL
 COMMIT
 EOF
+ip netns exec node1 sysctl -q -w net.ipv4.conf.all.route_localnet=1 net.netfilter.nf_conntrack_tcp_timeout_established=86400 net.netfilter.nf_conntrack_tcp_timeout_close_wait=3600
 tee /run/knetlab/labs/dns-headless/cluster/kube-proxy-node2.json >/dev/null <<'EOF'
 {
   "node": "node2",
@@ -1437,7 +1438,6 @@ tee /run/knetlab/labs/dns-headless/cluster/kube-proxy-node2.json >/dev/null <<'E
   "log": "/run/knetlab/labs/dns-headless/cluster/kube-proxy-node2.log"
 }
 EOF
-ip netns exec node2 sysctl -q -w net.ipv4.conf.all.route_localnet=1 net.netfilter.nf_conntrack_tcp_timeout_established=86400 net.netfilter.nf_conntrack_tcp_timeout_close_wait=3600
 ip netns exec node2 iptables-restore --noflush <<'EOF'
 *mangle
 :KUBE-PROXY-CANARY - [0:0]
@@ -1471,6 +1471,7 @@ COMMIT
 -I OUTPUT 1 -j KUBE-FIREWALL
 COMMIT
 EOF
+ip netns exec node2 sysctl -q -w net.ipv4.conf.all.route_localnet=1 net.netfilter.nf_conntrack_tcp_timeout_established=86400 net.netfilter.nf_conntrack_tcp_timeout_close_wait=3600
 
 # 15. kube-proxy: the first sync on every node
 #    Then kube-proxy writes every Service at once with one iptables-restore --noflush --counters:

@@ -35,14 +35,15 @@ export const kubeProxy: Component = {
       ) + '\n';
     return [
       {
-        title: 'kube-proxy: set its sysctls and hook its chains into the built-in ones',
-        why: `kube-proxy sets the sysctls its configuration asks for in the node's network namespace: net.ipv4.conf.all.route_localnet=1 when NodePorts answer on 127.0.0.1 (iptables.localhostNodePorts, on by default; without it the kernel drops packets to 127.0.0.0/8 that are routed anywhere but lo), and the conntrack timeouts (conntrack.tcpEstablishedTimeout is 24h unless set, tcpCloseWaitTimeout 1h). ${proxier.explain.setup} Each node's kube-proxy also gets its configuration file.`,
+        title: 'kube-proxy: hook its chains into the built-in ones and set its sysctls',
+        why: `${proxier.explain.setup} Then kube-proxy sets the sysctls its configuration asks for in the node's network namespace: net.ipv4.conf.all.route_localnet=1 when NodePorts answer on 127.0.0.1 (iptables.localhostNodePorts, on by default; without it the kernel drops packets to 127.0.0.0/8 that are routed anywhere but lo), and the conntrack timeouts (conntrack.tcpEstablishedTimeout is 24h unless set, tcpCloseWaitTimeout 1h). Each node's kube-proxy also gets its configuration file.`,
         steps: c.nodes.flatMap((n): Step[] => [
           { kind: 'file.write', path: file(n.name) + '.json', content: agentConfig(n.name) },
-          ...(sysctls(n).length ? [{ kind: 'sysctl.set', netns: ns(n.name), values: sysctls(n) } satisfies Step] : []),
           ...proxier
             .setup(null)
             .map((cmd): Step => ({ kind: 'exec', netns: ns(n.name), command: cmd, label: `ensure kube-proxy's jump rules in ${ns(n.name)}` })),
+          // After the jumps: their conntrack matches load nf_conntrack, whose sysctls these are.
+          ...(sysctls(n).length ? [{ kind: 'sysctl.set', netns: ns(n.name), values: sysctls(n) } satisfies Step] : []),
         ]),
       },
       {
