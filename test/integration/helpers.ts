@@ -42,9 +42,12 @@ export function rootSnapshot(): Record<string, string> {
       .filter((l) => !l.startsWith('#'))
       .join('\n'),
     'nft list ruleset': sh('nft', ['list', 'ruleset']),
-    // Files `ip netns exec` bind-mounts (a pod's resolv.conf): what a lab writes there goes on down.
-    '/etc/netns': existsSync('/etc/netns') ? readdirSync('/etc/netns').join('\n') : '(absent)',
   };
+}
+
+/** Folders of /etc/netns (files `ip netns exec` bind-mounts, e.g. a pod's resolv.conf) for namespaces with this prefix. */
+export function netnsEtcWithPrefix(prefix: string): string[] {
+  return existsSync('/etc/netns') ? readdirSync('/etc/netns').filter((n) => n.startsWith(prefix)) : [];
 }
 
 export function netnsWithPrefix(prefix: string): string[] {

@@ -5,7 +5,7 @@ import t from 'tap';
 import { basename, dirname } from 'node:path';
 import { shippedLabs } from '../../src/run/labs.js';
 import { loadLabFile } from '../../src/plan/load.js';
-import { cli, isRoot, netnsWithPrefix, processesUnder, rootSnapshot, stateDir } from './helpers.js';
+import { cli, isRoot, netnsEtcWithPrefix, netnsWithPrefix, processesUnder, rootSnapshot, stateDir } from './helpers.js';
 
 if (!isRoot) {
   t.skip('integration tests need root (run: sudo npm test)');
@@ -27,6 +27,7 @@ if (!isRoot) {
       t.equal(lines.at(-1), `${checks - skips.length} passed, 0 failed${skips.length ? `, ${skips.length} skipped` : ''}`);
       t.equal(lines.filter((l) => l.startsWith('ok   ')).length + skips.length, checks, 'one line per check');
       t.same(netnsWithPrefix('itl-'), [], 'no namespaces left');
+      t.same(netnsEtcWithPrefix('itl-'), [], 'no /etc/netns files left');
       t.same(processesUnder(state), [], 'no processes left');
     });
   }
