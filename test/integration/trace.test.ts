@@ -7,29 +7,11 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TraceReport } from '../../src/run/trace.js';
 import { cli, cliAsync, isRoot, netnsWithPrefix, processesUnder, stateDir } from './helpers.js';
 
-interface Report {
-  probe: { ok: boolean; saw: string };
-  request: {
-    namespace: string;
-    fate: string;
-    out: string | null;
-    device: { kind: string; vni: number | null } | null;
-    encapsulation: { kind: string; vni: number | null; outer: string } | null;
-    arrived: { dst: string };
-  }[];
-  reply: { namespace: string; fate: string }[];
-  conntrack: { namespace: string; dnat: string | null }[];
-  kubeProxy: {
-    service: string | null;
-    endpointChain: string | null;
-    dnatTo: string | null;
-    deliveredTo: string | null;
-    answeredBy: string | null;
-    agree: boolean | null;
-  } | null;
-}
+/** What `knetlab trace --json` prints. */
+type Report = TraceReport;
 
 /** Every namespace of ours that still holds a trace table. */
 function traceTablesLeft(prefix: string): string[] {

@@ -5,6 +5,7 @@ import t from 'tap';
 import { parse } from 'yaml';
 import { describeService, getEndpoints, getPods, getServices, humanDuration, NotFoundError } from '../../src/k8s/views.js';
 import type { ClusterState, EndpointSlice, Meta, NodeInfo, Pod, Service, SliceEndpoint } from '../../src/api/objects.js';
+import { service as apiService } from './lib/kube-api.js';
 
 const NOW = new Date('2024-05-10T12:00:00Z');
 const ago = (ms: number) => new Date(NOW.getTime() - ms).toISOString();
@@ -54,25 +55,12 @@ function deploymentPod(name: string, podIP: string, nodeName: string, created: s
 }
 
 function service(name: string, fields: Partial<Service> = {}, created = ago(10 * MIN)): Service {
-  return {
+  return apiService('default', name, {
     meta: meta(name, created, { app: name }),
-    type: 'ClusterIP',
     clusterIP: '10.96.0.10',
     ports: [{ name: '', protocol: 'TCP', port: 80, targetPort: 80, nodePort: null }],
-    selector: { app: name },
-    sessionAffinity: 'None',
-    affinityTimeoutSeconds: 10800,
-    externalTrafficPolicy: 'Cluster',
-    internalTrafficPolicy: 'Cluster',
-    externalIPs: [],
-    loadBalancerIP: null,
-    loadBalancerSourceRanges: [],
-    publishNotReadyAddresses: false,
-    healthCheckNodePort: null,
-    externalName: null,
-    loadBalancerIngress: [],
     ...fields,
-  };
+  });
 }
 
 const endpoint = (address: string, nodeName: string | null, pod: string | null, ready = true): SliceEndpoint => ({
