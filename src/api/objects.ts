@@ -297,6 +297,8 @@ export const PROXY_MODES = ['iptables'] as const;
 export type ProxyMode = (typeof PROXY_MODES)[number];
 /** Modes of the real kube-proxy that knetlab does not run yet. */
 export const PLANNED_PROXY_MODES: readonly string[] = ['ipvs', 'nftables', 'userspace'];
+/** Every mode the real kube-proxy has had on Linux, by KubeProxyConfiguration.mode name (userspace until 1.26). */
+export const KUBE_PROXY_MODES = ['iptables', 'ipvs', 'nftables', 'userspace'] as const;
 
 /** How kube-proxy tells traffic from pods ("local") from the rest (KubeProxyConfiguration.detectLocalMode). */
 export const LOCAL_MODES = ['ClusterCIDR', 'NodeCIDR', 'BridgeInterface', 'InterfaceNamePrefix'] as const;

@@ -11,7 +11,7 @@ import { checkNetnsNames, instanceName, makeInstance, stateRoot, validatePrefix,
 import { RecordStore } from '../run/record.js';
 import { packageVersion } from '../exec/install.js';
 import type { CheckResult } from '../run/verify.js';
-import type { StateFile } from '../api/objects.js';
+import { KUBE_PROXY_MODES, type StateFile } from '../api/objects.js';
 
 // Each command loads what it needs when it runs: `knetlab --version` reads yargs and little else,
 // and `validate` or `steps` never load the process runner, the spinner or the tables.
@@ -87,8 +87,8 @@ interface LabRun {
   down: { ok: boolean; error?: string };
 }
 
-async function runOne(file: string, prefix: string, json: boolean): Promise<LabRun> {
-  const [{ loadLabFile }, { up, down }, { runChecks }, { spinnerProgress }, host] = await Promise.all([
+async function runOne(file: string, prefix: string, json: boolean, proxyMode: string | undefined): Promise<LabRun> {
+  const [{ loadLabFile, withProxyMode }, { up, down }, { runChecks }, { spinnerProgress }, host] = await Promise.all([
     loader(),
     import('../run/apply.js'),
     import('../run/verify.js'),
@@ -98,7 +98,7 @@ async function runOne(file: string, prefix: string, json: boolean): Promise<LabR
   const t0 = Date.now();
   let lab: Lab;
   try {
-    lab = loadLabFile(file).lab;
+    lab = withProxyMode(loadLabFile(file).lab, proxyMode);
   } catch (e) {
     const name = basename(dirname(file));
     if (!json) err(`FAIL ${name}: invalid lab\n${e instanceof KnetlabError ? e.details.join('\n') : String(e)}`);
@@ -150,6 +150,13 @@ async function applyCommand(a: { lab: string; prefix: string; filename: string[]
 const prefixOption = <T>(y: Argv<T>) =>
   y.option('prefix', { type: 'string', default: '', describe: 'Run a separate copy: namespaces are named "<prefix>-<name>"' });
 
+const proxyModeOption = <T>(y: Argv<T>) =>
+  y.option('proxy-mode', {
+    type: 'string',
+    choices: KUBE_PROXY_MODES,
+    describe: "Run kube-proxy in this mode, whatever the lab's KubeProxyConfiguration says",
+  } as const);
+
 export async function main(argv: string[]): Promise<number> {
   // Everything knetlab writes (records, configs, PID files) is for root's eyes only.
   process.umask(0o077);
@@ -166,12 +173,14 @@ export async function main(argv: string[]): Promise<number> {
       'up <lab>',
       'Create a lab: namespaces, links, addresses, routes, NAT and servers',
       (y) =>
-        prefixOption(y.positional('lab', { type: 'string', demandOption: true, describe: 'a lab name from labs/, a lab folder or a lab.yaml' })).option(
-          'timings',
-          { type: 'boolean', default: false, describe: 'print how long each phase took' },
+        proxyModeOption(
+          prefixOption(y.positional('lab', { type: 'string', demandOption: true, describe: 'a lab name from labs/, a lab folder or a lab.yaml' })).option(
+            'timings',
+            { type: 'boolean', default: false, describe: 'print how long each phase took' },
+          ),
         ),
       async (a) => {
-        const lab = await load(a.lab);
+        const lab = (await loader()).withProxyMode(await load(a.lab), a.proxyMode);
         requireRoot('up');
         const [{ up }, { spinnerProgress }, host] = await Promise.all([import('../run/apply.js'), ui(), getHost()]);
         const inst = instanceFor(lab, a.prefix);
@@ -355,16 +364,18 @@ export async function main(argv: string[]): Promise<number> {
       'run <labs..>',
       'For each lab: up, checks, down (continuing past failures)',
       (y) =>
-        prefixOption(
-          y.positional('labs', { type: 'string', array: true, demandOption: true, describe: 'labs, lab folders, or a folder of labs (e.g. labs)' }),
-        ).option('json', { type: 'boolean', default: false }),
+        proxyModeOption(
+          prefixOption(
+            y.positional('labs', { type: 'string', array: true, demandOption: true, describe: 'labs, lab folders, or a folder of labs (e.g. labs)' }),
+          ).option('json', { type: 'boolean', default: false }),
+        ),
       async (a) => {
         const { resolveLabArg } = await labs();
         const files = (a.labs as string[]).flatMap((l) => resolveLabArg(l, { many: true }));
         validatePrefix(a.prefix);
         requireRoot('run');
         const runs: LabRun[] = [];
-        for (const f of files) runs.push(await runOne(f, a.prefix, a.json));
+        for (const f of files) runs.push(await runOne(f, a.prefix, a.json, a.proxyMode));
         const passed = runs.reduce((n, r) => n + r.checks.filter((c) => c.passed).length, 0);
         const skipped = runs.reduce((n, r) => n + r.checks.filter((c) => c.skipped).length, 0);
         const failed = runs.reduce((n, r) => n + r.checks.filter((c) => !c.passed && !c.skipped).length + (r.up.ok ? 0 : 1) + (r.down.ok ? 0 : 1), 0);
@@ -377,9 +388,14 @@ export async function main(argv: string[]): Promise<number> {
       'steps <lab>',
       'Print the exact commands that build the lab, grouped by phase, with the reasons',
       (y) =>
-        prefixOption(y.positional('lab', { type: 'string', demandOption: true })).option('format', { choices: ['sh', 'md'] as const, default: 'sh' as const }),
+        proxyModeOption(
+          prefixOption(y.positional('lab', { type: 'string', demandOption: true })).option('format', {
+            choices: ['sh', 'md'] as const,
+            default: 'sh' as const,
+          }),
+        ),
       async (a) => {
-        const lab = await load(a.lab);
+        const lab = (await loader()).withProxyMode(await load(a.lab), a.proxyMode);
         const inst = instanceFor(lab, a.prefix);
         const { renderMarkdown, renderScript } = await import('../run/tutorial.js');
         out(a.format === 'md' ? renderMarkdown(lab, inst) : renderScript(lab, inst));
@@ -550,12 +566,13 @@ export async function main(argv: string[]): Promise<number> {
     .command(
       'validate <labs..>',
       'Check lab files and print every problem with its line and column',
-      (y) => y.positional('labs', { type: 'string', array: true, demandOption: true }),
+      (y) => proxyModeOption(y.positional('labs', { type: 'string', array: true, demandOption: true })),
       async (a) => {
-        const [{ resolveLabArg }, { loadLabFile }] = await Promise.all([labs(), loader()]);
+        const [{ resolveLabArg }, { loadLabFile, withProxyMode }] = await Promise.all([labs(), loader()]);
         for (const f of (a.labs as string[]).flatMap((l) => resolveLabArg(l, { many: true }))) {
           try {
             const { lab, warnings } = loadLabFile(f);
+            withProxyMode(lab, a.proxyMode);
             for (const w of warnings) err(formatDiagnostic(w));
             out(`${f}: ${lab.name} is valid (${lab.namespaces.length} namespaces, ${lab.checks.length} checks)`);
           } catch (e) {

@@ -32,6 +32,8 @@ export function readCheck(cx: Context, c: RawCheck, p: Path, namespaces: Map<str
   // A number must be above 0 (the schema says so); "0s" and "0ms" are the same zero.
   if (c.timeout !== undefined && timeoutMs <= 0) cx.error([...p, 'timeout'], 'timeout must be above 0', 'e.g. timeout: 5s');
   if (c.wait !== undefined && waitMs <= 0) cx.error([...p, 'wait'], 'wait must be above 0', 'leave wait out for no wait, or e.g. wait: 500ms');
+  if (c.proxyModes && !cluster)
+    cx.error([...p, 'proxyModes'], 'proxyModes applies to labs whose cluster runs kube-proxy', 'leave it out: this lab has no kube-proxy', 'key');
   return {
     name: c.name ?? defaultCheckName(c.from, probe, expect),
     from: c.from,
@@ -39,6 +41,7 @@ export function readCheck(cx: Context, c: RawCheck, p: Path, namespaces: Map<str
     expect,
     timeoutMs,
     waitMs,
+    proxyModes: c.proxyModes ?? null,
     line: positionOf(cx.src, p).line,
   };
 }
@@ -446,6 +449,7 @@ const PLACEHOLDER_CHECK: Check = {
   expect: {} as Expectation,
   timeoutMs: DEFAULT_TIMEOUT_MS,
   waitMs: 0,
+  proxyModes: null,
   line: 0,
 };
 

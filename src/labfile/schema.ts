@@ -7,6 +7,7 @@
 // underlay and a CNI, expanded into namespaces the way that CNI wires them), or both.
 
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { KUBE_PROXY_MODES } from '../api/objects.js';
 
 // Names. Kernel and shell safety are enforced here: no metacharacters anywhere, and the 15-byte
 // IFNAMSIZ-1 limit for interface names.
@@ -383,6 +384,13 @@ export const Check = Type.Object(
       }),
     ),
     timeout: Type.Optional(Duration),
+    proxyModes: Type.Optional(
+      Type.Array(Type.Union(KUBE_PROXY_MODES.map((m) => Type.Literal(m))), {
+        minItems: 1,
+        description:
+          "The kube-proxy modes this check's expectation holds in (where the modes truly differ, e.g. a ClusterIP answers ping in ipvs mode only); in any other mode the check is skipped and says why.",
+      }),
+    ),
   },
   {
     additionalProperties: false,

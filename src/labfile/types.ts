@@ -325,6 +325,8 @@ export interface Check {
   timeoutMs: number;
   /** Pause before the check (after an affinity timeout, a probe period…). */
   waitMs: number;
+  /** The kube-proxy modes the expectation holds in; null: all of them. */
+  proxyModes: readonly string[] | null;
   /** Source line of the check, for messages. */
   line: number;
 }

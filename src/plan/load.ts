@@ -4,6 +4,9 @@
 
 import { addKubernetes } from '../k8s/lab.js';
 import { readLabFile, type LoadResult } from '../labfile/validate.js';
+import { InputError } from '../labfile/diagnostics.js';
+import type { Lab } from '../labfile/types.js';
+import { PROXY_MODES, type ProxyMode } from '../api/objects.js';
 
 export type { LoadResult };
 
@@ -13,4 +16,18 @@ export type { LoadResult };
  */
 export function loadLabFile(file: string, text?: string, now = new Date().toISOString()): LoadResult {
   return readLabFile(file, text, (c, sources) => addKubernetes(c, sources, now));
+}
+
+/**
+ * The lab as `--proxy-mode MODE` runs it: every node's kube-proxy in that mode, the rest of its
+ * KubeProxyConfiguration as the lab wrote it (kube-proxy restarted with another --proxy-mode).
+ */
+export function withProxyMode(lab: Lab, mode: string | undefined): Lab {
+  if (mode === undefined) return lab;
+  const k = lab.cluster?.kubernetes;
+  if (!k) throw new InputError(`lab ${lab.name} runs no kube-proxy, so --proxy-mode does not apply to it`, ['  hint: leave --proxy-mode out for this lab']);
+  if (!(PROXY_MODES as readonly string[]).includes(mode))
+    throw new InputError(`kube-proxy ${mode} mode is not available in knetlab yet`, [`  hint: the modes knetlab runs are ${PROXY_MODES.join(', ')}`]);
+  k.kubeProxy = { ...k.kubeProxy, mode: mode as ProxyMode };
+  return lab;
 }

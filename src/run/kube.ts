@@ -94,8 +94,12 @@ export async function applyFiles(lab: Lab, inst: Instance, files: string[], mode
   if (all.diagnostics.some((d) => d.severity === 'error')) throw new LabFileError(all.diagnostics);
   // kube-proxy's configuration: a new one is taken at the next sync, as a restarted kube-proxy
   // would take it; deleting it brings back the defaults. Its mode stays what it was at up.
-  const kubeProxy = kubeProxyConfiguration(all.objects, []);
+  // The mode is kube-proxy's command line as much as its file: a mode chosen with --proxy-mode
+  // outlives an apply that leaves the document's mode as it was.
+  const declared = kubeProxyConfiguration(all.objects, []);
   const running = current.kubeProxy.mode;
+  const before = kubeProxyConfiguration(readManifests([{ file: objectsPath(inst.dir), text: objectsYaml(stored) }]).objects, []).mode;
+  const kubeProxy = declared.mode === before ? { ...declared, mode: running } : declared;
   if (kubeProxy.mode !== running) {
     const hint = `then "knetlab down ${inst.name}" and "knetlab up ${lab.name}${inst.prefix ? ` --prefix ${inst.prefix}` : ''}"`;
     throw new InputError(`kube-proxy runs in ${running} mode on ${inst.name}; its mode cannot change on a running lab`, [

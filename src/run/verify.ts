@@ -74,6 +74,8 @@ export function checkCommand(lab: Lab, inst: Instance, check: Check): Command {
 }
 
 export async function runCheck(lab: Lab, inst: Instance, host: Host, check: Check, opts: CheckOptions = {}): Promise<CheckResult> {
+  const otherMode = proxyModeSkip(lab, inst, host, check);
+  if (otherMode) return { check, passed: false, skipped: otherMode, saw: otherMode, attempts: 0, ms: 0, command: checkCommand(lab, inst, check), details: [] };
   if (check.probe.kind === 'capture') return runCapture(lab, inst, host, check);
   if (check.probe.kind === 'trace') return runTrace(lab, inst, host, check, opts);
   if (check.waitMs) await new Promise((res) => setTimeout(res, check.waitMs));
@@ -97,6 +99,26 @@ export async function runCheck(lab: Lab, inst: Instance, host: Host, check: Chec
   const result: CheckResult = { check, passed: verdict.ok, saw: verdict.saw, attempts, ms: Date.now() - t0, command, details: [] };
   if (!verdict.ok) result.details = await explain(lab, inst, host, result);
   return result;
+}
+
+/**
+ * A check whose expectation holds in other kube-proxy modes than the one the lab runs (the
+ * running lab's state file says which; `--proxy-mode` and `apply` can change it).
+ */
+function proxyModeSkip(lab: Lab, inst: Instance, host: Host, check: Check): string | null {
+  if (!check.proxyModes) return null;
+  let mode: string | undefined = lab.cluster?.kubernetes?.kubeProxy.mode;
+  const file = stateFilePath(inst.dir);
+  const text = host.readFile(file);
+  if (text !== null) {
+    try {
+      mode = parseState(text, file).kubeProxy.mode;
+    } catch {
+      /* a damaged state file: the lab's own configuration still says which mode it asked for */
+    }
+  }
+  if (mode === undefined || check.proxyModes.includes(mode)) return null;
+  return `skipped: this expectation holds in kube-proxy ${check.proxyModes.join(', ')} mode; here kube-proxy runs in ${mode} mode`;
 }
 
 /**

@@ -7,6 +7,7 @@ import type { KubeProxyConfig, Proxier } from './proxier.js';
 import { localDetector, localhostNodePorts, nodePortIPs } from './config.js';
 import { CANARY_CHAIN, chainsIn } from './iptables/chains.js';
 import { jumpRulesPayload } from './iptables/jumps.js';
+import { iptablesCleanup } from './iptables/cleanup.js';
 import { DEFAULT_PROXIER_CONFIG, RESTORE_COMMAND, syncProxyRules, type ProxierConfig } from './iptables/sync.js';
 
 // What the tests and bench-sync use of the mode's parts.
@@ -51,6 +52,7 @@ export const iptablesProxier: Proxier = {
   observe: [{ file: 'iptables-save', args: [] }],
   canary: (['mangle', 'nat', 'filter'] as const).map((table) => ({ file: 'iptables', args: ['-w', '-t', table, '-n', '-L', CANARY_CHAIN] })),
   setup: (now) => [{ file: 'iptables-restore', args: ['--noflush'], input: jumpRulesPayload(now?.[0] ?? '') }],
+  cleanup: (now) => iptablesCleanup(now[0] ?? ''),
   sync(node, api, now, cfg) {
     const r = syncProxyRules(node, api.services, api.slices, iptablesConfig(node, cfg), now === null ? undefined : chainsIn(now[0] ?? ''));
     return {

@@ -50,6 +50,12 @@ export interface Proxier {
   readonly canary: readonly Command[];
   /** What kube-proxy ensures once at start; `now` is null on a fresh node. */
   setup(now: KernelListing | null): Command[];
+  /**
+   * What `kube-proxy --cleanup` removes of this mode, given what the kernel holds (its `observe`
+   * listings): only what the mode owns, so that a kube-proxy started in another mode, or none,
+   * finds a clean node. Stopping the mode's own processes (listeners) is the agent's part.
+   */
+  cleanup(now: KernelListing): Command[];
   /** One sync: the writes that bring the node's kernel to the desired state. Pure. */
   sync(
     node: NodeInfo,
