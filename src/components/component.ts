@@ -3,6 +3,7 @@
 // component lives in its own folder with its rule and config text and its node agent; the
 // registry in src/plan/registry.ts lists them.
 
+import type { Pod } from '../api/objects.js';
 import type { Cluster, CniType } from '../labfile/types.js';
 import type { Instance } from '../kernel/instance.js';
 import type { Phase } from '../kernel/steps.js';
@@ -13,6 +14,8 @@ export interface Component {
   tools(c: Cluster): string[];
   /** What it programs on the nodes, in order. Pure. */
   phases(c: Cluster, inst: Instance): Phase[];
+  /** What it does for pods the API adds to a running cluster (`knetlab apply`), once they are wired. Pure. */
+  podPhases?(c: Cluster, inst: Instance, pods: Pod[]): Phase[];
 }
 
 /** A CNI: how pods are wired beyond the veths every cluster shares (labfile/cluster.ts). */

@@ -12,7 +12,7 @@ import { LabFileError, KnetlabError, InputError } from '../labfile/diagnostics.j
 import type { Cluster, Lab, Namespace, VethLink } from '../labfile/types.js';
 import type { Host } from '../exec/host.js';
 import { lowerPlan } from '../kernel/lower.js';
-import { CNIS, updateCloudLoadBalancer } from '../plan/registry.js';
+import { CNIS, NODE_COMPONENTS, updateCloudLoadBalancer } from '../plan/registry.js';
 import { expandCluster } from '../labfile/cluster.js';
 import { cloudLoadBalancerDiagnostics, clusterPod, controlPlaneConfig, kubeProxyConfiguration } from '../k8s/lab.js';
 import { computeSlices, reconcile } from '../k8s/controlplane.js';
@@ -206,7 +206,10 @@ function podPlan(lab: Lab, labOnly: Cluster, inst: Instance, pods: Pod[]) {
     .filter((n) => names.has(n.name) || n.interfaces.length);
   const links: VethLink[] = expanded.links.filter((l) => names.has(l.b.namespace));
   const delta: Lab = { ...lab, namespaces, links, cluster: null, observe: [], checks: [] };
-  return planLab(delta, inst, { existing: nodes, tag: `pods-${Date.now().toString(36)}` });
+  const plan = planLab(delta, inst, { existing: nodes, tag: `pods-${Date.now().toString(36)}` });
+  // What the node components do for new pods (the kubelet's resolv.conf with cluster DNS…).
+  for (const component of NODE_COMPONENTS) plan.phases.push(...(component.podPhases?.(labOnly, inst, pods) ?? []));
+  return plan;
 }
 
 /** Wait until every node's kube-proxy has programmed this generation (or a later one). */

@@ -14,6 +14,7 @@ import type { Phase, Step } from '../../kernel/steps.js';
 import { NETNS_ETC } from '../../kernel/lower.js';
 import { agentArgv } from '../../agent/names.js';
 import type { Component } from '../component.js';
+import type { Instance } from '../../kernel/instance.js';
 
 /** kubeadm's Corefile: `ttl 30` in the kubernetes plugin. */
 export const CLUSTER_DNS_TTL = 30;
@@ -106,8 +107,30 @@ export function dnsmasqArgv(dns: ClusterDns, pidfile: string): string[] {
   ];
 }
 
+/** The kubelet's part for some namespaces: /etc/netns/<netns>/resolv.conf, which `ip netns exec` bind-mounts. */
+function resolvConfSteps(inst: Instance, files: { name: string; content: string }[]): Step[] {
+  return [
+    { kind: 'dir.create', mode: '0755', paths: files.map((f) => `${NETNS_ETC}/${inst.netns(f.name)}`) },
+    ...files.map((f): Step => ({ kind: 'netns.etc', netns: inst.netns(f.name), file: 'resolv.conf', content: f.content })),
+  ];
+}
+
 export const coredns: Component = {
   tools: (c) => (c.dns ? ['node', 'dnsmasq'] : []),
+  // Pods added by `knetlab apply`: the kubelet writes their resolv.conf before their containers start.
+  podPhases: (c, inst, pods) =>
+    c.dns && pods.length
+      ? [
+          {
+            title: "The kubelet writes the new pods' resolv.conf",
+            why: `As at up: dnsPolicy ClusterFirst points a pod at the kube-dns Service (${c.dns.serviceIP}), with the search path of its namespace.`,
+            steps: resolvConfSteps(
+              inst,
+              pods.map((p) => ({ name: p.meta.name, content: resolvConf(podResolver(c.dns!, p)) })),
+            ),
+          },
+        ]
+      : [],
   phases: (c, inst) => {
     const dns = c.dns;
     if (!dns || !c.kubernetes) return [];
@@ -141,20 +164,11 @@ export const coredns: Component = {
       {
         title: "The kubelet writes every pod's resolv.conf",
         why: `dnsPolicy ClusterFirst (the default): nameserver ${dns.serviceIP} (the kube-dns Service), the search path <namespace>.svc.${dns.domain} svc.${dns.domain} ${dns.domain}, options ndots:5. The CoreDNS pods themselves have dnsPolicy Default, as kubeadm deploys them: the node's resolver.${custom.length ? ` ${custom.join('; ')}.` : ''} Nodes and machines outside the cluster use the upstream resolver. ip netns exec bind-mounts /etc/netns/<namespace>/resolv.conf over /etc/resolv.conf, so every command run in the namespace (dig, curl, nslookup) reads it.`,
-        steps: [
-          {
-            kind: 'dir.create',
-            mode: '0755',
-            paths: [...c.nodes.flatMap((n) => [n.name, ...n.pods.map((p) => p.name)]), ...c.clients.map((cl) => cl.name)].map(
-              (ns) => `${NETNS_ETC}/${inst.netns(ns)}`,
-            ),
-          },
-          ...c.nodes.flatMap((n) => [
-            { kind: 'netns.etc', netns: inst.netns(n.name), file: 'resolv.conf', content: node } satisfies Step,
-            ...n.pods.map((p): Step => ({ kind: 'netns.etc', netns: inst.netns(p.name), file: 'resolv.conf', content: podConf(p.name) })),
-          ]),
-          ...c.clients.map((cl): Step => ({ kind: 'netns.etc', netns: inst.netns(cl.name), file: 'resolv.conf', content: node })),
-        ],
+        steps: resolvConfSteps(inst, [
+          ...c.nodes.map((n) => ({ name: n.name, content: node })),
+          ...c.nodes.flatMap((n) => n.pods.map((p) => ({ name: p.name, content: podConf(p.name) }))),
+          ...c.clients.map((cl) => ({ name: cl.name, content: node })),
+        ]),
       },
       {
         title: 'Start CoreDNS in its pods',
