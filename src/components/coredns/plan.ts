@@ -165,8 +165,7 @@ export const coredns: Component = {
         title: "The kubelet writes every pod's resolv.conf",
         why: `dnsPolicy ClusterFirst (the default): nameserver ${dns.serviceIP} (the kube-dns Service), the search path <namespace>.svc.${dns.domain} svc.${dns.domain} ${dns.domain}, options ndots:5. The CoreDNS pods themselves have dnsPolicy Default, as kubeadm deploys them: the node's resolver.${custom.length ? ` ${custom.join('; ')}.` : ''} Nodes and machines outside the cluster use the upstream resolver. ip netns exec bind-mounts /etc/netns/<namespace>/resolv.conf over /etc/resolv.conf, so every command run in the namespace (dig, curl, nslookup) reads it.`,
         steps: resolvConfSteps(inst, [
-          ...c.nodes.map((n) => ({ name: n.name, content: node })),
-          ...c.nodes.flatMap((n) => n.pods.map((p) => ({ name: p.name, content: podConf(p.name) }))),
+          ...c.nodes.flatMap((n) => [{ name: n.name, content: node }, ...n.pods.map((p) => ({ name: p.name, content: podConf(p.name) }))]),
           ...c.clients.map((cl) => ({ name: cl.name, content: node })),
         ]),
       },
