@@ -478,7 +478,8 @@ export async function main(argv: string[]): Promise<number> {
           y
             .positional('lab', { type: 'string', demandOption: true })
             .positional('resource', { type: 'string', demandOption: true, describe: 'svc (service)' })
-            .positional('name', { type: 'string', demandOption: true }),
+            .positional('name', { type: 'string', demandOption: true })
+            .option('namespace', { alias: 'n', type: 'string', default: 'default', describe: "The Service's namespace" }),
         ),
       async (a) => {
         const lab = await load(a.lab);
@@ -487,7 +488,7 @@ export async function main(argv: string[]): Promise<number> {
         if (!['svc', 'service', 'services'].includes(a.resource as string))
           throw new InputError(`knetlab describes services only, not "${a.resource}"`, ['  hint: knetlab describe LAB svc NAME']);
         const events = readEvents(inst.dir)
-          .filter((e) => e.object === `service/${a.name}`)
+          .filter((e) => e.object === `service/${a.name}` && e.namespace === a.namespace)
           .map((e) => ({
             type: e.type === 'Warning' ? ('Warning' as const) : ('Normal' as const),
             reason: e.reason,
@@ -496,7 +497,7 @@ export async function main(argv: string[]): Promise<number> {
             message: e.message,
           }));
         try {
-          out(describeService((await apiState(inst)).state, a.name as string, 'default', events));
+          out(describeService((await apiState(inst)).state, a.name as string, a.namespace, events));
         } catch (e) {
           throw new KnetlabError((e as Error).message, 1);
         }

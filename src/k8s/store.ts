@@ -110,7 +110,10 @@ export async function updateState(file: string, change: (s: StateFile) => StateF
   }
 }
 
-export function appendEvents(instanceDir: string, events: { object: string; type: string; reason: string; message: string; source?: string }[]): void {
+export function appendEvents(
+  instanceDir: string,
+  events: { object: string; namespace?: string; type: string; reason: string; message: string; source?: string }[],
+): void {
   if (!events.length) return;
   mkdirSync(clusterDir(instanceDir), { recursive: true });
   const at = new Date().toISOString();
@@ -118,12 +121,18 @@ export function appendEvents(instanceDir: string, events: { object: string; type
   writeFileSync(eventsPath(instanceDir), lines, { flag: 'a', mode: 0o600 });
 }
 
-export function readEvents(instanceDir: string): { at: string; object: string; type: string; reason: string; message: string; source: string }[] {
+/** The events recorded so far; one without a namespace is of the default namespace. */
+export function readEvents(
+  instanceDir: string,
+): { at: string; object: string; namespace: string; type: string; reason: string; message: string; source: string }[] {
   try {
     return readFileSync(eventsPath(instanceDir), 'utf8')
       .split('\n')
       .filter(Boolean)
-      .map((l) => JSON.parse(l) as { at: string; object: string; type: string; reason: string; message: string; source: string });
+      .map((l) => ({
+        namespace: 'default',
+        ...(JSON.parse(l) as { at: string; object: string; type: string; reason: string; message: string; source: string }),
+      }));
   } catch {
     return [];
   }

@@ -450,12 +450,19 @@ t.test('MetalLB: addresses from the pool in order, loadBalancerIP honoured, <pen
   t.same(pending.events, [
     {
       object: 'service/a',
+      namespace: 'default',
       type: 'Warning',
       reason: 'AllocationFailed',
       message: 'Failed to allocate IP for "default/a": no available IPs',
       source: 'metallb-controller',
     },
   ]);
+  const other = run(objectsOf(lb('a').replace('metadata:\n', 'metadata:\n  namespace: shop\n')));
+  t.same(
+    other.events.map((e) => `${e.namespace} ${e.object} ${e.reason}`),
+    ['shop service/a AllocationFailed'],
+    "an event names its object's namespace, as involvedObject.namespace does",
+  );
 });
 
 t.test("a status written in the manifest is a cloud provider's load balancer: kept as written, and MetalLB does not allocate", async (t) => {

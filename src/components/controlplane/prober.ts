@@ -86,10 +86,11 @@ async function start(cfg: Config): Promise<{ stop(why: string): void }> {
       return { ...s, state: { ...s.state, pods, slices: computeSlices({ ...s.state, pods }) } };
     });
     log('I', `pod ${podName} is ${ready ? 'ready' : 'not ready'}; endpoints rewritten (generation ${next.generation})`);
+    const namespace = next.state.pods.find((p) => p.meta.name === podName)?.meta.namespace ?? 'default';
     appendEvents(cfg.instanceDir, [
       ready
-        ? { object: `pod/${podName}`, type: 'Normal', reason: 'Ready', message: 'Readiness probe succeeded', source: 'kubelet' }
-        : { object: `pod/${podName}`, type: 'Warning', reason: 'Unhealthy', message, source: 'kubelet' },
+        ? { object: `pod/${podName}`, namespace, type: 'Normal', reason: 'Ready', message: 'Readiness probe succeeded', source: 'kubelet' }
+        : { object: `pod/${podName}`, namespace, type: 'Warning', reason: 'Unhealthy', message, source: 'kubelet' },
     ]);
   };
 

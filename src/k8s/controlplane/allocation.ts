@@ -297,7 +297,7 @@ function allocateLoadBalancerIPs(
   const lbs = objs.filter((o) => o.resolved.type === 'LoadBalancer' && o.resolved.statusIngress === null);
   const object = (o: ServiceObject) => `service/${o.name}`;
   const failed = (o: ServiceObject, why: string) =>
-    cp.event(object(o), 'Warning', 'AllocationFailed', `Failed to allocate IP for "${keyOf(o.namespace, o.name)}": ${why}`, 'metallb-controller');
+    cp.event(object(o), o.namespace, 'Warning', 'AllocationFailed', `Failed to allocate IP for "${keyOf(o.namespace, o.name)}": ${why}`, 'metallb-controller');
   const assign = (o: ServiceObject, n: number) => {
     holder.set(n, keyOf(o.namespace, o.name));
     // MetalLB sets ipMode VIP on what it assigns: the address reaches a node unchanged.
@@ -329,7 +329,7 @@ function allocateLoadBalancerIPs(
     else if (holder.has(n)) failed(o, `["${asked}"] is already in use by ${holder.get(n)}`);
     else {
       assign(o, n);
-      cp.event(object(o), 'Normal', 'IPAllocated', `Assigned IP ["${asked}"]`, 'metallb-controller');
+      cp.event(object(o), o.namespace, 'Normal', 'IPAllocated', `Assigned IP ["${asked}"]`, 'metallb-controller');
     }
   }
   for (const o of lbs) {
@@ -340,7 +340,7 @@ function allocateLoadBalancerIPs(
       continue;
     }
     assign(o, n);
-    cp.event(object(o), 'Normal', 'IPAllocated', `Assigned IP ["${formatIPv4(n)}"]`, 'metallb-controller');
+    cp.event(object(o), o.namespace, 'Normal', 'IPAllocated', `Assigned IP ["${formatIPv4(n)}"]`, 'metallb-controller');
   }
   return out;
 }

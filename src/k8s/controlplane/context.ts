@@ -29,6 +29,8 @@ export interface ControlPlaneConfig {
 /** An event as `kubectl describe` lists it; `object` is kubectl's kind/name (service/web). */
 export interface ClusterEvent {
   object: string;
+  /** The object's namespace (the event's involvedObject.namespace). */
+  namespace: string;
   type: 'Normal' | 'Warning';
   reason: string;
   message: string;
@@ -60,7 +62,7 @@ export class ControlPlane {
     this.diagnostics.push({ file: obj.file, pos: positionIn(obj, path, 'key'), severity: 'warning', message, hint });
   }
 
-  event(object: string, type: ClusterEvent['type'], reason: string, message: string, source: string): void {
-    this.events.push({ object, type, reason, message, source });
+  event(object: string, namespace: string, type: ClusterEvent['type'], reason: string, message: string, source: string): void {
+    this.events.push({ object, namespace, type, reason, message, source });
   }
 }

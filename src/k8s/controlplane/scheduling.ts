@@ -105,13 +105,14 @@ function deployment(cp: ControlPlane, o: DeploymentObject, prevPods: Pod[], name
 
   for (const old of new Set(owned.filter((p) => p.replicaSet !== rs).map((p) => p.replicaSet!))) {
     const gone = owned.filter((p) => p.replicaSet === old);
-    cp.event(deploymentObject, 'Normal', 'ScalingReplicaSet', `Scaled down replica set ${old} from ${gone.length} to 0`, 'deployment-controller');
-    for (const p of gone) cp.event(`replicaset/${old}`, 'Normal', 'SuccessfulDelete', `Deleted pod: ${p.meta.name}`, 'replicaset-controller');
+    cp.event(deploymentObject, o.namespace, 'Normal', 'ScalingReplicaSet', `Scaled down replica set ${old} from ${gone.length} to 0`, 'deployment-controller');
+    for (const p of gone) cp.event(`replicaset/${old}`, o.namespace, 'Normal', 'SuccessfulDelete', `Deleted pod: ${p.meta.name}`, 'replicaset-controller');
   }
   if (current.length !== d.replicas) {
     const verb = current.length < d.replicas ? 'up' : 'down';
     cp.event(
       deploymentObject,
+      o.namespace,
       'Normal',
       'ScalingReplicaSet',
       `Scaled ${verb} replica set ${rs} from ${current.length} to ${d.replicas}`,
@@ -127,7 +128,7 @@ function deployment(cp: ControlPlane, o: DeploymentObject, prevPods: Pod[], name
       .sort((a, b) => Number(a.ready) - Number(b.ready) || current.indexOf(b) - current.indexOf(a))
       .slice(0, Math.max(0, current.length - d.replicas)),
   );
-  for (const p of doomed) cp.event(`replicaset/${rs}`, 'Normal', 'SuccessfulDelete', `Deleted pod: ${p.meta.name}`, 'replicaset-controller');
+  for (const p of doomed) cp.event(`replicaset/${rs}`, o.namespace, 'Normal', 'SuccessfulDelete', `Deleted pod: ${p.meta.name}`, 'replicaset-controller');
   const kept = current.filter((p) => !doomed.has(p));
   for (const p of kept) names.add(keyOf(o.namespace, p.meta.name));
 
@@ -161,7 +162,7 @@ function deployment(cp: ControlPlane, o: DeploymentObject, prevPods: Pod[], name
     if (names.has(keyOf(o.namespace, name))) continue;
     names.add(keyOf(o.namespace, name));
     requests.push(request(name, undefined));
-    cp.event(`replicaset/${rs}`, 'Normal', 'SuccessfulCreate', `Created pod: ${name}`, 'replicaset-controller');
+    cp.event(`replicaset/${rs}`, o.namespace, 'Normal', 'SuccessfulCreate', `Created pod: ${name}`, 'replicaset-controller');
     missing--;
   }
 
@@ -243,7 +244,7 @@ function schedule(cp: ControlPlane, requests: PodRequest[], prevPods: Pod[]): Po
     }
     slot.pods++;
     placed.set(r, { slot, ip: undefined });
-    cp.event(`pod/${r.name}`, 'Normal', 'Scheduled', `Successfully assigned ${r.namespace}/${r.name} to ${slot.name}`, 'default-scheduler');
+    cp.event(`pod/${r.name}`, r.namespace, 'Normal', 'Scheduled', `Successfully assigned ${r.namespace}/${r.name} to ${slot.name}`, 'default-scheduler');
   }
 
   const pods: { pod: Pod; order: number }[] = [];
