@@ -13,16 +13,51 @@ export const TRACE_TABLE = 'knetlab-trace';
 /** Before raw (-300) and conntrack (-200): every later table sees the flag already set. */
 export const TRACE_PRIORITY = -350;
 
+/** The trace table's base chains that show hooks: one per hook, before everything. */
+const TRACE_CHAINS: Record<string, { hook: string; prio: number } | undefined> = Object.fromEntries(
+  ['prerouting', 'input', 'forward', 'output', 'postrouting'].map((h) => [h, { hook: h, prio: TRACE_PRIORITY }]),
+);
+/** Its chain after source NAT (priority 100), where a request's new source port is remembered. */
+const AFTER_SNAT = 'after-snat';
+
 /** What picks the probe's packets out of everything else in the lab, in both directions. */
 export type FlowMatch = { protocol: 'tcp'; port: number } | { protocol: 'icmp'; length: number };
 
-/** The ruleset of the trace table, for `nft -f -`: the flag set on the flow's packets in both hooks where packets start. */
-export function traceRuleset(m: FlowMatch): string {
-  const matches = m.protocol === 'tcp' ? [`tcp sport ${m.port}`, `tcp dport ${m.port}`] : [`meta l4proto icmp ip length ${m.length}`];
-  const chain = (name: string, hook: string) => [
+/**
+ * A TCP probe's packets carry their direction in their DSCP, which no NAT rewrites: the client's
+ * trace table marks the request as it leaves (REQUEST_DSCP), and the namespace that answers marks
+ * the reply (REPLY_DSCP). The client's port alone would not do: a SNAT (kube-proxy's MASQUERADE
+ * --random-fully) changes it on the way. ICMP probes are told by their IP length, which NAT keeps.
+ */
+export const REQUEST_DSCP = 'af41';
+export const REPLY_DSCP = 'af42';
+
+/**
+ * The ruleset of the trace table, for `nft -f -`: the flag set on the flow's packets in both hooks
+ * where packets start. `origin`: this is the client's namespace, where the request is marked.
+ * Every namespace remembers where marked requests came from (before and after its own SNAT), so
+ * the reply it sends or forwards back is known even when its ports changed.
+ */
+export function traceRuleset(m: FlowMatch, origin = false): string {
+  const tcp = m.protocol === 'tcp';
+  const traced = tcp
+    ? [`meta l4proto tcp ip dscp { ${REQUEST_DSCP}, ${REPLY_DSCP} } meta nftrace set 1`]
+    : [`meta l4proto icmp ip length ${m.length} meta nftrace set 1`];
+  const remember = `meta l4proto tcp ip dscp ${REQUEST_DSCP} update @flows { ip saddr . tcp sport }`;
+  const rules: Record<'prerouting' | 'output', string[]> = tcp
+    ? {
+        prerouting: [remember, ...traced],
+        output: [
+          ...(origin ? [`tcp sport ${m.port} ip dscp set ${REQUEST_DSCP}`] : []),
+          `meta l4proto tcp ip daddr . tcp dport @flows ip dscp set ${REPLY_DSCP}`,
+          ...traced,
+        ],
+      }
+    : { prerouting: traced, output: traced };
+  const chain = (name: 'prerouting' | 'output') => [
     `  chain ${name} {`,
-    `    type filter hook ${hook} priority ${TRACE_PRIORITY}; policy accept;`,
-    ...matches.map((x) => `    ${x} meta nftrace set 1`),
+    `    type filter hook ${name} priority ${TRACE_PRIORITY}; policy accept;`,
+    ...rules[name].map((x) => `    ${x}`),
     '  }',
   ];
   // Empty chains in the other three hooks: a flagged packet shows every hook it meets, even in a
@@ -33,19 +68,22 @@ export function traceRuleset(m: FlowMatch): string {
     `table ip ${TRACE_TABLE}`,
     `flush table ip ${TRACE_TABLE}`,
     `table ip ${TRACE_TABLE} {`,
-    ...chain('prerouting', 'prerouting'),
+    ...(tcp ? ['  set flows {', '    type ipv4_addr . inet_service; flags dynamic, timeout; timeout 1m;', '  }'] : []),
+    ...chain('prerouting'),
     ...empty('input'),
     ...empty('forward'),
-    ...chain('output', 'output'),
+    ...chain('output'),
     ...empty('postrouting'),
+    // After source NAT (priority 100): the request as it leaves, so its reply is known on return.
+    ...(tcp ? [`  chain ${AFTER_SNAT} {`, '    type filter hook postrouting priority 300; policy accept;', `    ${remember}`, '  }'] : []),
     '}',
     '',
   ].join('\n');
 }
 
-/** Create the trace table in a namespace. */
-export function addTraceTable(netns: string, m: FlowMatch): Command {
-  return { ...inNetns(netns, ['nft', '-f', '-']), input: traceRuleset(m) };
+/** Create the trace table in a namespace (`origin`: the client's, where the probe starts). */
+export function addTraceTable(netns: string, m: FlowMatch, origin = false): Command {
+  return { ...inNetns(netns, ['nft', '-f', '-']), input: traceRuleset(m, origin) };
 }
 
 /** Remove it; idempotent (declaring the table first makes deleting an absent one succeed). */
@@ -80,6 +118,8 @@ export interface TracedPacket {
   dport: number | null;
   /** tcp flags ("syn", "0x12") or the ICMP type ("echo-request"). */
   flags: string | null;
+  /** The DSCP as nft names it ("cs0", "af41"). */
+  dscp: string | null;
   mark: string | null;
 }
 
@@ -144,6 +184,7 @@ function parsePacket(text: string): TracedPacket {
     sport: num(/\b(?:tcp|udp|sctp) sport (\d+)/),
     dport: num(/\b(?:tcp|udp|sctp) dport (\d+)/),
     flags: word(/\btcp flags == (\S+)/) ?? word(/\bicmp type (\S+)/),
+    dscp: word(/\bip dscp (\S+)/),
     mark: word(/\bmeta mark (0x[0-9a-f]+)/),
   };
 }
@@ -230,15 +271,18 @@ export function visitsOf(events: TraceEvent[], rules: Ruleset, iptables: Map<str
   const visits: Visit[] = [];
   const open = new Map<string, Visit>();
   for (const e of events) {
+    // The trace table's chain after source NAT only remembers the flow: it is no step of the walk.
+    if (e.table === TRACE_TABLE && e.chain === AFTER_SNAT) continue;
     if (e.kind === 'packet' && e.packet) {
       const info = rules.chains.get(chainKey(e.family, e.table, e.chain));
       const ours = e.table === TRACE_TABLE;
+      const mine = ours ? TRACE_CHAINS[e.chain] : undefined;
       const v: Visit = {
-        hook: info?.hook ?? (ours ? e.chain : '?'),
+        hook: info?.hook ?? mine?.hook ?? '?',
         family: e.family,
         table: e.table,
         chain: e.chain,
-        prio: info?.prio ?? (ours ? TRACE_PRIORITY : null),
+        prio: info?.prio ?? mine?.prio ?? null,
         packet: e.packet,
         hits: [],
         ours,
@@ -274,9 +318,9 @@ export function visitVerdict(v: Visit): string {
   return w === 'continue' || w === 'return' || w.startsWith('jump') ? 'accept' : w;
 }
 
-/** Which direction a traced packet goes: the request is the one leaving the client's port. */
+/** Which direction a traced packet goes: for TCP, as its DSCP says (traceRuleset). */
 export function directionOf(p: TracedPacket, m: FlowMatch): 'request' | 'reply' | null {
-  if (m.protocol === 'tcp') return p.sport === m.port ? 'request' : p.dport === m.port ? 'reply' : null;
+  if (m.protocol === 'tcp') return p.dscp === REQUEST_DSCP ? 'request' : p.dscp === REPLY_DSCP ? 'reply' : null;
   if (p.flags === 'echo-request') return 'request';
   if (p.flags === 'echo-reply') return 'reply';
   return null;

@@ -123,7 +123,7 @@ export async function trace(lab: Lab, inst: Instance, from: string, probe: Trace
     await step(
       Promise.all(
         all.map(async (ns) => {
-          const r = await host.run(addTraceTable(ns, flow), { timeoutMs: 10_000 });
+          const r = await host.run(addTraceTable(ns, flow, ns === fromNs), { timeoutMs: 10_000 });
           if (r.exitCode !== 0) throw new KnetlabError(`could not create the trace table in ${ns}`, 1, [`  it said: ${r.stderr.trim()}`]);
         }),
       ),
@@ -210,16 +210,8 @@ async function analyse(
       'iptables here is the legacy backend: its rules (kube-proxy, flannel) are not nftables chains and do not appear in nftables traces; the walk shows the hooks through the trace table only (iptables-legacy shows its own with "-j TRACE" in the raw table, logged through nfnetlink_log).',
     );
   if (!requestHops.length) notes.push(`no trace event for the probe: it did not leave ${from}`);
-  else if (!delivered) {
-    // The trace tables match the client's port: a SNAT that changes it (kube-proxy's MASQUERADE
-    // --random-fully) hides the packet from the namespaces after the one that rewrote it.
-    const moved = conntrack.find((c) => flow.protocol === 'tcp' && c.entry.reply.dport !== c.entry.orig.sport);
-    notes.push(
-      moved
-        ? `${moved.namespace} rewrote the client port (SNAT ${moved.snat}); the trace tables match port ${(flow as { port: number }).port}, so the walk after ${moved.namespace} is not traced`
-        : `the request was delivered nowhere the trace could see${requestHops.some((h) => h.fate === 'dropped') ? ': it was dropped' : ''}`,
-    );
-  }
+  else if (!delivered)
+    notes.push(`the request was delivered nowhere the trace could see${requestHops.some((h) => h.fate === 'dropped') ? ': it was dropped' : ''}`);
   const kubeProxy = kubeProxyFacts(inst, requestHops, probe, probeResult);
   return {
     lab: lab.name,

@@ -78,6 +78,28 @@ if (!isRoot) {
     t.match(text.stdout, /they agree/);
   });
 
+  t.test('service-nodeport: a NodePort request masqueraded with --random-fully is followed to the pod and back', async (t) => {
+    const prefix = 'trn';
+    const up = cli(state, ['up', 'service-nodeport', '--prefix', prefix]);
+    t.equal(up.code, 0, up.stderr);
+    t.teardown(() => void cli(state, ['down', 'service-nodeport', '--prefix', prefix]));
+    // node3 has no web pod: it DNATs to a pod on node1 or node2 and masquerades, which picks a
+    // new source port: the trace follows the request past that by its DSCP mark.
+    const r = cli(state, ['trace', 'service-nodeport', '--prefix', prefix, '--from', 'client', '--to', 'http://192.168.56.13:31234/', '--json']);
+    t.equal(r.code, 0, r.stderr);
+    const rep = JSON.parse(r.stdout) as Report;
+    t.ok(rep.probe.ok, rep.probe.saw);
+    const snat = rep.conntrack.find((c) => c.namespace === 'node3' && c.snat !== null);
+    t.ok(snat, 'node3 masqueraded the request (SNAT in its conntrack entry)');
+    const last = rep.request.at(-1)!;
+    t.equal(last.fate, 'delivered', `delivered in ${last.namespace}`);
+    t.match(last.namespace, /^web-[12]$/);
+    t.equal(last.arrived.src, '10.244.3.0', "the pod sees node3's flannel.1 address");
+    t.equal(rep.reply.at(-1)?.namespace, 'client', 'the reply is followed back to the client');
+    t.same(rep.notes, [], 'nothing was lost from view');
+    t.same(traceTablesLeft(prefix), [], 'no trace table left');
+  });
+
   t.test('flannel-vxlan: pod to pod across nodes shows the VXLAN hop', async (t) => {
     const prefix = 'trv';
     const up = cli(state, ['up', 'flannel-vxlan', '--prefix', prefix]);

@@ -98,7 +98,15 @@ t.test('the request walk: ordered by TTL from the client to the pod, DNAT seen o
   t.same([node1.arrived.daddr, node1.left.daddr], ['10.98.254.54', '10.244.2.2']);
   t.same(
     node1.visits.map((v) => `${v.hook} ${v.table}`),
-    ['prerouting knetlab-trace', 'prerouting nat', 'forward knetlab-trace', 'forward filter', 'postrouting knetlab-trace', 'postrouting nat'],
+    [
+      'prerouting knetlab-trace',
+      'prerouting nat',
+      'forward knetlab-trace',
+      'forward filter',
+      'postrouting knetlab-trace',
+      // Not the trace table's own chain after source NAT: it only remembers the flow.
+      'postrouting nat',
+    ],
   );
   t.same(
     walk[3]!.visits.map((v) => v.hook),
@@ -120,14 +128,30 @@ t.test('the reply walk goes back the same way', async (t) => {
   t.equal(walk[3]!.arrived.saddr, '10.98.254.54', 'conntrack has undone the DNAT by the time the reply reaches the client');
 });
 
+t.test('direction is the DSCP mark, whatever NAT did to the ports', async (t) => {
+  const pkt = (dscp: string, sport: number, dport: number) =>
+    ({ iif: null, oif: null, saddr: '', daddr: '', ttl: 64, id: 1, length: 60, protocol: 'tcp', sport, dport, flags: null, mark: null, dscp }) as const;
+  t.equal(directionOf(pkt('af41', 61234, 80), flow), 'request', 'a request whose client port a MASQUERADE rewrote');
+  t.equal(directionOf(pkt('af42', 80, 61234), flow), 'reply');
+  t.equal(directionOf(pkt('cs0', 45123, 80), flow), null, 'an unmarked packet on the same port is not the probe');
+});
+
 t.test('trace table: flags only the flow, in every hook; its removal is idempotent and recognised', async (t) => {
-  const rs = traceRuleset(flow);
+  const origin = traceRuleset(flow, true);
+  // The client marks its request by DSCP as it leaves; every namespace flags both marks.
+  t.match(origin, /chain output \{\n\s+type filter hook output priority -350; policy accept;\n\s+tcp sport 45123 ip dscp set af41\n/);
+  t.match(origin, /meta l4proto tcp ip dscp \{ af41, af42 \} meta nftrace set 1/);
+  const other = traceRuleset(flow);
+  t.notMatch(other, /tcp sport 45123/, 'only the client namespace marks requests by port');
+  // Replies are marked where they start: to an address and port a marked request came from.
+  t.match(other, /meta l4proto tcp ip daddr \. tcp dport @flows ip dscp set af42/);
   t.match(
-    rs,
-    /chain prerouting \{\n\s+type filter hook prerouting priority -350; policy accept;\n\s+tcp sport 45123 meta nftrace set 1\n\s+tcp dport 45123 meta nftrace set 1/,
+    other,
+    /chain after-snat \{\n\s+type filter hook postrouting priority 300; policy accept;\n\s+meta l4proto tcp ip dscp af41 update @flows \{ ip saddr \. tcp sport \}/,
   );
-  for (const hook of ['input', 'forward', 'postrouting']) t.match(rs, new RegExp(`type filter hook ${hook} priority -350`));
+  for (const hook of ['input', 'forward', 'postrouting']) t.match(other, new RegExp(`type filter hook ${hook} priority -350`));
   t.match(traceRuleset({ protocol: 'icmp', length: 300 }), /meta l4proto icmp ip length 300 meta nftrace set 1/);
+  t.notMatch(traceRuleset({ protocol: 'icmp', length: 300 }), /dscp|@flows/, 'ICMP probes are told by their length, which NAT keeps');
   const rm = removeTraceTable('t1-node1');
   t.equal(rm.input, 'table ip knetlab-trace\ndelete table ip knetlab-trace\n');
   t.ok(isTraceCleanup(rm));
