@@ -566,6 +566,21 @@ export async function main(argv: string[]): Promise<number> {
         }
       },
     )
+    .command(
+      'vm [cmd..]',
+      'Run a command in a VM with a stock Debian kernel, for labs that need a module this kernel lacks (knetlab vm -- knetlab run LAB)',
+      (y) =>
+        y
+          .positional('cmd', { type: 'string', array: true })
+          .option('memory', { type: 'number', default: 2048, describe: 'Memory of the VM, MiB' })
+          .option('cpus', { type: 'number', describe: 'vCPUs (default: 2, or fewer if this machine has fewer)' })
+          .option('timeout', { type: 'number', describe: 'Stop the VM after this many seconds (exit code 124)' }),
+      async (a) => {
+        requireRoot('vm');
+        const argv = [...((a.cmd as string[] | undefined) ?? []), ...(((a as { '--'?: unknown[] })['--'] ?? []) as unknown[])].map(String);
+        code = await vmRun(argv, { memoryMiB: a.memory, cpus: a.cpus, timeoutMs: a.timeout === undefined ? undefined : a.timeout * 1000 });
+      },
+    )
     .command('schema', 'Print the JSON Schema for lab.yaml files', {}, async () =>
       out(JSON.stringify((await import('../labfile/schema.js')).jsonSchema(), null, 2)),
     )
@@ -590,6 +605,17 @@ export async function main(argv: string[]): Promise<number> {
     err(`knetlab: internal error (a bug; please report it):\n${(e as Error).stack ?? String(e)}`);
     return 1;
   }
+}
+
+/** knetlab vm: the command's exit status, or 124 when the timeout stopped the VM. */
+async function vmRun(argv: string[], opts: { memoryMiB: number; cpus?: number; timeoutMs?: number }): Promise<number> {
+  const { runInVm, IN_VM_ENV } = await import('../exec/vm.js');
+  if (process.env[IN_VM_ENV]) throw new InputError('knetlab vm runs a VM from the machine, not from inside one (this is already the VM)');
+  if (opts.memoryMiB < 256) throw new InputError(`--memory ${opts.memoryMiB}: the VM needs at least 256 MiB`);
+  if (opts.cpus !== undefined && !(opts.cpus >= 1)) throw new InputError(`--cpus ${opts.cpus}: at least 1`);
+  const r = await runInVm(argv, opts);
+  if (r.timedOut) err(`knetlab: the VM was stopped after ${(r.ms / 1000).toFixed(0)}s (--timeout)`);
+  return r.exitCode;
 }
 
 /** The API contents of a running lab. */
