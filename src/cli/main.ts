@@ -613,7 +613,7 @@ async function vmRun(argv: string[], opts: { memoryMiB: number; cpus?: number; t
   if (process.env[IN_VM_ENV]) throw new InputError('knetlab vm runs a VM from the machine, not from inside one (this is already the VM)');
   if (opts.memoryMiB < 256) throw new InputError(`--memory ${opts.memoryMiB}: the VM needs at least 256 MiB`);
   if (opts.cpus !== undefined && !(opts.cpus >= 1)) throw new InputError(`--cpus ${opts.cpus}: at least 1`);
-  const r = await runInVm(argv, opts);
+  const r = await runInVm(await getHost(), argv, opts);
   if (r.timedOut) err(`knetlab: the VM was stopped after ${(r.ms / 1000).toFixed(0)}s (--timeout)`);
   return r.exitCode;
 }

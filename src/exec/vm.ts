@@ -15,6 +15,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rea
 import { delimiter, join } from 'node:path';
 import { argvToShell, quote } from '../kernel/command.js';
 import { KnetlabError } from '../labfile/diagnostics.js';
+import type { Host } from './host.js';
 import { packageRoot } from './install.js';
 
 export const DEFAULT_CACHE = '/var/cache/knetlab/vm';
@@ -313,18 +314,15 @@ let accelProbe: Promise<Accel> | undefined;
  * itself is asked to set up a KVM machine of the kind a run uses, stopped before its first
  * instruction, and to quit; a hang counts as no.
  */
-export function detectAccel(qemu: string): Promise<Accel> {
+export function detectAccel(host: Host, qemu: string): Promise<Accel> {
   const forced = process.env.KNETLAB_VM_ACCEL;
   if (forced === 'kvm' || forced === 'tcg') return Promise.resolve(forced);
   return (accelProbe ??= (async () => {
     if (!existsSync('/dev/kvm')) return 'tcg';
-    const { execa } = await import('execa');
-    const r = await execa(qemu, ['-accel', 'kvm', '-cpu', 'host', '-M', 'pc', '-nodefaults', '-display', 'none', '-monitor', 'stdio', '-S'], {
-      input: 'quit\n',
-      reject: false,
-      timeout: 5000,
-      killSignal: 'SIGKILL',
-    });
+    const r = await host.run(
+      { file: qemu, args: ['-accel', 'kvm', '-cpu', 'host', '-M', 'pc', '-nodefaults', '-display', 'none', '-monitor', 'stdio', '-S'], input: 'quit\n' },
+      { timeoutMs: 5000 },
+    );
     return r.exitCode === 0 ? 'kvm' : 'tcg';
   })());
 }
@@ -397,11 +395,11 @@ class Tail {
 /** Default size: 2 vCPUs (or fewer if the machine has fewer), 2 GiB: room for a lab's dozens of processes. */
 export const DEFAULT_MEMORY_MIB = 2048;
 
-export async function runInVm(argv: readonly string[], opts: VmRunOptions = {}): Promise<VmRunResult> {
+export async function runInVm(host: Host, argv: readonly string[], opts: VmRunOptions = {}): Promise<VmRunResult> {
   if (argv.length === 0) throw new KnetlabError('name the command to run in the VM: knetlab vm -- COMMAND ARGS...', 2);
   const vm = requireVm();
   const { availableParallelism } = await import('node:os');
-  const accel = await detectAccel(vm.qemu);
+  const accel = await detectAccel(host, vm.qemu);
   const initrd = ensureInitramfs(vm.kernel, vm.busybox);
   const runs = join(vm.cache, 'runs');
   mkdirSync(runs, { recursive: true, mode: 0o700 });
@@ -432,8 +430,7 @@ export async function runInVm(argv: readonly string[], opts: VmRunOptions = {}):
   };
   const timer = setInterval(poll, 100);
   try {
-    const { execa } = await import('execa');
-    const r = await execa(vm.qemu, args, { stdin: 'ignore', reject: false, timeout: opts.timeoutMs, killSignal: 'SIGKILL', all: true });
+    const r = await host.run({ file: vm.qemu, args }, { timeoutMs: opts.timeoutMs });
     poll();
     const ms = Date.now() - t0;
     // stage2's own steps (br_netfilter, lo) say nothing when they work.
@@ -451,8 +448,8 @@ export async function runInVm(argv: readonly string[], opts: VmRunOptions = {}):
     const status = readIfExists(join(io, 'status'));
     if (status === null || !/^\d+\s*$/.test(status)) {
       const tail = (readIfExists(consoleLog) ?? '').trim().split('\n').slice(-20);
-      throw new KnetlabError(`the VM stopped before the command finished (qemu exit ${r.exitCode ?? r.signal})`, 1, [
-        ...(String(r.all ?? '').trim() ? [`  qemu: ${String(r.all).trim()}`] : []),
+      throw new KnetlabError(`the VM stopped before the command finished (qemu exit ${r.exitCode})`, 1, [
+        ...(r.stderr.trim() ? [`  qemu: ${r.stderr.trim()}`] : []),
         ...(tail.length && tail[0] ? ['  console (last lines):', ...tail.map((l) => `    ${l}`)] : []),
       ]);
     }
