@@ -606,11 +606,12 @@ export async function main(argv: string[]): Promise<number> {
           .positional('cmd', { type: 'string', array: true })
           .option('memory', { type: 'number', default: 2048, describe: 'Memory of the VM, MiB' })
           .option('cpus', { type: 'number', describe: 'vCPUs (default: 2, or fewer if this machine has fewer)' })
-          .option('timeout', { type: 'number', describe: 'Stop the VM after this many seconds (exit code 124)' }),
+          .option('timeout', { type: 'number', describe: 'Stop the VM after this many seconds (exit code 124)' })
+          .option('timings', { type: 'boolean', default: false, describe: 'print how long the boot and the command took' }),
       async (a) => {
         requireRoot('vm');
         const argv = [...((a.cmd as string[] | undefined) ?? []), ...(((a as { '--'?: unknown[] })['--'] ?? []) as unknown[])].map(String);
-        code = await vmRun(argv, { memoryMiB: a.memory, cpus: a.cpus, timeoutMs: a.timeout === undefined ? undefined : a.timeout * 1000 });
+        code = await vmRun(argv, { memoryMiB: a.memory, cpus: a.cpus, timeoutMs: a.timeout === undefined ? undefined : a.timeout * 1000, timings: a.timings });
       },
     )
     .command('schema', 'Print the JSON Schema for lab.yaml files', {}, async () =>
@@ -678,13 +679,18 @@ function shortfallLine(lab: string, missing: string[], prefix: string): string {
 }
 
 /** knetlab vm: the command's exit status, or 124 when the timeout stopped the VM. */
-async function vmRun(argv: string[], opts: { memoryMiB: number; cpus?: number; timeoutMs?: number }): Promise<number> {
+async function vmRun(argv: string[], opts: { memoryMiB: number; cpus?: number; timeoutMs?: number; timings?: boolean }): Promise<number> {
   const { runInVm, IN_VM_ENV } = await import('../exec/vm.js');
   if (process.env[IN_VM_ENV]) throw new InputError('knetlab vm runs a VM from the machine, not from inside one (this is already the VM)');
   if (opts.memoryMiB < 256) throw new InputError(`--memory ${opts.memoryMiB}: the VM needs at least 256 MiB`);
   if (opts.cpus !== undefined && !(opts.cpus >= 1)) throw new InputError(`--cpus ${opts.cpus}: at least 1`);
   const r = await runInVm(await getHost(), argv, opts);
   if (r.timedOut) err(`knetlab: the VM was stopped after ${(r.ms / 1000).toFixed(0)}s (--timeout)`);
+  const s = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+  if (opts.timings)
+    err(
+      `knetlab vm: ${r.accel.toUpperCase()}, boot ${r.bootMs === null ? '?' : s(r.bootMs)}, command ${r.bootMs === null ? '?' : s(r.ms - r.bootMs)} (with power-off), total ${s(r.ms)}`,
+    );
   return r.exitCode;
 }
 
