@@ -6,7 +6,7 @@ import t from 'tap';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheDir, vmAvailability } from '../../src/exec/vm.js';
-import { cli, isRoot, netnsWithPrefix, rootSnapshot, stateDir } from './helpers.js';
+import { cliAsync, isRoot, netnsWithPrefix, rootSnapshot, stateDir, type CliResult } from './helpers.js';
 
 const missing = vmAvailability().missing;
 if (!isRoot) t.skip('integration tests need root (run: sudo npm test)');
@@ -14,13 +14,32 @@ else if (missing.length && !process.env.CI) t.skip(`the kernel VM runner cannot 
 else {
   const state = stateDir('vm');
   const before = rootSnapshot();
-  const runs = () => (existsSync(join(cacheDir(), 'runs')) ? readdirSync(join(cacheDir(), 'runs')) : []);
+  // Other runs of the VM runner may be going on beside this test: only the ones it started count,
+  // known by their runner's PID (an io folder is runs/PID-RANDOM, qemu's arguments name it).
+  const pids: number[] = [];
+  const vm = (args: string[], timeoutMs: number): Promise<CliResult> =>
+    new Promise((resolve) => {
+      const child = cliAsync(state, ['vm', ...args]);
+      pids.push(child.pid!);
+      let stdout = '';
+      let stderr = '';
+      child.stdout!.on('data', (c: Buffer) => (stdout += c));
+      child.stderr!.on('data', (c: Buffer) => (stderr += c));
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code: code ?? -1, stdout, stderr });
+      });
+    });
+  const ours = (name: string) => pids.some((p) => name.startsWith(`${p}-`));
+  const runs = () => (existsSync(join(cacheDir(), 'runs')) ? readdirSync(join(cacheDir(), 'runs')).filter(ours) : []);
   const qemus = () =>
     readdirSync('/proc')
       .filter((d) => /^\d+$/.test(d))
       .filter((d) => {
         try {
-          return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(join(cacheDir(), 'runs'));
+          const m = /\/runs\/(\d+-[0-9a-f]+)\//.exec(readFileSync(`/proc/${d}/cmdline`, 'utf8'));
+          return m !== null && ours(m[1]!);
         } catch {
           return false;
         }
@@ -50,7 +69,7 @@ else {
       'touch /etc/knetlab-vm-test-marker /tmp/knetlab-vm-test-marker',
       'exit 7',
     ].join('\n');
-    const r = cli(state, ['vm', '--timeout', '300', '--', 'bash', '-c', script], 330_000);
+    const r = await vm(['--timeout', '300', '--', 'bash', '-c', script], 330_000);
     t.equal(r.code, 7, `the command's exit status\n${r.stdout}\n${r.stderr}`);
     const lines = r.stdout.trim().split('\n');
     t.match(lines[0], /^kernel 6\.1\.\d+-\d+-amd64$/, "Debian's kernel, not this machine's");
@@ -67,7 +86,7 @@ else {
 
   t.test('--timeout stops the VM with exit 124', async (t) => {
     const t0 = Date.now();
-    const r = cli(state, ['vm', '--timeout', '1', '--', 'sleep', '100'], 60_000);
+    const r = await vm(['--timeout', '1', '--', 'sleep', '100'], 60_000);
     t.equal(r.code, 124, r.stderr);
     t.match(r.stderr, /stopped after/);
     t.ok(Date.now() - t0 < 30_000, 'stopped at once');
@@ -76,7 +95,8 @@ else {
   t.test('nothing is left on this machine', async (t) => {
     t.same(netnsWithPrefix('vmcheck'), [], "the VM's namespace was the VM's");
     t.notOk(existsSync('/etc/knetlab-vm-test-marker') || existsSync('/tmp/knetlab-vm-test-marker'), 'writes stayed in the overlay');
-    t.same(runs(), [], 'no io folder left in the cache');
+    t.equal(pids.length, 2, 'both runs were watched');
+    t.same(runs(), [], 'no io folder of ours left in the cache');
     t.same(qemus(), [], 'no qemu left running');
     t.same(rootSnapshot(), before, "the root namespace's addresses, routes and rulesets are unchanged");
   });
