@@ -139,12 +139,21 @@ const manifestOptions = <T>(y: Argv<T>) =>
   );
 
 /** knetlab apply|delete LAB -f FILE...: kubectl's one line per object. */
-async function applyCommand(a: { lab: string; prefix: string; filename: string[] }, mode: 'apply' | 'delete'): Promise<void> {
+async function applyCommand(a: { lab: string; prefix: string; filename?: string[]; proxyMode?: string }, mode: 'apply' | 'delete'): Promise<void> {
+  if (!a.filename?.length && a.proxyMode === undefined)
+    throw new InputError(`knetlab ${mode} needs manifests (-f FILE)${mode === 'apply' ? ' or a kube-proxy mode to switch to (--proxy-mode MODE)' : ''}`);
   const lab = await load(a.lab);
+  if (a.proxyMode !== undefined) {
+    const [{ switchProxyMode }, host] = await Promise.all([import('../run/proxy-mode.js'), getHost()]);
+    requireRoot(mode);
+    const inst = running(lab, a.prefix);
+    for (const line of await switchProxyMode(lab, inst, a.proxyMode, { host, store: store(), print: out })) out(line);
+    if (!a.filename?.length) return;
+  }
   const [{ applyFiles }, host] = await Promise.all([import('../run/kube.js'), getHost()]);
   requireRoot(mode);
   const inst = running(lab, a.prefix);
-  for (const line of await applyFiles(lab, inst, a.filename, mode, { host, store: store() })) out(line);
+  for (const line of await applyFiles(lab, inst, a.filename ?? [], mode, { host, store: store() })) out(line);
 }
 
 const prefixOption = <T>(y: Argv<T>) =>
@@ -426,8 +435,15 @@ export async function main(argv: string[]): Promise<number> {
     )
     .command(
       'apply <lab>',
-      'Apply Kubernetes manifests to a running lab, like kubectl apply -f (create or change objects, scale Deployments)',
-      (y) => manifestOptions(y),
+      'Apply Kubernetes manifests to a running lab, like kubectl apply -f (create or change objects, scale Deployments); --proxy-mode restarts kube-proxy in another mode',
+      (y) =>
+        proxyModeOption(
+          prefixOption(
+            y
+              .positional('lab', { type: 'string', demandOption: true })
+              .option('filename', { alias: 'f', type: 'string', array: true, describe: 'Manifest file(s)' }),
+          ),
+        ),
       (a) => applyCommand(a, 'apply'),
     )
     .command(
