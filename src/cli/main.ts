@@ -1,7 +1,7 @@
 // knetlab's command line. The only module that imports yargs; one top-level handler maps
 // errors to exit codes: 0 ok, 1 a step or check failed, 2 invalid input or usage.
 
-import { basename, dirname } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { formatDiagnostic, InputError, KnetlabError, LabFileError } from '../labfile/diagnostics.js';
@@ -142,6 +142,11 @@ const manifestOptions = <T>(y: Argv<T>) =>
 async function applyCommand(a: { lab: string; prefix: string; filename?: string[]; proxyMode?: string }, mode: 'apply' | 'delete'): Promise<void> {
   if (!a.filename?.length && a.proxyMode === undefined)
     throw new InputError(`knetlab ${mode} needs manifests (-f FILE)${mode === 'apply' ? ' or a kube-proxy mode to switch to (--proxy-mode MODE)' : ''}`);
+  // The running lab's folder ("{labdir}" in a lab's exec step) names it with its prefix.
+  const rec = store()
+    .list()
+    .find((r) => r.dir === resolve(a.lab));
+  if (rec) [a.lab, a.prefix] = [rec.labFile, rec.prefix];
   const lab = await load(a.lab);
   if (a.proxyMode !== undefined) {
     const [{ switchProxyMode }, host] = await Promise.all([import('../run/proxy-mode.js'), getHost()]);

@@ -21,7 +21,7 @@ for (const file of shippedLabs()) {
     const { lab } = loadLabFile(file, undefined, NOW);
     const inst = makeInstance(lab.name, '', DEFAULT_STATE_ROOT);
     // The agents' path depends on where knetlab is installed; golden files show a placeholder.
-    const portable = (text: string) => text.replaceAll(agentEntry(), '<knetlab>/dist/agent.js');
+    const portable = (text: string) => text.replaceAll(agentEntry(), '<knetlab>/dist/agent.js').replaceAll(knetlabEntry(), '<knetlab>/bin/knetlab.js');
     for (const [ext, text] of [
       ['sh', portable(renderScript(lab, inst))],
       ['md', portable(renderMarkdown(lab, inst))],
