@@ -8,7 +8,7 @@ import { loadLabFile } from '../../src/plan/load.js';
 import { makeInstance, DEFAULT_STATE_ROOT } from '../../src/kernel/instance.js';
 import { shippedLabs } from '../../src/run/labs.js';
 import { renderMarkdown, renderScript } from '../../src/run/tutorial.js';
-import { agentEntry } from '../../src/exec/install.js';
+import { agentEntry, knetlabEntry } from '../../src/exec/install.js';
 
 /** Kubernetes objects are stamped with this time, so their uids and timestamps repeat. */
 const NOW = '2026-01-01T00:00:00Z';
