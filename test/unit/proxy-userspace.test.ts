@@ -6,7 +6,7 @@ import { initPayload, portalRules, proxiedPorts, syncPayload, userspaceCleanup }
 import { ENDPOINT_DIAL_TIMEOUTS_MS, RoundRobin } from '../../src/components/kube-proxy/userspace/roundrobin.js';
 import { userspaceProxier } from '../../src/components/kube-proxy/userspace.js';
 import { DEFAULT_KUBE_PROXY_CONFIGURATION } from '../../src/api/objects.js';
-import { NODE, READY, endpoint, port, rules, service, slice } from './lib/kube-api.js';
+import { NODE, endpoint, port, rules, service, slice } from './lib/kube-api.js';
 
 const NOT_READY = { ready: false, serving: false, terminating: false };
 
