@@ -2,7 +2,7 @@
 // errors to exit codes: 0 ok, 1 a step or check failed, 2 invalid input or usage, 3 the lab needs
 // a kernel feature this machine lacks (it runs in the kernel VM: knetlab run --vm).
 
-import { basename, dirname } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { formatDiagnostic, InputError, KnetlabError, LabFileError } from '../labfile/diagnostics.js';
@@ -140,12 +140,26 @@ const manifestOptions = <T>(y: Argv<T>) =>
   );
 
 /** knetlab apply|delete LAB -f FILE...: kubectl's one line per object. */
-async function applyCommand(a: { lab: string; prefix: string; filename: string[] }, mode: 'apply' | 'delete'): Promise<void> {
+async function applyCommand(a: { lab: string; prefix: string; filename?: string[]; proxyMode?: string }, mode: 'apply' | 'delete'): Promise<void> {
+  if (!a.filename?.length && a.proxyMode === undefined)
+    throw new InputError(`knetlab ${mode} needs manifests (-f FILE)${mode === 'apply' ? ' or a kube-proxy mode to switch to (--proxy-mode MODE)' : ''}`);
+  // The running lab's folder ("{labdir}" in a lab's exec step) names it with its prefix.
+  const rec = store()
+    .list()
+    .find((r) => r.dir === resolve(a.lab));
+  if (rec) [a.lab, a.prefix] = [rec.labFile, rec.prefix];
   const lab = await load(a.lab);
+  if (a.proxyMode !== undefined) {
+    const [{ switchProxyMode }, host] = await Promise.all([import('../run/proxy-mode.js'), getHost()]);
+    requireRoot(mode);
+    const inst = running(lab, a.prefix);
+    for (const line of await switchProxyMode(lab, inst, a.proxyMode, { host, store: store(), print: out })) out(line);
+    if (!a.filename?.length) return;
+  }
   const [{ applyFiles }, host] = await Promise.all([import('../run/kube.js'), getHost()]);
   requireRoot(mode);
   const inst = running(lab, a.prefix);
-  for (const line of await applyFiles(lab, inst, a.filename, mode, { host, store: store() })) out(line);
+  for (const line of await applyFiles(lab, inst, a.filename ?? [], mode, { host, store: store() })) out(line);
 }
 
 const prefixOption = <T>(y: Argv<T>) =>
@@ -448,8 +462,15 @@ export async function main(argv: string[]): Promise<number> {
     )
     .command(
       'apply <lab>',
-      'Apply Kubernetes manifests to a running lab, like kubectl apply -f (create or change objects, scale Deployments)',
-      (y) => manifestOptions(y),
+      'Apply Kubernetes manifests to a running lab, like kubectl apply -f (create or change objects, scale Deployments); --proxy-mode restarts kube-proxy in another mode',
+      (y) =>
+        proxyModeOption(
+          prefixOption(
+            y
+              .positional('lab', { type: 'string', demandOption: true })
+              .option('filename', { alias: 'f', type: 'string', array: true, describe: 'Manifest file(s)' }),
+          ),
+        ),
       (a) => applyCommand(a, 'apply'),
     )
     .command(

@@ -31,3 +31,5 @@ export const packageVersion = (): string => installed().version;
 export const labsDir = (): string => join(packageRoot(), 'labs');
 /** `node agentEntry() NAME --config FILE` runs one node agent (src/cli/agent.ts, built). */
 export const agentEntry = (): string => join(packageRoot(), 'dist', 'agent.js');
+/** The knetlab command itself ("{knetlab}" in a lab's exec step: a step that drives the running lab, e.g. apply --proxy-mode). */
+export const knetlabEntry = (): string => join(packageRoot(), 'bin', 'knetlab.js');

@@ -20,7 +20,7 @@ export const CAPTURE_MAX_PACKETS = 200;
  * The command for a check. `birdSocket` names a speaker's BIRD control socket (bgp checks).
  * A capture check's command is its tcpdump; the flow it watches is the nested check's command.
  */
-export function probeCommand(check: Check, netns: string, birdSocket: (speaker: string) => string = () => '', labdir = ''): Command {
+export function probeCommand(check: Check, netns: string, birdSocket: (speaker: string) => string = () => '', labdir = '', knetlab = 'knetlab'): Command {
   const p = check.probe;
   // A must-fail probe waits its whole timeout once; a must-pass probe retries short attempts.
   const wait = check.expect.reachable ? 1 : Math.max(1, Math.round(check.timeoutMs / 1000));
@@ -84,7 +84,7 @@ export function probeCommand(check: Check, netns: string, birdSocket: (speaker: 
     case 'exec':
       return inNetns(
         netns,
-        p.argv.map((a) => a.replaceAll('{labdir}', labdir)),
+        p.argv.map((a) => a.replaceAll('{labdir}', labdir).replaceAll('{knetlab}', knetlab)),
       );
     case 'trace':
       return traceProbeCommand(netns, p.probe, checkFlow(check));

@@ -297,6 +297,7 @@ function readExpectation(cx: Context, c: RawCheck, p: Path, probe: Probe): Expec
     rule: e.rule ?? null,
     minPackets: e.minPackets ?? null,
     maxPackets: e.maxPackets ?? null,
+    maxAnswered: e.maxAnswered ?? null,
   };
   if (e.location !== undefined) out.location = e.location;
   if (e.headers !== undefined) out.headers = Object.fromEntries(Object.entries(e.headers).map(([k, v]) => [k.toLowerCase(), v]));
@@ -435,6 +436,7 @@ const EXPECT_FIELDS: [keyof RawExpect, ProbeKind[]][] = [
   ['rule', ['counters']],
   ['minPackets', ['counters']],
   ['maxPackets', ['counters']],
+  ['maxAnswered', ['http']],
 ];
 const STATES: Partial<Record<ProbeKind, string[]>> = {
   link: ['UP', 'DOWN', 'UNKNOWN'],

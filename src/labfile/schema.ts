@@ -283,6 +283,13 @@ export const Expect = Type.Object(
     ),
     minPackets: Type.Optional(Type.Integer({ minimum: 0, description: 'counters: the rule counted at least this many packets.' })),
     maxPackets: Type.Optional(Type.Integer({ minimum: 0, description: 'counters: the rule counted at most this many packets.' })),
+    maxAnswered: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description:
+          'http with requests: at most this many of the requests may be answered, so at least the rest failed (refused or timed out), e.g. a Service with a dead endpoint; the answers still meet the other expectations.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -353,7 +360,7 @@ export const Check = Type.Object(
       Type.Array(Type.String(), {
         minItems: 1,
         description:
-          'A step rather than a probe: run this command in "from" (e.g. make a pod fail its readiness probe) and require exit status 0. "{labdir}" names the running lab\'s folder.',
+          'A step rather than a probe: run this command in "from" (e.g. make a pod fail its readiness probe) and require exit status 0. "{labdir}" names the running lab\'s folder, "{knetlab}" the knetlab command (e.g. [{knetlab}, apply, "{labdir}", --proxy-mode, iptables] restarts kube-proxy in another mode).',
       }),
     ),
     wait: Type.Optional(Duration),

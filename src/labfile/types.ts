@@ -315,6 +315,8 @@ export interface Expectation {
   rule: string | null;
   minPackets: number | null;
   maxPackets: number | null;
+  /** http with requests: at most this many answered (the rest must fail). */
+  maxAnswered: number | null;
 }
 
 export interface Check {

@@ -17,6 +17,8 @@ import { kubeProxy } from '../components/kube-proxy/plan.js';
 import { metallb } from '../components/metallb/plan.js';
 
 export { PROXIERS } from '../components/kube-proxy/modes.js';
+export { modeCleanupPhase, modeStartPhase } from '../components/kube-proxy/plan.js';
+export type { KernelListing } from '../components/kube-proxy/proxier.js';
 export { updateCloudLoadBalancer } from '../components/cloud-load-balancer/plan.js';
 export { NGINX_STREAM_MODULE, nginxConfig, portsKey } from '../components/echo-server/nginx.js';
 

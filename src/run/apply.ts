@@ -11,7 +11,7 @@ import { lowerPlan, type Action, type LoweredPhase } from '../kernel/lower.js';
 import type { Instance } from '../kernel/instance.js';
 import { planLab } from '../plan/topology.js';
 import { Lock } from './lock.js';
-import type { LabRecord, RecordStore } from './record.js';
+import type { LabRecord, ProcessEntry, RecordStore } from './record.js';
 import { hasTool, requiredTools } from './tools.js';
 
 export interface Progress {
@@ -342,6 +342,33 @@ export async function removeNamespaces(instance: string, names: string[], opts: 
     rec.namespaces = rec.namespaces.filter((e) => !gone.has(e.name));
     rec.processes = rec.processes.filter((p) => !gone.has(p.netns));
     store.save(rec);
+  } finally {
+    lock.release();
+  }
+}
+
+/**
+ * Stop some of a running lab's recorded processes (kube-proxy, to restart it in another mode)
+ * and drop them from the record: only those still the process knetlab started (PID and start
+ * time). Returns how many were stopped.
+ */
+export async function stopRecorded(instance: string, which: (p: ProcessEntry) => boolean, opts: DownOptions): Promise<number> {
+  const { host, store } = opts;
+  const lock = Lock.acquire(store.root, instance, host, `apply to ${instance}`);
+  try {
+    const rec = store.load(instance);
+    if (!rec || rec.status !== 'up') throw new KnetlabError(`lab ${instance} is not up`, 1);
+    const chosen = rec.processes.filter(which);
+    const pids: number[] = [];
+    for (const p of chosen) {
+      const pid = p.pid ?? readPid(host, p.pidfile);
+      const info = pid ? host.process(pid) : null;
+      if (pid && info && (p.start === null || info.start === p.start)) pids.push(pid);
+    }
+    await stopProcesses(pids, host);
+    rec.processes = rec.processes.filter((p) => !chosen.includes(p));
+    store.save(rec);
+    return pids.length;
   } finally {
     lock.release();
   }

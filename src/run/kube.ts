@@ -101,9 +101,8 @@ export async function applyFiles(lab: Lab, inst: Instance, files: string[], mode
   const before = kubeProxyConfiguration(readManifests([{ file: objectsPath(inst.dir), text: objectsYaml(stored) }]).objects, []).mode;
   const kubeProxy = declared.mode === before ? { ...declared, mode: running } : declared;
   if (kubeProxy.mode !== running) {
-    const hint = `then "knetlab down ${inst.name}" and "knetlab up ${lab.name}${inst.prefix ? ` --prefix ${inst.prefix}` : ''}"`;
-    throw new InputError(`kube-proxy runs in ${running} mode on ${inst.name}; its mode cannot change on a running lab`, [
-      `  hint: set mode: ${kubeProxy.mode} in the lab's KubeProxyConfiguration, ${hint}`,
+    throw new InputError(`kube-proxy runs in ${running} mode on ${inst.name}; apply -f does not restart it in another mode`, [
+      `  hint: restart it in ${kubeProxy.mode} mode with "knetlab apply ${lab.name}${inst.prefix ? ` --prefix ${inst.prefix}` : ''} --proxy-mode ${kubeProxy.mode}"`,
     ]);
   }
 
@@ -213,7 +212,7 @@ function podPlan(lab: Lab, labOnly: Cluster, inst: Instance, pods: Pod[]) {
 }
 
 /** Wait until every node's kube-proxy has programmed this generation (or a later one). */
-async function waitSynced(inst: Instance, nodes: string[], generation: number, host: Host): Promise<void> {
+export async function waitSynced(inst: Instance, nodes: string[], generation: number, host: Host): Promise<void> {
   const deadline = Date.now() + SYNC_WAIT_MS;
   for (;;) {
     const behind = nodes.filter((n) => Number((host.readFile(syncedPath(inst.dir, n)) ?? '').trim() || -1) < generation);

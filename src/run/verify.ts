@@ -4,6 +4,7 @@
 // (an sctp check where there are no SCTP sockets) is skipped and says why: it neither passes nor
 // fails, and every summary counts it apart.
 
+import { knetlabEntry } from '../exec/install.js';
 import { basename } from 'node:path';
 import type { Check, Lab } from '../labfile/types.js';
 import { parseCidr, parseIPv4, contains } from '../labfile/net.js';
@@ -70,7 +71,7 @@ export async function runChecks(lab: Lab, inst: Instance, host: Host, onResult?:
 /** The command a check runs: the same for `verify` and for the tutorial that prints it. */
 export function checkCommand(lab: Lab, inst: Instance, check: Check): Command {
   const bgp = lab.cluster ? CNIS[lab.cluster.cni.type].bgp : undefined;
-  return probeCommand(check, inst.netns(check.from), (speaker) => bgp?.socket(inst, speaker) ?? '', inst.dir);
+  return probeCommand(check, inst.netns(check.from), (speaker) => bgp?.socket(inst, speaker) ?? '', inst.dir, knetlabEntry());
 }
 
 export async function runCheck(lab: Lab, inst: Instance, host: Host, check: Check, opts: CheckOptions = {}): Promise<CheckResult> {
@@ -184,7 +185,9 @@ function judge(lab: Lab, check: Check, r: RunResult): Verdict {
         const saw = `no response: ${lastLine(r.stderr) ?? `curl exit ${r.exitCode}`}`;
         return e.failure !== null ? failureVerdict(e.failure, r, saw) : { ok: true, saw };
       }
-      if (answered.length < p.requests) {
+      if (e.maxAnswered !== null && answered.length > e.maxAnswered)
+        return { ok: false, saw: `${answered.length}/${p.requests} requests answered, more than ${e.maxAnswered}` };
+      if (e.maxAnswered === null && answered.length < p.requests) {
         return { ok: false, saw: `${answered.length}/${p.requests} requests answered; curl said: ${lastLine(r.stderr) ?? `exit ${r.exitCode}`}` };
       }
       for (const reply of answered) {
@@ -196,6 +199,7 @@ function judge(lab: Lab, check: Check, r: RunResult): Verdict {
           check,
           answered.map((x) => x.body),
         );
+      if (e.maxAnswered !== null) return { ok: true, saw: `${answered.length}/${p.requests} requests answered; curl said: ${lastLine(r.stderr) ?? ''}` };
       return { ok: true, saw: `HTTP ${answered[0]!.status}: ${answered[0]!.body}` };
     }
     case 'route':
@@ -574,6 +578,8 @@ function expected(check: Check): string {
   }
   if (kind === 'udp')
     parts.push(`${check.probe.kind === 'udp' && check.probe.requests > 1 ? `all ${check.probe.requests} datagrams` : 'the datagram'} answered`);
+  if (e.maxAnswered !== null && check.probe.kind === 'http')
+    parts.push(`at most ${e.maxAnswered} of ${check.probe.requests} requests answered, the rest failing`);
   if (e.status !== null) parts.push(`HTTP ${e.status}`);
   if (e.json)
     parts.push(

@@ -16,6 +16,7 @@ import {
   servicePortChains,
   syncProxyRules,
 } from '../../src/components/kube-proxy/iptables.js';
+import { iptablesCleanup } from '../../src/components/kube-proxy/iptables/cleanup.js';
 import { NO_CONNECTION_TO_DELETE, conntrackCleanup } from '../../src/components/kube-proxy/conntrack.js';
 
 const NETNS = 'kp-itest';
@@ -311,4 +312,32 @@ if (process.getuid?.() !== 0) {
     t.notMatch(save('nat'), /KUBE-(SVC|SEP|EXT)-/);
     t.match(save('nat'), /-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES\n/, 'the jump rules stay');
   });
+
+  t.test(
+    "CleanupLeftovers (kube-proxy --cleanup): no kube-proxy chain or jump is left but KUBE-MARK-MASQ, kubelet's KUBE-FIREWALL and the canaries",
+    async (t) => {
+      freshNetns();
+      const before = inNetns(['iptables-save']);
+      inNetns(RESTORE_COMMAND, jumpRulesPayload(before));
+      // Two services, one with a NodePort, and the KUBE-FIREWALL rule localhostNodePorts writes.
+      const svc2: Service = { ...SVC1, meta: meta('ns1', 'svc2'), type: 'ClusterIP', clusterIP: '172.30.0.42', ports: [{ ...SVC1.ports[0]!, nodePort: null }] };
+      const slice2: EndpointSlice = { ...SLICE, meta: meta('ns1', 'svc2-1'), service: 'svc2' };
+      inNetns(RESTORE_COMMAND, syncProxyRules(NODE, [SVC1, svc2], [SLICE, slice2], { ...CFG, localhostNodePorts: true }).payload);
+      t.match(save('nat'), /KUBE-SEP-/);
+      const commands = iptablesCleanup(inNetns(['iptables-save']));
+      for (const cmd of commands) inNetns([cmd.file, ...cmd.args], cmd.input);
+      const nat = save('nat');
+      const filter = save('filter');
+      const mangle = save('mangle');
+      const chains = (text: string) => [...text.matchAll(/^:(KUBE-[A-Z0-9-]+) /gm)].map((m) => m[1]).sort();
+      t.same(chains(nat), ['KUBE-MARK-MASQ', 'KUBE-PROXY-CANARY']);
+      t.same(chains(filter), ['KUBE-FIREWALL', 'KUBE-PROXY-CANARY']);
+      t.same(chains(mangle), ['KUBE-PROXY-CANARY']);
+      const jumps = (text: string) => text.split('\n').filter((l) => /^-A (PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING) .*-j KUBE-/.test(l));
+      t.same(jumps(nat), [], 'no jump from a built-in nat chain');
+      t.same(jumps(filter), ['-A INPUT -j KUBE-FIREWALL', '-A OUTPUT -j KUBE-FIREWALL'], "only kubelet's jumps to KUBE-FIREWALL");
+      t.match(filter, /-A KUBE-FIREWALL .*block incoming localnet connections/, "KUBE-FIREWALL's rule stays, as kubelet's");
+      t.same(iptablesCleanup(inNetns(['iptables-save'])), [], 'a second cleanup finds nothing to do');
+    },
+  );
 }

@@ -8,7 +8,7 @@ import { loadLabFile } from '../../src/plan/load.js';
 import { makeInstance, DEFAULT_STATE_ROOT } from '../../src/kernel/instance.js';
 import { shippedLabs } from '../../src/run/labs.js';
 import { renderMarkdown, renderScript } from '../../src/run/tutorial.js';
-import { agentEntry } from '../../src/exec/install.js';
+import { agentEntry, knetlabEntry } from '../../src/exec/install.js';
 
 /** Kubernetes objects are stamped with this time, so their uids and timestamps repeat. */
 const NOW = '2026-01-01T00:00:00Z';
@@ -21,7 +21,7 @@ for (const file of shippedLabs()) {
     const { lab } = loadLabFile(file, undefined, NOW);
     const inst = makeInstance(lab.name, '', DEFAULT_STATE_ROOT);
     // The agents' path depends on where knetlab is installed; golden files show a placeholder.
-    const portable = (text: string) => text.replaceAll(agentEntry(), '<knetlab>/dist/agent.js');
+    const portable = (text: string) => text.replaceAll(agentEntry(), '<knetlab>/dist/agent.js').replaceAll(knetlabEntry(), '<knetlab>/bin/knetlab.js');
     for (const [ext, text] of [
       ['sh', portable(renderScript(lab, inst))],
       ['md', portable(renderMarkdown(lab, inst))],

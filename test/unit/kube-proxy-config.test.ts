@@ -21,11 +21,17 @@ t.test('mode "" and iptables are iptables; no mode at all too', async (t) => {
 });
 
 t.test('the other real modes are named as not yet available, at their line and column', async (t) => {
-  for (const mode of ['ipvs', 'nftables', 'userspace']) {
+  for (const mode of PLANNED_PROXY_MODES) {
     t.same(diagnostics(config(`mode: ${mode}\n`)), [
-      `kp.yaml:3:7  error  kube-proxy mode "${mode}" is not available in knetlab yet\n  hint: knetlab runs iptables (the default); ipvs, nftables, userspace are not yet available`,
+      `kp.yaml:3:7  error  kube-proxy mode "${mode}" is not available in knetlab yet\n  hint: knetlab runs iptables (the default), ${PROXY_MODES.filter((m) => m !== 'iptables').join(', ')}; ${PLANNED_PROXY_MODES.join(', ')} are not yet available`,
     ]);
   }
+});
+
+t.test('userspace mode reads, with a warning that Kubernetes removed it in 1.26', async (t) => {
+  const r = readManifests([{ file: 'kp.yaml', text: config('mode: userspace\n') }]);
+  t.equal(r.objects.find((o) => o.kind === 'KubeProxyConfiguration')?.resolved?.mode, 'userspace');
+  t.match(r.diagnostics.map(formatDiagnostic), [/warning  kube-proxy's userspace mode was removed in Kubernetes 1\.26/]);
 });
 
 t.test('a mode kube-proxy does not have is an error listing the real ones', async (t) => {

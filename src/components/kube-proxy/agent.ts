@@ -151,7 +151,9 @@ async function start(cfg: Config, fatal: (why: string) => void): Promise<{ stop(
       return false;
     }
     const t0 = performance.now();
-    const { commands, stats } = proxier.sync(self, s.state, observe(), { config, clusterCIDR: s.clusterCIDR, nodeAddresses: interfaceAddresses() });
+    // A mode whose proxy is kube-proxy itself (userspace) opens its listeners first: the rules send traffic to their ports.
+    const proxyPorts = server?.update(self, s.state);
+    const { commands, stats } = proxier.sync(self, s.state, observe(), { config, clusterCIDR: s.clusterCIDR, nodeAddresses: interfaceAddresses(), proxyPorts });
     const failed = apply(commands);
     if (failed) {
       log('E', failed);
@@ -171,6 +173,7 @@ async function start(cfg: Config, fatal: (why: string) => void): Promise<{ stop(
   // What the mode ensures once at start (for iptables: the jumps from the built-in chains).
   const setup = apply(proxier.setup(observe()));
   if (setup) throw new Error(`kube-proxy's setup failed: ${setup.split('\n')[0]}`);
+  const server = proxier.serve?.(log, () => watch?.resync());
 
   // healthCheckNodePort servers: one per LoadBalancer Service with externalTrafficPolicy Local.
   const checks = new Map<number, { server: Server | null; svc: Service }>();
@@ -243,6 +246,7 @@ async function start(cfg: Config, fatal: (why: string) => void): Promise<{ stop(
   if (w.synced() < 0) {
     w.stop();
     healthz.close();
+    server?.stop();
     throw new Error(`the first sync failed: ${failure} (see ${cfg.log})`);
   }
 
@@ -267,6 +271,7 @@ async function start(cfg: Config, fatal: (why: string) => void): Promise<{ stop(
       clearTimeout(canaryTimer);
       w.stop();
       healthz.close();
+      server?.stop();
       for (const c of checks.values()) c.server?.close();
     },
   };

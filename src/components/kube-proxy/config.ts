@@ -103,4 +103,6 @@ export function syncPeriods(cfg: KubeProxyConfiguration): { syncPeriodMs: number
 
 const SYNC_PERIODS: Record<ProxyMode, (cfg: KubeProxyConfiguration) => { syncPeriodMs: number; minSyncPeriodMs: number }> = {
   iptables: ({ iptables: { syncPeriodMs, minSyncPeriodMs } }) => ({ syncPeriodMs, minSyncPeriodMs }),
+  // The userspace proxier took iptables.syncPeriod and iptables.minSyncPeriod.
+  userspace: ({ iptables: { syncPeriodMs, minSyncPeriodMs } }) => ({ syncPeriodMs, minSyncPeriodMs }),
 };

@@ -4,7 +4,9 @@
 import type { ProxyMode } from '../../api/objects.js';
 import { iptablesProxier } from './iptables.js';
 import type { Proxier } from './proxier.js';
+import { userspaceProxier } from './userspace.js';
 
 export const PROXIERS: Record<ProxyMode, Proxier> = {
   iptables: iptablesProxier,
+  userspace: userspaceProxier,
 };

@@ -6,6 +6,9 @@
 import { join } from 'node:path';
 import { clusterDir, stateFilePath, syncedPath } from '../../k8s/store.js';
 import type { Phase, Step } from '../../kernel/steps.js';
+import type { Instance } from '../../kernel/instance.js';
+import type { KubeProxyConfiguration, ProxyMode } from '../../api/objects.js';
+import type { KernelListing } from './proxier.js';
 import { agentArgv } from '../../agent/names.js';
 import type { Component } from '../component.js';
 import { initialState } from '../controlplane/plan.js';
@@ -18,7 +21,7 @@ export const kubeProxy: Component = {
   phases: (c, inst) => {
     if (!c.kubernetes) return [];
     const ns = (name: string) => inst.netns(name);
-    const file = (node: string) => join(clusterDir(inst.dir), `kube-proxy-${node}`);
+    const file = (node: string) => kubeProxyBase(inst, node);
     const mode = c.kubernetes.kubeProxy.mode;
     const proxier = PROXIERS[mode];
     const state = initialState(c, inst);
@@ -27,12 +30,7 @@ export const kubeProxy: Component = {
     // loopback and the underlay address; the agent reads the real interfaces at every sync.
     const ctx = (n: { address: string }) => ({ config, clusterCIDR: c.podNetwork, nodeAddresses: ['127.0.0.1', n.address] });
     const sysctls = (n: { address: string }) => kubeProxySysctls(config, n);
-    const agentConfig = (node: string) =>
-      JSON.stringify(
-        { node, mode, stateFile: stateFilePath(inst.dir), syncedFile: syncedPath(inst.dir, node), pidfile: file(node) + '.pid', log: file(node) + '.log' },
-        null,
-        2,
-      ) + '\n';
+    const agentConfig = (node: string) => kubeProxyAgentConfig(inst, node, mode);
     return [
       {
         title: 'kube-proxy: hook its chains into the built-in ones and set its sysctls',
@@ -74,3 +72,70 @@ export const kubeProxy: Component = {
     ] satisfies Phase[];
   },
 };
+
+/** Where a node's kube-proxy keeps its files: <base>.json (configuration), .pid, .log. */
+export const kubeProxyBase = (inst: Instance, node: string): string => join(clusterDir(inst.dir), `kube-proxy-${node}`);
+
+/** A node's kube-proxy agent configuration (agent.ts reads it). */
+export function kubeProxyAgentConfig(inst: Instance, node: string, mode: ProxyMode): string {
+  const file = kubeProxyBase(inst, node);
+  return (
+    JSON.stringify(
+      { node, mode, stateFile: stateFilePath(inst.dir), syncedFile: syncedPath(inst.dir, node), pidfile: file + '.pid', log: file + '.log' },
+      null,
+      2,
+    ) + '\n'
+  );
+}
+
+/**
+ * Restarting kube-proxy in another mode on a running lab, after the old agents were stopped:
+ * first what `kube-proxy --cleanup` of the old mode removes on each node (given what each node's
+ * kernel holds, in the old mode's listings), then, given the listings again, what the new mode
+ * ensures at start, its sysctls, its configuration file and the agent. Pure.
+ */
+export function modeCleanupPhase(inst: Instance, from: ProxyMode, listings: { node: string; now: KernelListing }[]): Phase {
+  const ns = (name: string) => inst.netns(name);
+  return {
+    title: `kube-proxy: clean up what ${from} mode wrote (kube-proxy --cleanup)`,
+    // In order: a chain can only go once the jumps to it have.
+    sequential: true,
+    why: `A kube-proxy started in another mode first removes what the old mode owns, and only that: ${from} mode's chains and jumps (and IPVS's virtual servers, sets and dummy device, nftables' table), so that packets no longer take the old path.`,
+    steps: listings.flatMap(({ node, now }) =>
+      PROXIERS[from]
+        .cleanup(now)
+        .map((cmd): Step => ({ kind: 'exec', netns: ns(node), command: cmd, label: `remove kube-proxy's ${from} rules in ${ns(node)}` })),
+    ),
+  };
+}
+
+export function modeStartPhase(
+  inst: Instance,
+  to: ProxyMode,
+  config: KubeProxyConfiguration,
+  nodes: { name: string; address: string; now: KernelListing | null }[],
+): Phase {
+  const ns = (name: string) => inst.netns(name);
+  const proxier = PROXIERS[to];
+  return {
+    title: `kube-proxy: start in ${to} mode on every node`,
+    sequential: true,
+    why: `${proxier.explain.setup} Then each node's kube-proxy starts with the new mode in its configuration and syncs every Service at once: ${proxier.explain.run}`,
+    steps: nodes.flatMap((n): Step[] => [
+      { kind: 'file.write', path: kubeProxyBase(inst, n.name) + '.json', content: kubeProxyAgentConfig(inst, n.name, to) },
+      ...proxier
+        .setup(n.now)
+        .map((cmd): Step => ({ kind: 'exec', netns: ns(n.name), command: cmd, label: `ensure kube-proxy's ${to} setup in ${ns(n.name)}` })),
+      ...(kubeProxySysctls({ ...config, mode: to }, n).length
+        ? [{ kind: 'sysctl.set', netns: ns(n.name), values: kubeProxySysctls({ ...config, mode: to }, n) } satisfies Step]
+        : []),
+      {
+        kind: 'process.start',
+        netns: ns(n.name),
+        name: 'kube-proxy',
+        argv: agentArgv('kube-proxy', kubeProxyBase(inst, n.name) + '.json'),
+        pidfile: kubeProxyBase(inst, n.name) + '.pid',
+      },
+    ]),
+  };
+}

@@ -15,6 +15,8 @@ export interface KubeProxyConfig {
   clusterCIDR: string;
   /** IPv4 addresses on the node's interfaces, loopback included (nodePortAddresses picks among them). */
   nodeAddresses: readonly string[];
+  /** Modes whose proxy is kube-proxy itself (userspace): the local port serving each service port, by its key. */
+  proxyPorts?: ReadonlyMap<string, number>;
 }
 
 export interface SyncStats {
@@ -63,4 +65,16 @@ export interface Proxier {
     now: KernelListing | null,
     cfg: KubeProxyConfig,
   ): { commands: Command[]; stats: SyncStats };
+  /**
+   * Modes whose proxy is kube-proxy itself (userspace). The agent starts it once; before each
+   * sync it hands it the API, and the proxy opens and closes its listeners and returns their
+   * ports, which the agent passes to sync() as cfg.proxyPorts. `changed`: a listener moved, resync.
+   */
+  readonly serve?: (log: (level: 'I' | 'W' | 'E', msg: string) => void, changed: () => void) => ProxyServer;
+}
+
+/** The proxy a `serve` mode runs inside the agent. */
+export interface ProxyServer {
+  update(node: NodeInfo, api: { services: Service[]; slices: EndpointSlice[] }): ReadonlyMap<string, number>;
+  stop(): void;
 }

@@ -4,7 +4,7 @@
 // "500ms"). Every field kube-proxy has is either modelled or warned about by name; a field it
 // does not have is an error.
 
-import { PLANNED_PROXY_MODES, PROXY_MODES, IPVS_SCHEDULERS, LOCAL_MODES, DEFAULT_KUBE_PROXY_CONFIGURATION } from '../../api/objects.js';
+import { KUBE_PROXY_MODES, PLANNED_PROXY_MODES, PROXY_MODES, IPVS_SCHEDULERS, LOCAL_MODES, DEFAULT_KUBE_PROXY_CONFIGURATION } from '../../api/objects.js';
 import type { KubeProxyConfiguration, ProxyMode } from '../../api/objects.js';
 import { parseCidr } from '../../labfile/net.js';
 import { fieldPath } from './types.js';
@@ -114,19 +114,17 @@ function readMode(r: ObjectReader, value: unknown): ProxyMode | undefined {
   if (value === undefined || value === null || value === '') return 'iptables';
   const mode = r.string(value, ['mode'], `mode is one of ${PROXY_MODES.join(', ')} (or "" for the default, iptables)`);
   if (mode === undefined) return undefined;
+  if (mode === 'userspace')
+    r.warn(['mode'], "kube-proxy's userspace mode was removed in Kubernetes 1.26; knetlab runs it to show what it did (and why it was left)");
   if ((PROXY_MODES as readonly string[]).includes(mode)) return mode as ProxyMode;
   if (PLANNED_PROXY_MODES.includes(mode)) {
     r.error(
       ['mode'],
       `kube-proxy mode "${mode}" is not available in knetlab yet`,
-      `knetlab runs ${PROXY_MODES.join(', ')} (the default); ${PLANNED_PROXY_MODES.join(', ')} are not yet available`,
+      `knetlab runs ${PROXY_MODES.map((m) => (m === 'iptables' ? 'iptables (the default)' : m)).join(', ')}; ${PLANNED_PROXY_MODES.join(', ')} are not yet available`,
     );
   } else {
-    r.error(
-      ['mode'],
-      `unknown kube-proxy mode "${mode}"`,
-      `kube-proxy's modes on Linux are ${[...PROXY_MODES, ...PLANNED_PROXY_MODES].join(', ')} ("" means iptables)`,
-    );
+    r.error(['mode'], `unknown kube-proxy mode "${mode}"`, `kube-proxy's modes on Linux are ${KUBE_PROXY_MODES.join(', ')} ("" means iptables)`);
   }
   return undefined;
 }

@@ -7,6 +7,7 @@
 import type { Command } from '../../../kernel/command.js';
 import {
   KUBE_EXTERNAL_SERVICES,
+  KUBE_FIREWALL,
   KUBE_FORWARD,
   KUBE_NODEPORTS,
   KUBE_POSTROUTING,
@@ -22,8 +23,9 @@ import { jumpRules } from './jumps.js';
 export function iptablesCleanup(save: string): Command[] {
   const tables = parseSave(save);
   const commands: Command[] = [];
-  // Unlink: DeleteRule of every jump that is there (a missing one is no error in kube-proxy either).
-  for (const rule of jumpRules()) {
+  // Unlink: DeleteRule of every jump that is there (a missing one is no error in kube-proxy either),
+  // except kubelet's jumps to KUBE-FIREWALL (iptablesKubeletJumpChains), which it leaves.
+  for (const rule of jumpRules().filter((r) => r.target !== KUBE_FIREWALL)) {
     const text = ['-A', rule.chain, ...rule.args.map((w) => (w.includes(' ') ? `"${w}"` : w)), '-j', rule.target].join(' ');
     if (tables.get(rule.table)?.rules.has(text))
       commands.push({ file: 'iptables', args: ['-w', '-t', rule.table, '-D', rule.chain, ...rule.args, '-j', rule.target] });
