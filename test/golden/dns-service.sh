@@ -1174,18 +1174,18 @@ spec:
       image: busybox:1.28
 EOF
 tee /run/knetlab/labs/dns-service/cluster/events.jsonl >/dev/null <<'EOF'
-{"at":"2026-01-01T00:00:00Z","source":"deployment-controller","object":"deployment/coredns","type":"Normal","reason":"ScalingReplicaSet","message":"Scaled up replica set coredns-5855c5f55 from 0 to 2"}
-{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/coredns-5855c5f55","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: coredns-5855c5f55-tmxk6"}
-{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/coredns-5855c5f55","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: coredns-5855c5f55-5rhzq"}
-{"at":"2026-01-01T00:00:00Z","source":"deployment-controller","object":"deployment/kubia","type":"Normal","reason":"ScalingReplicaSet","message":"Scaled up replica set kubia-79cb56dd65 from 0 to 3"}
-{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/kubia-79cb56dd65","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: kubia-79cb56dd65-x779f"}
-{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/kubia-79cb56dd65","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: kubia-79cb56dd65-g2x5p"}
-{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/kubia-79cb56dd65","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: kubia-79cb56dd65-fl2vh"}
-{"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/coredns-5855c5f55-tmxk6","type":"Normal","reason":"Scheduled","message":"Successfully assigned kube-system/coredns-5855c5f55-tmxk6 to node3"}
-{"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/coredns-5855c5f55-5rhzq","type":"Normal","reason":"Scheduled","message":"Successfully assigned kube-system/coredns-5855c5f55-5rhzq to node1"}
-{"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/kubia-79cb56dd65-x779f","type":"Normal","reason":"Scheduled","message":"Successfully assigned default/kubia-79cb56dd65-x779f to node2"}
-{"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/kubia-79cb56dd65-g2x5p","type":"Normal","reason":"Scheduled","message":"Successfully assigned default/kubia-79cb56dd65-g2x5p to node3"}
-{"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/kubia-79cb56dd65-fl2vh","type":"Normal","reason":"Scheduled","message":"Successfully assigned default/kubia-79cb56dd65-fl2vh to node1"}
+{"at":"2026-01-01T00:00:00Z","source":"deployment-controller","object":"deployment/coredns","namespace":"kube-system","type":"Normal","reason":"ScalingReplicaSet","message":"Scaled up replica set coredns-5855c5f55 from 0 to 2"}
+{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/coredns-5855c5f55","namespace":"kube-system","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: coredns-5855c5f55-tmxk6"}
+{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/coredns-5855c5f55","namespace":"kube-system","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: coredns-5855c5f55-5rhzq"}
+{"at":"2026-01-01T00:00:00Z","source":"deployment-controller","object":"deployment/kubia","namespace":"default","type":"Normal","reason":"ScalingReplicaSet","message":"Scaled up replica set kubia-79cb56dd65 from 0 to 3"}
+{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/kubia-79cb56dd65","namespace":"default","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: kubia-79cb56dd65-x779f"}
+{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/kubia-79cb56dd65","namespace":"default","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: kubia-79cb56dd65-g2x5p"}
+{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/kubia-79cb56dd65","namespace":"default","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: kubia-79cb56dd65-fl2vh"}
+{"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/coredns-5855c5f55-tmxk6","namespace":"kube-system","type":"Normal","reason":"Scheduled","message":"Successfully assigned kube-system/coredns-5855c5f55-tmxk6 to node3"}
+{"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/coredns-5855c5f55-5rhzq","namespace":"kube-system","type":"Normal","reason":"Scheduled","message":"Successfully assigned kube-system/coredns-5855c5f55-5rhzq to node1"}
+{"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/kubia-79cb56dd65-x779f","namespace":"default","type":"Normal","reason":"Scheduled","message":"Successfully assigned default/kubia-79cb56dd65-x779f to node2"}
+{"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/kubia-79cb56dd65-g2x5p","namespace":"default","type":"Normal","reason":"Scheduled","message":"Successfully assigned default/kubia-79cb56dd65-g2x5p to node3"}
+{"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/kubia-79cb56dd65-fl2vh","namespace":"default","type":"Normal","reason":"Scheduled","message":"Successfully assigned default/kubia-79cb56dd65-fl2vh to node1"}
 EOF
 
 # 14. kube-proxy: hook its chains into the built-in ones and set its sysctls

@@ -1092,17 +1092,17 @@ spec:
                   number: 80
 EOF
 tee /run/knetlab/labs/ingress-hosts/cluster/events.jsonl >/dev/null <<'EOF'
-{"at":"2026-01-01T00:00:00Z","source":"deployment-controller","object":"deployment/ingress-nginx-controller","type":"Normal","reason":"ScalingReplicaSet","message":"Scaled up replica set ingress-nginx-controller-77698c497c from 0 to 1"}
-{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/ingress-nginx-controller-77698c497c","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: ingress-nginx-controller-77698c497c-4t6vm"}
-{"at":"2026-01-01T00:00:00Z","source":"deployment-controller","object":"deployment/service1","type":"Normal","reason":"ScalingReplicaSet","message":"Scaled up replica set service1-79c4dfb79d from 0 to 2"}
-{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/service1-79c4dfb79d","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: service1-79c4dfb79d-vn5l6"}
-{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/service1-79c4dfb79d","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: service1-79c4dfb79d-5qljd"}
-{"at":"2026-01-01T00:00:00Z","source":"deployment-controller","object":"deployment/service2","type":"Normal","reason":"ScalingReplicaSet","message":"Scaled up replica set service2-b5d79579c from 0 to 1"}
-{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/service2-b5d79579c","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: service2-b5d79579c-mgv95"}
-{"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/service1-79c4dfb79d-vn5l6","type":"Normal","reason":"Scheduled","message":"Successfully assigned default/service1-79c4dfb79d-vn5l6 to node2"}
-{"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/service1-79c4dfb79d-5qljd","type":"Normal","reason":"Scheduled","message":"Successfully assigned default/service1-79c4dfb79d-5qljd to node1"}
-{"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/service2-b5d79579c-mgv95","type":"Normal","reason":"Scheduled","message":"Successfully assigned default/service2-b5d79579c-mgv95 to node2"}
-{"at":"2026-01-01T00:00:00Z","source":"metallb-controller","object":"service/ingress-nginx-controller","type":"Normal","reason":"IPAllocated","message":"Assigned IP [\"192.168.56.240\"]"}
+{"at":"2026-01-01T00:00:00Z","source":"deployment-controller","object":"deployment/ingress-nginx-controller","namespace":"ingress-nginx","type":"Normal","reason":"ScalingReplicaSet","message":"Scaled up replica set ingress-nginx-controller-77698c497c from 0 to 1"}
+{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/ingress-nginx-controller-77698c497c","namespace":"ingress-nginx","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: ingress-nginx-controller-77698c497c-4t6vm"}
+{"at":"2026-01-01T00:00:00Z","source":"deployment-controller","object":"deployment/service1","namespace":"default","type":"Normal","reason":"ScalingReplicaSet","message":"Scaled up replica set service1-79c4dfb79d from 0 to 2"}
+{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/service1-79c4dfb79d","namespace":"default","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: service1-79c4dfb79d-vn5l6"}
+{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/service1-79c4dfb79d","namespace":"default","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: service1-79c4dfb79d-5qljd"}
+{"at":"2026-01-01T00:00:00Z","source":"deployment-controller","object":"deployment/service2","namespace":"default","type":"Normal","reason":"ScalingReplicaSet","message":"Scaled up replica set service2-b5d79579c from 0 to 1"}
+{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/service2-b5d79579c","namespace":"default","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: service2-b5d79579c-mgv95"}
+{"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/service1-79c4dfb79d-vn5l6","namespace":"default","type":"Normal","reason":"Scheduled","message":"Successfully assigned default/service1-79c4dfb79d-vn5l6 to node2"}
+{"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/service1-79c4dfb79d-5qljd","namespace":"default","type":"Normal","reason":"Scheduled","message":"Successfully assigned default/service1-79c4dfb79d-5qljd to node1"}
+{"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/service2-b5d79579c-mgv95","namespace":"default","type":"Normal","reason":"Scheduled","message":"Successfully assigned default/service2-b5d79579c-mgv95 to node2"}
+{"at":"2026-01-01T00:00:00Z","source":"metallb-controller","object":"service/ingress-nginx-controller","namespace":"ingress-nginx","type":"Normal","reason":"IPAllocated","message":"Assigned IP [\"192.168.56.240\"]"}
 EOF
 
 # 14. kube-proxy: hook its chains into the built-in ones and set its sysctls

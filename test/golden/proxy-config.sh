@@ -650,9 +650,9 @@ spec:
       image: busybox
 EOF
 tee /run/knetlab/labs/proxy-config/cluster/events.jsonl >/dev/null <<'EOF'
-{"at":"2026-01-01T00:00:00Z","source":"deployment-controller","object":"deployment/web","type":"Normal","reason":"ScalingReplicaSet","message":"Scaled up replica set web-598747bbdd from 0 to 2"}
-{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/web-598747bbdd","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: web-598747bbdd-qn8qs"}
-{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/web-598747bbdd","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: web-598747bbdd-6zrst"}
+{"at":"2026-01-01T00:00:00Z","source":"deployment-controller","object":"deployment/web","namespace":"default","type":"Normal","reason":"ScalingReplicaSet","message":"Scaled up replica set web-598747bbdd from 0 to 2"}
+{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/web-598747bbdd","namespace":"default","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: web-598747bbdd-qn8qs"}
+{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/web-598747bbdd","namespace":"default","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: web-598747bbdd-6zrst"}
 EOF
 
 # 14. kube-proxy: hook its chains into the built-in ones and set its sysctls

@@ -898,13 +898,13 @@ spec:
       image: curlimages/curl
 EOF
 tee /run/knetlab/labs/service-affinity/cluster/events.jsonl >/dev/null <<'EOF'
-{"at":"2026-01-01T00:00:00Z","source":"deployment-controller","object":"deployment/myapp","type":"Normal","reason":"ScalingReplicaSet","message":"Scaled up replica set myapp-547997745f from 0 to 3"}
-{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/myapp-547997745f","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: myapp-547997745f-svh9z"}
-{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/myapp-547997745f","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: myapp-547997745f-9df8q"}
-{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/myapp-547997745f","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: myapp-547997745f-m8fhx"}
-{"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/myapp-547997745f-svh9z","type":"Normal","reason":"Scheduled","message":"Successfully assigned default/myapp-547997745f-svh9z to node3"}
-{"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/myapp-547997745f-9df8q","type":"Normal","reason":"Scheduled","message":"Successfully assigned default/myapp-547997745f-9df8q to node1"}
-{"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/myapp-547997745f-m8fhx","type":"Normal","reason":"Scheduled","message":"Successfully assigned default/myapp-547997745f-m8fhx to node2"}
+{"at":"2026-01-01T00:00:00Z","source":"deployment-controller","object":"deployment/myapp","namespace":"default","type":"Normal","reason":"ScalingReplicaSet","message":"Scaled up replica set myapp-547997745f from 0 to 3"}
+{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/myapp-547997745f","namespace":"default","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: myapp-547997745f-svh9z"}
+{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/myapp-547997745f","namespace":"default","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: myapp-547997745f-9df8q"}
+{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/myapp-547997745f","namespace":"default","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: myapp-547997745f-m8fhx"}
+{"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/myapp-547997745f-svh9z","namespace":"default","type":"Normal","reason":"Scheduled","message":"Successfully assigned default/myapp-547997745f-svh9z to node3"}
+{"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/myapp-547997745f-9df8q","namespace":"default","type":"Normal","reason":"Scheduled","message":"Successfully assigned default/myapp-547997745f-9df8q to node1"}
+{"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/myapp-547997745f-m8fhx","namespace":"default","type":"Normal","reason":"Scheduled","message":"Successfully assigned default/myapp-547997745f-m8fhx to node2"}
 EOF
 
 # 14. kube-proxy: hook its chains into the built-in ones and set its sysctls

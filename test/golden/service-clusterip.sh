@@ -754,13 +754,13 @@ spec:
       image: curlimages/curl
 EOF
 tee /run/knetlab/labs/service-clusterip/cluster/events.jsonl >/dev/null <<'EOF'
-{"at":"2026-01-01T00:00:00Z","source":"deployment-controller","object":"deployment/nginx-deploy","type":"Normal","reason":"ScalingReplicaSet","message":"Scaled up replica set nginx-deploy-79d7d959b7 from 0 to 3"}
-{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/nginx-deploy-79d7d959b7","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: nginx-deploy-79d7d959b7-sc2l6"}
-{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/nginx-deploy-79d7d959b7","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: nginx-deploy-79d7d959b7-g5g2s"}
-{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/nginx-deploy-79d7d959b7","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: nginx-deploy-79d7d959b7-l2ppr"}
-{"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/nginx-deploy-79d7d959b7-sc2l6","type":"Normal","reason":"Scheduled","message":"Successfully assigned default/nginx-deploy-79d7d959b7-sc2l6 to node2"}
-{"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/nginx-deploy-79d7d959b7-g5g2s","type":"Normal","reason":"Scheduled","message":"Successfully assigned default/nginx-deploy-79d7d959b7-g5g2s to node3"}
-{"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/nginx-deploy-79d7d959b7-l2ppr","type":"Normal","reason":"Scheduled","message":"Successfully assigned default/nginx-deploy-79d7d959b7-l2ppr to node1"}
+{"at":"2026-01-01T00:00:00Z","source":"deployment-controller","object":"deployment/nginx-deploy","namespace":"default","type":"Normal","reason":"ScalingReplicaSet","message":"Scaled up replica set nginx-deploy-79d7d959b7 from 0 to 3"}
+{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/nginx-deploy-79d7d959b7","namespace":"default","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: nginx-deploy-79d7d959b7-sc2l6"}
+{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/nginx-deploy-79d7d959b7","namespace":"default","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: nginx-deploy-79d7d959b7-g5g2s"}
+{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/nginx-deploy-79d7d959b7","namespace":"default","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: nginx-deploy-79d7d959b7-l2ppr"}
+{"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/nginx-deploy-79d7d959b7-sc2l6","namespace":"default","type":"Normal","reason":"Scheduled","message":"Successfully assigned default/nginx-deploy-79d7d959b7-sc2l6 to node2"}
+{"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/nginx-deploy-79d7d959b7-g5g2s","namespace":"default","type":"Normal","reason":"Scheduled","message":"Successfully assigned default/nginx-deploy-79d7d959b7-g5g2s to node3"}
+{"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/nginx-deploy-79d7d959b7-l2ppr","namespace":"default","type":"Normal","reason":"Scheduled","message":"Successfully assigned default/nginx-deploy-79d7d959b7-l2ppr to node1"}
 EOF
 
 # 14. kube-proxy: hook its chains into the built-in ones and set its sysctls

@@ -632,7 +632,7 @@ spec:
         - containerPort: 80
 EOF
 tee /run/knetlab/labs/service-loadbalancer/cluster/events.jsonl >/dev/null <<'EOF'
-{"at":"2026-01-01T00:00:00Z","source":"metallb-controller","object":"service/web","type":"Normal","reason":"IPAllocated","message":"Assigned IP [\"192.168.56.240\"]"}
+{"at":"2026-01-01T00:00:00Z","source":"metallb-controller","object":"service/web","namespace":"default","type":"Normal","reason":"IPAllocated","message":"Assigned IP [\"192.168.56.240\"]"}
 EOF
 
 # 14. kube-proxy: hook its chains into the built-in ones and set its sysctls

@@ -818,9 +818,9 @@ spec:
             - containerPort: 80
 EOF
 tee /run/knetlab/labs/service-nodeport/cluster/events.jsonl >/dev/null <<'EOF'
-{"at":"2026-01-01T00:00:00Z","source":"deployment-controller","object":"deployment/myapp","type":"Normal","reason":"ScalingReplicaSet","message":"Scaled up replica set myapp-c749b47cc from 0 to 1"}
-{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/myapp-c749b47cc","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: myapp-c749b47cc-k42p5"}
-{"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/myapp-c749b47cc-k42p5","type":"Normal","reason":"Scheduled","message":"Successfully assigned default/myapp-c749b47cc-k42p5 to node3"}
+{"at":"2026-01-01T00:00:00Z","source":"deployment-controller","object":"deployment/myapp","namespace":"default","type":"Normal","reason":"ScalingReplicaSet","message":"Scaled up replica set myapp-c749b47cc from 0 to 1"}
+{"at":"2026-01-01T00:00:00Z","source":"replicaset-controller","object":"replicaset/myapp-c749b47cc","namespace":"default","type":"Normal","reason":"SuccessfulCreate","message":"Created pod: myapp-c749b47cc-k42p5"}
+{"at":"2026-01-01T00:00:00Z","source":"default-scheduler","object":"pod/myapp-c749b47cc-k42p5","namespace":"default","type":"Normal","reason":"Scheduled","message":"Successfully assigned default/myapp-c749b47cc-k42p5 to node3"}
 EOF
 
 # 14. kube-proxy: hook its chains into the built-in ones and set its sysctls

@@ -906,7 +906,7 @@ spec:
       image: curlimages/curl
 EOF
 tee /run/knetlab/labs/service-traffic-policy/cluster/events.jsonl >/dev/null <<'EOF'
-{"at":"2026-01-01T00:00:00Z","source":"metallb-controller","object":"service/web-local","type":"Warning","reason":"AllocationFailed","message":"Failed to allocate IP for \"default/web-local\": no available IPs"}
+{"at":"2026-01-01T00:00:00Z","source":"metallb-controller","object":"service/web-local","namespace":"default","type":"Warning","reason":"AllocationFailed","message":"Failed to allocate IP for \"default/web-local\": no available IPs"}
 EOF
 
 # 14. kube-proxy: hook its chains into the built-in ones and set its sysctls
