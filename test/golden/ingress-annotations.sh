@@ -1526,6 +1526,7 @@ tee /run/knetlab/labs/ingress-annotations/cluster/ingress-nginx-ingress-nginx-co
 {
   "stateFile": "/run/knetlab/labs/ingress-annotations/cluster/state.json",
   "dir": "/run/knetlab/labs/ingress-annotations/cluster/ingress-nginx-ingress-nginx-controller-77698c497c-4t6vm",
+  "pkiDir": "/run/knetlab/labs/ingress-annotations/cluster/pki",
   "syncedFile": "/run/knetlab/labs/ingress-annotations/cluster/ingress-nginx-ingress-nginx-controller-77698c497c-4t6vm/synced",
   "pidfile": "/run/knetlab/labs/ingress-annotations/cluster/ingress-nginx-ingress-nginx-controller-77698c497c-4t6vm/controller.pid",
   "log": "/run/knetlab/labs/ingress-annotations/cluster/ingress-nginx-ingress-nginx-controller-77698c497c-4t6vm/controller.log"

@@ -76,6 +76,20 @@ interface ServerBlock {
   cert: string | null;
 }
 
+/**
+ * Where knetlab keeps the certificates it makes at `up` for Secrets annotated with
+ * GENERATE_CERTIFICATE (api/objects.ts), inside the lab's folder: the lab's CA (ca.crt, ca.key)
+ * and, per Secret, <namespace>-<name>.crt and .key, as `kubectl create secret tls` would read them.
+ */
+export function certificateFiles(pkiDir: string) {
+  return {
+    dir: pkiDir,
+    caCert: `${pkiDir}/ca.crt`,
+    caKey: `${pkiDir}/ca.key`,
+    secret: (namespace: string, name: string) => ({ cert: `${pkiDir}/${namespace}-${name}.crt`, key: `${pkiDir}/${namespace}-${name}.key` }),
+  };
+}
+
 /** The Ingresses this controller serves, oldest first (ingress-nginx sorts them by creationTimestamp). */
 export function servedIngresses(ing: IngressState): Ingress[] {
   const mine = ing.classes.filter((c) => c.controller === INGRESS_NGINX_CONTROLLER);
