@@ -227,7 +227,20 @@ export interface TLSSecret {
   meta: Meta;
   cert: string;
   key: string;
+  /**
+   * Set for a Secret whose certificate knetlab makes at `up` (the annotation GENERATE_CERTIFICATE):
+   * cert and key are then empty in the API, and the controller reads the files knetlab wrote
+   * (certificateFiles) instead, so no private key is ever part of a lab or of its plan.
+   */
+  generate?: { hosts: string[] };
 }
+
+/**
+ * The annotation on a kubernetes.io/tls Secret, written without data, that asks knetlab to make its
+ * tls.key and tls.crt at `up` with openssl: a key and a certificate for the DNS names it lists
+ * (comma-separated, the first also the subject CN), signed by the lab's own CA.
+ */
+export const GENERATE_CERTIFICATE = 'knetlab.dev/generate-certificate';
 
 /** What ingress controllers read from the API. */
 export interface IngressState {

@@ -481,12 +481,12 @@ export async function main(argv: string[]): Promise<number> {
     )
     .command(
       'get <lab> <resource> [names..]',
-      'List pods, services or endpoints of a running lab, like kubectl get',
+      'List pods, services, endpoints or ingresses of a running lab, like kubectl get',
       (y) =>
         prefixOption(
           y
             .positional('lab', { type: 'string', demandOption: true })
-            .positional('resource', { type: 'string', demandOption: true, describe: 'pods (po), services (svc) or endpoints (ep)' })
+            .positional('resource', { type: 'string', demandOption: true, describe: 'pods (po), services (svc), endpoints (ep) or ingresses (ing)' })
             .positional('names', { type: 'string', array: true })
             .option('output', { alias: 'o', type: 'string', choices: ['wide', 'yaml', 'json'], describe: 'Output format' })
             .option('namespace', { alias: 'n', type: 'string', default: 'default', describe: 'The namespace to list' })
@@ -508,30 +508,37 @@ export async function main(argv: string[]): Promise<number> {
         const view = RESOURCES[a.resource as string];
         if (!view)
           throw new InputError(`error: the server doesn't have a resource type "${a.resource}"`, [
-            '  hint: knetlab knows pods (po), services (svc) and endpoints (ep)',
+            '  hint: knetlab knows pods (po), services (svc), endpoints (ep) and ingresses (ing)',
           ]);
         out(view(s.state, opts));
       },
     )
     .command(
       'describe <lab> <resource> <name>',
-      'Describe a Service of a running lab, like kubectl describe svc',
+      'Describe a Service or an Ingress of a running lab, like kubectl describe svc|ingress',
       (y) =>
         prefixOption(
           y
             .positional('lab', { type: 'string', demandOption: true })
-            .positional('resource', { type: 'string', demandOption: true, describe: 'svc (service)' })
+            .positional('resource', { type: 'string', demandOption: true, describe: 'svc (service) or ing (ingress)' })
             .positional('name', { type: 'string', demandOption: true })
-            .option('namespace', { alias: 'n', type: 'string', default: 'default', describe: "The Service's namespace" }),
+            .option('namespace', { alias: 'n', type: 'string', default: 'default', describe: "The object's namespace" }),
         ),
       async (a) => {
         const lab = await load(a.lab);
         const inst = running(lab, a.prefix);
-        const [{ readEvents }, { describeService, humanDuration }] = await Promise.all([import('../k8s/store.js'), import('../k8s/views.js')]);
-        if (!['svc', 'service', 'services'].includes(a.resource as string))
-          throw new InputError(`knetlab describes services only, not "${a.resource}"`, ['  hint: knetlab describe LAB svc NAME']);
+        const [{ readEvents }, { describeIngress, describeService, humanDuration }] = await Promise.all([import('../k8s/store.js'), import('../k8s/views.js')]);
+        const kind = ['svc', 'service', 'services'].includes(a.resource as string)
+          ? 'service'
+          : ['ing', 'ingress', 'ingresses'].includes(a.resource as string)
+            ? 'ingress'
+            : null;
+        if (!kind)
+          throw new InputError(`knetlab describes services and ingresses, not "${a.resource}"`, [
+            '  hint: knetlab describe LAB svc NAME, or knetlab describe LAB ingress NAME',
+          ]);
         const events = readEvents(inst.dir)
-          .filter((e) => e.object === `service/${a.name}` && e.namespace === a.namespace)
+          .filter((e) => e.object === `${kind}/${a.name}` && e.namespace === a.namespace)
           .map((e) => ({
             type: e.type === 'Warning' ? ('Warning' as const) : ('Normal' as const),
             reason: e.reason,
@@ -540,7 +547,12 @@ export async function main(argv: string[]): Promise<number> {
             message: e.message,
           }));
         try {
-          out(describeService((await apiState(inst)).state, a.name as string, a.namespace, events));
+          const s = await apiState(inst);
+          out(
+            kind === 'service'
+              ? describeService(s.state, a.name as string, a.namespace, events)
+              : describeIngress(s.state, a.name as string, a.namespace, events, s.nodes),
+          );
         } catch (e) {
           throw new KnetlabError((e as Error).message, 1);
         }
@@ -746,7 +758,7 @@ async function apiState(inst: Instance): Promise<StateFile> {
 }
 
 async function resources(): Promise<Record<string, (typeof import('../k8s/views.js'))['getPods']>> {
-  const { getEndpoints, getPods, getServices } = await import('../k8s/views.js');
+  const { getEndpoints, getIngresses, getPods, getServices } = await import('../k8s/views.js');
   return {
     po: getPods,
     pod: getPods,
@@ -756,6 +768,9 @@ async function resources(): Promise<Record<string, (typeof import('../k8s/views.
     services: getServices,
     ep: getEndpoints,
     endpoints: getEndpoints,
+    ing: getIngresses,
+    ingress: getIngresses,
+    ingresses: getIngresses,
   };
 }
 

@@ -145,7 +145,10 @@ const otherCommand: { [K in OtherStep['kind']]: (s: Extract<OtherStep, { kind: K
     note: s.why,
   }),
   exec: (s) => ({
-    command: { ...inNetns(s.netns, [s.command.file, ...s.command.args]), ...(s.command.input === undefined ? {} : { input: s.command.input }) },
+    command:
+      s.netns === ''
+        ? s.command
+        : { ...inNetns(s.netns, [s.command.file, ...s.command.args]), ...(s.command.input === undefined ? {} : { input: s.command.input }) },
     label: s.label,
   }),
   'iptables.restore': (s) => ({

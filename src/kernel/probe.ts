@@ -33,7 +33,7 @@ export function probeCommand(check: Check, netns: string, birdSocket: (speaker: 
       const urls = Array.from({ length: p.requests }, () => p.url);
       // "Connection: close" makes every request a new connection, so each one is load-balanced.
       const close = p.requests > 1 ? ['-H', 'Connection: close'] : [];
-      const curl = ['curl', '-sS', '--max-time', String(Math.max(2, wait)), ...close, ...httpExtras(check), '-w', writeOut(check), ...urls];
+      const curl = ['curl', '-sS', '--max-time', String(Math.max(2, wait)), ...close, ...httpExtras(check, labdir), '-w', writeOut(check), ...urls];
       if (p.bodyBytes === undefined) return inNetns(netns, curl);
       // The body is streamed from /dev/zero, so a tutorial shows its size rather than its bytes.
       return inNetns(netns, ['sh', '-c', `head -c ${p.bodyBytes} /dev/zero | ${argvToShell(curl)}`]);
@@ -95,7 +95,7 @@ export function probeCommand(check: Check, netns: string, birdSocket: (speaker: 
 }
 
 /** curl options an http check adds for Ingress: a Host header, a pinned name, a body, https without trust, -v for the certificate. */
-function httpExtras(check: Check): string[] {
+function httpExtras(check: Check, labdir: string): string[] {
   const p = check.probe as Extract<Check['probe'], { kind: 'http' }>;
   const e = check.expect;
   const url = new URL(p.url);
@@ -103,8 +103,9 @@ function httpExtras(check: Check): string[] {
   return [
     ...(p.hostHeader !== undefined ? ['-H', `Host: ${p.hostHeader}`] : []),
     ...(p.resolve !== undefined ? ['--resolve', `${url.hostname}:${port}:${p.resolve}`] : []),
-    // Which certificate the server chose is what an https check judges (by subject and issuer), not whether it is trusted.
-    ...(url.protocol === 'https:' ? ['-k'] : []),
+    // Which certificate the server chose is what an https check judges (by subject and issuer);
+    // whether it is trusted only when the check names the CA to trust.
+    ...(url.protocol === 'https:' ? (p.cacert !== undefined ? ['--cacert', p.cacert.replaceAll('{labdir}', labdir)] : ['-k']) : []),
     ...(e.certSubject !== undefined || e.certIssuer !== undefined ? ['-v'] : []),
     ...(p.bodyBytes !== undefined ? ['--data-binary', '@-', '-H', 'Content-Type: application/octet-stream'] : []),
   ];

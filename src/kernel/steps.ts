@@ -21,7 +21,11 @@ export type Step =
   | { kind: 'neigh.add'; netns: string; dev: string; address: string; lladdr: string }
   | { kind: 'fdb.append'; netns: string; dev: string; lladdr: string; dst: string }
   | { kind: 'nat.restore'; netns: string; rules: NatRule[] }
-  /** A command a component runs inside a namespace as its own agent would (kube-proxy's restores). */
+  /**
+   * A command a component runs inside a namespace as its own agent would (kube-proxy's restores);
+   * netns "" runs it on the machine itself, for what touches no network (openssl making a lab's
+   * certificates, as its administrator would on their workstation).
+   */
   | { kind: 'exec'; netns: string; command: Command; label: string }
   /** An iptables-restore --noflush payload written the way a daemon (flanneld) writes it. */
   | { kind: 'iptables.restore'; netns: string; payload: string; owner: string }

@@ -234,8 +234,12 @@ const HOOKS = ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'];
 /** A DNS name as a resolver takes it: labels of letters, digits, "-" and "_" (SRV's _port._proto), an optional final dot. */
 const DNS_NAME_RE = /^([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$/;
 /** What an http check sends besides its URL: a Host header, a pinned address, a body. */
-function httpOptions(cx: Context, c: RawCheck, p: Path, url: URL): { hostHeader?: string; resolve?: string; bodyBytes?: number } {
-  const out: { hostHeader?: string; resolve?: string; bodyBytes?: number } = {};
+function httpOptions(cx: Context, c: RawCheck, p: Path, url: URL): { hostHeader?: string; resolve?: string; bodyBytes?: number; cacert?: string } {
+  const out: { hostHeader?: string; resolve?: string; bodyBytes?: number; cacert?: string } = {};
+  if (c.cacert !== undefined) {
+    if (url.protocol !== 'https:') cx.error([...p, 'cacert'], 'cacert needs an https:// URL', 'a CA verifies the certificate of a TLS handshake', 'key');
+    else out.cacert = c.cacert;
+  }
   if (c.host !== undefined) out.hostHeader = c.host;
   if (c.resolve !== undefined) {
     if (parseIPv4(c.resolve) === undefined)
@@ -306,7 +310,7 @@ function readExpectation(cx: Context, c: RawCheck, p: Path, probe: Probe): Expec
   for (const f of ['certSubject', 'certIssuer'] as const)
     if (e[f] !== undefined && probe.kind === 'http' && !probe.url.startsWith('https:'))
       cx.error([...p, 'expect', f], `expect.${f} needs an https:// URL`, 'only a TLS handshake shows a certificate', 'key');
-  for (const f of ['host', 'resolve', 'body'] as const)
+  for (const f of ['host', 'resolve', 'body', 'cacert'] as const)
     if (c[f] !== undefined && probe.kind !== 'http') cx.error([...p, f], `${f} applies to http checks only`, undefined, 'key');
   for (const [field, kinds] of EXPECT_FIELDS) {
     if (e[field] !== undefined && !kinds.includes(probe.kind))
@@ -344,6 +348,12 @@ function readExpectation(cx: Context, c: RawCheck, p: Path, probe: Probe): Expec
       probe.kind === 'conntrack' ? 'keep only present: false, sport and dstNat' : 'keep only present: false',
     );
   if (reachable && out.failure !== null) cx.error([...p, 'expect', 'failure'], 'failure needs reachable: false', 'add reachable: false');
+  if (out.failure === 'untrusted' && (probe.kind !== 'http' || probe.cacert === undefined))
+    cx.error(
+      [...p, 'expect', 'failure'],
+      'failure untrusted needs an https check with cacert',
+      'add cacert: the CA file the certificate must not verify against',
+    );
   if (
     !reachable &&
     ((out.status ?? out.bodyContains ?? out.json ?? out.backends) !== null || [e.location, e.headers, e.certSubject, e.certIssuer].some((v) => v !== undefined))

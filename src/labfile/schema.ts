@@ -208,8 +208,9 @@ export const Expect = Type.Object(
       }),
     ),
     failure: Type.Optional(
-      Type.Union([Type.Literal('refused'), Type.Literal('timeout')], {
-        description: 'tcp, http, sctp with reachable: false: how the connection must fail (REJECT → refused at once, DROP → timeout).',
+      Type.Union([Type.Literal('refused'), Type.Literal('timeout'), Type.Literal('untrusted')], {
+        description:
+          'tcp, http, sctp with reachable: false: how the connection must fail (REJECT → refused at once, DROP → timeout; https with cacert: untrusted, the certificate does not verify against that CA).',
       }),
     ),
     minShare: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Each expected backend answers at least this share of requests.' })),
@@ -311,6 +312,13 @@ export const Check = Type.Object(
       Type.String({
         description:
           "http: the address the URL's host name is pinned to (curl --resolve NAME:PORT:ADDRESS), so the name is both the Host header and the TLS SNI.",
+      }),
+    ),
+    cacert: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          "https: trust only this CA file (curl --cacert) instead of accepting any certificate (curl -k), so the check fails unless the chain and the name verify; {labdir} stands for the running lab's folder, e.g. {labdir}/cluster/pki/ca.crt (the CA knetlab makes for Secrets annotated knetlab.dev/generate-certificate).",
       }),
     ),
     body: Type.Optional(

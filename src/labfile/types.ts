@@ -234,9 +234,10 @@ export type Probe =
   | { kind: 'tcp'; address: string; port: number }
   /**
    * hostHeader: the Host header sent instead of the URL's; resolve: the address the URL's host
-   * name is pinned to (curl --resolve); bodyBytes: a POST body of that many bytes.
+   * name is pinned to (curl --resolve); bodyBytes: a POST body of that many bytes; cacert: the CA
+   * file the server's certificate must verify against ({labdir} for the running lab's folder).
    */
-  | { kind: 'http'; url: string; host: string; requests: number; hostHeader?: string; resolve?: string; bodyBytes?: number }
+  | { kind: 'http'; url: string; host: string; requests: number; hostHeader?: string; resolve?: string; bodyBytes?: number; cacert?: string }
   /** `requests` datagrams, each from a new source port, or all from `sourcePort`. */
   | { kind: 'udp'; address: string; port: number; requests: number; sourcePort: number | null }
   | { kind: 'sctp'; address: string; port: number }
@@ -276,7 +277,7 @@ export interface Expectation {
   backends: string[] | number | null;
   minShare: number;
   /** For must-fail tcp/http/sctp: refused (a REJECT) or timeout (a DROP); null: either. */
-  failure: 'refused' | 'timeout' | null;
+  failure: 'refused' | 'timeout' | 'untrusted' | null;
   master: string | null;
   state: string | null;
   mtu: number | null;

@@ -476,8 +476,10 @@ function replyProblem(check: Check, status: number, body: string): string | null
  * prints the reason; curl says "Couldn't connect to server" (exit 7) for a refusal and exits 28
  * on its --max-time.
  */
-function failureVerdict(want: 'refused' | 'timeout', r: RunResult, saw: string): Verdict {
+function failureVerdict(want: 'refused' | 'timeout' | 'untrusted', r: RunResult, saw: string): Verdict {
   const text = `${r.stdout}\n${r.stderr}`;
+  // curl's CURLE_PEER_FAILED_VERIFICATION: the handshake completed and the chain or name did not verify.
+  if (want === 'untrusted') return { ok: r.exitCode === 60, saw: `${saw}${r.exitCode === 60 ? ' (not trusted)' : ''}` };
   const got =
     /refused|Couldn't connect to server/i.test(text) && !/timed out/i.test(text)
       ? 'refused'

@@ -1574,6 +1574,7 @@ tee /run/knetlab/labs/ingress-fanout/cluster/ingress-nginx-ingress-nginx-control
 {
   "stateFile": "/run/knetlab/labs/ingress-fanout/cluster/state.json",
   "dir": "/run/knetlab/labs/ingress-fanout/cluster/ingress-nginx-ingress-nginx-controller-77698c497c-4t6vm",
+  "pkiDir": "/run/knetlab/labs/ingress-fanout/cluster/pki",
   "syncedFile": "/run/knetlab/labs/ingress-fanout/cluster/ingress-nginx-ingress-nginx-controller-77698c497c-4t6vm/synced",
   "pidfile": "/run/knetlab/labs/ingress-fanout/cluster/ingress-nginx-ingress-nginx-controller-77698c497c-4t6vm/controller.pid",
   "log": "/run/knetlab/labs/ingress-fanout/cluster/ingress-nginx-ingress-nginx-controller-77698c497c-4t6vm/controller.log"

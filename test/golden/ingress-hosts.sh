@@ -1404,6 +1404,7 @@ tee /run/knetlab/labs/ingress-hosts/cluster/ingress-nginx-ingress-nginx-controll
 {
   "stateFile": "/run/knetlab/labs/ingress-hosts/cluster/state.json",
   "dir": "/run/knetlab/labs/ingress-hosts/cluster/ingress-nginx-ingress-nginx-controller-77698c497c-4t6vm",
+  "pkiDir": "/run/knetlab/labs/ingress-hosts/cluster/pki",
   "syncedFile": "/run/knetlab/labs/ingress-hosts/cluster/ingress-nginx-ingress-nginx-controller-77698c497c-4t6vm/synced",
   "pidfile": "/run/knetlab/labs/ingress-hosts/cluster/ingress-nginx-ingress-nginx-controller-77698c497c-4t6vm/controller.pid",
   "log": "/run/knetlab/labs/ingress-hosts/cluster/ingress-nginx-ingress-nginx-controller-77698c497c-4t6vm/controller.log"

@@ -164,6 +164,9 @@ t.test('regex mode is per host and contagious; rewrite-target replaces the whole
   t.same(locations(server(c, 'rewrite.bar.com')), ['~* "^/something(/|$)(.*)"', '~* "^/Exact"', '~* "^/"']);
   t.match(server(c, 'rewrite.bar.com'), /rewrite "\(\?i\)\/something\(\/\|\$\)\(\.\*\)" \/\$2 break;/);
   t.same(locations(server(c, 'plain.bar.com')), ['/p/', '= /p', '/'], 'another host keeps plain locations');
+  // nginx would read "$)" in a `set` as a variable and refuse the file: escapeLiteralDollar.
+  t.match(server(c, 'rewrite.bar.com'), 'set $location_path  "/something(/|${literal_dollar})(.*)";');
+  t.match(c, /geo \$literal_dollar \{\n {8}default "\$";/);
 });
 
 t.test('annotations: app-root, proxy-body-size, ssl redirects; TLS by host with HSTS', async (t) => {

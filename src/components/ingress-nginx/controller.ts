@@ -8,16 +8,16 @@
 // theirs, so no request in flight is dropped. A configuration nginx refuses is logged and the
 // running one kept, as the controller does.
 //
-// Config JSON: { stateFile, dir, syncedFile, pidfile, log }.
+// Config JSON: { stateFile, dir, pkiDir, syncedFile, pidfile, log }.
 
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import type { StateFile } from '../../api/objects.js';
+import type { ClusterState, StateFile } from '../../api/objects.js';
 import { readConfig } from '../../agent/config.js';
 import { logger, writeAtomic, type Agent, type AgentFiles } from '../../agent/runtime.js';
 import { watchState } from '../../agent/watch.js';
 import { runSync } from '../../exec/process.js';
-import { renderNginx } from './template.js';
+import { certificateFiles, renderNginx } from './template.js';
 
 const PROG = 'nginx-ingress-controller';
 const log = logger(PROG);
@@ -25,11 +25,13 @@ const log = logger(PROG);
 interface Config extends AgentFiles {
   stateFile: string;
   dir: string;
+  /** Where knetlab made the certificates of the Secrets annotated knetlab.dev/generate-certificate. */
+  pkiDir: string;
   syncedFile: string;
 }
 
 function load(file: string): Config {
-  return readConfig(file, { stateFile: 'path', dir: 'path', syncedFile: 'path', pidfile: 'path', log: 'path' }) as unknown as Config;
+  return readConfig(file, { stateFile: 'path', dir: 'path', pkiDir: 'path', syncedFile: 'path', pidfile: 'path', log: 'path' }) as unknown as Config;
 }
 
 /** The files the controller keeps in its folder, as /etc/nginx and /etc/ingress-controller hold them. */
@@ -76,6 +78,30 @@ function run(argv: string[]): string | null {
   return r.code === 0 ? null : (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' / ');
 }
 
+/**
+ * The state with the PEMs of the Secrets knetlab made certificates for read from their files. One
+ * whose files are missing (a Secret added by apply after up) is left out, so its hosts get the
+ * default certificate, as ingress-nginx serves it for a Secret it cannot read.
+ */
+function withGeneratedCerts(state: ClusterState, pkiDir: string): ClusterState {
+  if (!state.ingress?.secrets.some((x) => x.generate)) return state;
+  const pki = certificateFiles(pkiDir);
+  const secrets = state.ingress.secrets.flatMap((x) => {
+    if (!x.generate) return [x];
+    const files = pki.secret(x.meta.namespace, x.meta.name);
+    try {
+      return [{ ...x, cert: readFileSync(files.cert, 'utf8'), key: readFileSync(files.key, 'utf8') }];
+    } catch (e) {
+      log(
+        'W',
+        `Secret ${x.meta.namespace}/${x.meta.name}: no certificate made for it at up (${(e as NodeJS.ErrnoException).code ?? String(e)}); its hosts get the default certificate`,
+      );
+      return [];
+    }
+  });
+  return { ...state, ingress: { ...state.ingress, secrets } };
+}
+
 async function start(cfg: Config): Promise<{ stop(why: string): void }> {
   const f = controllerFiles(cfg.dir);
   for (const d of [cfg.dir, join(cfg.dir, 'ssl'), join(cfg.dir, 'tmp')]) mkdirSync(d, { recursive: true, mode: 0o700 });
@@ -91,7 +117,7 @@ async function start(cfg: Config): Promise<{ stop(why: string): void }> {
   let running = false;
 
   const sync = (s: StateFile): boolean => {
-    const { conf, certs } = renderNginx(s.state, f);
+    const { conf, certs } = renderNginx(withGeneratedCerts(s.state, cfg.pkiDir), f);
     const certsText = certs.map((c) => c.path + c.pem).join('');
     if (conf + certsText === current) return true;
     for (const c of certs) writeAtomic(c.path, c.pem);

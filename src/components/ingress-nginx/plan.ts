@@ -3,7 +3,8 @@
 // namespace, where it makes the fake certificate, renders nginx.conf and runs the real nginx.
 
 import { join } from 'node:path';
-import { runsIngressNginx, type Pod } from '../../api/objects.js';
+import { runsIngressNginx, type Pod, type TLSSecret } from '../../api/objects.js';
+import { certificateFiles } from './template.js';
 import { clusterDir, stateFilePath } from '../../k8s/store.js';
 import type { Phase, Step } from '../../kernel/steps.js';
 import { agentArgv } from '../../agent/names.js';
@@ -15,9 +16,15 @@ export const controllerDir = (instanceDir: string, pod: string): string => join(
 
 const controllerPods = (c: Parameters<Component['phases']>[0]) => (c.kubernetes?.state.pods ?? []).filter((p) => runsIngressNginx(p.containers));
 
+/** The lab's own CA and certificates live with the API's files, in the lab's folder. */
+export const pkiDir = (instanceDir: string): string => join(clusterDir(instanceDir), 'pki');
+
+/** The lab's CA: its subject names the lab, so a check can tell it from any other issuer. */
+export const caSubject = (lab: string): string => `/O=knetlab/CN=${lab} CA`;
+
 export const ingressNginx: Component = {
   tools: (c) => (controllerPods(c).length ? ['nginx', 'openssl'] : []),
-  phases: (c, inst) => controllerPhases(inst, controllerPods(c)),
+  phases: (c, inst) => [...certificatePhases(c.kubernetes?.state.ingress?.secrets ?? [], inst), ...controllerPhases(inst, controllerPods(c))],
   // Controller pods added by `knetlab apply` (a scaled controller Deployment) run the controller too.
   podPhases: (_c, inst, pods) =>
     controllerPhases(
@@ -25,6 +32,83 @@ export const ingressNginx: Component = {
       pods.filter((p) => runsIngressNginx(p.containers)),
     ),
 };
+
+/**
+ * The certificates of the Secrets annotated knetlab.dev/generate-certificate: made here with
+ * openssl, as an administrator makes them before `kubectl create secret tls` (seed 004 §6.4), but
+ * signed by a CA of the lab's own rather than self-signed, so that a client can verify the chain.
+ * Nothing private is part of the lab or of this plan: the keys are made at `up`, in the lab's folder.
+ */
+function certificatePhases(secrets: TLSSecret[], inst: Instance): Phase[] {
+  const wanted = secrets.filter((s) => s.generate);
+  if (!wanted.length) return [];
+  const f = certificateFiles(pkiDir(inst.dir));
+  const openssl = (args: string[], label: string): Step => ({ kind: 'exec', netns: '', command: { file: 'openssl', args }, label });
+  return [
+    {
+      title: "Make the lab's CA and its certificates",
+      why: "The Secrets annotated knetlab.dev/generate-certificate hold no data in the lab: their tls.key and tls.crt are made now with openssl, in the lab's folder. First a CA of the lab's own (a self-signed certificate with basicConstraints CA:TRUE), then for each Secret an RSA-2048 key and a certificate for its names (subjectAltName, which is what clients match; the first name is also the subject CN), signed by that CA. The controller reads them as it reads a kubernetes.io/tls Secret's tls.crt and tls.key, and a client given the CA (curl --cacert) can verify the chain and the name.",
+      sequential: true,
+      steps: [
+        { kind: 'dir.create', paths: [f.dir] },
+        openssl(
+          [
+            'req',
+            '-x509',
+            '-newkey',
+            'rsa:2048',
+            '-nodes',
+            '-days',
+            '365',
+            '-subj',
+            caSubject(inst.lab),
+            '-addext',
+            'basicConstraints=critical,CA:TRUE',
+            '-addext',
+            'keyUsage=critical,keyCertSign,cRLSign',
+            '-keyout',
+            f.caKey,
+            '-out',
+            f.caCert,
+          ],
+          "make the lab's CA",
+        ),
+        ...wanted.map((s) => {
+          const out = f.secret(s.meta.namespace, s.meta.name);
+          const hosts = s.generate!.hosts;
+          return openssl(
+            [
+              'req',
+              '-x509',
+              '-CA',
+              f.caCert,
+              '-CAkey',
+              f.caKey,
+              '-newkey',
+              'rsa:2048',
+              '-nodes',
+              '-days',
+              '365',
+              '-subj',
+              `/CN=${hosts[0]!}`,
+              '-addext',
+              `subjectAltName=${hosts.map((h) => `DNS:${h}`).join(',')}`,
+              '-addext',
+              'basicConstraints=critical,CA:FALSE',
+              '-addext',
+              'extendedKeyUsage=serverAuth',
+              '-keyout',
+              out.key,
+              '-out',
+              out.cert,
+            ],
+            `make the certificate of Secret ${s.meta.namespace}/${s.meta.name} (${hosts.join(', ')})`,
+          );
+        }),
+      ],
+    },
+  ];
+}
 
 /** The controller agent's config and start in each of `pods`. */
 function controllerPhases(inst: Instance, pods: Pod[]): Phase[] {
@@ -45,6 +129,7 @@ function controllerPhases(inst: Instance, pods: Pod[]): Phase[] {
               {
                 stateFile,
                 dir: dir(p.meta.name),
+                pkiDir: pkiDir(inst.dir),
                 syncedFile: join(dir(p.meta.name), 'synced'),
                 pidfile: join(dir(p.meta.name), 'controller.pid'),
                 log: join(dir(p.meta.name), 'controller.log'),

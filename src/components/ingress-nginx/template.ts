@@ -76,6 +76,20 @@ interface ServerBlock {
   cert: string | null;
 }
 
+/**
+ * Where knetlab keeps the certificates it makes at `up` for Secrets annotated with
+ * GENERATE_CERTIFICATE (api/objects.ts), inside the lab's folder: the lab's CA (ca.crt, ca.key)
+ * and, per Secret, <namespace>-<name>.crt and .key, as `kubectl create secret tls` would read them.
+ */
+export function certificateFiles(pkiDir: string) {
+  return {
+    dir: pkiDir,
+    caCert: `${pkiDir}/ca.crt`,
+    caKey: `${pkiDir}/ca.key`,
+    secret: (namespace: string, name: string) => ({ cert: `${pkiDir}/${namespace}-${name}.crt`, key: `${pkiDir}/${namespace}-${name}.key` }),
+  };
+}
+
 /** The Ingresses this controller serves, oldest first (ingress-nginx sorts them by creationTimestamp). */
 export function servedIngresses(ing: IngressState): Ingress[] {
   const mine = ing.classes.filter((c) => c.controller === INGRESS_NGINX_CONTROLLER);
@@ -187,7 +201,8 @@ function location(s: ServerBlock, l: Location, regex: boolean, upstreams: Map<st
     `            set $ingress_name   ${q(l.ingress.meta.name)};`,
     `            set $service_name   ${q(l.backend.service)};`,
     `            set $service_port   ${q(String(l.backend.port))};`,
-    `            set $location_path  ${q(l.path)};`,
+    // escapeLiteralDollar: a regex path's "$" would read as a variable in `set`.
+    `            set $location_path  ${q(l.path.replaceAll('$', '${literal_dollar}'))};`,
     ...(redirect
       ? ['            if ($scheme = http) {', `                return ${DEFAULTS.httpRedirectCode} https://$host$redirect_uri;`, '            }']
       : []),
@@ -252,6 +267,10 @@ export function renderNginx(state: ClusterState, files: ControllerFiles): Render
     'http {',
     '    access_log off;',
     ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `    ${t}_temp_path ${files.dir}/tmp;`),
+    // A variable holding a literal "$" (geo does not resolve variables), for regex paths in `set`.
+    '    geo $literal_dollar {',
+    '        default "$";',
+    '    }',
     '    server_names_hash_bucket_size 128;',
     '    port_in_redirect off;',
     '    server_tokens off;',

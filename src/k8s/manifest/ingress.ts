@@ -8,7 +8,7 @@
 
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { parseIPv4 } from '../../labfile/net.js';
-import { INGRESS_PATH_TYPES, type IngressBackend, type IngressPath, type IngressRule, type IngressTLS } from '../../api/objects.js';
+import { GENERATE_CERTIFICATE, INGRESS_PATH_TYPES, type IngressBackend, type IngressPath, type IngressRule, type IngressTLS } from '../../api/objects.js';
 import { fieldPath, type IngressClassSpec, type IngressSpec, type SecretSpec } from './types.js';
 import { INGRESS_NGINX_ANNOTATIONS, INGRESS_NGINX_PREFIX } from './fields.js';
 import { DNS1035_HINT, SUBDOMAIN_HINT, isDns1035Label, isDns1123Subdomain } from './names.js';
@@ -212,11 +212,36 @@ function secretData(r: ObjectReader, obj: Json): Map<string, { text: string; at:
 }
 
 /**
+ * A Secret whose certificate knetlab makes at `up` (GENERATE_CERTIFICATE): the names it is for,
+ * each a host as an Ingress writes it (a wildcard included); no data of its own.
+ */
+function readGenerated(r: ObjectReader, value: string, hasData: boolean): SecretSpec | undefined {
+  const at = ['metadata', 'annotations', GENERATE_CERTIFICATE];
+  if (hasData) {
+    r.error(
+      at,
+      `annotation ${GENERATE_CERTIFICATE} asks knetlab to make tls.crt and tls.key, and this Secret has data of its own`,
+      'keep one: the annotation or the data',
+    );
+    return undefined;
+  }
+  const hosts = value
+    .split(',')
+    .map((h) => h.trim())
+    .filter(Boolean);
+  if (!hosts.length) {
+    r.error(at, `annotation ${GENERATE_CERTIFICATE} names no host`, 'list the DNS names the certificate is for, e.g. "foo.bar.com,*.foo.bar.com"');
+    return undefined;
+  }
+  return hosts.every((h) => checkHost(r, h, at)) ? { cert: '', key: '', generate: { hosts } } : undefined;
+}
+
+/**
  * A kubernetes.io/tls Secret: tls.crt and tls.key are required (the API server's rule), and here
  * also read as what ingress-nginx reads them as: a certificate and the private key that matches it.
  * Secrets of other types hold nothing knetlab uses and are skipped with a warning.
  */
-export function readSecret(r: ObjectReader, obj: Json): SecretSpec | undefined {
+export function readSecret(r: ObjectReader, obj: Json, annotations: Record<string, string> = {}): SecretSpec | undefined {
   const type = r.string(obj.type, ['type']) ?? 'Opaque';
   r.boolean(obj.immutable, ['immutable']);
   const data = secretData(r, obj);
@@ -224,6 +249,8 @@ export function readSecret(r: ObjectReader, obj: Json): SecretSpec | undefined {
     r.warn(['type'], `a Secret of type ${type} is not modelled by knetlab and is ignored`, 'knetlab reads Secrets of type kubernetes.io/tls (Ingress TLS)');
     return undefined;
   }
+  const generate = annotations[GENERATE_CERTIFICATE];
+  if (generate !== undefined) return readGenerated(r, generate, data.size > 0);
   const crt = data.get('tls.crt');
   const key = data.get('tls.key');
   for (const [k, v] of [

@@ -72,7 +72,7 @@ export function readObject(r: ObjectReader, raw: unknown): Resolved | undefined 
       return resolved && meta ? { kind: k, ...meta, resolved } : undefined;
     }
     case 'Secret': {
-      const resolved = readSecret(r, obj);
+      const resolved = readSecret(r, obj, meta?.annotations ?? {});
       return resolved && meta ? { kind: k, ...meta, resolved } : undefined;
     }
   }

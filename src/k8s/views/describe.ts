@@ -1,11 +1,11 @@
 // kubectl describe service: the fields, labels and annotations, each port's endpoints read from
 // the slices, and the events. Layouts follow kubectl's describers (k8s.io/kubectl pkg/describe).
 
-import type { ClusterState, EndpointSlice } from '../../api/objects.js';
+import type { ClusterState, EndpointSlice, IngressBackend, NodeInfo } from '../../api/objects.js';
 import { NotFoundError } from './errors.js';
 import { compareStrings, formatLabels, joinHostPort, tabbed } from './format.js';
 import { slicesOf } from './endpoints.js';
-import { serviceSpec } from './objects.js';
+import { ingressAddresses, serviceSpec, writtenClassName } from './objects.js';
 
 /** One row of describe's Events table; `age` is already formatted ("5m", "2m (x3 over 10m)"). */
 export interface DescribeEvent {
@@ -114,8 +114,56 @@ export function describeService(state: ClusterState, name: string, namespace = '
   if (spec.internalTrafficPolicy) lines.push(`Internal Traffic Policy:\t${spec.internalTrafficPolicy}`);
   if (svc.healthCheckNodePort) lines.push(`HealthCheck NodePort:\t${svc.healthCheckNodePort}`);
   if (svc.loadBalancerSourceRanges.length) lines.push(`LoadBalancer Source Ranges:\t${svc.loadBalancerSourceRanges.join(',')}`);
+  return withEvents(lines, events);
+}
+
+/** The fields, then the events: kubectl flushes the fields first, so the events table is aligned on its own. */
+function withEvents(lines: string[], events: DescribeEvent[]): string {
   if (events.length === 0) return tabbed([...lines, 'Events:\t<none>']);
-  // kubectl flushes the fields before the events, so the events table is aligned on its own.
   const rows = events.map((e) => `  ${e.type}\t${e.reason}\t${e.age}\t${e.from}\t${e.message.trim()}`);
   return tabbed(lines) + 'Events:\n' + tabbed(['  Type\tReason\tAge\tFrom\tMessage', '  ----\t------\t----\t----\t-------', ...rows]);
+}
+
+/**
+ * describeBackendV1: "service:port (endpoints)", the endpoints those of the Service's slices for the
+ * Service port the backend names, as describe svc lists them.
+ */
+function backendLine(state: ClusterState, namespace: string, b: IngressBackend): string {
+  const shown = `${b.service}:${b.port}`;
+  const svc = state.services.find((s) => s.meta.namespace === namespace && s.meta.name === b.service);
+  if (!svc) return `${shown} (<error: services "${b.service}" not found>)`;
+  // The last port that matches wins, as in kubectl's loop; a port by number matches its number.
+  let portName = '';
+  for (const p of svc.ports) if (typeof b.port === 'number' ? p.port === b.port : p.name === b.port) portName = p.name;
+  return `${shown} (${endpointsLine(slicesOf(state, svc), portName)})`;
+}
+
+/**
+ * `kubectl describe ingress NAME` (describeIngressV1): the address ingress-nginx published, the
+ * class as written, the default backend, the TLS section, the rules with each path's backend and
+ * its endpoints, the annotations and the events.
+ */
+export function describeIngress(state: ClusterState, name: string, namespace = 'default', events: DescribeEvent[] = [], nodes: NodeInfo[] = []): string {
+  const ing = state.ingress?.ingresses.find((i) => i.meta.name === name && i.meta.namespace === namespace);
+  if (!ing) throw new NotFoundError('ingresses', name);
+  const lines = [
+    `Name:\t${ing.meta.name}`,
+    ...labelLines(ing.meta.labels),
+    `Namespace:\t${ing.meta.namespace}`,
+    `Address:\t${[...new Set(ingressAddresses(state, ing, nodes))].sort(compareStrings).join(',')}`,
+    `Ingress Class:\t${writtenClassName(ing) ?? '<none>'}`,
+    `Default backend:\t${ing.defaultBackend ? backendLine(state, namespace, ing.defaultBackend) : '<default>'}`,
+  ];
+  if (ing.tls.length) {
+    lines.push('TLS:');
+    for (const t of ing.tls) lines.push(t.secretName ? `  ${t.secretName} terminates ${t.hosts.join(',')}` : `  SNI routes ${t.hosts.join(',')}`);
+  }
+  lines.push('Rules:', '  Host\tPath\tBackends', '  ----\t----\t--------');
+  for (const rule of ing.rules) {
+    lines.push(`  ${rule.host || '*'}\t`);
+    for (const p of rule.paths) lines.push(`    \t${p.path} \t${backendLine(state, namespace, p.backend)}`);
+  }
+  if (!ing.rules.length) lines.push(`  *\t*\t${ing.defaultBackend ? backendLine(state, namespace, ing.defaultBackend) : ''}`);
+  lines.push(...annotationLines(ing.meta.annotations));
+  return withEvents(lines, events);
 }

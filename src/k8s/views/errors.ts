@@ -2,7 +2,7 @@
 
 import { KnetlabError } from '../../labfile/diagnostics.js';
 
-export type Resource = 'pods' | 'services' | 'endpoints';
+export type Resource = 'pods' | 'services' | 'endpoints' | 'ingresses';
 
 /** The API server's answer for a name that does not exist, worded as kubectl prints it. */
 export class NotFoundError extends KnetlabError {

@@ -2,7 +2,18 @@
 // the metadata, defaults and status fields the model does not store.
 
 import { createHash } from 'node:crypto';
-import type { ClusterState, Container, Meta, NodeInfo, Pod, Service } from '../../api/objects.js';
+import {
+  INGRESS_NGINX_CONTROLLER,
+  runsIngressNginx,
+  type ClusterState,
+  type Container,
+  type Ingress,
+  type IngressBackend,
+  type Meta,
+  type NodeInfo,
+  type Pod,
+  type Service,
+} from '../../api/objects.js';
 import { hasSelector, type EndpointAddress, type Endpoints, type EndpointSubset } from './endpoints.js';
 
 export type ApiObject = { [key: string]: Json };
@@ -18,7 +29,7 @@ function derivedUid(seed: string): string {
 /** metav1.Time: RFC 3339 in whole seconds, as the API server stores it. */
 const apiTime = (timestamp: string): string => (timestamp === '' ? '' : new Date(timestamp).toISOString().replace(/\.\d+Z$/, 'Z'));
 
-function metadata(meta: Meta, extra: ApiObject = {}): ApiObject {
+export function metadata(meta: Meta, extra: ApiObject = {}): ApiObject {
   const m: ApiObject = { name: meta.name, namespace: meta.namespace, uid: meta.uid, creationTimestamp: apiTime(meta.creationTimestamp), ...extra };
   if (Object.keys(meta.labels).length) m.labels = { ...meta.labels };
   if (Object.keys(meta.annotations).length) m.annotations = { ...meta.annotations };
@@ -212,4 +223,63 @@ export function endpointsObject({ service, subsets }: Endpoints): ApiObject {
   const meta = { ...service.meta, labels, annotations: {}, uid: derivedUid(`Endpoints/${service.meta.uid}`) };
   // An Endpoints object with no addresses has no subsets field at all.
   return { apiVersion: 'v1', kind: 'Endpoints', metadata: metadata(meta), ...(subsets.length ? { subsets: subsets.map(subset) } : {}) };
+}
+
+/** The Service ingress-nginx's deploy.yaml names in --publish-service: $(POD_NAMESPACE)/ingress-nginx-controller. */
+export const INGRESS_NGINX_PUBLISH_SERVICE = 'ingress-nginx-controller';
+
+/**
+ * status.loadBalancer.ingress of an Ingress, as ingress-nginx writes it (internal/ingress/status):
+ * only for the Ingresses of its class while a controller pod runs, copied from its published
+ * Service (statusAddressFromService): a LoadBalancer's ingress addresses and external IPs, a
+ * NodePort's external IPs or else its cluster IP, a ClusterIP's cluster IP. Without that Service,
+ * the addresses of the nodes its pods run on.
+ */
+export function ingressAddresses(state: ClusterState, ing: Ingress, nodes: NodeInfo[] = []): string[] {
+  const classes = state.ingress?.classes.filter((c) => c.controller === INGRESS_NGINX_CONTROLLER) ?? [];
+  const served = ing.ingressClassName === null ? classes.some((c) => c.isDefault) : classes.some((c) => c.meta.name === ing.ingressClassName);
+  const pods = state.pods.filter((p) => runsIngressNginx(p.containers));
+  if (!served || !pods.length) return [];
+  const svc = state.services.find((s) => s.meta.name === INGRESS_NGINX_PUBLISH_SERVICE && pods.some((p) => p.meta.namespace === s.meta.namespace));
+  if (!svc) return [...new Set(pods.flatMap((p) => nodes.find((n) => n.name === p.nodeName)?.address ?? []))];
+  switch (svc.type) {
+    case 'LoadBalancer':
+      return [...svc.loadBalancerIngress.map((i) => i.ip), ...svc.externalIPs];
+    case 'NodePort':
+      return svc.externalIPs.length ? svc.externalIPs : svc.clusterIP ? [svc.clusterIP] : [];
+    case 'ClusterIP':
+      return svc.clusterIP ? [svc.clusterIP] : [];
+    case 'ExternalName':
+      return [];
+  }
+}
+
+/** spec.ingressClassName as written: null when the class came from the legacy annotation or was not named. */
+export function writtenClassName(ing: Ingress): string | null {
+  return ing.ingressClassName !== null && ing.meta.annotations['kubernetes.io/ingress.class'] !== ing.ingressClassName ? ing.ingressClassName : null;
+}
+
+function backendObject(b: IngressBackend): ApiObject {
+  return { service: { name: b.service, port: typeof b.port === 'number' ? { number: b.port } : { name: b.port } } };
+}
+
+export function ingressObject(ing: Ingress, state: ClusterState, nodes: NodeInfo[] = []): ApiObject {
+  const spec: ApiObject = {};
+  const cls = writtenClassName(ing);
+  if (cls !== null) spec.ingressClassName = cls;
+  if (ing.defaultBackend) spec.defaultBackend = backendObject(ing.defaultBackend);
+  if (ing.rules.length)
+    spec.rules = ing.rules.map((r) => ({
+      ...(r.host ? { host: r.host } : {}),
+      http: { paths: r.paths.map((p) => ({ path: p.path, pathType: p.pathType, backend: backendObject(p.backend) })) },
+    }));
+  if (ing.tls.length) spec.tls = ing.tls.map((t) => ({ hosts: [...t.hosts], secretName: t.secretName }));
+  const addresses = ingressAddresses(state, ing, nodes);
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: metadata(ing.meta, { generation: 1 }),
+    spec,
+    status: { loadBalancer: addresses.length ? { ingress: addresses.map((ip) => ({ ip })) } : {} },
+  };
 }

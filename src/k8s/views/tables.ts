@@ -7,7 +7,7 @@ import { InputError } from '../../labfile/diagnostics.js';
 import { NotFoundError, type Resource } from './errors.js';
 import { age, compareStrings, formatLabels, joinHostPort, table } from './format.js';
 import { endpointsOf, type Endpoints } from './endpoints.js';
-import { endpointsObject, podObject, serviceObject, type ApiObject } from './objects.js';
+import { endpointsObject, ingressAddresses, ingressObject, podObject, serviceObject, writtenClassName, type ApiObject } from './objects.js';
 import { toJson, toYaml } from './serialize.js';
 
 export type OutputFormat = 'table' | 'wide' | 'yaml' | 'json';
@@ -176,5 +176,42 @@ export function getEndpoints(state: ClusterState, opts: GetOptions): string {
     [],
     ({ meta, endpoints }) => [meta.name, endpointsColumn(endpoints), age(meta.creationTimestamp, opts.now)],
     ({ endpoints }) => endpointsObject(endpoints),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// kubectl get ingress
+
+/** formatHosts: the first three rule hosts, "*" when no rule names one, "+ N more..." past three rules. */
+function hostsColumn(hosts: string[]): string {
+  const list: string[] = [];
+  let more = false;
+  for (const host of hosts) {
+    if (list.length === 3) more = true;
+    if (!more && host !== '') list.push(host);
+  }
+  if (!list.length) return '*';
+  return more ? `${list.join(',')} + ${hosts.length - 3} more...` : list.join(',');
+}
+
+export function getIngresses(state: ClusterState, opts: GetOptions): string {
+  return print(
+    select('ingresses', state.ingress?.ingresses ?? [], opts),
+    opts,
+    ['NAME', 'CLASS', 'HOSTS', 'ADDRESS', 'PORTS', 'AGE'],
+    [],
+    (ing, wide) => {
+      // ingressLoadBalancerStatusStringer: a sorted set, clipped to 16 characters unless -o wide.
+      const ips = [...new Set(ingressAddresses(state, ing, opts.nodes))].sort(compareStrings).join(',');
+      return [
+        ing.meta.name,
+        writtenClassName(ing) ?? '<none>',
+        hostsColumn(ing.rules.map((r) => r.host)),
+        !wide && ips.length > 16 ? ips.slice(0, 13) + '...' : ips,
+        ing.tls.length ? '80, 443' : '80',
+        age(ing.meta.creationTimestamp, opts.now),
+      ];
+    },
+    (ing) => ingressObject(ing, state, opts.nodes),
   );
 }
