@@ -1,0 +1,140 @@
+// The names kube-proxy's nftables mode gives things (pkg/proxy/nftables/proxier.go): its table,
+// the base chains hooked into netfilter, the top-level chains, sets and maps, and the
+// per-service-port and per-endpoint chains, whose names carry the Service's own name after a
+// hash (nftables allows 256 characters, so no truncation is needed in practice).
+
+import { createHash } from 'node:crypto';
+
+export const TABLE = 'kube-proxy';
+/** Every write and listing names the table: kube-proxy never touches anything else. */
+export const TABLE_REF = `ip ${TABLE}`;
+
+// Top-level chains, sets and maps (the proxier.go constants).
+export const SERVICES = 'services';
+export const SERVICE_IPS = 'service-ips';
+export const SERVICE_NODEPORTS = 'service-nodeports';
+export const NODEPORT_IPS = 'nodeport-ips';
+export const CLUSTER_IPS = 'cluster-ips';
+export const SERVICE_ENDPOINTS_CHECK = 'service-endpoints-check';
+export const NODEPORT_ENDPOINTS_CHECK = 'nodeport-endpoints-check';
+export const NO_ENDPOINT_SERVICES = 'no-endpoint-services';
+export const NO_ENDPOINT_NODEPORTS = 'no-endpoint-nodeports';
+export const REJECT_CHAIN = 'reject-chain';
+export const CLUSTER_IPS_CHECK = 'cluster-ips-check';
+export const FIREWALL_IPS = 'firewall-ips';
+export const FIREWALL_CHECK = 'firewall-check';
+export const MARK_MASQ = 'mark-for-masquerade';
+export const MASQUERADING = 'masquerading';
+
+export interface BaseChain {
+  name: string;
+  type: 'filter' | 'nat';
+  hook: 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting';
+  /** As knftables writes it: nft's symbolic priorities (dstnat = -100, filter = 0, srcnat = 100). */
+  priority: string;
+}
+
+/**
+ * nftablesBaseChains (Kubernetes 1.33+): filtering that must see the Service IP runs before DNAT
+ * (dstnat-10 = -110); the endpoint and ClusterIP checks run at filter priority, after DNAT, so
+ * that only traffic DNAT did not catch reaches them.
+ */
+export const BASE_CHAINS: readonly BaseChain[] = [
+  { name: 'filter-prerouting-pre-dnat', type: 'filter', hook: 'prerouting', priority: 'dstnat-10' },
+  { name: 'filter-output-pre-dnat', type: 'filter', hook: 'output', priority: 'dstnat-10' },
+  { name: 'filter-input', type: 'filter', hook: 'input', priority: 'filter' },
+  { name: 'filter-forward', type: 'filter', hook: 'forward', priority: 'filter' },
+  { name: 'filter-output', type: 'filter', hook: 'output', priority: 'filter' },
+  { name: 'nat-prerouting', type: 'nat', hook: 'prerouting', priority: 'dstnat' },
+  { name: 'nat-output', type: 'nat', hook: 'output', priority: 'dstnat' },
+  { name: 'nat-postrouting', type: 'nat', hook: 'postrouting', priority: 'srcnat' },
+];
+
+/** nftablesJumpChains: [destination, source base chain, match before the jump]. */
+export const JUMP_CHAINS: readonly (readonly [string, string, string])[] = [
+  // reject is only valid in input, forward and output hooks on kernels before 5.9.
+  [NODEPORT_ENDPOINTS_CHECK, 'filter-input', 'ct state new'],
+  [SERVICE_ENDPOINTS_CHECK, 'filter-input', 'ct state new'],
+  [SERVICE_ENDPOINTS_CHECK, 'filter-forward', 'ct state new'],
+  [SERVICE_ENDPOINTS_CHECK, 'filter-output', 'ct state new'],
+  [FIREWALL_CHECK, 'filter-prerouting-pre-dnat', 'ct state new'],
+  [FIREWALL_CHECK, 'filter-output-pre-dnat', 'ct state new'],
+  [SERVICES, 'nat-output', ''],
+  [SERVICES, 'nat-prerouting', ''],
+  [MASQUERADING, 'nat-postrouting', ''],
+  [CLUSTER_IPS_CHECK, 'filter-forward', 'ct state new'],
+  [CLUSTER_IPS_CHECK, 'filter-output', 'ct state new'],
+];
+
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+/** knftables.NameLengthMax (256) less the longest prefix ("firewall-" and kin fit in 16). */
+const CHAIN_NAME_BASE_LENGTH_MAX = 256 - 16;
+
+/** hashAndTruncate: base32.StdEncoding(sha256(name))[:8] + "-" + name, cut to 240 characters. */
+export function hashAndTruncate(name: string): string {
+  const digest = createHash('sha256').update(name).digest();
+  let hash = '';
+  let value = 0;
+  let bits = 0;
+  // 8 characters are 40 bits: the first 5 bytes of the digest.
+  for (const byte of digest.subarray(0, 5)) {
+    value = ((value << 8) | byte) & 0xffff;
+    bits += 8;
+    while (bits >= 5) {
+      hash += BASE32[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  const out = `${hash}-${name}`;
+  return out.length > CHAIN_NAME_BASE_LENGTH_MAX ? out.slice(0, CHAIN_NAME_BASE_LENGTH_MAX - 3) + '...' : out;
+}
+
+export interface ServicePortChainNames {
+  /** Dispatch to all endpoints (Cluster policy): service-<hash>-<ns>/<name>/<proto>/<port>. */
+  cluster: string;
+  /** Dispatch to this node's endpoints (Local policy). */
+  local: string;
+  /** Entry for NodePort, external IP and load-balancer traffic. */
+  external: string;
+  /** loadBalancerSourceRanges check. */
+  firewall: string;
+}
+
+/** servicePortChainNameBase: "<ns>/<name>/<protocol>/<port name>", hashed. */
+export function servicePortChainNames(namespace: string, name: string, protocol: string, portName: string): ServicePortChainNames {
+  const base = hashAndTruncate(`${namespace}/${name}/${protocol.toLowerCase()}/${portName}`);
+  return { cluster: `service-${base}`, local: `local-${base}`, external: `external-${base}`, firewall: `firewall-${base}` };
+}
+
+/** servicePortEndpointChainNameBase: "<ns>/<name>/<protocol>/<port name>__<ip>/<port>", hashed; the chain and its affinity set. */
+export function endpointNames(
+  namespace: string,
+  name: string,
+  protocol: string,
+  portName: string,
+  ip: string,
+  port: number,
+): { chain: string; affinitySet: string } {
+  const base = hashAndTruncate(`${namespace}/${name}/${protocol.toLowerCase()}/${portName}__${ip}/${port}`);
+  return { chain: `endpoint-${base}`, affinitySet: `affinity-${base}` };
+}
+
+/** Per-service chains have a "/" in their names, which none of the fixed ones has (isServiceChainName). */
+export const isServiceChainName = (chain: string): boolean => chain.includes('/');
+export const isAffinitySetName = (set: string): boolean => set.startsWith('affinity-');
+
+/** The chains and sets of the table in `nft list chains ip` and `nft -t list sets ip` output. */
+export function tableObjects(listing: string, kind: 'chain' | 'set'): string[] {
+  const out: string[] = [];
+  let inTable = false;
+  for (const line of listing.split('\n')) {
+    const table = /^table (\S+) (\S+) \{/.exec(line);
+    if (table) inTable = `${table[1]} ${table[2]}` === TABLE_REF;
+    else if (line === '}') inTable = false;
+    else if (inTable) {
+      const m = new RegExp(`^\\t${kind} (\\S+) \\{`).exec(line);
+      if (m) out.push(m[1]!.replace(/^"(.*)"$/, '$1'));
+    }
+  }
+  return out;
+}
