@@ -30,8 +30,12 @@ export interface BaseChain {
   name: string;
   type: 'filter' | 'nat';
   hook: 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting';
-  /** As knftables writes it: nft's symbolic priorities (dstnat = -100, filter = 0, srcnat = 100). */
-  priority: string;
+  /**
+   * Numeric: kube-proxy names them dstnat-10, filter, dstnat and srcnat (knftables), which is
+   * -110, 0, -100 and 100; nft 1.0.6 refuses "dstnat" on the output hook and "dstnat-10" anywhere,
+   * and lists the numbers back the same way (as knftables' fake, and so upstream's tests, print them).
+   */
+  priority: number;
 }
 
 /**
@@ -40,14 +44,14 @@ export interface BaseChain {
  * that only traffic DNAT did not catch reaches them.
  */
 export const BASE_CHAINS: readonly BaseChain[] = [
-  { name: 'filter-prerouting-pre-dnat', type: 'filter', hook: 'prerouting', priority: 'dstnat-10' },
-  { name: 'filter-output-pre-dnat', type: 'filter', hook: 'output', priority: 'dstnat-10' },
-  { name: 'filter-input', type: 'filter', hook: 'input', priority: 'filter' },
-  { name: 'filter-forward', type: 'filter', hook: 'forward', priority: 'filter' },
-  { name: 'filter-output', type: 'filter', hook: 'output', priority: 'filter' },
-  { name: 'nat-prerouting', type: 'nat', hook: 'prerouting', priority: 'dstnat' },
-  { name: 'nat-output', type: 'nat', hook: 'output', priority: 'dstnat' },
-  { name: 'nat-postrouting', type: 'nat', hook: 'postrouting', priority: 'srcnat' },
+  { name: 'filter-prerouting-pre-dnat', type: 'filter', hook: 'prerouting', priority: -110 },
+  { name: 'filter-output-pre-dnat', type: 'filter', hook: 'output', priority: -110 },
+  { name: 'filter-input', type: 'filter', hook: 'input', priority: 0 },
+  { name: 'filter-forward', type: 'filter', hook: 'forward', priority: 0 },
+  { name: 'filter-output', type: 'filter', hook: 'output', priority: 0 },
+  { name: 'nat-prerouting', type: 'nat', hook: 'prerouting', priority: -100 },
+  { name: 'nat-output', type: 'nat', hook: 'output', priority: -100 },
+  { name: 'nat-postrouting', type: 'nat', hook: 'postrouting', priority: 100 },
 ];
 
 /** nftablesJumpChains: [destination, source base chain, match before the jump]. */
