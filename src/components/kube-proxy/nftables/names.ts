@@ -74,8 +74,17 @@ const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 /** knftables.NameLengthMax (256) less the longest prefix ("firewall-" and kin fit in 16). */
 const CHAIN_NAME_BASE_LENGTH_MAX = 256 - 16;
 
+// Every sync names every chain again (a partial one too, to know which chains are in use): the
+// hashes of names already seen are kept, as kube-proxy keeps them in its servicePortInfo and
+// endpointInfo. Bounded, so that a long-lived agent does not grow without end.
+const hashed = new Map<string, string>();
+const HASHED_MAX = 500_000;
+
 /** hashAndTruncate: base32.StdEncoding(sha256(name))[:8] + "-" + name, cut to 240 characters. */
 export function hashAndTruncate(name: string): string {
+  const known = hashed.get(name);
+  if (known !== undefined) return known;
+  if (hashed.size >= HASHED_MAX) hashed.clear();
   const digest = createHash('sha256').update(name).digest();
   let hash = '';
   let value = 0;
@@ -89,8 +98,10 @@ export function hashAndTruncate(name: string): string {
       bits -= 5;
     }
   }
-  const out = `${hash}-${name}`;
-  return out.length > CHAIN_NAME_BASE_LENGTH_MAX ? out.slice(0, CHAIN_NAME_BASE_LENGTH_MAX - 3) + '...' : out;
+  const full = `${hash}-${name}`;
+  const out = full.length > CHAIN_NAME_BASE_LENGTH_MAX ? full.slice(0, CHAIN_NAME_BASE_LENGTH_MAX - 3) + '...' : full;
+  hashed.set(name, out);
+  return out;
 }
 
 export interface ServicePortChainNames {

@@ -137,6 +137,10 @@ export function syncNFTables(
   /** nftElementStorage.ensureElem: add what is new, replace what changed value, keep the rest. */
   const ensureElem = (container: Container, key: string, value: string, comment?: string) => {
     const known = elements[container].get(key);
+    if (known === value) {
+      leftover[container].delete(key);
+      return;
+    }
     const text = `element ${TABLE_REF} ${container} { ${key}${comment ? ` comment "${comment}"` : ''}${value ? ` : ${value}` : ''} }`;
     if (known !== undefined) {
       if (known !== value) {
@@ -160,11 +164,7 @@ export function syncNFTables(
   }
   // The change trackers' UpdatedServices: a Service whose object or endpoints changed.
   const fingerprints = new Map<string, string>();
-  for (const [key, list] of byService)
-    fingerprints.set(
-      key,
-      JSON.stringify(list, (k, v: unknown) => (k === 'chains' || k === 'chain' ? undefined : v)),
-    );
+  for (const [key, list] of byService) fingerprints.set(key, JSON.stringify(list));
   const nodeIP = parseIPv4Sloppy(node.address);
 
   for (const sp of ports) {
