@@ -21,9 +21,9 @@ t.test('mode "" and iptables are iptables; no mode at all too', async (t) => {
 });
 
 t.test('the other real modes are named as not yet available, at their line and column', async (t) => {
-  for (const mode of ['ipvs', 'nftables', 'userspace']) {
+  for (const mode of ['ipvs', 'userspace']) {
     t.same(diagnostics(config(`mode: ${mode}\n`)), [
-      `kp.yaml:3:7  error  kube-proxy mode "${mode}" is not available in knetlab yet\n  hint: knetlab runs iptables (the default); ipvs, nftables, userspace are not yet available`,
+      `kp.yaml:3:7  error  kube-proxy mode "${mode}" is not available in knetlab yet\n  hint: knetlab runs iptables, nftables (iptables is the default); ipvs, userspace are not yet available`,
     ]);
   }
 });

@@ -4,7 +4,7 @@
 // "500ms"). Every field kube-proxy has is either modelled or warned about by name; a field it
 // does not have is an error.
 
-import { PLANNED_PROXY_MODES, PROXY_MODES, IPVS_SCHEDULERS, LOCAL_MODES, DEFAULT_KUBE_PROXY_CONFIGURATION } from '../../api/objects.js';
+import { KUBE_PROXY_MODES, PLANNED_PROXY_MODES, PROXY_MODES, IPVS_SCHEDULERS, LOCAL_MODES, DEFAULT_KUBE_PROXY_CONFIGURATION } from '../../api/objects.js';
 import type { KubeProxyConfiguration, ProxyMode } from '../../api/objects.js';
 import { parseCidr } from '../../labfile/net.js';
 import { fieldPath } from './types.js';
@@ -119,14 +119,10 @@ function readMode(r: ObjectReader, value: unknown): ProxyMode | undefined {
     r.error(
       ['mode'],
       `kube-proxy mode "${mode}" is not available in knetlab yet`,
-      `knetlab runs ${PROXY_MODES.join(', ')} (the default); ${PLANNED_PROXY_MODES.join(', ')} are not yet available`,
+      `knetlab runs ${PROXY_MODES.join(', ')} (iptables is the default); ${PLANNED_PROXY_MODES.join(', ')} ${PLANNED_PROXY_MODES.length === 1 ? 'is' : 'are'} not yet available`,
     );
   } else {
-    r.error(
-      ['mode'],
-      `unknown kube-proxy mode "${mode}"`,
-      `kube-proxy's modes on Linux are ${[...PROXY_MODES, ...PLANNED_PROXY_MODES].join(', ')} ("" means iptables)`,
-    );
+    r.error(['mode'], `unknown kube-proxy mode "${mode}"`, `kube-proxy's modes on Linux are ${KUBE_PROXY_MODES.join(', ')} ("" means iptables)`);
   }
   return undefined;
 }
