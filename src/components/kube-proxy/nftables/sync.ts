@@ -164,7 +164,7 @@ export function syncNFTables(
   }
   // The change trackers' UpdatedServices: a Service whose object or endpoints changed.
   const fingerprints = new Map<string, string>();
-  for (const [key, list] of byService) fingerprints.set(key, JSON.stringify(list));
+  for (const [key, list] of byService) fingerprints.set(key, list.map(fingerprint).join('\n'));
   const nodeIP = parseIPv4Sloppy(node.address);
 
   for (const sp of ports) {
@@ -315,6 +315,13 @@ export function syncNFTables(
     full: !partial,
     stats: { services: ports.length, endpoints: ports.reduce((n, sp) => n + sp.endpoints.length, 0), commands: tx.length },
   };
+}
+
+/** What of a service port the rules depend on: a Service whose ports all print the same needs no rewrite. */
+function fingerprint(sp: ServicePortInfo): string {
+  const eps = sp.endpoints.map((e) => `${e.hostPort}/${+e.isLocal}${+e.ready}${+e.serving}${+e.terminating}`).join(',');
+  const ranges = sp.sourceRanges.map(formatNetwork).join(',');
+  return `${sp.portName}|${sp.protocol}|${sp.clusterIP}|${sp.port}|${sp.nodePort}|${sp.externalIPs.join(',')}|${sp.loadBalancerVIPs.join(',')}|${ranges}|${+sp.externalPolicyLocal}${+sp.internalPolicyLocal}|${sp.affinitySeconds}|${eps}`;
 }
 
 /** setupNFTables: the table, its base and top-level chains, sets and maps, written at every full sync. */
