@@ -37,7 +37,7 @@ if (argv.vm) {
   console.error('bench-proxy: --vm (running inside the VM runner, for IPVS) is not available yet');
   process.exit(2);
 }
-if (process.getuid() !== 0) {
+if (process.getuid() !== 0 && !argv.chart) {
   console.error('bench-proxy needs root: sudo npx zx scripts/bench-proxy.mjs');
   process.exit(1);
 }
@@ -232,72 +232,84 @@ async function connections(target) {
 
 // ---- the benchmark -----------------------------------------------------------------------
 
-const rows = [];
+let rows = [];
 let baseline = null;
-try {
-  for (const mode of modes) {
-    for (const n of sizes) {
-      const c = cluster(n);
-      const probe = lastService(n);
-      const extra = serviceNumber(n);
-      const fulls = [];
-      const adds = [];
-      let lat = null;
-      for (let r = 0; r < runs; r++) {
-        await topology(probe.slice.endpoints.map((e) => e.address));
-        await MODES[mode].prepare();
-        const f = await MODES[mode].full(c);
-        fulls.push(f);
-        // Latency with N Services loaded (before the extra one, which does not change the picture).
-        if (r === 0) lat = await connections({ ip: probe.svc.clusterIP, port: 80 });
-        adds.push(await MODES[mode].addOne(c, extra, f.state));
-      }
-      const row = {
-        mode,
-        n,
-        fullGen: median(fulls.map((f) => f.genMs)),
-        fullLoad: median(fulls.map((f) => f.loadMs)),
-        addGen: median(adds.map((a) => a.genMs)),
-        addLoad: median(adds.map((a) => a.loadMs)),
-        ...lat,
-      };
-      rows.push(row);
-      console.log(
-        `${mode.padEnd(9)} N=${String(n).padStart(6)}  full sync ${fmt(row.fullGen + row.fullLoad)} (compute ${fmt(row.fullGen)}, load ${fmt(row.fullLoad)})  ` +
-          `add one ${fmt(row.addGen + row.addLoad)} (compute ${fmt(row.addGen)}, load ${fmt(row.addLoad)})  ` +
-          `first packet p50 ${row.p50.toFixed(3)} ms p99 ${row.p99.toFixed(3)} ms  kernel CPU ${fmt(row.cpuPer10k)}/10k conns`,
-      );
-    }
+// --chart FILE.json: only draw the chart again from an earlier run's results (no root, no namespaces).
+if (argv.chart) ({ rows, baseline } = JSON.parse(readFileSync(String(argv.chart), 'utf8')));
+else {
+  // Another run's namespaces (or a killed run's): refuse rather than pull them from under it.
+  const left = (await existing()).filter((ns) => Object.values(NS).includes(ns));
+  if (left.length) {
+    console.error(`bench-proxy: namespaces ${left.join(', ')} exist: another run is in progress, or a killed one left them (ip netns del ${left.join(' ')})`);
+    process.exit(1);
   }
-  // Baseline: straight to the endpoint, no rules at all.
-  const probe = lastService(sizes[0]);
-  await topology(probe.slice.endpoints.map((e) => e.address));
-  baseline = await connections({ ip: probe.slice.endpoints[0].address, port: PORT });
-  console.log(
-    `baseline (no Service, to the endpoint)  first packet p50 ${baseline.p50.toFixed(3)} ms p99 ${baseline.p99.toFixed(3)} ms  kernel CPU ${fmt(baseline.cpuPer10k)}/10k conns`,
-  );
-} finally {
-  await dropAll();
 }
+if (!argv.chart)
+  try {
+    for (const mode of modes) {
+      for (const n of sizes) {
+        const c = cluster(n);
+        const probe = lastService(n);
+        const extra = serviceNumber(n);
+        const fulls = [];
+        const adds = [];
+        let lat = null;
+        for (let r = 0; r < runs; r++) {
+          await topology(probe.slice.endpoints.map((e) => e.address));
+          await MODES[mode].prepare();
+          const f = await MODES[mode].full(c);
+          fulls.push(f);
+          // Latency with N Services loaded (before the extra one, which does not change the picture).
+          if (r === 0) lat = await connections({ ip: probe.svc.clusterIP, port: 80 });
+          adds.push(await MODES[mode].addOne(c, extra, f.state));
+        }
+        const row = {
+          mode,
+          n,
+          fullGen: median(fulls.map((f) => f.genMs)),
+          fullLoad: median(fulls.map((f) => f.loadMs)),
+          addGen: median(adds.map((a) => a.genMs)),
+          addLoad: median(adds.map((a) => a.loadMs)),
+          ...lat,
+        };
+        rows.push(row);
+        console.log(
+          `${mode.padEnd(9)} N=${String(n).padStart(6)}  full sync ${fmt(row.fullGen + row.fullLoad)} (compute ${fmt(row.fullGen)}, load ${fmt(row.fullLoad)})  ` +
+            `add one ${fmt(row.addGen + row.addLoad)} (compute ${fmt(row.addGen)}, load ${fmt(row.addLoad)})  ` +
+            `first packet p50 ${row.p50.toFixed(3)} ms p99 ${row.p99.toFixed(3)} ms  kernel CPU ${fmt(row.cpuPer10k)}/10k conns`,
+        );
+      }
+    }
+    // Baseline: straight to the endpoint, no rules at all.
+    const probe = lastService(sizes[0]);
+    await topology(probe.slice.endpoints.map((e) => e.address));
+    baseline = await connections({ ip: probe.slice.endpoints[0].address, port: PORT });
+    console.log(
+      `baseline (no Service, to the endpoint)  first packet p50 ${baseline.p50.toFixed(3)} ms p99 ${baseline.p99.toFixed(3)} ms  kernel CPU ${fmt(baseline.cpuPer10k)}/10k conns`,
+    );
+  } finally {
+    await dropAll();
+  }
 
 // ---- results -----------------------------------------------------------------------------
 
-writeFileSync(`${out}.json`, JSON.stringify({ sizes, modes, conns, runs, iptablesBackend: iptBackend, rows, baseline }, null, 2) + '\n');
+if (!argv.chart) writeFileSync(`${out}.json`, JSON.stringify({ sizes, modes, conns, runs, iptablesBackend: iptBackend, rows, baseline }, null, 2) + '\n');
 const svg = chart(rows, baseline);
 writeFileSync(`${out}.svg`, svg);
 const resvg = new URL('../node_modules/@resvg/resvg-wasm/', import.meta.url).pathname;
 if (existsSync(resvg)) {
   const { initWasm, Resvg } = await import(`${resvg}index.mjs`);
   await initWasm(readFileSync(`${resvg}index_bg.wasm`));
-  const fontFiles = ['/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf'].filter(existsSync);
+  // The wasm build reads no files: fonts are handed over as bytes.
+  const fontBuffers = ['/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf'].filter(existsSync).map((f) => readFileSync(f));
   writeFileSync(
     `${out}.png`,
-    new Resvg(svg, { font: { fontFiles, defaultFontFamily: 'DejaVu Sans' }, fitTo: { mode: 'width', value: 1280 } }).render().asPng(),
+    new Resvg(svg, { font: { fontBuffers, defaultFontFamily: 'DejaVu Sans' }, fitTo: { mode: 'width', value: 1280 } }).render().asPng(),
   );
-  console.log(`wrote ${out}.json, ${out}.svg and ${out}.png`);
+  console.log(`wrote ${argv.chart ? '' : `${out}.json, `}${out}.svg and ${out}.png`);
 } else console.log(`wrote ${out}.json and ${out}.svg (no PNG: @resvg/resvg-wasm is not in node_modules)`);
 
-/** First-packet p50 (solid) and p99 (dashed) latency against N, one colour per mode, log x axis. */
+/** First-packet p50 latency against N, one colour per mode, log x axis; the no-rules baseline dotted. */
 function chart(rows, baseline) {
   const W = 640;
   const H = 400;
@@ -307,7 +319,7 @@ function chart(rows, baseline) {
   const B = 50;
   const colours = { iptables: '#d62728', nftables: '#1f77b4', ipvs: '#2ca02c', userspace: '#9467bd' };
   const xs = [...new Set(rows.map((r) => r.n))].sort((a, b) => a - b);
-  const ymax = Math.max(...rows.map((r) => r.p99), baseline?.p99 ?? 0) * 1.1 || 1;
+  const ymax = Math.max(...rows.map((r) => r.p50), baseline?.p50 ?? 0) * 1.15 || 1;
   const lx = (n) => L + ((Math.log10(n) - Math.log10(xs[0])) / (Math.log10(xs.at(-1)) - Math.log10(xs[0]) || 1)) * (W - L - R);
   const ly = (v) => H - B - (v / ymax) * (H - T - B);
   const parts = [
@@ -329,10 +341,8 @@ function chart(rows, baseline) {
   for (const mode of [...new Set(rows.map((r) => r.mode))]) {
     const rs = rows.filter((r) => r.mode === mode).sort((a, b) => a.n - b.n);
     const colour = colours[mode] ?? 'black';
-    for (const [key, dash] of [
-      ['p50', ''],
-      ['p99', ' stroke-dasharray="5 4"'],
-    ]) {
+    // p50 only: p99 on a shared machine is scheduling noise (tens of ms); it is in the JSON and the table.
+    for (const [key, dash] of [['p50', '']]) {
       parts.push(`<polyline fill="none" stroke="${colour}" stroke-width="2"${dash} points="${rs.map((r) => `${lx(r.n)},${ly(r[key])}`).join(' ')}"/>`);
       for (const r of rs) parts.push(`<circle cx="${lx(r.n)}" cy="${ly(r[key])}" r="3" fill="${colour}"/>`);
       parts.push(
