@@ -912,6 +912,10 @@ ip netns exec client curl -sS --max-time 2 -H 'Connection: close' -w '\nstatus=%
 ip netns exec client curl -sS --max-time 2 -H 'Connection: close' -w '\nstatus=%{http_code}\n' http://203.0.113.11/ http://203.0.113.11/ http://203.0.113.11/ http://203.0.113.11/ http://203.0.113.11/ http://203.0.113.11/ http://203.0.113.11/ http://203.0.113.11/ http://203.0.113.11/ http://203.0.113.11/
 # node1's kube-proxy captures the VIP (a "loadbalancer IP" rule for 203.0.113.10)
 ip netns exec node1 sh -c 'iptables-save -t nat | grep -- '\''-d 203.0.113.10/32'\'' | grep -q '\''default/web loadbalancer IP'\'''
+# in nftables mode, the VIP is an element of the service-ips map, sent to the Service's external chain
+ip netns exec node1 sh -c 'nft list map ip kube-proxy service-ips | grep -q '\''203.0.113.10 . tcp . 80 : goto external-'\'''
+# and the Proxy address is in no element or rule of kube-proxy's table
+ip netns exec node1 sh -c '! nft list table ip kube-proxy | grep -q 203.0.113.11'
 # and writes no rule at all for the Proxy address, in any table
 ip netns exec node1 sh -c '! iptables-save | grep -q 203.0.113.11'
 # no node holds either address on an interface

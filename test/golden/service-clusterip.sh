@@ -1084,6 +1084,8 @@ ip netns exec client curl -sS --max-time 2 -H 'Connection: close' -w '\nstatus=%
 ip netns exec node2 curl -sS --max-time 2 -w '\nstatus=%{http_code}\n' http://10.98.254.54:8080/
 # must fail: another port of the ClusterIP matches no rule, so nothing answers
 ! ip netns exec client nc -z -v -w 2 10.98.254.54 80
+# must fail: in nftables mode another port of an active ClusterIP is rejected at once (cluster-ips-check)
+! ip netns exec client nc -z -v -w 2 10.98.254.54 80
 
 # Clean up (what "knetlab down" does, by the recorded PIDs and namespaces):
 # pkill -F /run/knetlab/labs/service-clusterip/nginx-deploy-79d7d959b7-l2ppr.nginx.pid

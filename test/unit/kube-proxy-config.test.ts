@@ -23,7 +23,7 @@ t.test('mode "" and iptables are iptables; no mode at all too', async (t) => {
 t.test('the other real modes are named as not yet available, at their line and column', async (t) => {
   for (const mode of PLANNED_PROXY_MODES) {
     t.same(diagnostics(config(`mode: ${mode}\n`)), [
-      `kp.yaml:3:7  error  kube-proxy mode "${mode}" is not available in knetlab yet\n  hint: knetlab runs iptables (the default), ${PROXY_MODES.filter((m) => m !== 'iptables').join(', ')}; ${PLANNED_PROXY_MODES.join(', ')} are not yet available`,
+      `kp.yaml:3:7  error  kube-proxy mode "${mode}" is not available in knetlab yet\n  hint: knetlab runs ${PROXY_MODES.join(', ')} (iptables is the default); ${PLANNED_PROXY_MODES.join(', ')} ${PLANNED_PROXY_MODES.length === 1 ? 'is' : 'are'} not yet available`,
     ]);
   }
 });

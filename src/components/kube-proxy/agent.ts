@@ -133,6 +133,8 @@ async function start(cfg: Config, fatal: (why: string) => void): Promise<{ stop(
   let synced: ApiContents | null = null;
 
   let failure = '';
+  /** What the last successful sync wrote, for a mode that then writes only changes (nftables); null: sync whole. */
+  let memo: unknown = null;
   const sync = (s: StateFile): boolean => {
     state = s;
     self = s.nodes.find((n) => n.name === cfg.node);
@@ -153,8 +155,11 @@ async function start(cfg: Config, fatal: (why: string) => void): Promise<{ stop(
     const t0 = performance.now();
     // A mode whose proxy is kube-proxy itself (userspace) opens its listeners first: the rules send traffic to their ports.
     const proxyPorts = server?.update(self, s.state);
-    const { commands, stats } = proxier.sync(self, s.state, observe(), { config, clusterCIDR: s.clusterCIDR, nodeAddresses: interfaceAddresses(), proxyPorts });
+    const ctx = { config, clusterCIDR: s.clusterCIDR, nodeAddresses: interfaceAddresses(), serviceCIDRs: [s.serviceCIDR], proxyPorts };
+    const result = proxier.sync(self, s.state, memo === null ? observe() : null, ctx, memo);
+    const { commands, stats } = result;
     const failed = apply(commands);
+    memo = failed ? null : (result.memo ?? null);
     if (failed) {
       log('E', failed);
       failure = failed.split('\n')[0]!;
@@ -258,6 +263,7 @@ async function start(cfg: Config, fatal: (why: string) => void): Promise<{ stop(
     if (gone) {
       log('W', `${[gone.file, ...gone.args].join(' ')} failed: kube-proxy's rules were flushed from under it; ensuring its chains again and resyncing`);
       const again = apply(proxier.setup(observe()));
+      memo = null;
       if (again) log('E', `kube-proxy's setup failed: ${again.split('\n')[0]}`);
       else w.resync();
     }

@@ -85,6 +85,7 @@ export function nodePortIPs(cfg: KubeProxyConfiguration, node: Pick<NodeInfo, 'a
  */
 export function kubeProxySysctls(cfg: KubeProxyConfiguration, node: Pick<NodeInfo, 'address'>): [string, string][] {
   const out: [string, string][] = [];
+  // nftables mode never sets it: localhost NodePorts are not supported there.
   if (cfg.mode === 'iptables' && localhostNodePorts(cfg, node)) out.push(['net.ipv4.conf.all.route_localnet', '1']);
   const seconds = (ms: number) => String(Math.floor(ms / 1000));
   const ct = cfg.conntrack;
@@ -103,6 +104,7 @@ export function syncPeriods(cfg: KubeProxyConfiguration): { syncPeriodMs: number
 
 const SYNC_PERIODS: Record<ProxyMode, (cfg: KubeProxyConfiguration) => { syncPeriodMs: number; minSyncPeriodMs: number }> = {
   iptables: ({ iptables: { syncPeriodMs, minSyncPeriodMs } }) => ({ syncPeriodMs, minSyncPeriodMs }),
+  nftables: ({ nftables: { syncPeriodMs, minSyncPeriodMs } }) => ({ syncPeriodMs, minSyncPeriodMs }),
   // The userspace proxier took iptables.syncPeriod and iptables.minSyncPeriod.
   userspace: ({ iptables: { syncPeriodMs, minSyncPeriodMs } }) => ({ syncPeriodMs, minSyncPeriodMs }),
 };

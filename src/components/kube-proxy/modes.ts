@@ -3,10 +3,12 @@
 
 import type { ProxyMode } from '../../api/objects.js';
 import { iptablesProxier } from './iptables.js';
+import { nftablesProxier } from './nftables.js';
 import type { Proxier } from './proxier.js';
 import { userspaceProxier } from './userspace.js';
 
 export const PROXIERS: Record<ProxyMode, Proxier> = {
   iptables: iptablesProxier,
+  nftables: nftablesProxier,
   userspace: userspaceProxier,
 };

@@ -28,7 +28,7 @@ export const kubeProxy: Component = {
     const config = c.kubernetes.kubeProxy;
     // The node's addresses as kube-proxy will find them on its interfaces (for nodePortAddresses):
     // loopback and the underlay address; the agent reads the real interfaces at every sync.
-    const ctx = (n: { address: string }) => ({ config, clusterCIDR: c.podNetwork, nodeAddresses: ['127.0.0.1', n.address] });
+    const ctx = (n: { address: string }) => ({ config, clusterCIDR: c.podNetwork, nodeAddresses: ['127.0.0.1', n.address], serviceCIDRs: [c.serviceCIDR] });
     const sysctls = (n: { address: string }) => kubeProxySysctls(config, n);
     const agentConfig = (node: string) => kubeProxyAgentConfig(inst, node, mode);
     return [

@@ -17,6 +17,8 @@ export interface KubeProxyConfig {
   nodeAddresses: readonly string[];
   /** Modes whose proxy is kube-proxy itself (userspace): the local port serving each service port, by its key. */
   proxyPorts?: ReadonlyMap<string, number>;
+  /** The cluster's ServiceCIDRs, as kube-proxy watches them (nftables mode drops traffic to unallocated ClusterIPs). */
+  serviceCIDRs?: readonly string[];
 }
 
 export interface SyncStats {
@@ -58,13 +60,19 @@ export interface Proxier {
    * finds a clean node. Stopping the mode's own processes (listeners) is the agent's part.
    */
   cleanup(now: KernelListing): Command[];
-  /** One sync: the writes that bring the node's kernel to the desired state. Pure. */
+  /**
+   * One sync: the writes that bring the node's kernel to the desired state. Pure. A mode that
+   * writes only what changed (nftables' partial syncs) returns a memo of what it wrote; the caller
+   * hands it to the next sync after a success, and null (a full sync) after a failure or when the
+   * canary finds the rules gone. With a memo, `now` may be null: the mode trusts its memo.
+   */
   sync(
     node: NodeInfo,
     api: { services: Service[]; slices: EndpointSlice[] },
     now: KernelListing | null,
     cfg: KubeProxyConfig,
-  ): { commands: Command[]; stats: SyncStats };
+    memo?: unknown,
+  ): { commands: Command[]; stats: SyncStats; memo?: unknown };
   /**
    * Modes whose proxy is kube-proxy itself (userspace). The agent starts it once; before each
    * sync it hands it the API, and the proxy opens and closes its listeners and returns their

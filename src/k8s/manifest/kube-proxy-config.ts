@@ -121,7 +121,7 @@ function readMode(r: ObjectReader, value: unknown): ProxyMode | undefined {
     r.error(
       ['mode'],
       `kube-proxy mode "${mode}" is not available in knetlab yet`,
-      `knetlab runs ${PROXY_MODES.map((m) => (m === 'iptables' ? 'iptables (the default)' : m)).join(', ')}; ${PLANNED_PROXY_MODES.join(', ')} are not yet available`,
+      `knetlab runs ${PROXY_MODES.join(', ')} (iptables is the default); ${PLANNED_PROXY_MODES.join(', ')} ${PLANNED_PROXY_MODES.length === 1 ? 'is' : 'are'} not yet available`,
     );
   } else {
     r.error(['mode'], `unknown kube-proxy mode "${mode}"`, `kube-proxy's modes on Linux are ${KUBE_PROXY_MODES.join(', ')} ("" means iptables)`);

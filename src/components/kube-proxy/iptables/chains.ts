@@ -20,8 +20,16 @@ export const CANARY_CHAIN = 'KUBE-PROXY-CANARY';
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
+// Every sync names every chain again: the hashes of names already seen are kept (kube-proxy keeps
+// them in its servicePortInfo and endpointInfo). Bounded, for a long-lived agent.
+const hashes = new Map<string, string>();
+const HASHES_MAX = 500_000;
+
 /** base32.StdEncoding(sha256(s))[:16]: chain names must stay within iptables' 28 characters. */
 export function hash16(s: string): string {
+  const known = hashes.get(s);
+  if (known !== undefined) return known;
+  if (hashes.size >= HASHES_MAX) hashes.clear();
   const digest = createHash('sha256').update(s).digest();
   let out = '';
   let bits = 0;
@@ -35,6 +43,7 @@ export function hash16(s: string): string {
       bits -= 5;
     }
   }
+  hashes.set(s, out);
   return out;
 }
 

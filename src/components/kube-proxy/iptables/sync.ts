@@ -101,8 +101,8 @@ function ipv4(text: string): string | null {
   return value === undefined ? null : formatIPv4(value);
 }
 
-/** An endpoint of one service port, as the EndpointSliceCache hands it to the proxier. */
-interface Endpoint {
+/** An endpoint of one service port, as the EndpointSliceCache hands it to the proxier (nftables mode reads them too). */
+export interface Endpoint {
   ip: string;
   /** "IP:port": the sort key, the SEP hash input and the DNAT target. */
   hostPort: string;
@@ -114,9 +114,11 @@ interface Endpoint {
 }
 
 /** One Service port, resolved the way pkg/proxy/serviceport.go's newBaseServiceInfo does. */
-interface ServicePortInfo {
+export interface ServicePortInfo {
   key: string;
   name: string;
+  /** The port's own name ("" when unnamed): nftables mode's chain names carry it. */
+  portName: string;
   protocol: string;
   chains: ServicePortChains;
   clusterIP: string;
@@ -163,9 +165,9 @@ function endpointsFor(port: ServicePort, portName: string, slices: EndpointSlice
   return [...byHostPort.values()].sort((a, b) => compare(a.hostPort, b.hostPort));
 }
 
-const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+export const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-function servicePorts(node: NodeInfo, services: Service[], slices: EndpointSlice[]): ServicePortInfo[] {
+export function servicePorts(node: NodeInfo, services: Service[], slices: EndpointSlice[]): ServicePortInfo[] {
   const ports: ServicePortInfo[] = [];
   // The slices of a Service: same namespace, label kubernetes.io/service-name = its name.
   const slicesOf = new Map<string, EndpointSlice[]>();
@@ -189,6 +191,7 @@ function servicePorts(node: NodeInfo, services: Service[], slices: EndpointSlice
       ports.push({
         key: `${svc.meta.namespace}/${svc.meta.name}`,
         name,
+        portName: port.name,
         protocol: port.protocol.toLowerCase(),
         chains: servicePortChains(name, port.protocol),
         clusterIP,
@@ -213,11 +216,11 @@ function servicePorts(node: NodeInfo, services: Service[], slices: EndpointSlice
   return ports;
 }
 
-const externallyAccessible = (sp: ServicePortInfo): boolean => sp.nodePort !== 0 || sp.loadBalancerVIPs.length > 0 || sp.externalIPs.length > 0;
+export const externallyAccessible = (sp: ServicePortInfo): boolean => sp.nodePort !== 0 || sp.loadBalancerVIPs.length > 0 || sp.externalIPs.length > 0;
 // Even with externalTrafficPolicy Local, external traffic from pods and the node is short-circuited
 // to the Cluster chain, so any externally accessible port needs it.
-const usesClusterEndpoints = (sp: ServicePortInfo): boolean => !sp.internalPolicyLocal || externallyAccessible(sp);
-const usesLocalEndpoints = (sp: ServicePortInfo): boolean => sp.internalPolicyLocal || (sp.externalPolicyLocal && externallyAccessible(sp));
+export const usesClusterEndpoints = (sp: ServicePortInfo): boolean => !sp.internalPolicyLocal || externallyAccessible(sp);
+export const usesLocalEndpoints = (sp: ServicePortInfo): boolean => sp.internalPolicyLocal || (sp.externalPolicyLocal && externallyAccessible(sp));
 
 interface Categorized {
   clusterEndpoints: Endpoint[];
@@ -229,7 +232,7 @@ interface Categorized {
 }
 
 /** proxy.CategorizeEndpoints without topology hints. */
-function categorizeEndpoints(sp: ServicePortInfo): Categorized {
+export function categorizeEndpoints(sp: ServicePortInfo): Categorized {
   const endpoints = sp.endpoints;
   let clusterEndpoints: Endpoint[] = [];
   let hasEndpoints = false;
