@@ -235,6 +235,8 @@ function q(s: string): string {
 }
 
 const ifId = (ns: string, name: string) => q(`${ns}/${name}`);
+/** Not an interface name: those never contain a space. */
+const daemonsId = (ns: string) => q(`${ns}/ processes`);
 
 function ifaceLabel(i: GraphInterface): string {
   const lines = [i.name, ...i.addresses];
@@ -297,7 +299,10 @@ export function toDot(graph: LabGraph, overlay: WalkOverlay | null = null): stri
   const level = levels(namespaces);
   const lv = (ns: string) => level.get(ns) ?? 0;
   const walked = new Set((overlay?.hops ?? []).map((h) => h.namespace));
-  const walkedIf = new Set((overlay?.hops ?? []).flatMap((h) => [h.in, h.out].filter((x): x is string => x !== null).map((x) => `${h.namespace}/${x}`)));
+  const path = overlay ? walkPath(namespaces, overlay) : [];
+  const walkedIf = new Set(path);
+  /** "tail head" of each link drawn, so the walk can follow a link the way it was laid out. */
+  const laid = new Set<string>();
 
   out.push(`digraph ${q(graph.lab)} {`);
   out.push(
@@ -306,18 +311,29 @@ export function toDot(graph: LabGraph, overlay: WalkOverlay | null = null): stri
   out.push(`  node [fontname=${q(FONT)}, fontsize=10, margin="0.12,0.04"];`);
   out.push(`  edge [fontname=${q(FONT)}, fontsize=9, arrowsize=0.6];`);
 
+  /** The interfaces whose veth peer is in a namespace above: where the namespace hangs from. */
+  const uplinksOf = (n: GraphNamespace) =>
+    n.interfaces.filter((i) => i.peer && i.peer.namespace !== n.name && lv(i.peer.namespace) < lv(n.name)).map((i) => i.name);
+  /** A namespace nothing hangs from below: its name goes under its interfaces, out of the way of the edges coming in from above. */
+  const leaf = (n: GraphNamespace) => n.interfaces.every((i) => !i.peer || i.peer.namespace === n.name || lv(i.peer.namespace) < lv(n.name));
+
   namespaces.forEach((n, k) => {
-    const head = n.role && n.role !== n.name ? `${n.name} (${n.role})` : n.name;
-    const label = n.daemons.length ? `${head}\n${n.daemons.join(', ')}` : head;
+    const label = n.role && n.role !== n.name ? `${n.name} (${n.role})` : n.name;
     const hot = walked.has(n.name);
     out.push(`  subgraph cluster_${k} {`);
     out.push(
-      `    graph [label=${q(label)}, labeljust=l, style="rounded,filled", fillcolor=${q(ROLE_FILL[n.role ?? 'host'] ?? ROLE_FILL.host!)}, color=${hot ? '"#d62728"' : '"#8a8a8a"'}, penwidth=${hot ? 2.5 : 1}];`,
+      `    graph [label=${q(label)}, labeljust=l, labelloc=${leaf(n) ? 'b' : 't'}, style="rounded,filled", fillcolor=${q(ROLE_FILL[n.role ?? 'host'] ?? ROLE_FILL.host!)}, color=${hot ? '"#d62728"' : '"#8a8a8a"'}, penwidth=${hot ? 2.5 : 1}];`,
     );
-    if (!n.interfaces.length) out.push(`    ${ifId(n.name, '')} [label="(no interfaces)", shape=plaintext];`);
+    if (!n.interfaces.length && !n.daemons.length) out.push(`    ${ifId(n.name, '')} [label="(no interfaces)", shape=plaintext];`);
     for (const i of n.interfaces) {
       const hotIf = walkedIf.has(`${n.name}/${i.name}`);
       out.push(`    ${ifId(n.name, i.name)} [label=${q(ifaceLabel(i))}, ${ifaceStyle(i)}${hotIf ? ', color="#d62728", penwidth=2.5' : ''}];`);
+    }
+    if (n.daemons.length) {
+      // The lab's processes here, beside the interface the namespace hangs from.
+      out.push(`    ${daemonsId(n.name)} [label=${q(n.daemons.join('\n'))}, shape=component, style=filled, fillcolor="#fffbe6", fontsize=9];`);
+      const up = uplinksOf(n)[0];
+      if (up) out.push(`    { rank=same; ${ifId(n.name, up)}; ${daemonsId(n.name)}; }`);
     }
     out.push('  }');
   });
@@ -334,6 +350,7 @@ export function toDot(graph: LabGraph, overlay: WalkOverlay | null = null): stri
       drawn.add(key);
       const down = lv(n.name) <= lv(i.peer.namespace);
       const [t, h] = down ? [a, b] : [b, a];
+      laid.add(`${t} ${h}`);
       out.push(`  ${q(t)} -> ${q(h)} [dir=none, penwidth=1.6, tooltip="veth pair"];`);
     }
   }
@@ -342,15 +359,20 @@ export function toDot(graph: LabGraph, overlay: WalkOverlay | null = null): stri
   // whose veth peer is above (the namespace's uplinks) come first, so a node's cni0 hangs below
   // its eth0 rather than floating at the top.
   for (const n of namespaces) {
-    const uplinks = n.interfaces.filter((i) => i.peer && i.peer.namespace !== n.name && lv(i.peer.namespace) < lv(n.name)).map((i) => i.name);
+    const uplinks = uplinksOf(n);
     const byName = new Map(n.interfaces.map((i) => [i.name, i]));
     for (const i of n.interfaces) {
       if (i.master && byName.has(i.master)) {
         const [t, h] = uplinks.includes(i.name) ? [i.name, i.master] : [i.master, i.name];
+        laid.add(`${n.name}/${t} ${n.name}/${h}`);
         out.push(`  ${ifId(n.name, t)} -> ${ifId(n.name, h)} [dir=none, color="#c77c02", penwidth=1.4, tooltip="bridge port"];`);
       }
+      // A TUN device's packets go to whichever process holds it open: flanneld's UDP backend.
+      if (i.kind === 'tun' && n.daemons.length)
+        out.push(`  ${ifId(n.name, i.name)} -> ${daemonsId(n.name)} [dir=both, style=dashed, color="#a0406a", label=" read/write", fontcolor="#a0406a"];`);
       const under = i.vxlan?.via ?? i.lower;
       if (under && byName.has(under)) {
+        laid.add(`${n.name}/${under} ${n.name}/${i.name}`);
         out.push(`  ${ifId(n.name, under)} -> ${ifId(n.name, i.name)} [dir=none, style=dashed, color="#6a3d9a", label=" underlay", fontcolor="#6a3d9a"];`);
       } else if (!i.peer && !(i.master && byName.has(i.master)) && uplinks.length && !uplinks.includes(i.name)) {
         const ports = n.interfaces.filter((p) => p.master === i.name);
@@ -397,31 +419,93 @@ export function toDot(graph: LabGraph, overlay: WalkOverlay | null = null): stri
         const target = holder.get(e.address) ?? `ep/${e.address}`;
         const color = e.ready ? '#1f77b4' : '#9a9a9a';
         out.push(
-          `  ${q(`svc/${s.namespace}/${s.name}`)} -> ${q(target)} [style=dashed, color=${q(color)}, constraint=false${e.ready ? '' : ', label=" not ready", fontcolor="#9a9a9a"'}];`,
+          `  ${q(`svc/${s.namespace}/${s.name}`)} -> ${q(target)} [style=dashed, color=${q(color)}${e.ready ? '' : ', label=" not ready", fontcolor="#9a9a9a"'}];`,
         );
       }
     }
   }
 
-  // The walk: numbered red edges from each hop's way out to the next hop's way in.
-  if (overlay) {
-    const has = new Set(namespaces.flatMap((n) => n.interfaces.map((i) => `${n.name}/${i.name}`)));
-    let step = 1;
-    const hops = overlay.hops;
-    const edge = (a: string, b: string) => {
-      out.push(`  ${q(a)} -> ${q(b)} [color="#d62728", fontcolor="#d62728", penwidth=2.2, constraint=false, label=${q(` ${step}`)}];`);
-      step++;
-    };
-    hops.forEach((h, k) => {
-      const inId = h.in ? `${h.namespace}/${h.in}` : null;
-      const outId = h.out ? `${h.namespace}/${h.out}` : null;
-      if (inId && outId && inId !== outId && has.has(inId) && has.has(outId)) edge(inId, outId);
-      const next = hops[k + 1];
-      const nextIn = next?.in ? `${next.namespace}/${next.in}` : null;
-      if (outId && nextIn && has.has(outId) && has.has(nextIn)) edge(outId, nextIn);
-    });
+  // The walk: numbered red edges along the interfaces the packet crossed, in order. One that
+  // goes up a link (a reply, or a pod to its node) is written the way the link was laid out, with
+  // the arrow turned round, so dot draws it beside the link instead of looping round the picture.
+  for (let k = 1; k < path.length; k++) {
+    const [a, b] = [path[k - 1]!, path[k]!];
+    const back = laid.has(`${b} ${a}`);
+    out.push(
+      `  ${q(back ? b : a)} -> ${q(back ? a : b)} [color="#d62728", fontcolor="#d62728", penwidth=2.2, constraint=false${back ? ', dir=back' : ''}, xlabel=${q(String(k))}];`,
+    );
   }
 
   out.push('}');
   return out.join('\n') + '\n';
+}
+
+/**
+ * The interfaces a walk crossed, as "namespace/interface", in order. A trace names the device a
+ * packet came in by and left by in each namespace it was traced in; between two of those the
+ * packet crossed links the trace does not name: veth pairs, bridge ports (a bridged hop reports
+ * the bridge, cni0, both ways), and for an encapsulated packet the underlay (flannel.1 → eth0 →
+ * the switch → the other node's eth0 → its flannel.1). Those are found as the shortest way
+ * through the picture's links; a namespace the walk does not name (an underlay router, which
+ * sees only the outer packet) may be crossed from any interface to any other.
+ */
+export function walkPath(namespaces: GraphNamespace[], overlay: WalkOverlay): string[] {
+  const exists = new Set(namespaces.flatMap((n) => n.interfaces.map((i) => `${n.name}/${i.name}`)));
+  const walked = new Set(overlay.hops.map((h) => h.namespace));
+  const links = new Map<string, { to: string; cost: number }[]>([...exists].map((id) => [id, []]));
+  const link = (a: string, b: string, cost: number) => {
+    if (!exists.has(a) || !exists.has(b) || a === b) return;
+    links.get(a)!.push({ to: b, cost });
+    links.get(b)!.push({ to: a, cost });
+  };
+  for (const n of namespaces) {
+    for (const i of n.interfaces) {
+      const id = `${n.name}/${i.name}`;
+      if (i.peer) link(id, `${i.peer.namespace}/${i.peer.name}`, 1);
+      if (i.master) link(id, `${n.name}/${i.master}`, 1);
+      const under = i.vxlan?.via ?? i.lower;
+      if (under) link(id, `${n.name}/${under}`, 1);
+      if (!walked.has(n.name)) for (const j of n.interfaces) if (j.name > i.name) link(id, `${n.name}/${j.name}`, 3);
+    }
+  }
+  /** The interfaces strictly between a and b on the cheapest way (Dijkstra; the graphs are small). */
+  const between = (a: string, b: string): string[] => {
+    const dist = new Map<string, number>([[a, 0]]);
+    const prev = new Map<string, string>();
+    const open = new Set([a]);
+    while (open.size) {
+      const cur = [...open].reduce((x, y) => (dist.get(y)! < dist.get(x)! || (dist.get(y) === dist.get(x) && y < x) ? y : x));
+      open.delete(cur);
+      if (cur === b) break;
+      for (const { to, cost } of links.get(cur) ?? []) {
+        const d = dist.get(cur)! + cost;
+        if (d < (dist.get(to) ?? Infinity)) {
+          dist.set(to, d);
+          prev.set(to, cur);
+          open.add(to);
+        }
+      }
+    }
+    if (!prev.has(b)) return [];
+    const way: string[] = [];
+    for (let x = prev.get(b)!; x !== a; x = prev.get(x)!) way.unshift(x);
+    return way;
+  };
+  const path: string[] = [];
+  const push = (id: string) => {
+    if (exists.has(id) && path.at(-1) !== id) path.push(id);
+  };
+  for (const h of overlay.hops) {
+    for (const dev of [h.in, h.out]) {
+      if (!dev) continue;
+      const id = `${h.namespace}/${dev}`;
+      if (!exists.has(id)) continue;
+      const last = path.at(-1);
+      // Within a namespace the kernel routed it (cni0 → flannel.1): one step, nothing between.
+      const routed = last?.startsWith(`${h.namespace}/`);
+      if (last && !routed && !links.get(last)!.some((l) => l.to === id)) for (const x of between(last, id)) push(x);
+      push(id);
+    }
+  }
+  return path;
 }
