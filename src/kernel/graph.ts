@@ -374,7 +374,7 @@ export function toDot(graph: LabGraph, overlay: WalkOverlay | null = null): stri
       if (under && byName.has(under)) {
         laid.add(`${n.name}/${under} ${n.name}/${i.name}`);
         out.push(`  ${ifId(n.name, under)} -> ${ifId(n.name, i.name)} [dir=none, style=dashed, color="#6a3d9a", label=" underlay", fontcolor="#6a3d9a"];`);
-      } else if (!i.peer && !(i.master && byName.has(i.master)) && uplinks.length && !uplinks.includes(i.name)) {
+      } else if (!(i.master && byName.has(i.master)) && uplinks.length && !uplinks.includes(i.name)) {
         const ports = n.interfaces.filter((p) => p.master === i.name);
         if (!ports.some((p) => uplinks.includes(p.name))) out.push(`  ${ifId(n.name, uplinks[0]!)} -> ${ifId(n.name, i.name)} [style=invis];`);
       }
