@@ -15,6 +15,7 @@ PACKAGES=(
   nginx-light libnginx-mod-stream curl iputils-ping netcat-openbsd socat tcpdump dnsutils dnsmasq-base iperf3
   bird2 containernetworking-plugins iputils-arping
   openssl sudo ca-certificates
+  fonts-dejavu-core  # the font knetlab graph draws PNGs with
 )
 
 missing=()
