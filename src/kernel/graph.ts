@@ -176,11 +176,18 @@ export function buildGraph(
       })
       // lo with nothing but 127.0.0.1 and ::1 is in every namespace and says nothing.
       .filter((i) => !(i.kind === 'loopback' && i.addresses.every((a) => a === '127.0.0.1/8' || a === '::1/128')))
-      .sort((a, b) => a.name.localeCompare(b.name));
+      // In a fixed order: by name, except that a veth to another namespace goes by its peer. The
+      // reference bridge plugin names a pod's host end at random (veth + 8 hex digits), and those
+      // names must not reorder the picture each time the lab comes up.
+      .sort((a, b) => compare(orderKey(a), orderKey(b)));
     const daemons = [...new Set(processes.filter((p) => p.netns === r.netns).map((p) => p.name))].sort();
     return { name: short, role: roles.get(short) ?? null, interfaces, daemons };
   });
 }
+
+const orderKey = (i: GraphInterface) => (i.peer ? `1 ${i.peer.namespace}/${i.peer.name}` : `0 ${i.name}`);
+/** Code-unit order: the same whatever the locale. */
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
 
@@ -207,7 +214,7 @@ export function servicesOf(services: Service[], slices: EndpointSlice[]): GraphS
         endpoints,
       };
     })
-    .sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+    .sort((a, b) => compare(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`));
 }
 
 /** A packet's walk to draw over the picture: the namespaces it crossed in order, with the interfaces it came in and left by. */

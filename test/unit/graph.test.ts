@@ -73,8 +73,8 @@ t.test('flannel-vxlan: namespaces without the prefix, bridges and their ports, t
   const node1 = g.namespaces.find((n) => n.name === 'node1')!;
   t.same(
     node1.interfaces.map((i) => i.name),
-    ['cni0', 'eth0', 'flannel.1', 'veth8f489896', 'vetha7eeae7d'],
-    'sorted by name; lo with only 127.0.0.1 left out',
+    ['cni0', 'flannel.1', 'veth8f489896', 'vetha7eeae7d', 'eth0'],
+    'by name, veths to other namespaces by their peer (pod1, pod2, switch); lo with only 127.0.0.1 left out',
   );
   const cni0 = node1.interfaces.find((i) => i.name === 'cni0')!;
   t.equal(cni0.kind, 'bridge');
@@ -113,6 +113,18 @@ t.test('the picture does not depend on the prefix or on being drawn twice', asyn
   const a = toDot(graphOf('flannel-vxlan'));
   t.equal(toDot(graphOf('flannel-vxlan')), a);
   t.equal(toDot(graphOf('flannel-vxlan', 'other')), a, 'same DOT under --prefix other');
+});
+
+t.test('a random host-side veth name (the bridge plugin picks one) changes its label, not the order', async (t) => {
+  const { readings, rec } = load('flannel-vxlan');
+  const renamed = readings.map((r) => ({
+    ...r,
+    links: r.links.split('veth8f489896').join('vethffffffff'),
+    addrs: r.addrs.split('veth8f489896').join('vethffffffff'),
+  }));
+  const a = toDot({ lab: 'x', namespaces: buildGraph(rec.prefix, readings, ROLES, rec.processes), services: [] });
+  const b = toDot({ lab: 'x', namespaces: buildGraph(rec.prefix, renamed, ROLES, rec.processes), services: [] });
+  t.equal(b, a.split('veth8f489896').join('vethffffffff'));
 });
 
 t.test('flannel-udp: the TUN device and the process that reads it', async (t) => {
