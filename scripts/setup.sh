@@ -17,6 +17,7 @@ PACKAGES=(
   openssl sudo ca-certificates
   # The kernel VM runner (knetlab vm), for labs that need a module this kernel lacks.
   qemu-system-x86 busybox-static xz-utils
+  fonts-dejavu-core  # the font knetlab graph draws PNGs with
 )
 
 missing=()

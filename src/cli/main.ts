@@ -268,7 +268,8 @@ export async function main(argv: string[]): Promise<number> {
             .option('ping', { type: 'string', describe: 'An address to ping' })
             .option('tcp', { type: 'string', describe: 'ADDR:PORT to connect to (nc -z)' })
             .option('format', { choices: ['text', 'md'] as const, default: 'text' as const })
-            .option('json', { type: 'boolean', default: false }),
+            .option('json', { type: 'boolean', default: false })
+            .option('graph', { type: 'string', describe: "Also draw the walk over the lab's picture into this file (.svg, .png or .dot)" }),
         ),
       async (a) => {
         const given = (['to', 'ping', 'tcp'] as const).filter((k) => a[k] !== undefined);
@@ -295,6 +296,7 @@ export async function main(argv: string[]): Promise<number> {
         try {
           const report = await trace(lab, inst, a.from, probe, { host, store: store(), signal: controller.signal });
           out(a.json ? JSON.stringify(report, null, 2) : renderTrace(report, a.format));
+          if (a.graph) await (await import('../run/graph.js')).graphCommand(lab, inst, { host, store: store(), output: a.graph, walk: report });
           if (!report.probe.ok) code = 1;
         } catch (e) {
           if (!controller.signal.aborted) throw e;
@@ -304,6 +306,24 @@ export async function main(argv: string[]): Promise<number> {
           interrupt = null;
           process.off('SIGTERM', onTerm);
         }
+      },
+    )
+    .command(
+      'graph <lab>',
+      'Draw the running lab from kernel state: namespaces, interfaces and addresses, veth pairs, bridges, tunnels, daemons, Services',
+      (y) =>
+        prefixOption(
+          y
+            .positional('lab', { type: 'string', demandOption: true })
+            .option('format', { choices: ['svg', 'png', 'dot'] as const, describe: 'Output format (default: from -o, else svg)' })
+            .option('output', { alias: 'o', type: 'string', describe: 'Write to this file instead of stdout' }),
+        ),
+      async (a) => {
+        const lab = await load(a.lab);
+        requireRoot('graph');
+        const inst = running(lab, a.prefix);
+        const [{ graphCommand }, host] = await Promise.all([import('../run/graph.js'), getHost()]);
+        await graphCommand(lab, inst, { host, store: store(), format: a.format, output: a.output });
       },
     )
     .command(

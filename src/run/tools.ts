@@ -3,6 +3,7 @@
 import type { Host } from '../exec/host.js';
 import type { Lab } from '../labfile/types.js';
 import { CNIS, NGINX_STREAM_MODULE, NODE_COMPONENTS } from '../plan/registry.js';
+import { FONT_FILE } from './graph.js';
 
 export interface Tool {
   command: string;
@@ -47,6 +48,7 @@ export const TOOLS: Tool[] = [
   { command: '/usr/lib/cni/bridge', pkg: 'containernetworking-plugins', why: 'the reference bridge CNI plugin' },
   { command: '/usr/lib/cni/host-local', pkg: 'containernetworking-plugins', why: 'the reference host-local IPAM plugin' },
   { command: '/usr/lib/cni/loopback', pkg: 'containernetworking-plugins', why: 'the reference loopback CNI plugin' },
+  { command: FONT_FILE, pkg: 'fonts-dejavu-core', why: 'the font knetlab graph draws PNGs with', file: true },
 ];
 
 function tool(command: string): Tool {
