@@ -3,8 +3,10 @@
 
 import type { ProxyMode } from '../../api/objects.js';
 import { iptablesProxier } from './iptables.js';
+import { ipvsProxier } from './ipvs.js';
 import type { Proxier } from './proxier.js';
 
 export const PROXIERS: Record<ProxyMode, Proxier> = {
   iptables: iptablesProxier,
+  ipvs: ipvsProxier,
 };

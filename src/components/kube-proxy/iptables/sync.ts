@@ -102,7 +102,7 @@ function ipv4(text: string): string | null {
 }
 
 /** An endpoint of one service port, as the EndpointSliceCache hands it to the proxier. */
-interface Endpoint {
+export interface Endpoint {
   ip: string;
   /** "IP:port": the sort key, the SEP hash input and the DNAT target. */
   hostPort: string;
@@ -114,7 +114,7 @@ interface Endpoint {
 }
 
 /** One Service port, resolved the way pkg/proxy/serviceport.go's newBaseServiceInfo does. */
-interface ServicePortInfo {
+export interface ServicePortInfo {
   key: string;
   name: string;
   protocol: string;
@@ -165,7 +165,7 @@ function endpointsFor(port: ServicePort, portName: string, slices: EndpointSlice
 
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-function servicePorts(node: NodeInfo, services: Service[], slices: EndpointSlice[]): ServicePortInfo[] {
+export function servicePorts(node: NodeInfo, services: Service[], slices: EndpointSlice[]): ServicePortInfo[] {
   const ports: ServicePortInfo[] = [];
   // The slices of a Service: same namespace, label kubernetes.io/service-name = its name.
   const slicesOf = new Map<string, EndpointSlice[]>();
@@ -219,7 +219,7 @@ const externallyAccessible = (sp: ServicePortInfo): boolean => sp.nodePort !== 0
 const usesClusterEndpoints = (sp: ServicePortInfo): boolean => !sp.internalPolicyLocal || externallyAccessible(sp);
 const usesLocalEndpoints = (sp: ServicePortInfo): boolean => sp.internalPolicyLocal || (sp.externalPolicyLocal && externallyAccessible(sp));
 
-interface Categorized {
+export interface Categorized {
   clusterEndpoints: Endpoint[];
   localEndpoints: Endpoint[];
   /** Every endpoint some chain of this service can jump to: the ones that get a KUBE-SEP chain. */
@@ -229,7 +229,7 @@ interface Categorized {
 }
 
 /** proxy.CategorizeEndpoints without topology hints. */
-function categorizeEndpoints(sp: ServicePortInfo): Categorized {
+export function categorizeEndpoints(sp: ServicePortInfo): Categorized {
   const endpoints = sp.endpoints;
   let clusterEndpoints: Endpoint[] = [];
   let hasEndpoints = false;
