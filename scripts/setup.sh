@@ -15,6 +15,8 @@ PACKAGES=(
   nginx-light libnginx-mod-stream curl iputils-ping netcat-openbsd socat tcpdump dnsutils dnsmasq-base iperf3
   bird2 containernetworking-plugins iputils-arping
   openssl sudo ca-certificates
+  # The kernel VM runner (knetlab vm), for labs that need a module this kernel lacks.
+  qemu-system-x86 busybox-static xz-utils
 )
 
 missing=()
@@ -50,6 +52,10 @@ if ! node_ok; then
   apt-get install -y -qq nodejs >/dev/null
   node_ok || { echo "setup: Node.js >= 20.19 is still missing" >&2; exit 1; }
 fi
+
+# The VM runner's kernel: Debian's linux-image-amd64, downloaded and unpacked into a cache folder
+# (never installed; this machine's own kernel and /boot are untouched).
+bash scripts/vm/fetch-kernel.sh
 
 # Dependencies exactly as locked, then the build.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -1,5 +1,6 @@
 // knetlab's command line. The only module that imports yargs; one top-level handler maps
-// errors to exit codes: 0 ok, 1 a step or check failed, 2 invalid input or usage.
+// errors to exit codes: 0 ok, 1 a step or check failed, 2 invalid input or usage, 3 the lab needs
+// a kernel feature this machine lacks (it runs in the kernel VM: knetlab run --vm).
 
 import { basename, dirname } from 'node:path';
 import yargs, { type Argv } from 'yargs';
@@ -184,6 +185,8 @@ export async function main(argv: string[]): Promise<number> {
         requireRoot('up');
         const [{ up }, { spinnerProgress }, host] = await Promise.all([import('../run/apply.js'), ui(), getHost()]);
         const inst = instanceFor(lab, a.prefix);
+        const lacking = (await kernelShortfalls([lab])).get(lab.name);
+        if (lacking) throw new KnetlabError(shortfallLine(lab.name, lacking, a.prefix), 3);
         const t0 = Date.now();
         const progress = spinnerProgress(lab.name, true, a.timings);
         try {
@@ -367,21 +370,49 @@ export async function main(argv: string[]): Promise<number> {
         proxyModeOption(
           prefixOption(
             y.positional('labs', { type: 'string', array: true, demandOption: true, describe: 'labs, lab folders, or a folder of labs (e.g. labs)' }),
-          ).option('json', { type: 'boolean', default: false }),
+          )
+            .option('json', { type: 'boolean', default: false })
+            .option('vm', { type: 'boolean', default: false, describe: 'Run in the kernel VM (knetlab vm), for labs that need a module this kernel lacks' }),
         ),
       async (a) => {
         const { resolveLabArg } = await labs();
         const files = (a.labs as string[]).flatMap((l) => resolveLabArg(l, { many: true }));
         validatePrefix(a.prefix);
         requireRoot('run');
+        if (a.vm && !process.env.KNETLAB_IN_VM) {
+          // The same command, without --vm, inside the VM: node and this entry point, as the VM sees this machine's files.
+          const again = hideBin(process.argv).filter((x) => x !== '--vm');
+          code = await vmRun([process.execPath, process.argv[1]!, ...again], { memoryMiB: 2048 });
+          return;
+        }
+        const { withProxyMode } = await loader();
+        // The features a lab needs depend on its kube-proxy mode (ipvs: ip_vs, dummy); a lab the mode does not apply to is reported by runOne.
+        const inMode = (l: Lab | null): Lab | null => {
+          try {
+            return l && withProxyMode(structuredClone(l), a.proxyMode);
+          } catch {
+            return l;
+          }
+        };
+        const loadedLabs = (await Promise.all(files.map(loadQuietly))).map(inMode);
+        const lacking = await kernelShortfalls(loadedLabs.filter((l): l is Lab => l !== null));
         const runs: LabRun[] = [];
-        for (const f of files) runs.push(await runOne(f, a.prefix, a.json, a.proxyMode));
+        const unsupported: { lab: string; missing: string[] }[] = [];
+        for (const [i, f] of files.entries()) {
+          const name = loadedLabs[i]?.name;
+          const missing = name ? lacking.get(name) : undefined;
+          if (name && missing) {
+            unsupported.push({ lab: name, missing });
+            if (!a.json) err(`SKIP ${shortfallLine(name, missing, a.prefix)}`);
+          } else runs.push(await runOne(f, a.prefix, a.json, a.proxyMode));
+        }
         const passed = runs.reduce((n, r) => n + r.checks.filter((c) => c.passed).length, 0);
         const skipped = runs.reduce((n, r) => n + r.checks.filter((c) => c.skipped).length, 0);
         const failed = runs.reduce((n, r) => n + r.checks.filter((c) => !c.passed && !c.skipped).length + (r.up.ok ? 0 : 1) + (r.down.ok ? 0 : 1), 0);
-        if (a.json) out(JSON.stringify({ labs: runs, passed, failed, skipped }, null, 2));
-        else out(summary(passed, failed, skipped));
+        if (a.json) out(JSON.stringify({ labs: runs, passed, failed, skipped, unsupported }, null, 2));
+        else out(summary(passed, failed, skipped) + (unsupported.length ? `; ${unsupported.length} lab(s) not run: this kernel lacks what they need` : ''));
         if (failed) code = 1;
+        else if (unsupported.length) code = 3;
       },
     )
     .command(
@@ -527,6 +558,16 @@ export async function main(argv: string[]): Promise<number> {
           );
           const pkgs = [...new Set(r.tools.filter((t) => !t.ok).map((t) => t.pkg))];
           if (pkgs.length) out(`\nInstall what is missing: apt-get install ${pkgs.join(' ')}   (or run scripts/setup.sh)`);
+          const gaps = r.features.filter((f) => !f.ok && f.feature !== 'network namespaces');
+          if (gaps.length)
+            out(
+              `\nThis kernel lacks ${gaps.map((f) => f.feature).join(', ')}: labs that need ${gaps.length > 1 ? 'them' : 'it'} run in the kernel VM, e.g. knetlab run --vm LAB (or knetlab vm -- knetlab run LAB).`,
+            );
+          out(
+            r.vm.available
+              ? `\nKernel VM runner: available (Debian kernel ${r.vm.kernel}, ${r.vm.accel === 'kvm' ? 'KVM' : 'TCG emulation: no usable KVM here, about 3-4x slower than this machine'}).`
+              : `\nKernel VM runner: not available (${r.vm.missing.join('; ')}). sudo bash scripts/setup.sh sets it up.`,
+          );
         }
         if (r.tools.some((t) => !t.ok) || r.features.some((f) => !f.ok && ['network namespaces', 'veth', 'bridge'].includes(f.feature))) code = 1;
       },
@@ -536,7 +577,7 @@ export async function main(argv: string[]): Promise<number> {
       'The labs shipped in labs/',
       (y) => y.option('json', { type: 'boolean', default: false }),
       async (a) => {
-        const [{ shippedLabs }, { loadLabFile }] = await Promise.all([labs(), loader()]);
+        const [{ shippedLabs }, { loadLabFile }, { labKernelFeatures }] = await Promise.all([labs(), loader(), import('../plan/requires.js')]);
         const recs = store().list();
         const list = shippedLabs().map((f) => {
           try {
@@ -546,11 +587,13 @@ export async function main(argv: string[]): Promise<number> {
               title: lab.title,
               source: lab.source,
               checks: lab.checks.length,
+              /** Kernel features it needs (knetlab doctor says which this machine has). */
+              requires: labKernelFeatures(lab) as string[],
               up: recs.some((r) => r.lab === lab.name),
               error: null as string | null,
             };
           } catch (e) {
-            return { name: basename(dirname(f)), title: '', source: '', checks: 0, up: false, error: (e as Error).message };
+            return { name: basename(dirname(f)), title: '', source: '', checks: 0, requires: [], up: false, error: (e as Error).message };
           }
         });
         if (a.json) return void out(JSON.stringify({ labs: list }, null, 2));
@@ -583,6 +626,21 @@ export async function main(argv: string[]): Promise<number> {
         }
       },
     )
+    .command(
+      'vm [cmd..]',
+      'Run a command in a VM with a stock Debian kernel, for labs that need a module this kernel lacks (knetlab vm -- knetlab run LAB)',
+      (y) =>
+        y
+          .positional('cmd', { type: 'string', array: true })
+          .option('memory', { type: 'number', default: 2048, describe: 'Memory of the VM, MiB' })
+          .option('cpus', { type: 'number', describe: 'vCPUs (default: 2, or fewer if this machine has fewer)' })
+          .option('timeout', { type: 'number', describe: 'Stop the VM after this many seconds (exit code 124)' }),
+      async (a) => {
+        requireRoot('vm');
+        const argv = [...((a.cmd as string[] | undefined) ?? []), ...(((a as { '--'?: unknown[] })['--'] ?? []) as unknown[])].map(String);
+        code = await vmRun(argv, { memoryMiB: a.memory, cpus: a.cpus, timeoutMs: a.timeout === undefined ? undefined : a.timeout * 1000 });
+      },
+    )
     .command('schema', 'Print the JSON Schema for lab.yaml files', {}, async () =>
       out(JSON.stringify((await import('../labfile/schema.js')).jsonSchema(), null, 2)),
     )
@@ -607,6 +665,55 @@ export async function main(argv: string[]): Promise<number> {
     err(`knetlab: internal error (a bug; please report it):\n${(e as Error).stack ?? String(e)}`);
     return 1;
   }
+}
+
+/** A lab file's lab, or null when it is invalid (runOne reports that). Loaded once per file. */
+const quietly = new Map<string, Lab | null>();
+async function loadQuietly(file: string): Promise<Lab | null> {
+  if (!quietly.has(file)) {
+    const { loadLabFile } = await loader();
+    try {
+      quietly.set(file, loadLabFile(file).lab);
+    } catch {
+      quietly.set(file, null);
+    }
+  }
+  return quietly.get(file)!;
+}
+
+/**
+ * The labs this kernel cannot run, each with the features it lacks. Only the features the labs
+ * need are probed, once per process, in a scratch namespace that is removed: nothing of a lab is
+ * created before this says yes.
+ */
+async function kernelShortfalls(list: Lab[]): Promise<Map<string, string[]>> {
+  const [{ labKernelFeatures }, { probeFeatures }, host] = await Promise.all([import('../plan/requires.js'), import('../run/doctor.js'), getHost()]);
+  const needs = new Map(list.map((l) => [l.name, labKernelFeatures(l)]));
+  const results = await probeFeatures(host, [...new Set([...needs.values()].flat())]);
+  if (results[0]?.feature === 'network namespaces') throw new KnetlabError(`cannot probe the kernel: ${results[0].detail}`, 1);
+  const missing = new Set(results.filter((r) => !r.ok).map((r) => r.feature));
+  const lacking = new Map<string, string[]>();
+  for (const [lab, features] of needs) {
+    const gaps = features.filter((f) => missing.has(f));
+    if (gaps.length) lacking.set(lab, gaps);
+  }
+  return lacking;
+}
+
+/** One line: what the lab needs that this kernel lacks, and the command that runs it in the VM. */
+function shortfallLine(lab: string, missing: string[], prefix: string): string {
+  return `${lab} needs ${missing.join(', ')}, which this kernel lacks: run it in the kernel VM with "knetlab run --vm ${lab}${prefix ? ` --prefix ${prefix}` : ''}" (knetlab doctor says more)`;
+}
+
+/** knetlab vm: the command's exit status, or 124 when the timeout stopped the VM. */
+async function vmRun(argv: string[], opts: { memoryMiB: number; cpus?: number; timeoutMs?: number }): Promise<number> {
+  const { runInVm, IN_VM_ENV } = await import('../exec/vm.js');
+  if (process.env[IN_VM_ENV]) throw new InputError('knetlab vm runs a VM from the machine, not from inside one (this is already the VM)');
+  if (opts.memoryMiB < 256) throw new InputError(`--memory ${opts.memoryMiB}: the VM needs at least 256 MiB`);
+  if (opts.cpus !== undefined && !(opts.cpus >= 1)) throw new InputError(`--cpus ${opts.cpus}: at least 1`);
+  const r = await runInVm(await getHost(), argv, opts);
+  if (r.timedOut) err(`knetlab: the VM was stopped after ${(r.ms / 1000).toFixed(0)}s (--timeout)`);
+  return r.exitCode;
 }
 
 /** The API contents of a running lab. */

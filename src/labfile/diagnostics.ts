@@ -58,7 +58,8 @@ export function formatDiagnostics(diagnostics: Diagnostic[]): string[] {
 export class KnetlabError extends Error {
   constructor(
     message: string,
-    readonly exitCode: 1 | 2,
+    /** 1 failed, 2 invalid input or usage, 3 this kernel lacks a feature the lab needs. */
+    readonly exitCode: 1 | 2 | 3,
     readonly details: string[] = [],
   ) {
     super(message);
