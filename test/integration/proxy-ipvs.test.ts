@@ -134,7 +134,8 @@ function freshNetns(): void {
 }
 
 /** The mode's listings in the namespace, as the agent's observe returns them (ipvsadm's empty where the kernel lacks ip_vs). */
-const observe = (): string[] => ipvsProxier.observe.map((cmd) => tryNetns([cmd.file, ...cmd.args]).stdout ?? '');
+const observe = (): string[] =>
+  ipvsProxier.observe.map((cmd) => spawnSync('ip', ['netns', 'exec', NETNS, cmd.file, ...cmd.args], { input: cmd.input, encoding: 'utf8' }).stdout ?? '');
 
 if (process.getuid?.() !== 0) {
   t.skip('the kube-proxy IPVS integration test needs root (it creates a network namespace)', () => {});

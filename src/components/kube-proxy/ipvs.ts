@@ -21,14 +21,17 @@ export { ipvsState, type VirtualServer } from './ipvs/state.js';
 /** The dummy device every VIP is bound to (DefaultDummyDevice). */
 export const DUMMY_DEVICE = 'kube-ipvs0';
 
+/** The jumps payload when nothing is missing. */
+const EMPTY_JUMPS = '*filter\nCOMMIT\n*nat\nCOMMIT\n';
+
 /** The mode's listings, in `observe` order. */
 const IPTABLES_SAVE = 0;
 const IPSET_SAVE = 1;
 const IPVSADM_LIST = 2;
 const LINKS = 3;
-const ADDRESSES = 4;
+const ADDRESSES = 3;
 
-/** Whether `ip -o link show` lists the dummy device. */
+/** Whether `ip -o link show` (links and addresses, one a line) lists the dummy device. */
 const hasDummy = (links: string): boolean => links.split('\n').some((l) => new RegExp(`^\\d+: ${DUMMY_DEVICE}[:@]`).test(l));
 
 /** The IPv4 addresses `ip -o -4 addr show` lists on `device`. */
@@ -121,16 +124,20 @@ export const ipvsProxier: Proxier = {
     { file: 'iptables-save', args: [] },
     { file: 'ipset', args: ['save'] },
     { file: 'ipvsadm', args: ['-Ln'] },
-    { file: 'ip', args: ['-o', 'link', 'show'] },
-    { file: 'ip', args: ['-o', '-4', 'addr', 'show'] },
+    // The links (is kube-ipvs0 there?) and their IPv4 addresses, in one call.
+    { file: 'ip', args: ['-o', '-4', '-batch', '-'], input: 'link show\naddress show\n' },
   ],
   // createAndLinkKubeChain re-ensures the jumps at every sync (the sync payload adds missing ones).
   canary: [],
-  setup: (now) => [
-    { file: 'ipvsadm', args: ['-Ln'], discardOutput: true },
-    ...(now && hasDummy(now[LINKS] ?? '') ? [] : [{ file: 'ip', args: ['link', 'add', DUMMY_DEVICE, 'type', 'dummy'] }]),
-    { file: 'iptables-restore', args: ['--noflush'], input: ipvsJumpsPayload(now?.[IPTABLES_SAVE] ?? null) },
-  ],
+  setup(now) {
+    const jumps = ipvsJumpsPayload(now?.[IPTABLES_SAVE] ?? null);
+    return [
+      // On a node already listed (now), the listing was that check.
+      ...(now ? [] : [{ file: 'ipvsadm', args: ['-Ln'], discardOutput: true }]),
+      ...(now && hasDummy(now[LINKS] ?? '') ? [] : [{ file: 'ip', args: ['link', 'add', DUMMY_DEVICE, 'type', 'dummy'] }]),
+      ...(jumps === EMPTY_JUMPS ? [] : [{ file: 'iptables-restore', args: ['--noflush'], input: jumps }]),
+    ];
+  },
   cleanup(now) {
     const commands: Command[] = [];
     if (parseIpvsadmList(now[IPVSADM_LIST] ?? '').length) commands.push({ file: 'ipvsadm', args: ['-C'] });
