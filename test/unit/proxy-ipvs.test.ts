@@ -220,6 +220,12 @@ t.test('ipsets: the exact difference against ipset save', async (t) => {
   t.notMatch(payload, 'add KUBE-CLUSTER-IP 172.30.0.41,tcp:80');
 });
 
+t.test('a /32 source range is compared as ipset save lists it (no prefix), so a resync leaves it alone', async (t) => {
+  const wanted = new Map([['KUBE-LOAD-BALANCER-SOURCE-CIDR', new Set(['5.6.7.8,tcp:80,203.0.113.2/32', '5.6.7.8,tcp:80,203.0.113.0/25'])]]);
+  const save = `${SETS.map(createLine).join('\n')}\nadd KUBE-LOAD-BALANCER-SOURCE-CIDR 5.6.7.8,tcp:80,203.0.113.2\nadd KUBE-LOAD-BALANCER-SOURCE-CIDR 5.6.7.8,tcp:80,203.0.113.0/25\n`;
+  t.equal(ipsetRestorePayload(wanted, save), '');
+});
+
 t.test('stale VIPs are unbound after the sync; bound ones are not node addresses', async (t) => {
   const now = [
     '',

@@ -67,6 +67,12 @@ export function parseIpsetSave(save: string): Map<string, Set<string>> {
 }
 
 /**
+ * An entry as `ipset save` prints it: a hash:ip,port,net member with a /32 net is listed without
+ * the prefix, so the difference must compare that form or it would delete and re-add the entry.
+ */
+const canonical = (s: SetInfo, entry: string): string => (s.type === 'hash:ip,port,net' ? entry.replace(/\/32$/, '') : entry);
+
+/**
  * The `ipset restore -exist` input that turns `save` (null: a fresh node) into `wanted`: missing
  * sets created, missing entries added, entries nobody wants deleted. Empty when nothing changes.
  */
@@ -75,7 +81,7 @@ export function ipsetRestorePayload(wanted: ReadonlyMap<string, ReadonlySet<stri
   const lines: string[] = [];
   for (const s of SETS) {
     const have = existing.get(s.name);
-    const want = wanted.get(s.name) ?? new Set<string>();
+    const want = new Set([...(wanted.get(s.name) ?? [])].map((e) => canonical(s, e)));
     if (!have) lines.push(createLine(s));
     for (const entry of want) if (!have?.has(entry)) lines.push(`add ${s.name} ${entry}`);
     if (have) for (const entry of have) if (!want.has(entry)) lines.push(`del ${s.name} ${entry}`);
