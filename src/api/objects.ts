@@ -306,10 +306,10 @@ export interface StateFile {
  * kube-proxy's modes as KubeProxyConfiguration.mode names them. Real kube-proxy also has ipvs,
  * nftables and (until 1.26) userspace; knetlab runs the modes listed here.
  */
-export const PROXY_MODES = ['iptables', 'nftables', 'userspace'] as const;
+export const PROXY_MODES = ['iptables', 'ipvs', 'nftables', 'userspace'] as const;
 export type ProxyMode = (typeof PROXY_MODES)[number];
 /** Modes of the real kube-proxy that knetlab does not run yet. */
-export const PLANNED_PROXY_MODES: readonly string[] = ['ipvs'];
+export const PLANNED_PROXY_MODES: readonly string[] = [];
 /** Every mode the real kube-proxy has had on Linux, by KubeProxyConfiguration.mode name (userspace until 1.26). */
 export const KUBE_PROXY_MODES = ['iptables', 'ipvs', 'nftables', 'userspace'] as const;
 

@@ -922,6 +922,12 @@ ip netns exec node1 sh -c '! iptables-save | grep -q 203.0.113.11'
 ip netns exec node2 sh -c '! ip -4 addr show | grep -q 203.0.113.1'
 # a pod's request to the VIP is short-circuited in its node; the pod it reaches sees the pod's own address
 ip netns exec probe curl -sS --max-time 2 -H 'Connection: close' -w '\nstatus=%{http_code}\n' http://203.0.113.10/ http://203.0.113.10/ http://203.0.113.10/ http://203.0.113.10/ http://203.0.113.10/ http://203.0.113.10/ http://203.0.113.10/ http://203.0.113.10/ http://203.0.113.10/ http://203.0.113.10/
+# in IPVS mode node1's kube-proxy captures the VIP with a virtual server and the KUBE-LOAD-BALANCER sets, and has none for the Proxy address
+ip netns exec node1 sh -c 'ipvsadm -Ln -t 203.0.113.10:80 >/dev/null && ipset test KUBE-LOAD-BALANCER-LOCAL 203.0.113.10,tcp:80 && ! ipvsadm -Ln | grep -q 203.0.113.11'
+# in IPVS mode the VIP is on node1's kube-ipvs0 (a local address), the Proxy address is not
+ip netns exec node1 sh -c 'ip -4 addr show dev kube-ipvs0 | grep -q '\''inet 203.0.113.10/32'\'' && ! ip -4 addr show | grep -q 203.0.113.11'
+# in IPVS mode a pod's request to the VIP stays in its node too, but (externalTrafficPolicy Local, a local endpoint here) only reaches node1's own pod, which sees the pod's address
+ip netns exec probe curl -sS --max-time 2 -H 'Connection: close' -w '\nstatus=%{http_code}\n' http://203.0.113.10/ http://203.0.113.10/ http://203.0.113.10/ http://203.0.113.10/ http://203.0.113.10/ http://203.0.113.10/ http://203.0.113.10/ http://203.0.113.10/ http://203.0.113.10/ http://203.0.113.10/
 # nothing addressed to the VIP crosses node1's cable to the router meanwhile
 ip netns exec router tcpdump -i node1 -nn -l -x -c 200 'host 203.0.113.10'
 # a pod's request to the Proxy address goes out to the load balancer, and comes back through a node port

@@ -396,7 +396,7 @@ tee /run/knetlab/labs/service-loadbalancer/cluster/state.json >/dev/null <<'EOF'
     },
     "ipvs": {
       "scheduler": "",
-      "strictARP": false,
+      "strictARP": true,
       "syncPeriodMs": 30000,
       "minSyncPeriodMs": 0,
       "excludeCIDRs": [],
@@ -588,6 +588,11 @@ tee /run/knetlab/labs/service-loadbalancer/cluster/state.json >/dev/null <<'EOF'
 }
 EOF
 tee /run/knetlab/labs/service-loadbalancer/cluster/objects.yaml >/dev/null <<'EOF'
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+ipvs:
+  strictARP: true
+---
 apiVersion: v1
 kind: Service
 metadata:
@@ -1021,6 +1026,18 @@ ip netns exec node2 sh -c '! ip -4 addr show | grep -q 192.168.56.240'
 ! ip netns exec client-b curl -sS --max-time 3 -w '\nstatus=%{http_code}\n' http://192.168.56.240/
 # the NodePort is not subject to the source ranges, so client-b gets in there
 ip netns exec client-b curl -sS --max-time 2 -w '\nstatus=%{http_code}\n' http://192.168.56.12:30080/
+# in IPVS mode every node has the VIP on its kube-ipvs0 (kube-proxy binds every LoadBalancer IP there)
+ip netns exec node2 sh -c 'ip -4 addr show dev kube-ipvs0 | grep -q '\''inet 192.168.56.240/32'\'''
+# so kube-proxy, told strictARP, set arp_ignore=1 and arp_announce=2 on every node
+ip netns exec node2 sh -c 'test "$(cat /proc/sys/net/ipv4/conf/all/arp_ignore)$(cat /proc/sys/net/ipv4/conf/all/arp_announce)" = 12'
+# with them, node2's kernel does not answer ARP for the VIP (only node1's speaker does)
+ip netns exec client-a sh -c '! arping -c 2 -w 3 -I eth0 192.168.56.240 | grep -qi '\''52:54:00:a8:38:0c'\'''
+# without strictARP (arp_ignore back to 0 on node2), node2's kernel answers for the VIP on kube-ipvs0 too
+ip netns exec node2 sysctl -q -w net.ipv4.conf.all.arp_ignore=0
+# now two MACs answer ARP for one VIP, node1's (its speaker) and node2's (its kernel), which is why MetalLB needs strictARP in IPVS mode
+ip netns exec client-a sh -c 'arping -c 2 -w 3 -I eth0 192.168.56.240 | grep -qi '\''52:54:00:a8:38:0c'\'''
+# kube-proxy sets arp_ignore=1 again at its next sync (every syncPeriod)
+ip netns exec node2 sh -c 'test "$(cat /proc/sys/net/ipv4/conf/all/arp_ignore)" = 1'
 # node1, the VIP's speaker, loses its link
 ip netns exec node1 ip link set eth0 down
 # node2 takes the VIP over with gratuitous ARP; client-a's neighbour entry now holds node2's MAC

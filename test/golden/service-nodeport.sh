@@ -1187,6 +1187,8 @@ ip netns exec node1 curl -sS --max-time 2 -w '\nstatus=%{http_code}\n' http://12
 ip netns exec node1 sh -c 'test "$(cat /proc/sys/net/ipv4/conf/all/route_localnet)" = 1'
 # must fail: in nftables mode NodePorts do not answer on 127.0.0.1 (not supported there; route_localnet stays 0)
 ! ip netns exec node1 nc -z -v -w 2 127.0.0.1 30080
+# must fail: in IPVS mode 127.0.0.1:30080 is not served (no virtual server on loopback; KUBE-SERVICES returns 127.0.0.0/8 first)
+! ip netns exec node1 nc -z -v -w 2 127.0.0.1 30080
 
 # Clean up (what "knetlab down" does, by the recorded PIDs and namespaces):
 # pkill -F /run/knetlab/labs/service-nodeport/web-1.nginx.pid

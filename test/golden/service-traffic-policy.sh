@@ -1303,6 +1303,8 @@ ip netns exec client curl -sS --max-time 2 -H 'Connection: close' -w '\nstatus=%
 ip netns exec client curl -sS --max-time 2 -H 'Connection: close' -w '\nstatus=%{http_code}\n' http://192.168.56.12:30002/ http://192.168.56.12:30002/ http://192.168.56.12:30002/ http://192.168.56.12:30002/ http://192.168.56.12:30002/ http://192.168.56.12:30002/ http://192.168.56.12:30002/ http://192.168.56.12:30002/ http://192.168.56.12:30002/ http://192.168.56.12:30002/
 # must fail: Local: node3 has no local endpoint and drops the connection (timeout, not refused)
 ! ip netns exec client curl -sS --max-time 3 -w '\nstatus=%{http_code}\n' http://192.168.56.13:30002/
+# Local, IPVS mode: node3 has no local endpoint, so its virtual server gets every endpoint (kube-proxy PR 97081) and forwards the client to one elsewhere
+ip netns exec client curl -sS --max-time 2 -H 'Connection: close' -w '\nstatus=%{http_code}\n' http://192.168.56.13:30002/ http://192.168.56.13:30002/ http://192.168.56.13:30002/ http://192.168.56.13:30002/ http://192.168.56.13:30002/ http://192.168.56.13:30002/ http://192.168.56.13:30002/ http://192.168.56.13:30002/ http://192.168.56.13:30002/ http://192.168.56.13:30002/
 # kube-proxy's own health on node3 (:10256/healthz) is 200 and eligible, whatever its local endpoints
 ip netns exec client curl -sS --max-time 2 -w '\nstatus=%{http_code}\n' http://192.168.56.13:10256/healthz
 # the health check node port on node1 says 200 (one local endpoint)
@@ -1312,6 +1314,8 @@ ip netns exec client curl -sS --max-time 2 -w '\nstatus=%{http_code}\n' http://1
 # internalTrafficPolicy Local: a pod on node1 only reaches web-1
 ip netns exec probe-1 curl -sS --max-time 2 -H 'Connection: close' -w '\nstatus=%{http_code}\n' http://10.96.100.3/ http://10.96.100.3/ http://10.96.100.3/ http://10.96.100.3/ http://10.96.100.3/ http://10.96.100.3/ http://10.96.100.3/ http://10.96.100.3/ http://10.96.100.3/ http://10.96.100.3/
 # must fail: internalTrafficPolicy Local: on node3 there is no local endpoint and the connection is dropped
+! ip netns exec probe-3 curl -sS --max-time 3 -w '\nstatus=%{http_code}\n' http://10.96.100.3/
+# must fail: internalTrafficPolicy Local, IPVS mode: node3's virtual server has no real server, and the ClusterIP, a local address with nothing listening, refuses
 ! ip netns exec probe-3 curl -sS --max-time 3 -w '\nstatus=%{http_code}\n' http://10.96.100.3/
 # externalTrafficPolicy does not apply to the ClusterIP: a pod on node3 reaches web-local's ClusterIP
 ip netns exec probe-3 curl -sS --max-time 2 -w '\nstatus=%{http_code}\n' http://10.96.100.2/

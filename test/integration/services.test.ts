@@ -135,8 +135,9 @@ if (!isRoot) {
     t.match(rt.stderr, /tabs\.yaml:4:1 +error/);
     const ipvs = write('ipvs.yaml', 'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: ipvs\n');
     const rm = run('apply', LAB, '-f', ipvs);
-    t.equal(rm.code, 2, 'a mode knetlab does not run yet is refused');
-    t.match(rm.stderr, /ipvs\.yaml:3:7 +error +kube-proxy mode "ipvs" is not available in knetlab yet/);
+    t.equal(rm.code, 2, 'apply -f does not restart kube-proxy in another mode');
+    t.match(rm.stderr, /kube-proxy runs in iptables mode on its-service-clusterip; apply -f does not restart it in another mode/);
+    t.match(rm.stderr, /hint: restart it in ipvs mode with "knetlab apply service-clusterip --prefix its --proxy-mode ipvs"/);
     t.equal(generation(), g, 'the API contents are unchanged');
   });
 

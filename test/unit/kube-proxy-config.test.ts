@@ -65,12 +65,26 @@ ${manifests}`;
 t.test('a lab takes its mode from the document; without one kube-proxy runs iptables', async (t) => {
   t.equal(loadLabFile('lab.yaml', lab('')).lab.cluster?.kubernetes?.kubeProxy.mode, 'iptables');
   t.equal(loadLabFile('lab.yaml', lab(config('mode: iptables\n'))).lab.cluster?.kubernetes?.kubeProxy.mode, 'iptables');
-  t.throws(() => loadLabFile('lab.yaml', lab(config('mode: ipvs\n'))), LabFileError);
-  try {
-    loadLabFile('lab.yaml', lab(config('mode: ipvs\n')));
-  } catch (e) {
-    t.match((e as LabFileError).details.join('\n'), /lab\.yaml:15:7  error  kube-proxy mode "ipvs" is not available in knetlab yet/);
+  t.equal(loadLabFile('lab.yaml', lab(config('mode: ipvs\n'))).lab.cluster?.kubernetes?.kubeProxy.mode, 'ipvs');
+  for (const planned of PLANNED_PROXY_MODES) {
+    t.throws(() => loadLabFile('lab.yaml', lab(config(`mode: ${planned}\n`))), LabFileError);
+    try {
+      loadLabFile('lab.yaml', lab(config(`mode: ${planned}\n`)));
+    } catch (e) {
+      t.match((e as LabFileError).details.join('\n'), `lab.yaml:15:7  error  kube-proxy mode "${planned}" is not available in knetlab yet`);
+    }
   }
+  t.match(
+    (() => {
+      try {
+        loadLabFile('lab.yaml', lab(config('mode: kernelspace\n')));
+        return '';
+      } catch (e) {
+        return (e as LabFileError).details.join('\n');
+      }
+    })(),
+    /lab\.yaml:15:7  error  unknown kube-proxy mode "kernelspace"/,
+  );
   t.throws(() => loadLabFile('lab.yaml', lab(config('mode: iptables\n') + '\n---\n' + config('mode: ""\n'))), LabFileError, 'one configuration per lab');
 });
 

@@ -200,11 +200,12 @@ t.test('ipvs and nftables sections are read and checked, and said to act only in
   t.same(c.ipvs.excludeCIDRs, ['10.0.0.0/24']);
   t.same(c.ipvs.tcpTimeoutMs, 900_000);
   t.same(c.nftables.masqueradeBit, 5);
-  t.match(diagnostics('ipvs:\n  scheduler: lc\n'), [/3:1  warning  ipvs settings take effect only in ipvs mode; kube-proxy runs in iptables mode here/]);
-  t.match(diagnostics('ipvs:\n  scheduler: roundrobin\n'), [
-    /warning/,
-    /4:14  error  ipvs\.scheduler "roundrobin" is not an IPVS scheduler\n  hint: one of rr, wrr, lc/,
+  t.match(diagnostics('mode: iptables\nipvs:\n  scheduler: lc\n'), [
+    /4:1  warning  ipvs settings take effect only in ipvs mode; kube-proxy runs in iptables mode here/,
   ]);
+  // Without a mode in the document it may come from the command line (--proxy-mode): no warning.
+  t.same(diagnostics('ipvs:\n  scheduler: lc\n'), []);
+  t.match(diagnostics('ipvs:\n  scheduler: roundrobin\n'), [/4:14  error  ipvs\.scheduler "roundrobin" is not an IPVS scheduler\n  hint: one of rr, wrr, lc/]);
 });
 
 t.test('every other field of the real KubeProxyConfiguration is warned about by name; a field it does not have is an error', async (t) => {

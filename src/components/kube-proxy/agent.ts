@@ -266,6 +266,9 @@ async function start(cfg: Config, fatal: (why: string) => void): Promise<{ stop(
       memo = null;
       if (again) log('E', `kube-proxy's setup failed: ${again.split('\n')[0]}`);
       else w.resync();
+    } else if (proxier.canary.length === 0) {
+      // A mode without a canary (ipvs) resyncs whole every syncPeriod, as its sync runner does.
+      w.resync();
     }
     canaryTimer = setTimeout(checkCanary, syncPeriods(current()).syncPeriodMs);
   };

@@ -87,6 +87,7 @@ export function kubeProxySysctls(cfg: KubeProxyConfiguration, node: Pick<NodeInf
   const out: [string, string][] = [];
   // nftables mode never sets it: localhost NodePorts are not supported there.
   if (cfg.mode === 'iptables' && localhostNodePorts(cfg, node)) out.push(['net.ipv4.conf.all.route_localnet', '1']);
+  if (cfg.mode === 'ipvs') out.push(...ipvsSysctls(cfg));
   const seconds = (ms: number) => String(Math.floor(ms / 1000));
   const ct = cfg.conntrack;
   if (ct.tcpEstablishedTimeoutMs >= 1000) out.push(['net.netfilter.nf_conntrack_tcp_timeout_established', seconds(ct.tcpEstablishedTimeoutMs)]);
@@ -97,6 +98,26 @@ export function kubeProxySysctls(cfg: KubeProxyConfiguration, node: Pick<NodeInf
   return out;
 }
 
+/**
+ * IPVS mode's sysctls (pkg/proxy/ipvs/proxier.go NewProxier): IPVS keeps conntrack entries so
+ * that iptables' masquerade works on its packets; a real server that went away ends its flows at
+ * their next packet (expire_nodest_conn) and its persistence templates (expire_quiescent_template).
+ * conn_reuse_mode=0 is set only on kernels before 5.9, which the labs' kernels are not. With
+ * strictARP the node answers ARP only for addresses of the interface asked (arp_ignore=1) and
+ * announces from the outgoing interface's own addresses (arp_announce=2), so the VIPs on
+ * kube-ipvs0 are not claimed by every node (MetalLB's requirement in IPVS mode).
+ */
+function ipvsSysctls(cfg: KubeProxyConfiguration): [string, string][] {
+  const out: [string, string][] = [
+    ['net.ipv4.vs.conntrack', '1'],
+    ['net.ipv4.vs.expire_nodest_conn', '1'],
+    ['net.ipv4.vs.expire_quiescent_template', '1'],
+    ['net.ipv4.ip_forward', '1'],
+  ];
+  if (cfg.ipvs.strictARP) out.push(['net.ipv4.conf.all.arp_ignore', '1'], ['net.ipv4.conf.all.arp_announce', '2']);
+  return out;
+}
+
 /** The configuration's sync periods for the mode in use: how often to resync, and the least time between two syncs. */
 export function syncPeriods(cfg: KubeProxyConfiguration): { syncPeriodMs: number; minSyncPeriodMs: number } {
   return SYNC_PERIODS[cfg.mode](cfg);
@@ -104,6 +125,7 @@ export function syncPeriods(cfg: KubeProxyConfiguration): { syncPeriodMs: number
 
 const SYNC_PERIODS: Record<ProxyMode, (cfg: KubeProxyConfiguration) => { syncPeriodMs: number; minSyncPeriodMs: number }> = {
   iptables: ({ iptables: { syncPeriodMs, minSyncPeriodMs } }) => ({ syncPeriodMs, minSyncPeriodMs }),
+  ipvs: ({ ipvs: { syncPeriodMs, minSyncPeriodMs } }) => ({ syncPeriodMs, minSyncPeriodMs }),
   nftables: ({ nftables: { syncPeriodMs, minSyncPeriodMs } }) => ({ syncPeriodMs, minSyncPeriodMs }),
   // The userspace proxier took iptables.syncPeriod and iptables.minSyncPeriod.
   userspace: ({ iptables: { syncPeriodMs, minSyncPeriodMs } }) => ({ syncPeriodMs, minSyncPeriodMs }),

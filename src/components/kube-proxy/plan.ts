@@ -34,6 +34,9 @@ export const kubeProxy: Component = {
     return [
       {
         title: 'kube-proxy: hook its chains into the built-in ones and set its sysctls',
+        // In order on each node: a mode's setup is several commands (ipvs: the listing that loads
+        // ip_vs before its sysctls exist), and the sysctls come after them.
+        sequential: true,
         why: `${proxier.explain.setup} Then kube-proxy sets the sysctls its configuration asks for in the node's network namespace: net.ipv4.conf.all.route_localnet=1 when NodePorts answer on 127.0.0.1 (iptables.localhostNodePorts, on by default; without it the kernel drops packets to 127.0.0.0/8 that are routed anywhere but lo), and the conntrack timeouts (conntrack.tcpEstablishedTimeout is 24h unless set, tcpCloseWaitTimeout 1h). Each node's kube-proxy also gets its configuration file.`,
         steps: c.nodes.flatMap((n): Step[] => [
           { kind: 'file.write', path: file(n.name) + '.json', content: agentConfig(n.name) },
@@ -46,6 +49,8 @@ export const kubeProxy: Component = {
       },
       {
         title: 'kube-proxy: the first sync on every node',
+        // In order: ipvs mode's sets must exist before the iptables rules that match them.
+        sequential: true,
         why: proxier.explain.sync,
         steps: c.nodes.flatMap((n) =>
           proxier

@@ -195,7 +195,10 @@ export function readKubeProxyConfiguration(r: ObjectReader, obj: Json): KubeProx
     ['maxPerCore', 'min', 'tcpEstablishedTimeout', 'tcpCloseWaitTimeout', 'tcpBeLiberal', 'udpTimeout', 'udpStreamTimeout'],
   );
   // Sections of the modes not in use are read (and checked) but do nothing, as in kube-proxy.
-  if (obj.ipvs !== undefined && mode !== undefined && (mode as string) !== 'ipvs')
+  // Only against a mode the document names: without one (or ""), the mode may come from the
+  // command line (--proxy-mode), and kubeadm's default document carries every section.
+  const named = typeof obj.mode === 'string' && obj.mode !== '';
+  if (obj.ipvs !== undefined && named && mode !== undefined && (mode as string) !== 'ipvs')
     r.warn(['ipvs'], `ipvs settings take effect only in ipvs mode; kube-proxy runs in ${mode} mode here`);
   if (obj.nftables !== undefined && mode !== undefined && (mode as string) !== 'nftables')
     r.warn(['nftables'], `nftables settings take effect only in nftables mode; kube-proxy runs in ${mode} mode here`);

@@ -101,7 +101,7 @@ function ipv4(text: string): string | null {
   return value === undefined ? null : formatIPv4(value);
 }
 
-/** An endpoint of one service port, as the EndpointSliceCache hands it to the proxier (nftables mode reads them too). */
+/** An endpoint of one service port, as the EndpointSliceCache hands it to the proxier (nftables and ipvs modes read them too). */
 export interface Endpoint {
   ip: string;
   /** "IP:port": the sort key, the SEP hash input and the DNAT target. */
@@ -222,7 +222,7 @@ export const externallyAccessible = (sp: ServicePortInfo): boolean => sp.nodePor
 export const usesClusterEndpoints = (sp: ServicePortInfo): boolean => !sp.internalPolicyLocal || externallyAccessible(sp);
 export const usesLocalEndpoints = (sp: ServicePortInfo): boolean => sp.internalPolicyLocal || (sp.externalPolicyLocal && externallyAccessible(sp));
 
-interface Categorized {
+export interface Categorized {
   clusterEndpoints: Endpoint[];
   localEndpoints: Endpoint[];
   /** Every endpoint some chain of this service can jump to: the ones that get a KUBE-SEP chain. */
