@@ -7,6 +7,13 @@ import t from 'tap';
 import { vmAvailability } from '../../src/exec/vm.js';
 import { cli, isRoot, netnsWithPrefix, rootSnapshot, stateDir } from './helpers.js';
 
+/**
+ * Service labs that run in IPVS mode too (knetlab run --proxy-mode ipvs), in the VM here. Not yet
+ * among them: service-udp, service-readiness and service-externalname, which lose UDP datagrams
+ * (and DNS answers) through IPVS in the VM; see the IPVS lab's README.
+ */
+const IPVS_MODE_LABS = ['service-clusterip', 'service-nodeport', 'service-affinity', 'service-traffic-policy', 'service-loadbalancer', 'service-cloud-lb'];
+
 interface RunJson {
   labs: {
     lab: string;
@@ -28,7 +35,10 @@ else {
   const doctor = JSON.parse(cli(state, ['doctor', '--json']).stdout) as { features: { feature: string; ok: boolean }[] };
   const lacking = new Set(doctor.features.filter((f) => !f.ok).map((f) => f.feature));
   const needVm = list.labs.filter((l) => l.requires.some((f) => lacking.has(f)));
-  const labs = needVm.length ? needVm.map((l) => l.name) : ['netns-veth'];
+  // The Service labs in kube-proxy's IPVS mode too, when this kernel cannot run that mode.
+  const ipvsHere = !['ip_vs', 'dummy'].some((f) => lacking.has(f));
+  const labs = [...needVm.map((l) => l.name), ...(ipvsHere ? [] : IPVS_MODE_LABS)];
+  if (!labs.length) labs.push('netns-veth');
   if (!needVm.length) t.comment(`no lab needs a kernel feature this machine lacks (${[...lacking].join(', ') || 'none'}); netns-veth runs in the VM instead`);
   else t.comment(`in the VM: ${needVm.map((l) => `${l.name} (needs ${l.requires.filter((f) => lacking.has(f)).join(', ')})`).join(', ')}`);
   // TCG runs Node 3-4 times slower than this machine: about a minute a Service lab.
@@ -38,7 +48,20 @@ else {
   t.test(`knetlab vm -- knetlab run --json ${labs.join(' ')}`, async (t) => {
     const r = cli(
       state,
-      ['vm', '--timeout', String(timeoutS), '--', process.execPath, 'bin/knetlab.js', 'run', '--json', '--prefix', 'ivm', ...labs],
+      [
+        'vm',
+        '--timeout',
+        String(timeoutS),
+        '--',
+        process.execPath,
+        'bin/knetlab.js',
+        'run',
+        '--json',
+        '--prefix',
+        'ivm',
+        ...(labs.includes(IPVS_MODE_LABS[0]!) ? ['--proxy-mode', 'ipvs'] : []),
+        ...labs,
+      ],
       (timeoutS + 60) * 1000,
     );
     let report: RunJson;
@@ -58,7 +81,12 @@ else {
       t.ok(lab.up.ok, `${lab.lab} is up${lab.up.error ? `: ${lab.up.error}` : ''}`);
       t.ok(lab.checks.length > 0, `${lab.lab} ran its checks`);
       for (const c of lab.checks)
-        if (c.skipped) t.match(c.skipped, /no SCTP sockets/, `${lab.lab}: only a missing kernel feature skips "${c.name}"`);
+        if (c.skipped)
+          t.match(
+            c.skipped,
+            /no SCTP sockets|this expectation holds in kube-proxy /,
+            `${lab.lab}: only a missing kernel feature or another mode skips "${c.name}"`,
+          );
         else t.ok(c.passed, `${lab.lab}: ${c.name}${c.passed ? '' : `\n${c.saw}`}`);
       t.ok(lab.down.ok, `${lab.lab} is down`);
     }
