@@ -445,15 +445,19 @@ export async function main(argv: string[]): Promise<number> {
         const lab = (await loader()).withProxyMode(await load(a.lab), a.proxyMode);
         requireRoot('tutorial');
         const inst = instanceFor(lab, a.prefix);
-        const lacking = (await kernelShortfalls([lab])).get(lab.name);
-        if (lacking) throw new KnetlabError(shortfallLine(lab.name, lacking, a.prefix, a.proxyMode), 3);
-        const [{ recordTutorial }, { DEFAULT_STATE_ROOT }, host] = await Promise.all([
+        const [{ recordTutorial, unrecordedTutorial }, { DEFAULT_STATE_ROOT }, host] = await Promise.all([
           import('../run/tutorial-run.js'),
           import('../kernel/instance.js'),
           getHost(),
         ]);
         // The Markdown names things as `knetlab up LAB` does, whatever prefix this copy ran under.
         const plain = makeInstance(lab.name, '', DEFAULT_STATE_ROOT);
+        const lacking = (await kernelShortfalls([lab])).get(lab.name);
+        if (lacking) {
+          // The commands still make a tutorial; the missing output is said, and the exit status says it too.
+          out(unrecordedTutorial(lab, plain, `this kernel lacks ${lacking.join(', ')}`));
+          throw new KnetlabError(shortfallLine(lab.name, lacking, a.prefix, a.proxyMode), 3);
+        }
         const r = await recordTutorial(lab, inst, plain, {
           host,
           store: store(),

@@ -18,6 +18,8 @@ import { macsIn, normaliseOutput, portable, renameAll, truncateLines } from './n
 
 /** Longer outputs (iptables-save of a cluster) keep their head and say how much was left out. */
 export const MAX_OUTPUT_LINES = 80;
+/** A check's probe may repeat itself (60 requests): its first answers show what all looked like, its verdict counts them all. */
+export const MAX_CHECK_LINES = 30;
 
 export interface TutorialOptions {
   host: Host;
@@ -45,7 +47,7 @@ export async function recordTutorial(lab: Lab, inst: Instance, plain: Instance, 
   const steps = portable(renderMarkdown(lab, plain), root);
   const keep = macsIn(steps);
   const pairs: [string, string][] = [[inst.dir, plain.dir], ...lab.namespaces.map((n): [string, string] => [inst.netns(n.name), plain.netns(n.name)])];
-  const clean = (text: string) => truncateLines(normaliseOutput(portable(renameAll(text, pairs), root), keep), MAX_OUTPUT_LINES);
+  const clean = (text: string, max = MAX_OUTPUT_LINES) => truncateLines(normaliseOutput(portable(renameAll(text, pairs), root), keep), max);
 
   const rec: Recording = { header: [], observe: [], checks: [], footer: [] };
   let upError: KnetlabError | Error | null = null;
@@ -74,7 +76,7 @@ export async function recordTutorial(lab: Lab, inst: Instance, plain: Instance, 
   rec.checks = results.map((r) => ({
     verdict: r.passed ? 'ok' : r.skipped ? 'skipped' : 'FAILED',
     saw: clean(r.saw),
-    output: clean(r.output ?? ''),
+    output: clean(r.output ?? '', MAX_CHECK_LINES),
   }));
   const passed = results.filter((r) => r.passed).length;
   const skipped = results.filter((r) => r.skipped).length;
@@ -103,4 +105,21 @@ export async function recordTutorial(lab: Lab, inst: Instance, plain: Instance, 
 
 function fencedPlain(text: string): string[] {
   return ['```text', ...text.split('\n'), '```'];
+}
+
+/**
+ * The tutorial of a lab this kernel cannot run: its commands, and where the output would be a
+ * note saying why there is none and how to record it (in the kernel VM).
+ */
+export function unrecordedTutorial(lab: Lab, plain: Instance, why: string): string {
+  const rec: Recording = {
+    header: [
+      `> Not recorded on this machine: ${why}. The commands are the ones \`knetlab up ${lab.name}\` runs; to see their output,`,
+      `> record the tutorial in the kernel VM: \`knetlab vm -- knetlab tutorial ${lab.name} > ${lab.name}.md\`.`,
+    ],
+    observe: [],
+    checks: [],
+    footer: [],
+  };
+  return portable(renderMarkdown(lab, plain, rec), packageRoot());
 }
