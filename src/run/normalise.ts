@@ -68,7 +68,7 @@ export function normaliseOutput(text: string, keepMacs: ReadonlySet<string> = ne
       .replace(/^(\s*(?:ipv4\s+2\s+)?(?:tcp|udp|icmp|sctp|udplite|dccp|gre|unknown)\s+\d+\s+)\d+(?=\s)/gm, '$1N')
       .replace(/\bid=\d+/g, 'id=N')
       // Ephemeral ports (Linux's 32768-60999 and above): a client's source port, a NodePort never.
-      .replace(/\b(sport=|src port |port )(3[2-9]\d{3}|[4-6]\d{4})\b/g, '$1PORT')
+      .replace(/\b(sport=|dport=|src port |port )(3[2-9]\d{3}|[4-6]\d{4})\b/g, '$1PORT')
       .replace(/(\b\d{1,3}(?:\.\d{1,3}){3}[:.])(3[2-9]\d{3}|[4-6]\d{4})\b/g, '$1PORT')
       // Processes: ss -p's pid=123, ps's PIDs after a name.
       .replace(/\bpid=\d+/g, 'pid=N')
