@@ -12,7 +12,7 @@ import { packageRoot } from '../exec/install.js';
 import type { Instance } from '../kernel/instance.js';
 import { down, up, silentProgress, type Progress } from './apply.js';
 import type { RecordStore } from './record.js';
-import { runChecks, type CheckResult } from './verify.js';
+import { runCheck, runChecks, type CheckResult } from './verify.js';
 import { observeCommands, renderMarkdown, type Recording } from './tutorial.js';
 import { macsIn, normaliseOutput, portable, renameAll, truncateLines } from './normalise.js';
 
@@ -20,6 +20,9 @@ import { macsIn, normaliseOutput, portable, renameAll, truncateLines } from './n
 export const MAX_OUTPUT_LINES = 80;
 /** A check's probe may repeat itself (60 requests): its first answers show what all looked like, its verdict counts them all. */
 export const MAX_CHECK_LINES = 30;
+
+/** Check kinds that only read kernel or daemon state, and retry until it is there. */
+const SETTLING = new Set(['bgp', 'route', 'neigh', 'fdb']);
 
 export interface TutorialOptions {
   host: Host;
@@ -60,6 +63,11 @@ export async function recordTutorial(lab: Lab, inst: Instance, plain: Instance, 
   }
   if (!upError) {
     try {
+      // Some state comes a few seconds after up (BGP sessions, learned routes): let the lab's own
+      // read-only state checks wait for it, unrecorded, so "Look around" shows the settled lab.
+      // Checks that act on the lab (a link taken down, a probe made to fail) wait for their turn.
+      for (const check of lab.checks)
+        if (SETTLING.has(check.probe.kind) && check.expect.reachable && check.expect.present) await runCheck(lab, inst, host, check, { store });
       for (const command of observeCommands(lab, inst)) {
         const r = await host.run(command, { timeoutMs: 30_000 });
         rec.observe.push({ output: clean([r.stdout, r.stderr].filter((x) => x.trim()).join('\n')), exitCode: r.exitCode });
