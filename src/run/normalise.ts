@@ -67,6 +67,9 @@ export function normaliseOutput(text: string, keepMacs: ReadonlySet<string> = ne
       // conntrack -L: "tcp      6 117 TIME_WAIT src=…", the third field is the seconds left.
       .replace(/^(\s*(?:ipv4\s+2\s+)?(?:tcp|udp|icmp|sctp|udplite|dccp|gre|unknown)\s+\d+\s+)\d+(?=\s)/gm, '$1N')
       .replace(/\bid=\d+/g, 'id=N')
+      // Random query and echo identifiers: dig's header, tcpdump's ICMP echo.
+      .replace(/(opcode: \w+, status: \w+, id: )\d+/g, '$1N')
+      .replace(/(ICMP echo (?:request|reply), id )\d+/g, '$1N')
       // Ephemeral ports (Linux's 32768-60999 and above): a client's source port, a NodePort never.
       .replace(/\b(sport=|dport=|src port |port )(3[2-9]\d{3}|[4-6]\d{4})\b/g, '$1PORT')
       .replace(/(\b\d{1,3}(?:\.\d{1,3}){3}[:.])(3[2-9]\d{3}|[4-6]\d{4})\b/g, '$1PORT')

@@ -77,6 +77,8 @@ t.test('normaliseOutput replaces what varies between runs', async (t) => {
     ['03:11:01.123456 IP 192.168.56.11.41234 > 192.168.56.12.8472: OTV', '<time> IP 192.168.56.11.PORT > 192.168.56.12.8472: OTV'],
     ['* Connected to 10.96.0.1 (10.96.0.1) port 443', '* Connected to 10.96.0.1 (10.96.0.1) port 443'],
     ['TCP 192.168.56.11:30080 rr', 'TCP 192.168.56.11:30080 rr'],
+    [';; ->>HEADER<<- opcode: QUERY, status: NXDOMAIN, id: 27566', ';; ->>HEADER<<- opcode: QUERY, status: NXDOMAIN, id: N'],
+    ['IP 10.244.0.1 > 10.244.0.129: ICMP echo request, id 28183, seq 1, length 64', 'IP 10.244.0.1 > 10.244.0.129: ICMP echo request, id N, seq 1, length 64'],
     ['users:(("nginx",pid=4242,fd=6))', 'users:(("nginx",pid=N,fd=6))'],
     ['counter packets 3 bytes 252 accept', 'counter packets N bytes N accept'],
     ['"creationTimestamp": "2026-12-05T03:11:01Z"', '"creationTimestamp": "<time>"'],
