@@ -458,6 +458,38 @@ export async function main(argv: string[]): Promise<number> {
       },
     )
     .command(
+      'tutorial <lab>',
+      "Bring the lab up, run its observe commands and checks, take it down, and print the steps as Markdown with each command's real output",
+      (y) => proxyModeOption(prefixOption(y.positional('lab', { type: 'string', demandOption: true }))),
+      async (a) => {
+        const lab = (await loader()).withProxyMode(await load(a.lab), a.proxyMode);
+        requireRoot('tutorial');
+        const inst = instanceFor(lab, a.prefix);
+        const [{ recordTutorial, unrecordedTutorial }, { DEFAULT_STATE_ROOT }, host] = await Promise.all([
+          import('../run/tutorial-run.js'),
+          import('../kernel/instance.js'),
+          getHost(),
+        ]);
+        // The Markdown names things as `knetlab up LAB` does, whatever prefix this copy ran under.
+        const plain = makeInstance(lab.name, '', DEFAULT_STATE_ROOT);
+        const lacking = (await kernelShortfalls([lab])).get(lab.name);
+        if (lacking) {
+          // The commands still make a tutorial; the missing output is said, and the exit status says it too.
+          out(unrecordedTutorial(lab, plain, `this kernel lacks ${lacking.join(', ')}`));
+          throw new KnetlabError(shortfallLine(lab.name, lacking, a.prefix, a.proxyMode), 3);
+        }
+        const r = await recordTutorial(lab, inst, plain, {
+          host,
+          store: store(),
+          progress: { phase: (i, n, title) => err(`${lab.name}: ${i}/${n} ${title}`), done() {}, fail: (m) => err(m) },
+          onCheck: (c) => err(checkLine(lab.name, c)),
+        });
+        out(r.markdown);
+        err(summary(r.passed, r.failed, r.skipped));
+        if (!r.ok) code = 1;
+      },
+    )
+    .command(
       'exec <lab> <node> [cmd..]',
       "Run a command inside one of a running lab's namespaces (knetlab exec LAB NODE -- CMD...)",
       (y) =>

@@ -11,23 +11,38 @@ import { planLab } from '../plan/topology.js';
 interface Section {
   title: string;
   why: string;
-  items: { note?: string; command: Command; mustFail?: boolean }[];
+  /** `observe`: the index among the lab's read-only commands; `check`: the index among its checks. */
+  items: { note?: string; command: Command; mustFail?: boolean; observe?: number; check?: number }[];
 }
 
 function sections(lab: Lab, inst: Instance): Section[] {
+  let observed = 0;
   const out: Section[] = lowerPlan(planLab(lab, inst)).map((p) => ({
     title: p.title,
     why: p.why,
-    items: p.actions.map((a) => ({ command: a.command, ...(a.note ? { note: a.note } : {}) })),
+    // The read-only phase is the lab's observe commands, one action each, in order.
+    items: p.actions.map((a) => ({ command: a.command, ...(a.note ? { note: a.note } : {}), ...(p.readOnly ? { observe: observed++ } : {}) })),
   }));
   if (lab.checks.length) {
     out.push({
       title: 'Verify with real packets',
       why: 'Each check as the command knetlab runs for it. A command marked "must fail" proves that a path does not exist.',
-      items: lab.checks.map((c) => ({ note: c.name + (NEEDS[c.probe.kind] ?? ''), command: checkCommand(lab, inst, c), mustFail: !c.expect.reachable })),
+      items: lab.checks.map((c, i) => ({
+        note: c.name + (NEEDS[c.probe.kind] ?? ''),
+        command: checkCommand(lab, inst, c),
+        mustFail: !c.expect.reachable,
+        check: i,
+      })),
     });
   }
   return out;
+}
+
+/** The read-only commands of the lab (its `observe`), in the order the tutorial shows them. */
+export function observeCommands(lab: Lab, inst: Instance): Command[] {
+  return lowerPlan(planLab(lab, inst))
+    .filter((p) => p.readOnly)
+    .flatMap((p) => p.actions.map((a) => a.command));
 }
 
 /**
@@ -81,27 +96,83 @@ export function renderScript(lab: Lab, inst: Instance): string {
   return out.join('\n') + '\n';
 }
 
-export function renderMarkdown(lab: Lab, inst: Instance): string {
+/**
+ * What a run of the lab printed, for `knetlab tutorial`: a note under the title, each observe
+ * command's and each check's output (already normalised), and a closing note.
+ */
+export interface Recording {
+  header: string[];
+  observe: ({ output: string; exitCode: number } | undefined)[];
+  checks: ({ verdict: 'ok' | 'FAILED' | 'skipped'; saw: string; output: string } | undefined)[];
+  footer: string[];
+}
+
+/**
+ * Recorded output is fenced by these HTML comments (invisible once rendered): without them the
+ * tutorial is byte for byte what `knetlab steps --format md` prints, which a test keeps true.
+ */
+export const OUTPUT_BEGIN = '<!-- output -->';
+export const OUTPUT_END = '<!-- /output -->';
+
+function region(lines: string[]): string[] {
+  return [OUTPUT_BEGIN, ...lines, OUTPUT_END, ''];
+}
+
+/** A fence longer than any run of backticks in the text, so output holding ``` stays inside. */
+function fenced(text: string, info = 'text'): string[] {
+  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = '`'.repeat(longest + 1);
+  return [fence + info, ...(text.trim() ? text.replace(/\n+$/, '').split('\n') : ['(no output)']), fence];
+}
+
+/** The tutorial without its recorded output: what `knetlab steps --format md` prints. */
+export function stripOutputs(markdown: string): string {
+  const lines = markdown.split('\n');
+  const kept: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i] !== OUTPUT_BEGIN) {
+      kept.push(lines[i]!);
+      continue;
+    }
+    while (i < lines.length && lines[i] !== OUTPUT_END) i++;
+    if (lines[i + 1] === '') i++;
+  }
+  return kept.join('\n');
+}
+
+export function renderMarkdown(lab: Lab, inst: Instance, rec?: Recording): string {
   const out = [`# ${lab.title}`, ''];
+  if (rec?.header.length) out.push(...region(rec.header));
   if (lab.source) out.push(`Reproduces seed ${lab.source}. Lab \`${lab.name}\`: \`knetlab up ${lab.name}\` runs exactly these commands.`, '');
   if (lab.description) out.push(lab.description.trim(), '');
   out.push('Run every command as root, on a scratch machine or VM.', '');
   sections(lab, inst).forEach((s, i) => {
     out.push(`## ${i + 1}. ${s.title}`, '', s.why, '');
     const block: string[] = [];
+    // Outputs of the commands in the block, shown after it: a block of several commands keeps its
+    // shape, each output named by its command.
+    const printed: { command: string; lines: string[] }[] = [];
     const flush = () => {
       if (block.length) out.push('```sh', ...block, '```', '');
+      for (const p of printed) out.push(...region([printed.length > 1 ? `Output of \`${p.command.split('\n')[0]}\` here:` : 'Output here:', '', ...p.lines]));
       block.length = 0;
+      printed.length = 0;
     };
     for (const item of s.items) {
       if (item.note) {
         flush();
         out.push(`${item.mustFail ? '**Must fail:** ' : ''}${item.note}`, '');
       }
-      block.push((item.mustFail ? '! ' : '') + renderCommand(item.command));
+      const text = renderCommand(item.command);
+      block.push((item.mustFail ? '! ' : '') + text);
+      const o = item.observe !== undefined ? rec?.observe[item.observe] : undefined;
+      if (o) printed.push({ command: text, lines: [...(o.exitCode ? [`(exit status ${o.exitCode})`, ''] : []), ...fenced(o.output)] });
+      const c = item.check !== undefined ? rec?.checks[item.check] : undefined;
+      if (c) printed.push({ command: text, lines: [...fenced(c.output), '', `**${c.verdict}**: ${c.saw}`] });
     }
     flush();
   });
   out.push('## Clean up', '', '```sh', ...cleanup(lab, inst).map(renderCommand), '```', '');
+  if (rec?.footer.length) out.push(...region(rec.footer));
   return out.join('\n');
 }

@@ -44,6 +44,8 @@ export interface CheckResult {
   details: string[];
   /** Why the check could not run on this machine; then `passed` is false and it is no failure either. */
   skipped?: string;
+  /** What the command printed on its last attempt (stdout, then stderr): a tutorial shows it. */
+  output?: string;
 }
 
 interface Verdict {
@@ -85,19 +87,21 @@ export async function runCheck(lab: Lab, inst: Instance, host: Host, check: Chec
   const deadline = t0 + check.timeoutMs;
   let attempts = 0;
   let verdict: Verdict;
+  let last: RunResult | undefined;
   for (;;) {
     attempts++;
     const remaining = Math.max(1000, deadline - Date.now());
     const r = await host.run(command, { timeoutMs: remaining + 2000 });
     const cannot = kernelLacks(check, r);
-    if (cannot) return { check, passed: false, skipped: cannot, saw: cannot, attempts, ms: Date.now() - t0, command, details: [] };
+    if (cannot) return { check, passed: false, skipped: cannot, saw: cannot, attempts, ms: Date.now() - t0, command, details: [], output: printed(r) };
     verdict = judge(lab, check, r);
+    last = r;
     // A must-fail check makes one attempt that waits the whole timeout. State checks retry:
     // BGP sessions and learned routes take a few seconds to appear.
     if (verdict.ok || !check.expect.reachable || Date.now() + RETRY_DELAY_MS >= deadline) break;
     await new Promise((res) => setTimeout(res, RETRY_DELAY_MS));
   }
-  const result: CheckResult = { check, passed: verdict.ok, saw: verdict.saw, attempts, ms: Date.now() - t0, command, details: [] };
+  const result: CheckResult = { check, passed: verdict.ok, saw: verdict.saw, attempts, ms: Date.now() - t0, command, details: [], output: printed(last!) };
   if (!verdict.ok) result.details = await explain(lab, inst, host, result);
   return result;
 }
@@ -259,7 +263,7 @@ async function runCapture(lab: Lab, inst: Instance, host: Host, check: Check): P
       : packets.length === 0
         ? `no packets matched "${p.filter}" on ${check.from} ${p.interface}${r.stderr.trim() ? ` (tcpdump: ${lastLine(r.stderr)})` : ''}`
         : `${matches.length}/${packets.length} packets as expected; first: ${describePacket(matches[0] ?? packets[0]!)}`;
-  const result: CheckResult = { check, passed: ok, saw, attempts: 1, ms: Date.now() - t0, command, details: [] };
+  const result: CheckResult = { check, passed: ok, saw, attempts: 1, ms: Date.now() - t0, command, details: [], output: printed(r) };
   if (!ok) {
     result.details = [
       `    captured: ${renderCommand(command)}`,
@@ -284,7 +288,7 @@ async function runTrace(lab: Lab, inst: Instance, host: Host, check: Check, opts
   const p = check.probe as Extract<Check['probe'], { kind: 'trace' }>;
   const command = checkCommand(lab, inst, check);
   if (!opts.store) throw new Error('a trace check needs the lab record store');
-  const { trace } = await import('./trace.js');
+  const { trace, renderTrace } = await import('./trace.js');
   if (check.waitMs) await new Promise((res) => setTimeout(res, check.waitMs));
   const t0 = Date.now();
   let attempts = 0;
@@ -296,7 +300,7 @@ async function runTrace(lab: Lab, inst: Instance, host: Host, check: Check, opts
     if (!seen.length && Date.now() + RETRY_DELAY_MS < t0 + check.timeoutMs) continue;
     const diff = pathDiff(check.expect.path ?? [], seen);
     const saw = `${walk || 'no trace event for the probe'} (probe ${report.probe.ok ? 'answered' : 'failed'}: ${report.probe.saw})`;
-    const result: CheckResult = { check, passed: diff === null, saw, attempts, ms: Date.now() - t0, command, details: [] };
+    const result: CheckResult = { check, passed: diff === null, saw, attempts, ms: Date.now() - t0, command, details: [], output: renderTrace(report, 'text') };
     if (diff)
       result.details = [
         `    ran:      ${renderCommand(command)} (traced in every namespace of the lab)`,
@@ -522,6 +526,11 @@ function judgeBackends(check: Check, bodies: string[]): Verdict {
     .filter(Boolean)
     .join('; ');
   return { ok, saw: `answers: ${spread}${why ? ` (${why})` : ''}` };
+}
+
+/** A command's output as a terminal would show it: what it wrote to stdout, then to stderr. */
+function printed(r: RunResult): string {
+  return [r.stdout, r.stderr].filter((x) => x.trim()).join(r.stdout.endsWith('\n') ? '' : '\n');
 }
 
 function firstLine(text: string, re: RegExp): string | undefined {
