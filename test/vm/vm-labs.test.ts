@@ -5,14 +5,21 @@
 // runs in the VM, so the path from `knetlab run` through the VM and back stays proven.
 import t from 'tap';
 import { vmAvailability } from '../../src/exec/vm.js';
-import { cli, isRoot, netnsWithPrefix, rootSnapshot, stateDir } from './helpers.js';
+import { cli, isRoot, netnsWithPrefix, rootSnapshot, stateDir } from '../integration/helpers.js';
 
-/**
- * Service labs that run in IPVS mode too (knetlab run --proxy-mode ipvs), in the VM here. Not yet
- * among them: service-udp, service-readiness and service-externalname, which lose UDP datagrams
- * (and DNS answers) through IPVS in the VM; see the IPVS lab's README.
- */
-const IPVS_MODE_LABS = ['service-clusterip', 'service-nodeport', 'service-affinity', 'service-traffic-policy', 'service-loadbalancer', 'service-cloud-lb'];
+/** Every Service lab runs in IPVS mode too (knetlab run --proxy-mode ipvs): in the VM here. */
+const IPVS_MODE_LABS = [
+  'service-clusterip',
+  'service-nodeport',
+  'service-affinity',
+  'service-traffic-policy',
+  'service-loadbalancer',
+  'service-cloud-lb',
+  'service-udp',
+  'service-readiness',
+  'service-externalname',
+  'service-no-selector',
+];
 
 interface RunJson {
   labs: {

@@ -6,7 +6,7 @@ import t from 'tap';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheDir, vmAvailability } from '../../src/exec/vm.js';
-import { cliAsync, isRoot, netnsWithPrefix, rootSnapshot, stateDir, type CliResult } from './helpers.js';
+import { cliAsync, isRoot, netnsWithPrefix, rootSnapshot, stateDir, type CliResult } from '../integration/helpers.js';
 
 const missing = vmAvailability().missing;
 if (!isRoot) t.skip('integration tests need root (run: sudo npm test)');
