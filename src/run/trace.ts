@@ -39,6 +39,7 @@ import {
   type Visit,
 } from '../kernel/trace.js';
 import { Lock } from './lock.js';
+import { parseState, stateFilePath } from '../k8s/store.js';
 import type { RecordStore } from './record.js';
 
 export type TraceProbe = TraceTarget;
@@ -79,6 +80,12 @@ export interface TraceReport {
   request: HopReport[];
   reply: HopReport[];
   conntrack: { namespace: string; entry: ConntrackEntry; dnat: string | null; snat: string | null }[];
+  /**
+   * In kube-proxy's IPVS mode the endpoint is chosen by an IPVS virtual server, not by a rule a
+   * trace can show: its choice is in the IPVS connection table (`ipvsadm -Lnc`) of the node that
+   * made it, one entry per namespace on the request's path that holds one for the probe.
+   */
+  ipvs: { namespace: string; entry: string }[];
   kubeProxy: {
     service: string | null;
     endpointChain: string | null;
@@ -201,6 +208,17 @@ async function analyse(
     }
   }
 
+  // IPVS mode: the connection entries of the probe (its client address and port, as IPVS saw them).
+  const ipvs: TraceReport['ipvs'] = [];
+  if (flow.protocol === 'tcp' && runsIpvs(inst, host) && host.hasCommand('ipvsadm')) {
+    const client = `${requestHops[0]?.arrived.saddr ?? ''}:${flow.port}`;
+    for (const h of requestHops) {
+      const r = await host.run(inNetns(h.netns, ['ipvsadm', '-Lnc']));
+      for (const line of r.stdout.split('\n'))
+        if (line.split(/\s+/).includes(client)) ipvs.push({ namespace: short(inst, h.netns), entry: line.trim().replace(/\s+/g, ' ') });
+    }
+  }
+
   const ok = probeResult.exitCode === 0;
   const saw = probeSaw(probe, probeResult);
   const backend = await iptablesBackend(host);
@@ -222,6 +240,7 @@ async function analyse(
     request,
     reply,
     conntrack,
+    ipvs,
     kubeProxy,
     notes,
   };
@@ -312,6 +331,18 @@ async function iptablesBackend(host: Host): Promise<TraceReport['iptablesBackend
 }
 
 const port = (p: number | null) => (p === null ? '' : `:${p}`);
+
+/** Whether the running lab's kube-proxy is in IPVS mode (its state file says which mode runs). */
+function runsIpvs(inst: Instance, host: Host): boolean {
+  const file = stateFilePath(inst.dir);
+  const text = host.readFile(file);
+  if (text === null) return false;
+  try {
+    return parseState(text, file).kubeProxy.mode === 'ipvs';
+  } catch {
+    return false;
+  }
+}
 const short = (inst: Instance, netns: string) => (inst.prefix && netns.startsWith(`${inst.prefix}-`) ? netns.slice(inst.prefix.length + 1) : netns);
 const sleep = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));
 
@@ -355,6 +386,11 @@ export function renderTrace(t: TraceReport, format: 'text' | 'md'): string {
     out.push(
       `${md ? '- ' : '  '}${c.namespace}: ${code(`${c.entry.orig.src}${port(c.entry.orig.sport)} > ${c.entry.orig.dst}${port(c.entry.orig.dport)}`)} reply ${code(`${c.entry.reply.src}${port(c.entry.reply.sport)} > ${c.entry.reply.dst}${port(c.entry.reply.dport)}`)}${c.dnat ? `; DNAT ${c.dnat}` : ''}${c.snat ? `; SNAT ${c.snat}` : ''}`,
     );
+  if (t.ipvs.length) {
+    out.push('');
+    h('IPVS (kube-proxy in IPVS mode chose the endpoint: ipvsadm -Lnc, protocol expire state source virtual destination)');
+    for (const e of t.ipvs) out.push(`${md ? '- ' : '  '}${e.namespace}: ${code(e.entry)}`);
+  }
   out.push('');
   h('Reply');
   if (!t.reply.length) out.push(`${md ? '- ' : '  '}no reply seen`);
