@@ -95,7 +95,7 @@ t.test('qemu: no network device, the host root read-only, the io folder writable
     'local,id=io,path=/c/runs/1-ab/io,security_model=none,multidevs=remap',
   ]);
   t.same(after('-accel'), ['tcg,thread=multi']);
-  t.same(after('-cpu'), ['qemu64']);
+  t.same(after('-cpu'), ['qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt'], 'qemu64, with what WebAssembly SIMD needs');
   t.same(after('-smp'), ['2']);
   t.same(after('-m'), ['2048']);
   t.same(after('-kernel'), ['/c/vmlinux']);
