@@ -378,10 +378,14 @@ export function walkOf(perNetns: { netns: string; visits: Visit[] }[], m: FlowMa
     const arrived = pass[0]!.packet;
     const left = pass.at(-1)!.packet;
     const routed = left.ttl !== arrived.ttl;
+    // IPVS takes a packet for a virtual server at LOCAL_IN and sends it on, rewritten, through
+    // LOCAL_OUT: input then output for one packet is forwarding by IPVS, not delivery.
     const fate = dropped
       ? 'dropped'
       : hooks.has('input')
-        ? 'delivered'
+        ? hooks.has('output') && left.daddr !== arrived.daddr
+          ? 'forwarded'
+          : 'delivered'
         : hooks.has('forward')
           ? routed
             ? 'forwarded'

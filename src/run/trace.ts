@@ -190,7 +190,7 @@ async function analyse(
   );
   const fromNs = inst.netns(from);
   const requestHops = walkOf(perNetns, flow, 'request', fromNs);
-  const delivered = requestHops.find((h) => h.fate === 'delivered');
+  const delivered = requestHops.findLast((h) => h.fate === 'delivered');
   const replyHops = delivered ? walkOf(perNetns, flow, 'reply', delivered.netns) : [];
   const packets = parseCapture(captureOut);
 

@@ -157,3 +157,40 @@ t.test('trace table: flags only the flow, in every hook; its removal is idempote
   t.ok(isTraceCleanup(rm));
   t.notOk(isTraceCleanup({ file: 'ip', args: ['netns', 'exec', 't1-node1', '/opt/cni/bin/bridge'], input: '{}' }));
 });
+
+t.test('IPVS: a packet taken at LOCAL_IN and sent on through LOCAL_OUT is forwarded there, not delivered', async (t) => {
+  const pkt = (daddr: string, ttl: number, hook: 'in' | 'out') =>
+    ({
+      iif: hook === 'in' ? 'cni0' : null,
+      oif: hook === 'out' ? 'flannel.1' : null,
+      saddr: '10.244.1.3',
+      daddr,
+      ttl,
+      id: 7,
+      length: 60,
+      protocol: 'tcp',
+      sport: 45123,
+      dport: daddr === '10.107.138.117' ? 8080 : 80,
+      flags: 'syn',
+      mark: null,
+      dscp: 'af41',
+    }) as const;
+  const visit = (hook: string, packet: ReturnType<typeof pkt>) => ({
+    hook,
+    family: 'ip',
+    table: 'knetlab-trace',
+    chain: hook,
+    prio: -350,
+    packet,
+    hits: [],
+    ours: true,
+  });
+  const node1 = [
+    visit('prerouting', pkt('10.107.138.117', 64, 'in')),
+    visit('input', pkt('10.107.138.117', 64, 'in')),
+    visit('output', pkt('10.244.3.2', 64, 'out')),
+    visit('postrouting', pkt('10.244.3.2', 64, 'out')),
+  ];
+  const hops = walkOf([{ netns: 'node1', visits: node1 }], flow, 'request', 'node1');
+  t.equal(hops[0]?.fate, 'forwarded', 'IPVS sent it on to 10.244.3.2');
+});
