@@ -1,10 +1,10 @@
 // Switching kube-proxy's mode on a running lab (`knetlab apply LAB --proxy-mode MODE`), through
-// the CLI: iptables → userspace → iptables on service-clusterip, the Service answering each
-// time from all three pods, each node's tables holding only the running mode's chains, the
-// record naming the running kube-proxies, a mode knetlab does not run refused with nothing
+// the CLI: iptables → userspace → nftables → iptables on service-clusterip, the Service answering
+// each time from all three pods, each node's tables holding only the running mode's chains, the
+// record naming the running kube-proxies, a mode kube-proxy never had refused with nothing
 // changed, and `down` leaving nothing behind.
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, isRoot, netnsWithPrefix, processesUnder, rootSnapshot, stateDir } from './helpers.js';
@@ -14,6 +14,9 @@ const LAB = 'service-clusterip';
 const NODES = ['node1', 'node2', 'node3'];
 
 const save = (node: string): string => execFileSync('ip', ['netns', 'exec', `${P}-${node}`, 'iptables-save'], { encoding: 'utf8' });
+/** nftables mode's table on a node, or '' when there is none. */
+const nft = (node: string): string =>
+  spawnSync('ip', ['netns', 'exec', `${P}-${node}`, 'nft', 'list', 'table', 'ip', 'kube-proxy'], { encoding: 'utf8' }).stdout;
 
 /** Which pods answer `n` requests to the ClusterIP from the client pod. */
 function answering(n: number): Set<string> {
@@ -39,7 +42,7 @@ if (!isRoot) {
     cli(state, ['down', LAB, '--prefix', P]);
   });
 
-  t.test('iptables → userspace → iptables on a running lab', async (t) => {
+  t.test('iptables → userspace → nftables → iptables on a running lab', async (t) => {
     const up = cli(state, ['up', LAB, '--prefix', P]);
     t.equal(up.code, 0, up.stderr);
     t.equal(answering(30).size, 3, 'iptables: all three pods answer');
@@ -75,19 +78,31 @@ if (!isRoot) {
     t.notSame(second, first, 'new processes');
     for (const pid of first) t.notOk(pid && processesUnder(state).includes(pid), `the old kube-proxy ${pid} is gone`);
 
-    const refused = cli(state, ['apply', LAB, '--prefix', P, '--proxy-mode', 'nftables']);
-    t.not(refused.code, 0);
-    t.match(refused.stderr, /kube-proxy nftables mode is not available in knetlab yet/);
-    t.same(kubeProxies(), second, 'nothing changed');
+    const toNft = cli(state, ['apply', LAB, '--prefix', P, '--proxy-mode', 'nftables']);
+    t.equal(toNft.code, 0, toNft.stderr);
+    t.match(toNft.stdout, /-X KUBE-PORTALS-CONTAINER/, "userspace mode's own cleanup");
+    t.match(toNft.stdout, /switched from userspace to nftables mode/);
+    t.equal(answering(30).size, 3, 'nftables: all three pods answer');
+    for (const n of NODES) {
+      t.notMatch(save(n), USERSPACE_CHAINS, `${n} has no userspace chain left`);
+      t.match(nft(n), /map service-ips/, `${n} has table ip kube-proxy`);
+    }
+    const third = kubeProxies();
+
+    const refused = cli(state, ['apply', LAB, '--prefix', P, '--proxy-mode', 'kernelspace']);
+    t.equal(refused.code, 2, 'a mode kube-proxy never had is refused');
+    t.match(refused.stderr, /Invalid values:[\s\S]*proxy-mode/);
+    t.same(kubeProxies(), third, 'nothing changed');
 
     const back = cli(state, ['apply', LAB, '--prefix', P, '--proxy-mode', 'iptables']);
     t.equal(back.code, 0, back.stderr);
-    t.match(back.stdout, /-X KUBE-PORTALS-CONTAINER/);
+    t.match(back.stdout, /nft delete table ip kube-proxy|delete table ip kube-proxy/, "nftables mode's own cleanup");
     t.equal(answering(30).size, 3, 'iptables again: all three pods answer');
     for (const n of NODES) {
       const s = save(n);
       t.match(s, IPTABLES_CHAINS);
       t.notMatch(s, USERSPACE_CHAINS, `${n} has no userspace chain left`);
+      t.equal(nft(n), '', `${n} has no kube-proxy table left`);
     }
     const same = cli(state, ['apply', LAB, '--prefix', P, '--proxy-mode', 'iptables']);
     t.match(same.stdout, /already runs in iptables mode/);

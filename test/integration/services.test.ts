@@ -68,7 +68,7 @@ if (!isRoot) {
     const missing = run('describe', LAB, 'svc', 'nope');
     t.equal(missing.code, 1);
     t.match(missing.stderr, /Error from server \(NotFound\): services "nope" not found/);
-    t.equal(run('get', LAB, 'ingress').code, 2, 'unknown resource type');
+    t.equal(run('get', LAB, 'configmaps').code, 2, 'unknown resource type');
     t.match(
       run('get', LAB, 'svc', '-A').stdout,
       /^NAMESPACE +NAME +TYPE +CLUSTER-IP +EXTERNAL-IP +PORT\(S\) +AGE\ndefault +nginx-deploy +ClusterIP +10\.98\.254\.54 /,

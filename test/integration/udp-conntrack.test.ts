@@ -33,7 +33,13 @@ if (!isRoot) {
   });
 
   t.test('without the cleanup, datagrams from one source port keep going to the endpoint that left', async (t) => {
-    writeFileSync(join(shim, 'conntrack'), '#!/bin/sh\necho "conntrack v1.4.7 (conntrack-tools): 0 flow entries have been deleted." >&2\nexit 1\n');
+    // Deletions (kube-proxy's cleanup) do nothing; anything else (knetlab's probe that the kernel
+    // has conntrack at all) is the real conntrack.
+    const real = execFileSync('sh', ['-c', 'command -v conntrack'], { encoding: 'utf8' }).trim();
+    writeFileSync(
+      join(shim, 'conntrack'),
+      `#!/bin/sh\nif [ "$1" = -D ]; then echo "conntrack v1.4.7 (conntrack-tools): 0 flow entries have been deleted." >&2; exit 1; fi\nexec ${real} "$@"\n`,
+    );
     chmodSync(join(shim, 'conntrack'), 0o755);
     const up = spawnSync(process.execPath, [BIN, 'up', LAB, '--prefix', P], {
       env: { ...process.env, KNETLAB_STATE_DIR: state, PATH: `${shim}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}` },
