@@ -178,9 +178,14 @@ export function ensureInitramfs(kernel: Kernel, busybox: string, assets = assets
  * -no-reboot ends qemu if anything goes wrong this early; mitigations=off: the guest runs only
  * this machine's own programs, and the speculation barriers cost TCG dearly.
  */
-export function kernelCmdline(): string {
-  return 'console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init mitigations=off i8042.noaux i8042.nokbd 8250.nr_uarts=1';
+export function kernelCmdline(project?: string): string {
+  const base = 'console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init mitigations=off i8042.noaux i8042.nokbd 8250.nr_uarts=1';
+  // Where /init mounts the project share; a path with blanks cannot be a kernel parameter.
+  return project && !/\s/.test(project) ? `${base} knetlab.project=${project}` : base;
 }
+
+/** A path inside qemu's -fsdev option list, where a comma is written twice. */
+const fsdevPath = (path: string): string => path.replaceAll(',', ',,');
 
 /**
  * qemu's argv. Fidelity to the prototype's measurements on a 2-core machine: with TCG,
@@ -191,7 +196,7 @@ export function kernelCmdline(): string {
  */
 const QEMU_CPU = 'qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt';
 
-export function qemuArgv(o: VmOptions & { kernel: string; initrd: string; io: string; console: string; root?: string }): string[] {
+export function qemuArgv(o: VmOptions & { kernel: string; initrd: string; io: string; console: string; root?: string; project?: string }): string[] {
   const accel = o.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,thread=multi', '-cpu', QEMU_CPU];
   return [
     '-nodefaults',
@@ -213,15 +218,25 @@ export function qemuArgv(o: VmOptions & { kernel: string; initrd: string; io: st
     '-initrd',
     o.initrd,
     '-append',
-    kernelCmdline(),
+    kernelCmdline(o.project),
     '-fsdev',
-    `local,id=hostroot,path=${o.root ?? '/'},security_model=none,readonly=on,multidevs=remap`,
+    `local,id=hostroot,path=${fsdevPath(o.root ?? '/')},security_model=none,readonly=on,multidevs=remap`,
     '-device',
     'virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot',
     '-fsdev',
-    `local,id=io,path=${o.io},security_model=none,multidevs=remap`,
+    `local,id=io,path=${fsdevPath(o.io)},security_model=none,multidevs=remap`,
     '-device',
     'virtio-9p-pci,fsdev=io,mount_tag=io',
+    // The command's folder on a share of its own: under /tmp or /run (a CI checkout) the guest's
+    // own tmpfs there would hide it.
+    ...(o.project
+      ? [
+          '-fsdev',
+          `local,id=project,path=${fsdevPath(o.project)},security_model=none,readonly=on,multidevs=remap`,
+          '-device',
+          'virtio-9p-pci,fsdev=project,mount_tag=project',
+        ]
+      : []),
   ];
 }
 
@@ -422,6 +437,7 @@ export async function runInVm(host: Host, argv: readonly string[], opts: VmRunOp
     initrd,
     io,
     console: consoleLog,
+    project: cwd,
   });
   const stdout = new Tail(join(io, 'stdout'), opts.stdout ?? ((c) => process.stdout.write(c)));
   const stderr = new Tail(join(io, 'stderr'), opts.stderr ?? ((c) => process.stderr.write(c)));

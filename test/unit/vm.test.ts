@@ -94,6 +94,13 @@ t.test('qemu: no network device, the host root read-only, the io folder writable
     'local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap',
     'local,id=io,path=/c/runs/1-ab/io,security_model=none,multidevs=remap',
   ]);
+  const inTmp = qemuArgv({ ...base, accel: 'tcg', project: '/tmp/ci,x' });
+  t.same(
+    inTmp.filter((_, i) => inTmp[i - 1] === '-fsdev').at(-1),
+    'local,id=project,path=/tmp/ci,,x,security_model=none,readonly=on,multidevs=remap',
+    "the command's folder on a share of its own (a comma doubled, as qemu reads it): the guest's /tmp is a tmpfs",
+  );
+  t.match(inTmp.filter((_, i) => inTmp[i - 1] === '-append')[0], / knetlab\.project=\/tmp\/ci,x$/);
   t.same(after('-accel'), ['tcg,thread=multi']);
   t.same(after('-cpu'), ['qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt'], 'qemu64, with what WebAssembly SIMD needs');
   t.same(after('-smp'), ['2']);
