@@ -23,6 +23,8 @@ const POD = 'nginx-deploy-79d7d959b7-sc2l6';
 const FLOW = { protocol: 'tcp', port: 45123 };
 
 const tmp = mkdtempSync(join(tmpdir(), 'knetlab-fixtures-'));
+// Success sets 0; the folder above is removed either way (process.exit would skip the finally).
+process.exitCode = 1;
 try {
   await build({
     entryPoints: [join(ROOT, 'src/kernel/trace.ts')],
@@ -80,10 +82,10 @@ try {
       );
     }
     console.log(`captured on attempt ${attempt}`);
-    process.exit(0);
+    process.exitCode = 0;
+    break;
   }
-  console.error(`${POD} never answered`);
-  process.exit(1);
+  if (process.exitCode !== 0) console.error(`${POD} never answered`);
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }
