@@ -33,6 +33,21 @@ export function readState(file: string): StateFile {
 }
 
 /** The state file's text, checked as readState checks it; `file` names it in the reason thrown. */
+/**
+ * A running lab's state file read through `read` (a Host's readFile), or null when it is missing
+ * or damaged: callers then fall back on what the lab's own files say.
+ */
+export function runningState(instanceDir: string, read: (file: string) => string | null): StateFile | null {
+  const file = stateFilePath(instanceDir);
+  const text = read(file);
+  if (text === null) return null;
+  try {
+    return parseState(text, file);
+  } catch {
+    return null;
+  }
+}
+
 export function parseState(text: string, file: string): StateFile {
   let s: Partial<StateFile> | null;
   try {

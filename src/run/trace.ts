@@ -39,7 +39,7 @@ import {
   type Visit,
 } from '../kernel/trace.js';
 import { Lock } from './lock.js';
-import { parseState, stateFilePath } from '../k8s/store.js';
+import { runningState } from '../k8s/store.js';
 import type { RecordStore } from './record.js';
 
 export type TraceProbe = TraceTarget;
@@ -333,16 +333,7 @@ async function iptablesBackend(host: Host): Promise<TraceReport['iptablesBackend
 const port = (p: number | null) => (p === null ? '' : `:${p}`);
 
 /** Whether the running lab's kube-proxy is in IPVS mode (its state file says which mode runs). */
-function runsIpvs(inst: Instance, host: Host): boolean {
-  const file = stateFilePath(inst.dir);
-  const text = host.readFile(file);
-  if (text === null) return false;
-  try {
-    return parseState(text, file).kubeProxy.mode === 'ipvs';
-  } catch {
-    return false;
-  }
-}
+const runsIpvs = (inst: Instance, host: Host): boolean => runningState(inst.dir, (f) => host.readFile(f))?.kubeProxy.mode === 'ipvs';
 const short = (inst: Instance, netns: string) => (inst.prefix && netns.startsWith(`${inst.prefix}-`) ? netns.slice(inst.prefix.length + 1) : netns);
 const sleep = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));
 

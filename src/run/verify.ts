@@ -29,7 +29,7 @@ import type { RecordStore } from './record.js';
 import type { Instance } from '../kernel/instance.js';
 import { CNIS } from '../plan/registry.js';
 import { describePacket, parseCapture } from '../kernel/capture.js';
-import { parseState, speakerBase, stateFilePath } from '../k8s/store.js';
+import { runningState, speakerBase } from '../k8s/store.js';
 import { key, type Service, type SpeakerStatus } from '../api/objects.js';
 
 export interface CheckResult {
@@ -112,16 +112,8 @@ export async function runCheck(lab: Lab, inst: Instance, host: Host, check: Chec
  */
 function proxyModeSkip(lab: Lab, inst: Instance, host: Host, check: Check): string | null {
   if (!check.proxyModes) return null;
-  let mode: string | undefined = lab.cluster?.kubernetes?.kubeProxy.mode;
-  const file = stateFilePath(inst.dir);
-  const text = host.readFile(file);
-  if (text !== null) {
-    try {
-      mode = parseState(text, file).kubeProxy.mode;
-    } catch {
-      /* a damaged state file: the lab's own configuration still says which mode it asked for */
-    }
-  }
+  // The running lab's mode (--proxy-mode and apply can change it), else the one its files ask for.
+  const mode = runningState(inst.dir, (f) => host.readFile(f))?.kubeProxy.mode ?? lab.cluster?.kubernetes?.kubeProxy.mode;
   if (mode === undefined || check.proxyModes.includes(mode)) return null;
   return `skipped: this expectation holds in kube-proxy ${check.proxyModes.join(', ')} mode; here kube-proxy runs in ${mode} mode`;
 }
@@ -620,16 +612,8 @@ function ownerOf(lab: Lab, address: string, connected: boolean): string | null {
  * lab's state file (it follows `knetlab apply`), else from the lab's own manifests.
  */
 function virtualAddress(lab: Lab, inst: Instance, host: Host, address: string): { text: string; nodes: string[] } | null {
-  let services: Service[] = lab.cluster?.kubernetes?.state.services ?? [];
-  const file = stateFilePath(inst.dir);
-  const text = host.readFile(file);
-  if (text !== null) {
-    try {
-      services = parseState(text, file).state.services;
-    } catch {
-      /* a damaged state file: the lab's own manifests still say what the address was */
-    }
-  }
+  // The running lab's Services (they follow apply), else the lab's own manifests.
+  const services: Service[] = runningState(inst.dir, (f) => host.readFile(f))?.state.services ?? lab.cluster?.kubernetes?.state.services ?? [];
   const roles: [string, (s: Service) => boolean][] = [
     ['LoadBalancer IP', (s) => s.loadBalancerIngress.some((ing) => ing.ip === address)],
     ['external IP', (s) => s.externalIPs.includes(address)],

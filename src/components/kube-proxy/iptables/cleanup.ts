@@ -17,7 +17,7 @@ import {
   isServiceChainName,
   parseSave,
 } from './chains.js';
-import { jumpRules } from './jumps.js';
+import { jumpRules, jumpText } from './jumps.js';
 
 /** The commands that remove iptables mode's rules from a node whose `iptables-save` is `save`. */
 export function iptablesCleanup(save: string): Command[] {
@@ -26,8 +26,7 @@ export function iptablesCleanup(save: string): Command[] {
   // Unlink: DeleteRule of every jump that is there (a missing one is no error in kube-proxy either),
   // except kubelet's jumps to KUBE-FIREWALL (iptablesKubeletJumpChains), which it leaves.
   for (const rule of jumpRules().filter((r) => r.target !== KUBE_FIREWALL)) {
-    const text = ['-A', rule.chain, ...rule.args.map((w) => (w.includes(' ') ? `"${w}"` : w)), '-j', rule.target].join(' ');
-    if (tables.get(rule.table)?.rules.has(text))
+    if (tables.get(rule.table)?.rules.has(`-A ${rule.chain} ${jumpText(rule)}`))
       commands.push({ file: 'iptables', args: ['-w', '-t', rule.table, '-D', rule.chain, ...rule.args, '-j', rule.target] });
   }
   const owned: Record<'nat' | 'filter', string[]> = {

@@ -81,7 +81,7 @@ export function jumpCommands(): string[][] {
 }
 
 /** A jump rule's match and target as iptables-save prints them (and iptables-restore reads them). */
-function jumpText(rule: JumpRule): string {
+export function jumpText(rule: JumpRule): string {
   return [...rule.args.map((word) => (word.includes(' ') ? `"${word}"` : word)), '-j', rule.target].join(' ');
 }
 
