@@ -23,20 +23,29 @@
 // The chart (p50 latency vs N per mode) is written as SVG, and as PNG when @resvg/resvg-wasm is
 // in node_modules.
 //
+// IPVS mode (3rd mode): kube-ipvs0, the ipsets, the virtual servers and the remaining iptables
+// rules, as the agent writes them (src/components/kube-proxy/ipvs.ts). kube-proxy's IPVS proxier
+// has no partial sync: every sync lists the kernel's state (iptables-save, ipset, ipvsadm, the
+// addresses on kube-ipvs0) and writes the difference, so "add one Service" there is a whole sync
+// against a loaded node, and its load time includes those listings.
+//
 //   sudo npx zx scripts/bench-proxy.mjs [--sizes 100,1000,5000,10000] [--modes iptables,nftables]
 //        [--conns 500] [--runs 1] [--iptables-backend legacy|nft] [--out bench-proxy]
+//   sudo npx zx scripts/bench-proxy.mjs --vm [--modes iptables,nftables,ipvs] [--memory 4096] …
 //
-// Modes are entries of MODES below (ipvs is to come with its proxier; --vm will run the same
-// measurements inside the VM runner so that every ratio comes from one environment).
+// This machine's kernel has no ip_vs: --vm runs the same measurements inside the VM runner
+// (`knetlab vm`, a stock Debian kernel under qemu), every mode in one boot, so every ratio there
+// comes from one environment; the results come back on the guest's stdout and are written here.
+// Absolute times in the VM are the emulator's (qemu TCG without KVM is several times slower than
+// this machine); compare modes within one run, not across the two.
+// --chart FILE.json draws the chart again from an earlier run's results.
 
 import { build } from 'esbuild';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn, spawnSync } from 'node:child_process';
+import os, { tmpdir } from 'node:os';
+import { createInterface } from 'node:readline';
 
-if (argv.vm) {
-  console.error('bench-proxy: --vm (running inside the VM runner, for IPVS) is not available yet');
-  process.exit(2);
-}
 if (process.getuid() !== 0 && !argv.chart) {
   console.error('bench-proxy needs root: sudo npx zx scripts/bench-proxy.mjs');
   process.exit(1);
@@ -46,7 +55,12 @@ if (process.getuid() !== 0 && !argv.chart) {
 const compiled = `${tmpdir()}/knetlab-bench-proxy-${process.pid}.mjs`;
 const entry = `${tmpdir()}/knetlab-bench-proxy-${process.pid}-entry.ts`;
 const src = new URL('../src/components/kube-proxy/', import.meta.url).pathname;
-writeFileSync(entry, `export * from '${src}iptables.ts';\nexport { syncNFTables, NFT_COMMAND } from '${src}nftables.ts';\n`);
+writeFileSync(
+  entry,
+  `export * from '${src}iptables.ts';\nexport { syncNFTables, NFT_COMMAND } from '${src}nftables.ts';\n` +
+    `export { ipvsProxier } from '${src}ipvs.ts';\nexport { kubeProxySysctls } from '${src}config.ts';\n` +
+    `export { DEFAULT_KUBE_PROXY_CONFIGURATION } from '${src}../../api/objects.ts';\n`,
+);
 await build({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'node', outfile: compiled, logLevel: 'warning' });
 process.on('exit', () => {
   rmSync(compiled, { force: true });
@@ -67,6 +81,7 @@ const IPT = iptBackend === 'nft' ? { restore: 'iptables-nft-restore' } : { resto
 const NS = { client: 'bp-client', node: 'bp-node', ep: 'bp-ep' };
 const NODE = { name: 'node-0', address: '192.168.56.10', netns: NS.node, podCIDR: '10.244.0.0/24' };
 const PORT = 8080;
+const RESULT_MARK = 'bench-proxy result: ';
 
 // ---- the cluster (as scripts/bench-sync.mjs) ---------------------------------------------
 
@@ -126,7 +141,17 @@ const nftCfg = {
   nodePortIPs: [NODE.address],
   serviceCIDRs: ['10.96.0.0/12'],
 };
+// IPVS mode with kube-proxy's defaults: NodePorts on every node address but loopback.
+const ipvsCtx = {
+  config: { ...k.DEFAULT_KUBE_PROXY_CONFIGURATION, mode: 'ipvs' },
+  clusterCIDR: '10.244.0.0/16',
+  nodeAddresses: ['127.0.0.1', NODE.address, '10.244.255.1'],
+};
 const inNode = (argv, input) => $({ input })`ip netns exec ${NS.node} ${argv}`;
+/** A mode's commands ({file, args, input}), one after another in bp-node. */
+async function runCommands(commands) {
+  for (const c of commands) await inNode([c.file, ...c.args], c.input ?? '');
+}
 
 /** Each mode: prepare a fresh node (untimed), a full sync, and adding one Service after it; each returns { genMs, loadMs }. */
 const MODES = {
@@ -158,8 +183,37 @@ const MODES = {
       return { genMs: g.ms, loadMs: l.ms, commands: g.value.stats.commands };
     },
   },
+  ipvs: {
+    async prepare() {
+      // setup(null) lists IPVS first (which loads ip_vs), then the dummy device and the jumps.
+      await runCommands(k.ipvsProxier.setup(null));
+      const sysctls = k.kubeProxySysctls(ipvsCtx.config, NODE).filter(([key]) => key.startsWith('net.ipv4.vs.'));
+      await inNode(['sysctl', '-qw', ...sysctls.map(([key, v]) => `${key}=${v}`)]);
+    },
+    async full(c) {
+      const g = timedSync(() => k.ipvsProxier.sync(NODE, c, null, ipvsCtx));
+      const l = await timed(() => runCommands(g.value.commands));
+      return { genMs: g.ms, loadMs: l.ms, state: null };
+    },
+    async addOne(c, extra) {
+      const api = { services: [...c.services, extra.svc], slices: [...c.slices, extra.slice] };
+      // What kube-proxy reads back at every sync: part of the cost of a change in this mode.
+      const read = await timed(async () => {
+        const now = [];
+        for (const o of k.ipvsProxier.observe) now.push((await inNode([o.file, ...o.args], o.input ?? '')).stdout);
+        return now;
+      });
+      const g = timedSync(() => k.ipvsProxier.sync(NODE, api, read.value, ipvsCtx));
+      const l = await timed(() => runCommands(g.value.commands));
+      return { genMs: g.ms, loadMs: read.ms + l.ms };
+    },
+  },
 };
 for (const m of modes) if (!MODES[m]) throw new Error(`unknown mode ${m} (known: ${Object.keys(MODES).join(', ')})`);
+if (modes.includes('ipvs') && !argv.vm && !argv.chart && spawnSync('modprobe', ['-n', 'ip_vs']).status !== 0) {
+  console.error('bench-proxy: this kernel has no ip_vs; measure IPVS mode in the VM runner: sudo npx zx scripts/bench-proxy.mjs --vm');
+  process.exit(2);
+}
 
 // ---- plumbing ----------------------------------------------------------------------------
 
@@ -234,8 +288,10 @@ async function connections(target) {
 
 let rows = [];
 let baseline = null;
+let environment = { kernel: os.release(), vm: Boolean(argv['inside-vm']), node: process.version, cpus: os.availableParallelism() };
 // --chart FILE.json: only draw the chart again from an earlier run's results (no root, no namespaces).
-if (argv.chart) ({ rows, baseline } = JSON.parse(readFileSync(String(argv.chart), 'utf8')));
+if (argv.chart) ({ rows, baseline, environment = environment } = JSON.parse(readFileSync(String(argv.chart), 'utf8')));
+else if (argv.vm) ({ rows, baseline, environment } = await inVm());
 else {
   // Another run's namespaces (or a killed run's): refuse rather than pull them from under it.
   const left = (await existing()).filter((ns) => Object.values(NS).includes(ns));
@@ -244,9 +300,14 @@ else {
     process.exit(1);
   }
 }
-if (!argv.chart)
+if (!argv.chart && !argv.vm)
   try {
     for (const mode of modes) {
+      // Untimed: the first use of a mode loads its kernel modules (nf_tables and its expressions,
+      // ip_vs and its scheduler), which takes seconds under emulation.
+      await topology([]);
+      await MODES[mode].prepare();
+      await MODES[mode].full(cluster(10));
       for (const n of sizes) {
         const c = cluster(n);
         const probe = lastService(n);
@@ -293,7 +354,13 @@ if (!argv.chart)
 
 // ---- results -----------------------------------------------------------------------------
 
-if (!argv.chart) writeFileSync(`${out}.json`, JSON.stringify({ sizes, modes, conns, runs, iptablesBackend: iptBackend, rows, baseline }, null, 2) + '\n');
+const result = { sizes, modes, conns, runs, iptablesBackend: iptBackend, environment, rows, baseline };
+// Inside the VM, files written here vanish at power-off: the results go back on stdout.
+if (argv['inside-vm']) {
+  console.log(`${RESULT_MARK}${JSON.stringify(result)}`);
+  process.exit(0);
+}
+if (!argv.chart) writeFileSync(`${out}.json`, JSON.stringify(result, null, 2) + '\n');
 const svg = chart(rows, baseline);
 writeFileSync(`${out}.svg`, svg);
 const resvg = new URL('../node_modules/@resvg/resvg-wasm/', import.meta.url).pathname;
@@ -309,14 +376,39 @@ if (existsSync(resvg)) {
   console.log(`wrote ${argv.chart ? '' : `${out}.json, `}${out}.svg and ${out}.png`);
 } else console.log(`wrote ${out}.json and ${out}.svg (no PNG: @resvg/resvg-wasm is not in node_modules)`);
 
+/**
+ * --vm: the same benchmark inside the VM runner, every mode in one boot. The guest's output is
+ * passed through as it comes; its last line carries the results.
+ */
+async function inVm() {
+  const root = new URL('..', import.meta.url).pathname;
+  const pass = ['sizes', 'conns', 'runs', 'iptables-backend'].flatMap((o) => (argv[o] === undefined ? [] : [`--${o}`, String(argv[o])]));
+  const guest = [process.execPath, `${root}node_modules/zx/build/cli.js`, `${root}scripts/bench-proxy.mjs`, '--inside-vm'];
+  guest.push('--modes', String(argv.modes ?? 'iptables,nftables,ipvs'), ...pass);
+  const vm = [process.execPath, `${root}bin/knetlab.js`, 'vm', '--memory', String(argv.memory ?? 4096), '--timeout', String(argv.timeout ?? 5400)];
+  const child = spawn(vm[0], [...vm.slice(1), '--', ...guest], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  let found = null;
+  for await (const line of createInterface({ input: child.stdout })) {
+    if (line.startsWith(RESULT_MARK)) found = JSON.parse(line.slice(RESULT_MARK.length));
+    else console.log(line);
+  }
+  const code = await new Promise((res) => (child.exitCode !== null ? res(child.exitCode) : child.on('exit', res)));
+  if (code !== 0 || !found) {
+    console.error(`bench-proxy: the run in the VM failed (exit ${code})`);
+    process.exit(1);
+  }
+  return found;
+}
+
 /** First-packet p50 latency against N, one colour per mode, log x axis; the no-rules baseline dotted. */
 function chart(rows, baseline) {
   const W = 640;
   const H = 400;
   const L = 70;
   const R = 130;
-  const T = 40;
+  const T = 52;
   const B = 50;
+  const where = environment.vm ? `in the VM runner (kernel ${environment.kernel}, qemu TCG)` : `kernel ${environment.kernel}`;
   const colours = { iptables: '#d62728', nftables: '#1f77b4', ipvs: '#2ca02c', userspace: '#9467bd' };
   const xs = [...new Set(rows.map((r) => r.n))].sort((a, b) => a - b);
   const ymax = Math.max(...rows.map((r) => r.p50), baseline?.p50 ?? 0) * 1.15 || 1;
@@ -326,6 +418,7 @@ function chart(rows, baseline) {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="DejaVu Sans, sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
     `<text x="${W / 2}" y="22" text-anchor="middle" font-size="14">First-packet latency (new TCP connection to a ClusterIP) vs number of Services</text>`,
+    `<text x="${W / 2}" y="38" text-anchor="middle" font-size="11" fill="#555">${where}</text>`,
     `<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="black"/><line x1="${L}" y1="${T}" x2="${L}" y2="${H - B}" stroke="black"/>`,
     `<text x="${(L + W - R) / 2}" y="${H - 12}" text-anchor="middle">Services (× 3 endpoints), log scale</text>`,
     `<text x="16" y="${(T + H - B) / 2}" text-anchor="middle" transform="rotate(-90 16 ${(T + H - B) / 2})">ms (connect() to SYN-ACK)</text>`,
