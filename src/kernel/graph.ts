@@ -217,15 +217,25 @@ export function servicesOf(services: Service[], slices: EndpointSlice[]): GraphS
     .sort((a, b) => compare(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`));
 }
 
-/** A packet's walk to draw over the picture: the namespaces it crossed in order, with the interfaces it came in and left by. */
+/** One namespace a traced packet crossed, with the interfaces it came in and left by. */
+export interface WalkHop {
+  namespace: string;
+  in: string | null;
+  out: string | null;
+}
+
+/** A packet's walk to draw over the picture: the request's hops in order, and the reply's when it was seen. */
 export interface WalkOverlay {
-  hops: { namespace: string; in: string | null; out: string | null }[];
+  hops: WalkHop[];
+  reply?: WalkHop[];
 }
 
 // ---------------------------------------------------------------------------------------------
 // DOT
 
 const FONT = 'DejaVu Sans';
+const WALK_RED = '#d62728';
+const WALK_BLUE = '#1f77b4';
 
 const ROLE_FILL: Record<string, string> = {
   node: '#e8f1fb',
@@ -305,15 +315,16 @@ export function toDot(graph: LabGraph, overlay: WalkOverlay | null = null): stri
   const { namespaces } = graph;
   const level = levels(namespaces);
   const lv = (ns: string) => level.get(ns) ?? 0;
-  const walked = new Set((overlay?.hops ?? []).map((h) => h.namespace));
+  const walked = new Set([...(overlay?.hops ?? []), ...(overlay?.reply ?? [])].map((h) => h.namespace));
   const path = overlay ? walkPath(namespaces, overlay) : [];
-  const walkedIf = new Set(path);
+  const replyPath = overlay?.reply?.length ? walkPath(namespaces, { hops: overlay.reply }) : [];
+  const walkedIf = new Set([...path, ...replyPath]);
   /** "tail head" of each link drawn, so the walk can follow a link the way it was laid out. */
   const laid = new Set<string>();
 
   out.push(`digraph ${q(graph.lab)} {`);
   out.push(
-    `  graph [fontname=${q(FONT)}, fontsize=12, rankdir=TB, newrank=true, compound=true, nodesep=0.25, ranksep=0.45, bgcolor=white, pad=0.2, labelloc=t, label=${q(`${graph.lab}${overlay ? ' · the walk of a trace' : ''}`)}];`,
+    `  graph [fontname=${q(FONT)}, fontsize=12, rankdir=TB, newrank=true, compound=true, nodesep=0.25, ranksep=0.45, bgcolor=white, pad=0.2, labelloc=t, label=${q(`${graph.lab}${overlay ? (replyPath.length ? ' · the walk of a trace: request in red, reply in blue' : ' · the walk of a trace') : ''}`)}];`,
   );
   out.push(`  node [fontname=${q(FONT)}, fontsize=10, margin="0.12,0.04"];`);
   out.push(`  edge [fontname=${q(FONT)}, fontsize=9, arrowsize=0.6];`);
@@ -329,12 +340,12 @@ export function toDot(graph: LabGraph, overlay: WalkOverlay | null = null): stri
     const hot = walked.has(n.name);
     out.push(`  subgraph cluster_${k} {`);
     out.push(
-      `    graph [label=${q(label)}, labeljust=l, labelloc=${leaf(n) ? 'b' : 't'}, style="rounded,filled", fillcolor=${q(ROLE_FILL[n.role ?? 'host'] ?? ROLE_FILL.host!)}, color=${hot ? '"#d62728"' : '"#8a8a8a"'}, penwidth=${hot ? 2.5 : 1}];`,
+      `    graph [label=${q(label)}, labeljust=l, labelloc=${leaf(n) ? 'b' : 't'}, style="rounded,filled", fillcolor=${q(ROLE_FILL[n.role ?? 'host'] ?? ROLE_FILL.host!)}, color=${hot ? `"${WALK_RED}"` : '"#8a8a8a"'}, penwidth=${hot ? 2.5 : 1}];`,
     );
     if (!n.interfaces.length && !n.daemons.length) out.push(`    ${ifId(n.name, '')} [label="(no interfaces)", shape=plaintext];`);
     for (const i of n.interfaces) {
       const hotIf = walkedIf.has(`${n.name}/${i.name}`);
-      out.push(`    ${ifId(n.name, i.name)} [label=${q(ifaceLabel(i))}, ${ifaceStyle(i)}${hotIf ? ', color="#d62728", penwidth=2.5' : ''}];`);
+      out.push(`    ${ifId(n.name, i.name)} [label=${q(ifaceLabel(i))}, ${ifaceStyle(i)}${hotIf ? `, color="${WALK_RED}", penwidth=2.5` : ''}];`);
     }
     if (n.daemons.length) {
       // The lab's processes here, beside the interface the namespace hangs from.
@@ -435,13 +446,16 @@ export function toDot(graph: LabGraph, overlay: WalkOverlay | null = null): stri
   // The walk: numbered red edges along the interfaces the packet crossed, in order. One that
   // goes up a link (a reply, or a pod to its node) is written the way the link was laid out, with
   // the arrow turned round, so dot draws it beside the link instead of looping round the picture.
-  for (let k = 1; k < path.length; k++) {
-    const [a, b] = [path[k - 1]!, path[k]!];
-    const back = laid.has(`${b} ${a}`);
-    out.push(
-      `  ${q(back ? b : a)} -> ${q(back ? a : b)} [color="#d62728", fontcolor="#d62728", penwidth=2.2, constraint=false${back ? ', dir=back' : ''}, xlabel=${q(String(k))}];`,
-    );
-  }
+  // The reply the same way in blue and dashed, numbered on its own.
+  const drawWalk = (steps: string[], style: string) => {
+    for (let k = 1; k < steps.length; k++) {
+      const [a, b] = [steps[k - 1]!, steps[k]!];
+      const back = laid.has(`${b} ${a}`);
+      out.push(`  ${q(back ? b : a)} -> ${q(back ? a : b)} [${style}, penwidth=2.2, constraint=false${back ? ', dir=back' : ''}, xlabel=${q(String(k))}];`);
+    }
+  };
+  drawWalk(path, `color="${WALK_RED}", fontcolor="${WALK_RED}"`);
+  drawWalk(replyPath, `color="${WALK_BLUE}", fontcolor="${WALK_BLUE}", style=dashed`);
 
   out.push('}');
   return out.join('\n') + '\n';

@@ -11,7 +11,17 @@ import { KnetlabError } from '../labfile/diagnostics.js';
 import type { Lab } from '../labfile/types.js';
 import type { Host } from '../exec/host.js';
 import type { Instance } from '../kernel/instance.js';
-import { buildGraph, servicesOf, shortName, toDot, type LabGraph, type NamespaceReading, type NamespaceRole, type WalkOverlay } from '../kernel/graph.js';
+import {
+  buildGraph,
+  servicesOf,
+  shortName,
+  toDot,
+  type LabGraph,
+  type NamespaceReading,
+  type NamespaceRole,
+  type WalkHop,
+  type WalkOverlay,
+} from '../kernel/graph.js';
 import { readState, stateFilePath } from '../k8s/store.js';
 import type { StateFile } from '../api/objects.js';
 import type { RecordStore } from './record.js';
@@ -69,9 +79,16 @@ export async function readLabGraph(lab: Lab, inst: Instance, opts: { host: Host;
   return { lab: lab.name, namespaces, services };
 }
 
-/** The trace's request walk as an overlay (namespaces by the lab's names, already without the prefix). */
-export function overlayOf(report: { request: { namespace: string; in: string | null; out: string | null }[] }, prefix = ''): WalkOverlay {
-  return { hops: report.request.map((h) => ({ namespace: shortName(prefix, h.namespace), in: h.in, out: h.out })) };
+/** What of a trace's report the picture draws: the request's hops and the reply's. */
+export interface TracedWalk {
+  request: WalkHop[];
+  reply?: WalkHop[];
+}
+
+/** The trace's walk as an overlay (namespaces by the lab's names, already without the prefix). */
+export function overlayOf(report: TracedWalk, prefix = ''): WalkOverlay {
+  const hops = (list: WalkHop[]) => list.map((h) => ({ namespace: shortName(prefix, h.namespace), in: h.in, out: h.out }));
+  return { hops: hops(report.request), reply: hops(report.reply ?? []) };
 }
 
 /** DOT text laid out as SVG (Graphviz), or that SVG drawn as a PNG (resvg). */
@@ -115,8 +132,8 @@ export interface GraphCommandOptions {
   format?: GraphFormat | undefined;
   /** A file to write; stdout otherwise. */
   output?: string | undefined;
-  /** A trace's report: its request walk is drawn over the picture. */
-  walk?: { request: { namespace: string; in: string | null; out: string | null }[] } | undefined;
+  /** A trace's report: its request's and reply's walks are drawn over the picture. */
+  walk?: TracedWalk | undefined;
 }
 
 /** Read the lab, draw it, and write the picture where asked. */

@@ -180,6 +180,28 @@ t.test('a traced ping across nodes: the walk through veths, bridges and the unde
   t.match(dot, /label="node2 \(node\)", [^\n]*color="#8a8a8a"/, 'node2 was not crossed');
 });
 
+t.test('the reply of the traced ping: the same links back, blue and dashed, numbered on its own', async (t) => {
+  const g = graphOf('service-clusterip');
+  const walk = JSON.parse(read('service-clusterip', 'trace-ping.json')) as {
+    request: { namespace: string; in: string | null; out: string | null }[];
+    reply: { namespace: string; in: string | null; out: string | null }[];
+  };
+  const request = walkPath(g.namespaces, { hops: walk.request });
+  const reply = walkPath(g.namespaces, { hops: walk.reply });
+  t.same(reply, [...request].reverse(), 'the reply crosses the same interfaces, the other way');
+  const dot = toDot(g, { hops: walk.request, reply: walk.reply });
+  t.equal(dot.match(/color="#d62728", fontcolor="#d62728"/g)?.length, request.length - 1, 'the request as before');
+  t.equal(dot.match(/color="#1f77b4", fontcolor="#1f77b4", style=dashed/g)?.length, reply.length - 1, 'one blue dashed edge per step back');
+  t.match(
+    dot,
+    /"node3\/veth79da9049" -> "nginx-deploy-79d7d959b7-g5g2s\/eth0" \[color="#1f77b4".*dir=back, xlabel="1"\]/,
+    'the pod up to its node, numbered from 1',
+  );
+  t.match(dot, /"node1\/vethd2a04d71" -> "client\/eth0" \[color="#1f77b4".*xlabel="12"\]/, 'down to the client last');
+  t.match(dot, /label="service-clusterip · the walk of a trace: request in red, reply in blue"/);
+  t.notMatch(toDot(g, { hops: walk.request }), /fontcolor="#1f77b4"/, 'no reply: no reply edges');
+});
+
 t.test('names are quoted for DOT', async (t) => {
   const dot = toDot({
     lab: 'odd "lab"',
