@@ -3,7 +3,7 @@
 // component lives in its own folder with its rule and config text and its node agent; the
 // registry in src/plan/registry.ts lists them.
 
-import type { Pod } from '../api/objects.js';
+import type { ClusterState, Pod } from '../api/objects.js';
 import type { Cluster, CniType } from '../labfile/types.js';
 import type { Instance } from '../kernel/instance.js';
 import type { Phase } from '../kernel/steps.js';
@@ -16,6 +16,11 @@ export interface Component {
   phases(c: Cluster, inst: Instance): Phase[];
   /** What it does for pods the API adds to a running cluster (`knetlab apply`), once they are wired. Pure. */
   podPhases?(c: Cluster, inst: Instance, pods: Pod[]): Phase[];
+  /**
+   * What it does when `knetlab apply` changes the API's objects, before the new state is
+   * published (ingress-nginx: the certificates of Secrets added with knetlab.dev/generate-certificate). Pure.
+   */
+  statePhases?(c: Cluster, inst: Instance, before: ClusterState, after: ClusterState): Phase[];
 }
 
 /** A CNI: how pods are wired beyond the veths every cluster shares (labfile/cluster.ts). */

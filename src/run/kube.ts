@@ -132,6 +132,10 @@ export async function applyFiles(lab: Lab, inst: Instance, files: string[], mode
   // 4. New pods first: namespaces, veths, addresses, routes, servers.
   if (added.length) await extend(inst.name, lowerPlan(podPlan(lab, labOnly, inst, added)), ctx);
 
+  // 4b. What node components make for the new objects before anyone reads them (certificates).
+  const made = NODE_COMPONENTS.flatMap((component) => component.statePhases?.(labOnly, inst, current.state, r.state) ?? []);
+  if (made.length) await extend(inst.name, lowerPlan({ lab: lab.name, instance: inst.name, phases: made }), ctx);
+
   // 5. The new API contents. Readiness flipped by the prober meanwhile is kept.
   const next = await updateState(stateFile, (s) => {
     const pods = r.state.pods.map((p) => ({ ...p, ready: s.state.pods.find((q) => q.meta.name === p.meta.name)?.ready ?? p.ready }));

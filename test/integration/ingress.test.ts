@@ -113,6 +113,50 @@ if (!isRoot) {
     t.equal(status('client', 'http://192.168.56.240/qux', 'foo.bar.com'), 200, 'the last change is live');
   });
 
+  t.test('Secrets applied with knetlab.dev/generate-certificate get certificates signed by one lab CA', async (t) => {
+    const secretAndIngress = (name: string, host: string) =>
+      [
+        `apiVersion: v1\nkind: Secret\nmetadata:\n  name: ${name}\n  annotations:\n    knetlab.dev/generate-certificate: ${host}\ntype: kubernetes.io/tls`,
+        `apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: ${name}\nspec:\n  ingressClassName: nginx\n  tls:\n    - hosts: [${host}]\n      secretName: ${name}\n` +
+          `  rules:\n    - host: ${host}\n      http:\n        paths:\n          - { path: /, pathType: Prefix, backend: { service: { name: service1, port: { number: 80 } } } }`,
+      ].join('\n---\n');
+    /** curl over https with only the lab's CA trusted: the status, or curl's error. */
+    const https = (host: string) => {
+      try {
+        return execFileSync(
+          'sh',
+          [
+            '-c',
+            `ip netns exec ${P}-client curl -sS -o /dev/null -w '%{http_code}' --max-time 3 --cacert ${state}/labs/*/cluster/pki/ca.crt --resolve ${host}:443:192.168.56.240 https://${host}/`,
+          ],
+          { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+        );
+      } catch (e) {
+        return String((e as { stderr?: string }).stderr ?? e).trim();
+      }
+    };
+    const until200 = async (host: string) => {
+      let got = '';
+      for (const deadline = Date.now() + 20_000; Date.now() < deadline && got !== '200';) {
+        got = https(host);
+        if (got !== '200') await new Promise((res) => setTimeout(res, 300));
+      }
+      return got;
+    };
+    // The lab made no certificate at up: this apply makes the CA too.
+    const first = run('apply', LAB, '-f', write('tls-a.yaml', secretAndIngress('a-tls', 'a.bar.com')));
+    t.equal(first.code, 0, first.stderr);
+    const ca = () => execFileSync('sh', ['-c', `cat ${state}/labs/*/cluster/pki/ca.crt`], { encoding: 'utf8' });
+    const madeFirst = ca();
+    t.match(madeFirst, /BEGIN CERTIFICATE/, "the lab's CA is made");
+    t.equal(await until200('a.bar.com'), '200', 'a.bar.com verifies against the lab CA');
+    const second = run('apply', LAB, '-f', write('tls-b.yaml', secretAndIngress('b-tls', 'b.bar.com')));
+    t.equal(second.code, 0, second.stderr);
+    t.equal(ca(), madeFirst, 'the second apply keeps the CA');
+    t.equal(await until200('b.bar.com'), '200', 'b.bar.com verifies against the same CA');
+    t.equal(https('a.bar.com'), '200', 'and a.bar.com still does');
+  });
+
   t.test('down leaves nothing, the root namespace unchanged', async (t) => {
     t.equal(run('down', LAB).code, 0);
     t.same(netnsWithPrefix(`${P}-`), []);

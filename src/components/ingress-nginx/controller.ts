@@ -80,7 +80,7 @@ function run(argv: string[]): string | null {
 
 /**
  * The state with the PEMs of the Secrets knetlab made certificates for read from their files. One
- * whose files are missing (a Secret added by apply after up) is left out, so its hosts get the
+ * whose files are missing (its openssl step failed, or someone removed them) is left out, so its hosts get the
  * default certificate, as ingress-nginx serves it for a Secret it cannot read.
  */
 function withGeneratedCerts(state: ClusterState, pkiDir: string): ClusterState {
@@ -94,7 +94,7 @@ function withGeneratedCerts(state: ClusterState, pkiDir: string): ClusterState {
     } catch (e) {
       log(
         'W',
-        `Secret ${x.meta.namespace}/${x.meta.name}: no certificate made for it at up (${(e as NodeJS.ErrnoException).code ?? String(e)}); its hosts get the default certificate`,
+        `Secret ${x.meta.namespace}/${x.meta.name}: no certificate files for it (${(e as NodeJS.ErrnoException).code ?? String(e)}); its hosts get the default certificate`,
       );
       return [];
     }

@@ -31,48 +31,66 @@ export const ingressNginx: Component = {
       inst,
       pods.filter((p) => runsIngressNginx(p.containers)),
     ),
+  // Secrets applied to a running lab get their certificates as at up, before the controller sees
+  // them; the lab's CA is made only if no Secret asked for one before (else it signs them too).
+  statePhases: (_c, inst, before, after) => {
+    const had = new Map(
+      (before.ingress?.secrets ?? []).filter((s) => s.generate).map((s) => [`${s.meta.namespace}/${s.meta.name}`, s.generate!.hosts.join(',')]),
+    );
+    const wanted = (after.ingress?.secrets ?? []).filter((s) => s.generate && had.get(`${s.meta.namespace}/${s.meta.name}`) !== s.generate.hosts.join(','));
+    return certificatePhases(wanted, inst, { makeCA: had.size === 0 });
+  },
 };
+
+const WHY_CERTIFICATES =
+  "The Secrets annotated knetlab.dev/generate-certificate hold no data in the lab: their tls.key and tls.crt are made now with openssl, in the lab's folder. First a CA of the lab's own (a self-signed certificate with basicConstraints CA:TRUE), then for each Secret an RSA-2048 key and a certificate for its names (subjectAltName, which is what clients match; the first name is also the subject CN), signed by that CA. The controller reads them as it reads a kubernetes.io/tls Secret's tls.crt and tls.key, and a client given the CA (curl --cacert) can verify the chain and the name.";
 
 /**
  * The certificates of the Secrets annotated knetlab.dev/generate-certificate: made here with
  * openssl, as an administrator makes them before `kubectl create secret tls` (seed 004 §6.4), but
  * signed by a CA of the lab's own rather than self-signed, so that a client can verify the chain.
- * Nothing private is part of the lab or of this plan: the keys are made at `up`, in the lab's folder.
+ * Nothing private is part of the lab or of this plan: the keys are made at `up` (or at the `apply`
+ * that adds the Secret), in the lab's folder.
  */
-function certificatePhases(secrets: TLSSecret[], inst: Instance): Phase[] {
+function certificatePhases(secrets: TLSSecret[], inst: Instance, opts = { makeCA: true }): Phase[] {
   const wanted = secrets.filter((s) => s.generate);
   if (!wanted.length) return [];
   const f = certificateFiles(pkiDir(inst.dir));
   const openssl = (args: string[], label: string): Step => ({ kind: 'exec', netns: '', command: { file: 'openssl', args }, label });
+  const ca: Step[] = [
+    { kind: 'dir.create', paths: [f.dir] },
+    openssl(
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '365',
+        '-subj',
+        caSubject(inst.lab),
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-addext',
+        'keyUsage=critical,keyCertSign,cRLSign',
+        '-keyout',
+        f.caKey,
+        '-out',
+        f.caCert,
+      ],
+      "make the lab's CA",
+    ),
+  ];
   return [
     {
-      title: "Make the lab's CA and its certificates",
-      why: "The Secrets annotated knetlab.dev/generate-certificate hold no data in the lab: their tls.key and tls.crt are made now with openssl, in the lab's folder. First a CA of the lab's own (a self-signed certificate with basicConstraints CA:TRUE), then for each Secret an RSA-2048 key and a certificate for its names (subjectAltName, which is what clients match; the first name is also the subject CN), signed by that CA. The controller reads them as it reads a kubernetes.io/tls Secret's tls.crt and tls.key, and a client given the CA (curl --cacert) can verify the chain and the name.",
+      title: opts.makeCA ? "Make the lab's CA and its certificates" : 'Make the certificates of the Secrets applied',
+      why: opts.makeCA
+        ? WHY_CERTIFICATES
+        : "These Secrets, applied to the running lab, are annotated knetlab.dev/generate-certificate: their tls.key and tls.crt are made now, as at up, with openssl in the lab's folder and signed by the lab's CA made before, so that the controller finds them when it reads the new Secrets.",
       sequential: true,
       steps: [
-        { kind: 'dir.create', paths: [f.dir] },
-        openssl(
-          [
-            'req',
-            '-x509',
-            '-newkey',
-            'rsa:2048',
-            '-nodes',
-            '-days',
-            '365',
-            '-subj',
-            caSubject(inst.lab),
-            '-addext',
-            'basicConstraints=critical,CA:TRUE',
-            '-addext',
-            'keyUsage=critical,keyCertSign,cRLSign',
-            '-keyout',
-            f.caKey,
-            '-out',
-            f.caCert,
-          ],
-          "make the lab's CA",
-        ),
+        ...(opts.makeCA ? ca : []),
         ...wanted.map((s) => {
           const out = f.secret(s.meta.namespace, s.meta.name);
           const hosts = s.generate!.hosts;
