@@ -13,10 +13,14 @@
 // Both iptables backends are measured where they fit in the time budget: iptables-legacy for
 // everything, iptables-nft (this machine's default `iptables`) for the restore of the smaller sizes.
 //
-//   sudo npx zx scripts/bench-sync.mjs [--sizes 1000,5000,10000] [--runs 3] [--nft-sizes 1000,5000]
+// With --baseline <git commit>, the rule generation of that commit (compiled from `git archive`) is
+// timed too, in turn with the working tree's on the same cluster, and its payload must be the same
+// (but for the order of the chain declarations).
+//
+//   sudo npx zx scripts/bench-sync.mjs [--sizes 1000,5000,10000] [--runs 3] [--nft-sizes 1000,5000] [--baseline fd5c1cb]
 
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
 // The rule generation under test, compiled from the sources for this run (the built CLI is one bundle).
@@ -31,6 +35,27 @@ await build({
 });
 process.on('exit', () => rmSync(compiled, { force: true }));
 const { DEFAULT_PROXIER_CONFIG, cidrDetector, jumpRulesPayload, RESTORE_COMMAND, syncProxyRules } = await import(compiled);
+const baselineRef = argv.baseline ? String(argv.baseline) : null;
+let baselineSync = null;
+if (baselineRef) {
+  const dir = mkdtempSync(`${tmpdir()}/knetlab-bench-sync-baseline-`);
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  await $`git -C ${new URL('..', import.meta.url).pathname} archive ${baselineRef} src | tar -x -C ${dir}`;
+  await build({
+    entryPoints: [`${dir}/src/components/kube-proxy/iptables.ts`],
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    outfile: `${dir}/iptables.mjs`,
+    logLevel: 'warning',
+  });
+  baselineSync = (await import(`${dir}/iptables.mjs`)).syncProxyRules;
+}
+/** The payload with each table's chain declarations in name order (their order has no meaning to iptables-restore). */
+function declarationsSorted(payload) {
+  return payload.replace(/((?:^:.*\n)+)/gm, (block) => `${block.trimEnd().split('\n').sort().join('\n')}\n`);
+}
+const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
 $.verbose = false;
 const sizes = String(argv.sizes ?? '1000,5000,10000')
@@ -174,11 +199,18 @@ try {
   for (const n of sizes) {
     const c = cluster(n);
     const gens = [];
+    const baseGens = [];
     let result;
+    const load0 = loadavg();
     for (let r = 0; r < runs; r++) {
       const g = await sync(c);
       gens.push(g.ms);
       result = g.value;
+      if (baselineSync) {
+        const b = await timed(() => baselineSync(NODE, c.services, c.slices, CFG));
+        baseGens.push(b.ms);
+        if (declarationsSorted(b.value.payload) !== declarationsSorted(result.payload)) throw new Error(`${baselineRef} writes other rules at ${n} Services`);
+      }
     }
     const lines = result.payload.split('\n').length - 1;
     const bytes = Buffer.byteLength(result.payload);
@@ -194,6 +226,8 @@ try {
       loads.push({
         n,
         backend,
+        load: `${load0} → ${loadavg()}`,
+        baseGen: baseGens.length ? median(baseGens) : null,
         gen: median(gens),
         restore: median(times),
         count,
@@ -202,7 +236,10 @@ try {
         rules: result.stats.natRules + result.stats.filterRules,
         saved,
       });
-      console.error(`load ${n} (${backend}): generate ${ms(median(gens))}, restore ${ms(median(times))} (${count} run${count > 1 ? 's' : ''})`);
+      const base = baseGens.length ? ` (${baselineRef}: ${ms(median(baseGens))})` : '';
+      console.error(
+        `load ${n} (${backend}): generate ${ms(median(gens))}${base}, restore ${ms(median(times))} (${count} run${count > 1 ? 's' : ''}); load average ${load0}`,
+      );
     }
   }
 
@@ -274,11 +311,15 @@ try {
 
 const { stdout: version } = await $`iptables-legacy --version`;
 console.log(`\n## kube-proxy iptables sync (${version.trim().replace(/ \(legacy\)/, '')}; Node ${process.version}; median of ${runs})\n`);
-console.log('| Services × 3 endpoints | backend | generate | iptables-restore | payload lines | payload bytes | rules (-A) | `iptables-save \\| wc -l` |');
-console.log('|---:|---|---:|---:|---:|---:|---:|---:|');
+const baseCol = baselineRef ? ` generate (${baselineRef}) |` : '';
+console.log(
+  `| Services × 3 endpoints | backend | generate |${baseCol} iptables-restore | payload lines | payload bytes | rules (-A) | \`iptables-save \\| wc -l\` | load average |`,
+);
+console.log(`|---:|---|---:|${baselineRef ? '---:|' : ''}---:|---:|---:|---:|---:|---|`);
 for (const l of loads) {
   const single = l.count === 1 ? ' (1 run)' : '';
-  console.log(`| ${l.n} | ${l.backend} | ${ms(l.gen)} | ${ms(l.restore)}${single} | ${l.lines} | ${l.bytes} | ${l.rules} | ${l.saved} |`);
+  const base = baselineRef ? ` ${ms(l.baseGen)} |` : '';
+  console.log(`| ${l.n} | ${l.backend} | ${ms(l.gen)} |${base} ${ms(l.restore)}${single} | ${l.lines} | ${l.bytes} | ${l.rules} | ${l.saved} | ${l.load} |`);
 }
 if (adds.length) {
   console.log('\n| add 1 Service to | full sync: generate + restore (lines) | partial sync: generate + restore (lines) |');
