@@ -23,7 +23,7 @@ import {
   KUBE_PROXY_FIREWALL,
   KUBE_SERVICES,
   chainLine,
-  endpointChain,
+  endpointChains,
   isServiceChainName,
   servicePortChains,
   servicePortName,
@@ -149,6 +149,7 @@ function loadBalancerSourceRanges(svc: Service): Cidr[] {
  */
 function endpointsFor(port: ServicePort, portName: string, slices: EndpointSlice[], nodeName: string): Endpoint[] {
   const byHostPort = new Map<string, Endpoint>();
+  const chainOf = endpointChains(portName, port.protocol);
   for (const slice of slices) {
     for (const slicePort of slice.ports) {
       if (slicePort.name !== port.name || slicePort.protocol !== port.protocol || slicePort.port === 0) continue;
@@ -159,7 +160,7 @@ function endpointsFor(port: ServicePort, portName: string, slices: EndpointSlice
         const isLocal = ep.nodeName !== null && ep.nodeName === nodeName;
         if (byHostPort.has(hostPort) && !isLocal) continue;
         const { ready, serving, terminating } = ep.conditions;
-        byHostPort.set(hostPort, { ip, hostPort, isLocal, ready, serving, terminating, chain: endpointChain(portName, port.protocol, hostPort) });
+        byHostPort.set(hostPort, { ip, hostPort, isLocal, ready, serving, terminating, chain: chainOf(hostPort) });
       }
     }
   }
@@ -559,7 +560,8 @@ export function syncProxyRules(
   // puts every insertion at the head. At 10,000 Services iptables-restore (legacy) then spends a
   // third less time, iptables-nft-restore at 1,000 half; the kernel gets the same table, as the
   // order of the declarations has no meaning (iptables-save lists the same).
-  const natDeclared = largeClusterMode ? [...natChains].sort((a, b) => compare(b, a)) : natChains;
+  // (Array.sort's own order is compare's: UTF-16 code units; it sorts faster without a comparator.)
+  const natDeclared = largeClusterMode ? [...natChains].sort().reverse() : natChains;
   const payload = table('filter', filterChains, filterRules) + table('nat', natDeclared, natRules);
   return {
     payload,
