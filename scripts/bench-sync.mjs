@@ -152,7 +152,14 @@ async function freshNetns(backend, bare = false) {
 }
 const restoreArgs = RESTORE_COMMAND.slice(1);
 const restore = (backend, payload) => timed(() => $({ input: payload })`ip netns exec ${NETNS} ${BACKENDS[backend].restore} ${restoreArgs}`);
-const saveLines = async (backend) => (await $`ip netns exec ${NETNS} ${BACKENDS[backend].save}`).stdout.trimEnd().split('\n').length;
+const saveRaw = async (backend) => (await $`ip netns exec ${NETNS} ${BACKENDS[backend].save}`).stdout;
+/** iptables-save without its "#" lines and counters: what two restores must leave alike. */
+const comparable = (save) =>
+  save
+    .split('\n')
+    .filter((line) => !line.startsWith('#'))
+    .join('\n')
+    .replace(/\[\d+:\d+\]/g, '[0:0]');
 const sync = (c, changed) => timed(() => syncProxyRules(NODE, c.services, c.slices, CFG, undefined, changed));
 
 /** The payload as per-rule iptables commands, in payload order: -N per chain, -A per rule. */
@@ -201,6 +208,7 @@ try {
     const gens = [];
     const baseGens = [];
     let result;
+    let basePayload = null;
     const load0 = loadavg();
     for (let r = 0; r < runs; r++) {
       const g = await sync(c);
@@ -209,6 +217,7 @@ try {
       if (baselineSync) {
         const b = await timed(() => baselineSync(NODE, c.services, c.slices, CFG));
         baseGens.push(b.ms);
+        basePayload = b.value.payload;
         if (declarationsSorted(b.value.payload) !== declarationsSorted(result.payload)) throw new Error(`${baselineRef} writes other rules at ${n} Services`);
       }
     }
@@ -217,12 +226,20 @@ try {
     for (const backend of ['legacy', 'nft']) {
       if (backend === 'nft' && !nftSizes.includes(n)) continue;
       const times = [];
+      const baseTimes = [];
       const count = backend === 'nft' && n > NFT_SINGLE_RUN_ABOVE ? 1 : runs;
+      let saved;
       for (let r = 0; r < count; r++) {
         await freshNetns(backend);
         times.push((await restore(backend, result.payload)).ms);
+        saved ??= await saveRaw(backend);
+        // The baseline's payload, in turn (it may declare the chains in another order).
+        if (basePayload && basePayload !== result.payload) {
+          await freshNetns(backend);
+          baseTimes.push((await restore(backend, basePayload)).ms);
+          if (comparable(await saveRaw(backend)) !== comparable(saved)) throw new Error(`${baselineRef}'s payload leaves another table at ${n} Services`);
+        }
       }
-      const saved = await saveLines(backend);
       loads.push({
         n,
         backend,
@@ -230,15 +247,17 @@ try {
         baseGen: baseGens.length ? median(baseGens) : null,
         gen: median(gens),
         restore: median(times),
+        baseRestore: baseTimes.length ? median(baseTimes) : null,
         count,
         lines,
         bytes,
         rules: result.stats.natRules + result.stats.filterRules,
-        saved,
+        saved: saved.trimEnd().split('\n').length,
       });
       const base = baseGens.length ? ` (${baselineRef}: ${ms(median(baseGens))})` : '';
+      const baseRestore = baseTimes.length ? ` (${baselineRef}'s payload: ${ms(median(baseTimes))})` : '';
       console.error(
-        `load ${n} (${backend}): generate ${ms(median(gens))}${base}, restore ${ms(median(times))} (${count} run${count > 1 ? 's' : ''}); load average ${load0}`,
+        `load ${n} (${backend}): generate ${ms(median(gens))}${base}, restore ${ms(median(times))}${baseRestore} (${count} run${count > 1 ? 's' : ''}); load average ${load0}`,
       );
     }
   }
@@ -312,14 +331,18 @@ try {
 const { stdout: version } = await $`iptables-legacy --version`;
 console.log(`\n## kube-proxy iptables sync (${version.trim().replace(/ \(legacy\)/, '')}; Node ${process.version}; median of ${runs})\n`);
 const baseCol = baselineRef ? ` generate (${baselineRef}) |` : '';
+const baseRestoreCol = baselineRef ? ` iptables-restore (${baselineRef}'s payload) |` : '';
 console.log(
-  `| Services × 3 endpoints | backend | generate |${baseCol} iptables-restore | payload lines | payload bytes | rules (-A) | \`iptables-save \\| wc -l\` | load average |`,
+  `| Services × 3 endpoints | backend | generate |${baseCol} iptables-restore |${baseRestoreCol} payload lines | payload bytes | rules (-A) | \`iptables-save \\| wc -l\` | load average |`,
 );
-console.log(`|---:|---|---:|${baselineRef ? '---:|' : ''}---:|---:|---:|---:|---:|---|`);
+console.log(`|---:|---|---:|${baselineRef ? '---:|' : ''}---:|${baselineRef ? '---:|' : ''}---:|---:|---:|---:|---|`);
 for (const l of loads) {
   const single = l.count === 1 ? ' (1 run)' : '';
   const base = baselineRef ? ` ${ms(l.baseGen)} |` : '';
-  console.log(`| ${l.n} | ${l.backend} | ${ms(l.gen)} |${base} ${ms(l.restore)}${single} | ${l.lines} | ${l.bytes} | ${l.rules} | ${l.saved} | ${l.load} |`);
+  const baseRestore = baselineRef ? ` ${l.baseRestore === null ? 'same payload' : ms(l.baseRestore)} |` : '';
+  console.log(
+    `| ${l.n} | ${l.backend} | ${ms(l.gen)} |${base} ${ms(l.restore)}${single} |${baseRestore} ${l.lines} | ${l.bytes} | ${l.rules} | ${l.saved} | ${l.load} |`,
+  );
 }
 if (adds.length) {
   console.log('\n| add 1 Service to | full sync: generate + restore (lines) | partial sync: generate + restore (lines) |');
