@@ -13,10 +13,14 @@
 // Both iptables backends are measured where they fit in the time budget: iptables-legacy for
 // everything, iptables-nft (this machine's default `iptables`) for the restore of the smaller sizes.
 //
-//   sudo npx zx scripts/bench-sync.mjs [--sizes 1000,5000,10000] [--runs 3] [--nft-sizes 1000,5000]
+// With --baseline <git commit>, the rule generation of that commit (compiled from `git archive`) is
+// timed too, in turn with the working tree's on the same cluster, and its payload must be the same
+// (but for the order of the chain declarations).
+//
+//   sudo npx zx scripts/bench-sync.mjs [--sizes 1000,5000,10000] [--runs 3] [--nft-sizes 1000,5000] [--baseline fd5c1cb]
 
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
 // The rule generation under test, compiled from the sources for this run (the built CLI is one bundle).
@@ -31,6 +35,27 @@ await build({
 });
 process.on('exit', () => rmSync(compiled, { force: true }));
 const { DEFAULT_PROXIER_CONFIG, cidrDetector, jumpRulesPayload, RESTORE_COMMAND, syncProxyRules } = await import(compiled);
+const baselineRef = argv.baseline ? String(argv.baseline) : null;
+let baselineSync = null;
+if (baselineRef) {
+  const dir = mkdtempSync(`${tmpdir()}/knetlab-bench-sync-baseline-`);
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  await $`git -C ${new URL('..', import.meta.url).pathname} archive ${baselineRef} src | tar -x -C ${dir}`;
+  await build({
+    entryPoints: [`${dir}/src/components/kube-proxy/iptables.ts`],
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    outfile: `${dir}/iptables.mjs`,
+    logLevel: 'warning',
+  });
+  baselineSync = (await import(`${dir}/iptables.mjs`)).syncProxyRules;
+}
+/** The payload with each table's chain declarations in name order (their order has no meaning to iptables-restore). */
+function declarationsSorted(payload) {
+  return payload.replace(/((?:^:.*\n)+)/gm, (block) => `${block.trimEnd().split('\n').sort().join('\n')}\n`);
+}
+const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
 $.verbose = false;
 const sizes = String(argv.sizes ?? '1000,5000,10000')
@@ -127,7 +152,14 @@ async function freshNetns(backend, bare = false) {
 }
 const restoreArgs = RESTORE_COMMAND.slice(1);
 const restore = (backend, payload) => timed(() => $({ input: payload })`ip netns exec ${NETNS} ${BACKENDS[backend].restore} ${restoreArgs}`);
-const saveLines = async (backend) => (await $`ip netns exec ${NETNS} ${BACKENDS[backend].save}`).stdout.trimEnd().split('\n').length;
+const saveRaw = async (backend) => (await $`ip netns exec ${NETNS} ${BACKENDS[backend].save}`).stdout;
+/** iptables-save without its "#" lines and counters: what two restores must leave alike. */
+const comparable = (save) =>
+  save
+    .split('\n')
+    .filter((line) => !line.startsWith('#'))
+    .join('\n')
+    .replace(/\[\d+:\d+\]/g, '[0:0]');
 const sync = (c, changed) => timed(() => syncProxyRules(NODE, c.services, c.slices, CFG, undefined, changed));
 
 /** The payload as per-rule iptables commands, in payload order: -N per chain, -A per rule. */
@@ -174,35 +206,59 @@ try {
   for (const n of sizes) {
     const c = cluster(n);
     const gens = [];
+    const baseGens = [];
     let result;
+    let basePayload = null;
+    const load0 = loadavg();
     for (let r = 0; r < runs; r++) {
       const g = await sync(c);
       gens.push(g.ms);
       result = g.value;
+      if (baselineSync) {
+        const b = await timed(() => baselineSync(NODE, c.services, c.slices, CFG));
+        baseGens.push(b.ms);
+        basePayload = b.value.payload;
+        if (declarationsSorted(b.value.payload) !== declarationsSorted(result.payload)) throw new Error(`${baselineRef} writes other rules at ${n} Services`);
+      }
     }
     const lines = result.payload.split('\n').length - 1;
     const bytes = Buffer.byteLength(result.payload);
     for (const backend of ['legacy', 'nft']) {
       if (backend === 'nft' && !nftSizes.includes(n)) continue;
       const times = [];
+      const baseTimes = [];
       const count = backend === 'nft' && n > NFT_SINGLE_RUN_ABOVE ? 1 : runs;
+      let saved;
       for (let r = 0; r < count; r++) {
         await freshNetns(backend);
         times.push((await restore(backend, result.payload)).ms);
+        saved ??= await saveRaw(backend);
+        // The baseline's payload, in turn (it may declare the chains in another order).
+        if (basePayload && basePayload !== result.payload) {
+          await freshNetns(backend);
+          baseTimes.push((await restore(backend, basePayload)).ms);
+          if (comparable(await saveRaw(backend)) !== comparable(saved)) throw new Error(`${baselineRef}'s payload leaves another table at ${n} Services`);
+        }
       }
-      const saved = await saveLines(backend);
       loads.push({
         n,
         backend,
+        load: `${load0} → ${loadavg()}`,
+        baseGen: baseGens.length ? median(baseGens) : null,
         gen: median(gens),
         restore: median(times),
+        baseRestore: baseTimes.length ? median(baseTimes) : null,
         count,
         lines,
         bytes,
         rules: result.stats.natRules + result.stats.filterRules,
-        saved,
+        saved: saved.trimEnd().split('\n').length,
       });
-      console.error(`load ${n} (${backend}): generate ${ms(median(gens))}, restore ${ms(median(times))} (${count} run${count > 1 ? 's' : ''})`);
+      const base = baseGens.length ? ` (${baselineRef}: ${ms(median(baseGens))})` : '';
+      const baseRestore = baseTimes.length ? ` (${baselineRef}'s payload: ${ms(median(baseTimes))})` : '';
+      console.error(
+        `load ${n} (${backend}): generate ${ms(median(gens))}${base}, restore ${ms(median(times))}${baseRestore} (${count} run${count > 1 ? 's' : ''}); load average ${load0}`,
+      );
     }
   }
 
@@ -274,11 +330,19 @@ try {
 
 const { stdout: version } = await $`iptables-legacy --version`;
 console.log(`\n## kube-proxy iptables sync (${version.trim().replace(/ \(legacy\)/, '')}; Node ${process.version}; median of ${runs})\n`);
-console.log('| Services × 3 endpoints | backend | generate | iptables-restore | payload lines | payload bytes | rules (-A) | `iptables-save \\| wc -l` |');
-console.log('|---:|---|---:|---:|---:|---:|---:|---:|');
+const baseCol = baselineRef ? ` generate (${baselineRef}) |` : '';
+const baseRestoreCol = baselineRef ? ` iptables-restore (${baselineRef}'s payload) |` : '';
+console.log(
+  `| Services × 3 endpoints | backend | generate |${baseCol} iptables-restore |${baseRestoreCol} payload lines | payload bytes | rules (-A) | \`iptables-save \\| wc -l\` | load average |`,
+);
+console.log(`|---:|---|---:|${baselineRef ? '---:|' : ''}---:|${baselineRef ? '---:|' : ''}---:|---:|---:|---:|---|`);
 for (const l of loads) {
   const single = l.count === 1 ? ' (1 run)' : '';
-  console.log(`| ${l.n} | ${l.backend} | ${ms(l.gen)} | ${ms(l.restore)}${single} | ${l.lines} | ${l.bytes} | ${l.rules} | ${l.saved} |`);
+  const base = baselineRef ? ` ${ms(l.baseGen)} |` : '';
+  const baseRestore = baselineRef ? ` ${l.baseRestore === null ? 'same payload' : ms(l.baseRestore)} |` : '';
+  console.log(
+    `| ${l.n} | ${l.backend} | ${ms(l.gen)} |${base} ${ms(l.restore)}${single} |${baseRestore} ${l.lines} | ${l.bytes} | ${l.rules} | ${l.saved} | ${l.load} |`,
+  );
 }
 if (adds.length) {
   console.log('\n| add 1 Service to | full sync: generate + restore (lines) | partial sync: generate + restore (lines) |');

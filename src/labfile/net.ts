@@ -20,16 +20,34 @@ export function parseIPv4Sloppy(text: string): number | undefined {
   return octets(text, true);
 }
 
+/**
+ * Four dot-separated octets of 1-3 decimal digits, each at most 255. Read character by character:
+ * kube-proxy's rule generation parses every endpoint address of the cluster at each sync.
+ */
 function octets(text: string, leadingZeros: boolean): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
-  if (!m) return undefined;
-  const parts = m.slice(1).map(Number);
-  if (parts.some((p) => p > 255) || (!leadingZeros && m.slice(1).some((p) => p.length > 1 && p.startsWith('0')))) return undefined;
-  return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      // A second digit after a leading "0".
+      if (digits === 1 && octet === 0 && !leadingZeros) return undefined;
+      if (++digits > 3) return undefined;
+      octet = octet * 10 + (c - 48);
+    } else if (c === 46 && digits > 0 && dots < 3 && octet <= 255) {
+      value = value * 256 + octet;
+      octet = 0;
+      digits = 0;
+      dots++;
+    } else return undefined;
+  }
+  return dots === 3 && digits > 0 && octet <= 255 ? value * 256 + octet : undefined;
 }
 
 export function formatIPv4(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
 export function parseCidr(text: string): Cidr | undefined {

@@ -313,6 +313,32 @@ if (process.getuid?.() !== 0) {
     t.match(save('nat'), /-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES\n/, 'the jump rules stay');
   });
 
+  t.test('large-cluster mode declares the nat chains in reverse order: the same tables as in name order', async (t) => {
+    // 334 Services of 3 endpoints: above the 1000 endpoints of large-cluster mode.
+    const services = Array.from({ length: 334 }, (_, i): Service => ({ ...SVC1, meta: meta('big', `s${i}`), clusterIP: `172.30.${i >> 8}.${i & 255}` }));
+    const slices = services.map((svc, i): EndpointSlice => ({
+      ...SLICE,
+      meta: meta('big', `s${i}-1`),
+      service: svc.meta.name,
+      endpoints: SLICE.endpoints.map((ep, k) => ({ ...ep, address: `10.181.${i >> 6}.${((i & 63) << 2) + k}` })),
+    }));
+    const { payload, stats } = syncProxyRules(NODE, services, slices, CFG);
+    t.ok(stats.endpoints > 1000);
+    // The same payload with the chain lines in name order.
+    const [head, nat] = payload.split('*nat\n') as [string, string];
+    const declarations = nat.split('\n').filter((l) => l.startsWith(':'));
+    const inNameOrder = `${head}*nat\n${[...declarations].sort().join('\n')}\n${nat.slice(declarations.join('\n').length + 1)}`;
+    t.not(inNameOrder, payload);
+    const saved: string[] = [];
+    for (const input of [payload, inNameOrder]) {
+      freshNetns();
+      for (const argv of jumpCommands()) inNetns(argv);
+      inNetns(RESTORE_COMMAND, input);
+      saved.push(save('nat') + save('filter'));
+    }
+    t.equal(saved[0], saved[1], 'iptables-save lists the same');
+  });
+
   t.test(
     "CleanupLeftovers (kube-proxy --cleanup): no kube-proxy chain or jump is left but KUBE-MARK-MASQ, kubelet's KUBE-FIREWALL and the canaries",
     async (t) => {

@@ -4,7 +4,7 @@
 // test/integration/proxy-iptables.test.ts).
 import t from 'tap';
 import type { EndpointConditions, EndpointSlice, Service } from '../../src/api/objects.js';
-import { NODE, endpoint, meta, port, rules, service, slice } from './lib/kube-api.js';
+import { NODE, chains, endpoint, meta, port, rules, service, slice } from './lib/kube-api.js';
 import {
   DEFAULT_PROXIER_CONFIG,
   cidrDetector,
@@ -770,6 +770,12 @@ t.test('large-cluster mode: above 1000 endpoints the per-endpoint comments go', 
     ),
     'service-level comments stay',
   );
+  // The nat chains are declared in reverse name order (cheaper for iptables-restore), the same chains.
+  const declared = (payload: string) => chains(payload, 'nat');
+  t.same(declared(large.payload), [...declared(large.payload)].sort().reverse());
+  t.same([...declared(large.payload)].sort(), [...large.natChains].sort());
+  t.not(declared(small.payload).join(), [...declared(small.payload)].sort().reverse().join(), "below, kube-proxy's order");
+  t.same(declared(small.payload).slice(0, 4), ['KUBE-SERVICES', 'KUBE-NODEPORTS', 'KUBE-POSTROUTING', 'KUBE-MARK-MASQ']);
 });
 
 t.test('partial sync: only the changed Service chains are written', async (t) => {

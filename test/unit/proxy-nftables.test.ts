@@ -41,15 +41,25 @@ class Table {
       const m = /^(add|flush|delete) (table|chain|set|map|rule|element) ip kube-proxy ?(\S*) ?(.*)$/.exec(line);
       if (!m) throw new Error(`cannot replay: ${line}`);
       const [, op, kind, name, rest] = m as unknown as [string, string, string, string, string];
-      if (kind === 'table') {
+      // A partial sync's forms (Transaction.render): a chain's rules in its "add chain", elements
+      // in their set's declaration, which must be the one the set was created with.
+      const rules = op === 'add' && kind === 'chain' && /^\{ (?!type |comment )(.*) ; \}$/.exec(rest);
+      const withElements = op === 'add' && (kind === 'set' || kind === 'map') && /^(\{ .* ;) elements = \{ (.*) \} ; \}$/.exec(rest);
+      if (rules) {
+        if (!this.rules.has(name)) throw new Error(`rules for a chain not yet added: ${line}`);
+        this.rules.get(name)!.push(...rules[1]!.split(' ; '));
+      } else if (withElements) {
+        const declared = this.objects.get(`${kind} ${name}`);
+        if (declared !== `add ${kind} ip kube-proxy ${name} ${withElements[1]} }`) throw new Error(`not the declaration of ${name} (${declared}): ${line}`);
+        for (const inner of withElements[2]!.split(' , ')) this.addElement(name, inner, line);
+      } else if (kind === 'table') {
         if (op === 'add' && !this.objects.has('table')) this.objects.set('table', line);
         if (op === 'delete') this.constructor.call(this);
       } else if (kind === 'rule') this.rules.get(name)!.push(rest);
       else if (kind === 'element') {
         const inner = /^\{ (.*) \}$/.exec(rest)![1]!;
-        const key = inner.replace(/ comment ".*"/, '').split(' : ')[0]!;
-        if (op === 'add') this.elements.get(name)!.set(key, inner);
-        else if (!this.elements.get(name)!.delete(key)) throw new Error(`no such element: ${line}`);
+        if (op === 'add') this.addElement(name, inner, line);
+        else if (!this.elements.get(name)!.delete(inner)) throw new Error(`no such element: ${line}`);
       } else if (op === 'add') {
         if (!this.objects.has(`${kind} ${name}`)) this.objects.set(`${kind} ${name}`, line);
         if (kind === 'chain') this.rules.set(name, this.rules.get(name) ?? []);
@@ -65,6 +75,13 @@ class Table {
       }
     }
     return this;
+  }
+  /** As the kernel: a key already there with another value is an error; the same again is not. */
+  private addElement(set: string, inner: string, line: string): void {
+    const key = inner.replace(/ comment ".*"/, '').split(' : ')[0]!;
+    const known = this.elements.get(set)!.get(key);
+    if (known !== undefined && known.split(' : ')[1] !== inner.split(' : ')[1]) throw new Error(`element exists with another value: ${line}`);
+    this.elements.get(set)!.set(key, inner);
   }
   dump(): string[] {
     return [
@@ -155,11 +172,15 @@ t.test('partial sync: only the changed Service is written', async (t) => {
   const same = syncNFTables(NODE, services, slices, FAKE, first.memo);
   t.notOk(same.full);
   t.equal(same.payload, '', 'nothing changed: nothing written');
+  t.throws(() => syncNFTables(NODE, services, slices, FAKE, first.memo), /handed to a sync already/, 'a memo serves one sync');
+  // The agent parses the API anew for every sync: equal objects are no change either.
+  const cloned = syncNFTables(NODE, structuredClone(services), structuredClone(slices), FAKE, same.memo);
+  t.equal(cloned.payload, '', 'equal objects: nothing written');
 
   // A new Service with two endpoints.
   const svc7 = service('ns7', 'svc7', { clusterIP: '172.30.0.47' });
   const eps7 = slice('ns7', 'svc7', [endpoint('10.180.0.7'), endpoint('10.180.0.8')]);
-  const added = syncNFTables(NODE, [...services, svc7], [...slices, eps7], FAKE, first.memo);
+  const added = syncNFTables(NODE, [...services, svc7], [...slices, eps7], FAKE, cloned.memo);
   const lines = added.payload.trim().split('\n');
   t.notOk(added.full);
   t.ok(
@@ -167,12 +188,25 @@ t.test('partial sync: only the changed Service is written', async (t) => {
     'every command is about svc7',
   );
   const svcChain = servicePortChainNames('ns7', 'svc7', 'tcp', 'p80').cluster;
-  t.same(lines.slice(0, 2), [
-    `add chain ip kube-proxy ${endpointNames('ns7', 'svc7', 'tcp', 'p80', '10.180.0.7', 80).chain}`,
-    `flush chain ip kube-proxy ${endpointNames('ns7', 'svc7', 'tcp', 'p80', '10.180.0.7', 80).chain}`,
+  const ep7 = endpointNames('ns7', 'svc7', 'tcp', 'p80', '10.180.0.7', 80).chain;
+  const ep8 = endpointNames('ns7', 'svc7', 'tcp', 'p80', '10.180.0.8', 80).chain;
+  // Chains first, then the elements (through their map's declaration) and each chain's rules in
+  // one statement: the forms nft 1.0.6 runs without listing every chain of the table.
+  t.same(lines, [
+    `add chain ip kube-proxy ${ep7}`,
+    `flush chain ip kube-proxy ${ep7}`,
+    `add chain ip kube-proxy ${ep8}`,
+    `flush chain ip kube-proxy ${ep8}`,
+    `add chain ip kube-proxy ${svcChain}`,
+    `flush chain ip kube-proxy ${svcChain}`,
+    'add set ip kube-proxy cluster-ips { type ipv4_addr ; comment "Active ClusterIPs" ; elements = { 172.30.0.47 } ; }',
+    `add map ip kube-proxy service-ips { type ipv4_addr . inet_proto . inet_service : verdict ; comment "ClusterIP, ExternalIP and LoadBalancer IP traffic" ; elements = { 172.30.0.47 . tcp . 80 : goto ${svcChain} } ; }`,
+    `add chain ip kube-proxy ${svcChain} { ip daddr 172.30.0.47 ip saddr != 10.0.0.0/8 jump mark-for-masquerade ; numgen random mod 2 vmap { 0 : goto ${ep7} , 1 : goto ${ep8} } ; }`,
+    `add chain ip kube-proxy ${ep7} { ip saddr 10.180.0.7 jump mark-for-masquerade ; meta l4proto tcp dnat to 10.180.0.7:80 ; }`,
+    `add chain ip kube-proxy ${ep8} { ip saddr 10.180.0.8 jump mark-for-masquerade ; meta l4proto tcp dnat to 10.180.0.8:80 ; }`,
   ]);
-  t.ok(lines.includes(`add element ip kube-proxy service-ips { 172.30.0.47 . tcp . 80 : goto ${svcChain} }`));
-  t.equal(lines.length, 6 + 2 + 2 + 2 * 2, '3 chains (add+flush), 2 elements, 2 service rules, 2 rules per endpoint');
+  t.equal(added.stats.commands, 6 + 2 + 2 + 2 * 2, "kube-proxy's statements: 3 chains (add+flush), 2 elements, 2 service rules, 2 rules per endpoint");
+  t.same([added.stats.services, added.stats.endpoints], [first.stats.services + 1, first.stats.endpoints + 2]);
   table.apply(added.payload);
 
   // svc1 loses its endpoint: its chains are flushed, its element moves to no-endpoint-services.
@@ -180,10 +214,10 @@ t.test('partial sync: only the changed Service is written', async (t) => {
   const ep1Chain = endpointNames('ns1', 'svc1', 'tcp', 'p80', '10.180.0.1', 80).chain;
   const gone = syncNFTables(NODE, [...services, svc7], [...slices.slice(1), eps7], FAKE, added.memo);
   t.same(gone.payload.trim().split('\n'), [
-    'add element ip kube-proxy no-endpoint-services { 172.30.0.41 . tcp . 80 comment "ns1/svc1:p80" : goto reject-chain }',
+    'delete element ip kube-proxy service-ips { 172.30.0.41 . tcp . 80 }',
+    'add map ip kube-proxy no-endpoint-services { type ipv4_addr . inet_proto . inet_service : verdict ; comment "vmap to drop or reject packets to services with no endpoints" ; elements = { 172.30.0.41 . tcp . 80 comment "ns1/svc1:p80" : goto reject-chain } ; }',
     `flush chain ip kube-proxy ${ep1Chain}`,
     `flush chain ip kube-proxy ${svc1Chain}`,
-    'delete element ip kube-proxy service-ips { 172.30.0.41 . tcp . 80 }',
   ]);
   t.same(gone.memo.stale, [ep1Chain, svc1Chain]);
   table.apply(gone.payload);
@@ -197,8 +231,153 @@ t.test('partial sync: only the changed Service is written', async (t) => {
   const fresh = new Table().apply(syncNFTables(NODE, [...services, svc7], [...slices.slice(1), eps7], FAKE, null).payload);
   t.same([...table.dump()].sort(), [...fresh.dump()].sort());
 
-  // Another configuration: a full sync.
-  t.ok(syncNFTables(NODE, services, slices, { ...FAKE, masqueradeAll: true }, next.memo).full);
+  // Another configuration, or another node: a full sync.
+  const reconfigured = syncNFTables(NODE, services, slices, { ...FAKE, masqueradeAll: true }, next.memo);
+  t.ok(reconfigured.full);
+  t.ok(syncNFTables({ ...NODE, name: 'other-node' }, services, slices, { ...FAKE, masqueradeAll: true }, reconfigured.memo).full);
+});
+
+/** Many Services of every kind: the i-th of them, at version v (a change of v changes its ports, endpoints or kind). */
+function variant(i: number, v: number): { svc: Service; slice: EndpointSlice | null } {
+  const ns = `ns${i % 7}`;
+  const name = `svc${i}`;
+  const ip = (base: number, k: number) => `172.30.${base + (k >> 8)}.${k & 255}`;
+  const kind = (i + v) % 6;
+  const fields: Partial<Service> = { clusterIP: ip(0, i), ports: [port('p80', 80 + (v % 2))] };
+  if (kind === 1) Object.assign(fields, { type: 'NodePort', ports: [port('p80', 80, { nodePort: 30000 + i })] });
+  if (kind === 2)
+    Object.assign(fields, {
+      type: 'LoadBalancer',
+      externalTrafficPolicy: 'Local',
+      ports: [port('p80', 80, { nodePort: 30000 + i })],
+      loadBalancerIngress: [{ ip: ip(100, i), ipMode: 'VIP' }],
+      loadBalancerSourceRanges: ['203.0.113.0/25'],
+      healthCheckNodePort: 31000 + i,
+    });
+  if (kind === 3) Object.assign(fields, { sessionAffinity: 'ClientIP', affinityTimeoutSeconds: 300, externalIPs: [ip(200, i % 4)] });
+  if (kind === 4) Object.assign(fields, { internalTrafficPolicy: 'Local', ports: [port('p80', 80), port('p443', 443)] });
+  const count = (i + v) % 4;
+  const eps = Array.from({ length: count }, (_, k) => endpoint(`10.180.${i % 200}.${10 * v + k}`, k === 0 ? NODE.name : 'other-node'));
+  const ports = (fields.ports ?? []).map((p) => ({ name: p.name, port: p.port, protocol: p.protocol }));
+  return { svc: service(ns, name, fields), slice: kind === 5 ? null : { ...slice(ns, name, eps), ports } };
+}
+
+t.test('partial syncs over many changes leave the table a full sync writes', async (t) => {
+  const N = 40;
+  const versions = new Map<number, number>(Array.from({ length: N }, (_, i) => [i, 0]));
+  // The same object for the same version, as an informer cache hands it out.
+  const made = new Map<string, ReturnType<typeof variant>>();
+  const state = () => {
+    const parts = [...versions].map(([i, v]) => made.get(`${i}:${v}`) ?? made.set(`${i}:${v}`, variant(i, v)).get(`${i}:${v}`)!);
+    return { services: parts.map((p) => p.svc), slices: parts.flatMap((p) => (p.slice ? [p.slice] : [])) };
+  };
+  let api = state();
+  let r = syncNFTables(NODE, api.services, api.slices, FAKE, null);
+  const table = new Table().apply(r.payload);
+  // A deterministic walk: change, add and delete Services, a few at a time.
+  let seed = 7;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+  for (let step = 0; step < 60; step++) {
+    const touched: number[] = [];
+    for (let k = 0; k < 1 + (next() % 3); k++) {
+      const i = next() % (N + 5);
+      touched.push(i);
+      if (versions.has(i) && next() % 5 === 0) versions.delete(i);
+      else versions.set(i, (versions.get(i) ?? 0) + 1);
+    }
+    // Unchanged Services come back as new, equal objects every third step (as the agent reads them).
+    const fresh = state();
+    api = step % 3 === 0 ? structuredClone(fresh) : fresh;
+    r = syncNFTables(NODE, api.services, api.slices, FAKE, r.memo);
+    t.notOk(r.full);
+    for (const line of r.payload.split('\n').filter(Boolean))
+      if (!/^(flush|delete) chain /.test(line) && !touched.some((i) => line.includes(`/svc${i}/`) || line.includes(`ns${i % 7}/svc${i}:`)))
+        t.ok(/^(add (set|map)|delete element) /.test(line), `step ${step}: only the changed Services' chains: ${line}`);
+    table.apply(r.payload);
+    const full = new Table().apply(syncNFTables(NODE, api.services, api.slices, FAKE, null).payload);
+    // Chains flushed but not yet deleted are empty, and nothing refers to them.
+    const pending = new Set(r.memo.stale);
+    for (const chain of pending) t.same(table.rules.get(chain), [], `step ${step}: ${chain} is empty`);
+    const dump = table.dump().filter((l) => ![...pending].some((c) => l === `add chain ip kube-proxy ${c}`));
+    t.same(dump.sort(), full.dump().sort(), `step ${step}: the table a full sync writes`);
+    t.same(
+      [r.stats.services, r.stats.endpoints],
+      [syncNFTables(NODE, api.services, api.slices, FAKE, null).stats.services, syncNFTables(NODE, api.services, api.slices, FAKE, null).stats.endpoints],
+    );
+  }
+});
+
+t.test('two Services wanting one element: the last by name wins, as in a full sync, and keeps it when the other goes', async (t) => {
+  const a = service('ns1', 'a', { clusterIP: '172.30.0.1', externalIPs: ['192.168.99.1'] });
+  const b = service('ns1', 'b', { clusterIP: '172.30.0.2', externalIPs: ['192.168.99.1'] });
+  const slices = [slice('ns1', 'a', [endpoint('10.180.0.1')]), slice('ns1', 'b', [])];
+  const full = syncNFTables(NODE, [a, b], slices, FAKE, null);
+  const table = new Table().apply(full.payload);
+  const element = () => table.elements.get('no-endpoint-services')!.get('192.168.99.1 . tcp . 80');
+  t.equal(element(), '192.168.99.1 . tcp . 80 comment "ns1/b:p80" : goto reject-chain', 'b is later by name');
+  // a changes: b still wins the no-endpoint element.
+  const a2 = { ...a, ports: [port('p80', 80), port('p81', 81)] };
+  const changed = syncNFTables(NODE, [a2, b], slices, FAKE, full.memo);
+  table.apply(changed.payload);
+  t.equal(element(), '192.168.99.1 . tcp . 80 comment "ns1/b:p80" : goto reject-chain');
+  // a gets no endpoints either, then b goes: a's element stays, a's own.
+  const noEndpoints = [slice('ns1', 'a', []), slices[1]!];
+  const both = syncNFTables(NODE, [a2, b], noEndpoints, FAKE, changed.memo);
+  table.apply(both.payload);
+  const bGone = syncNFTables(NODE, [a2], noEndpoints.slice(0, 1), FAKE, both.memo);
+  table.apply(bGone.payload);
+  t.equal(element(), '192.168.99.1 . tcp . 80 comment "ns1/b:p80" : goto reject-chain', 'same verdict: not rewritten for its comment');
+  const fresh = new Table().apply(syncNFTables(NODE, [a2], noEndpoints.slice(0, 1), FAKE, null).payload);
+  t.same(
+    [...table.elements.get('no-endpoint-services')!.keys()].sort(),
+    [...fresh.elements.get('no-endpoint-services')!.keys()].sort(),
+    'the element stays while a wants it',
+  );
+  t.notMatch(bGone.payload, /delete element ip kube-proxy no-endpoint-services \{ 192\.168\.99\.1/);
+});
+
+t.test('stale chains in a large table wait for a transaction that deletes anyway, or for 1% of the chains', async (t) => {
+  // 300 Services of 1 endpoint: 600 per-service chains.
+  const many = Array.from({ length: 300 }, (_, i) => i);
+  const svcs = many.map((i) => service('big', `s${i}`, { clusterIP: `172.30.${i >> 8}.${i & 255}` }));
+  const eps = (i: number, v = 0) => slice('big', `s${i}`, [endpoint(`10.180.${i >> 8}.${(i & 255) + v}`)]);
+  let slices = many.map((i) => eps(i));
+  let r = syncNFTables(NODE, svcs, slices, FAKE, null);
+  const table = new Table().apply(r.payload);
+  // Endpoints move (a rollout): the old endpoint chains are flushed and left for later.
+  for (let i = 0; i < 5; i++) {
+    slices = slices.map((s, k) => (k === i ? eps(i, 1) : s));
+    r = syncNFTables(NODE, svcs, slices, FAKE, r.memo);
+    table.apply(r.payload);
+    t.notMatch(r.payload, /^delete /m, `change ${i}: nothing deleted`);
+  }
+  t.equal(r.memo.stale.length, 5);
+  // The sixth is 1% of 600 chains: all six go in the next transaction.
+  slices = slices.map((s, k) => (k === 5 ? eps(5, 1) : s));
+  r = syncNFTables(NODE, svcs, slices, FAKE, r.memo);
+  table.apply(r.payload);
+  t.equal(r.memo.stale.length, 6);
+  slices = slices.map((s, k) => (k === 6 ? eps(6, 1) : s));
+  r = syncNFTables(NODE, svcs, slices, FAKE, r.memo);
+  t.equal(r.payload.match(/^delete chain /gm)?.length, 6);
+  table.apply(r.payload);
+  t.equal(r.memo.stale.length, 1, "this sync's own stale chain waits");
+  // A deleted Service deletes its elements: the pending chain goes in the same transaction.
+  r = syncNFTables(NODE, svcs.slice(1), slices.slice(1), FAKE, r.memo);
+  t.match(r.payload, /^delete element ip kube-proxy service-ips \{ 172\.30\.0\.0 \. tcp \. 80 \}$/m);
+  t.equal(r.payload.match(/^delete chain /gm)?.length, 1);
+  table.apply(r.payload);
+  t.same(
+    r.memo.stale.sort(),
+    [servicePortChainNames('big', 's0', 'tcp', 'p80').cluster, endpointNames('big', 's0', 'tcp', 'p80', '10.180.0.1', 80).chain].sort(),
+  );
+  // A stale chain used again is kept, not deleted.
+  const back = syncNFTables(NODE, svcs, [eps(0, 1), ...slices.slice(1)], FAKE, r.memo);
+  t.notMatch(back.payload, /^delete chain /m);
+  t.same(back.memo.stale, []);
+  table.apply(back.payload);
+  const fresh = new Table().apply(syncNFTables(NODE, svcs, [eps(0, 1), ...slices.slice(1)], FAKE, null).payload);
+  t.same(table.dump().sort(), fresh.dump().sort());
 });
 
 t.test('a full sync with a table already there: stale chains and affinity sets found by listing', async (t) => {

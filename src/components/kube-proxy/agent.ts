@@ -156,7 +156,10 @@ async function start(cfg: Config, fatal: (why: string) => void): Promise<{ stop(
     // A mode whose proxy is kube-proxy itself (userspace) opens its listeners first: the rules send traffic to their ports.
     const proxyPorts = server?.update(self, s.state);
     const ctx = { config, clusterCIDR: s.clusterCIDR, nodeAddresses: interfaceAddresses(), serviceCIDRs: [s.serviceCIDR], proxyPorts };
-    const result = proxier.sync(self, s.state, memo === null ? observe() : null, ctx, memo);
+    // The sync takes the memo over (nftables updates it in place): if it throws, the next one is full.
+    const taken = memo;
+    memo = null;
+    const result = proxier.sync(self, s.state, taken === null ? observe() : null, ctx, taken);
     const { commands, stats } = result;
     const failed = apply(commands);
     memo = failed ? null : (result.memo ?? null);

@@ -64,7 +64,8 @@ export interface Proxier {
    * One sync: the writes that bring the node's kernel to the desired state. Pure. A mode that
    * writes only what changed (nftables' partial syncs) returns a memo of what it wrote; the caller
    * hands it to the next sync after a success, and null (a full sync) after a failure or when the
-   * canary finds the rules gone. With a memo, `now` may be null: the mode trusts its memo.
+   * canary finds the rules gone. A memo serves one sync (nftables updates it in place). With a
+   * memo, `now` may be null: the mode trusts its memo.
    */
   sync(
     node: NodeInfo,

@@ -70,9 +70,38 @@ export function servicePortChains(portName: string, protocol: Protocol): Service
   return { svc: `KUBE-SVC-${hash}`, svl: `KUBE-SVL-${hash}`, ext: `KUBE-EXT-${hash}`, fw: `KUBE-FW-${hash}` };
 }
 
+// The KUBE-SEP names already made, per service port and then per endpoint: a sync names tens of
+// thousands of endpoints, and looking up the endpoint's own "IP:port" string costs less than
+// building and hashing a key for each. Bounded like the hashes.
+const endpointChainNames = new Map<string, Map<string, string>>();
+let endpointChainCount = 0;
+
+/** The KUBE-SEP chain namer of one service port: "IP:port" → KUBE-SEP-<hash16(port name + protocol + "IP:port")>. */
+export function endpointChains(portName: string, protocol: Protocol): (endpoint: string) => string {
+  const port = portName + protocol.toLowerCase();
+  let names = endpointChainNames.get(port);
+  if (!names) {
+    if (endpointChainCount >= HASHES_MAX) {
+      endpointChainNames.clear();
+      endpointChainCount = 0;
+    }
+    endpointChainNames.set(port, (names = new Map()));
+  }
+  const known = names;
+  return (endpoint) => {
+    let chain = known.get(endpoint);
+    if (chain === undefined) {
+      chain = `KUBE-SEP-${hash16(port + endpoint)}`;
+      known.set(endpoint, chain);
+      endpointChainCount++;
+    }
+    return chain;
+  };
+}
+
 /** KUBE-SEP-<hash16(port name + protocol + "IP:port")>. */
 export function endpointChain(portName: string, protocol: Protocol, endpoint: string): string {
-  return `KUBE-SEP-${hash16(portName + protocol.toLowerCase() + endpoint)}`;
+  return endpointChains(portName, protocol)(endpoint);
 }
 
 const SERVICE_CHAIN_PREFIXES = ['KUBE-SVC-', 'KUBE-SVL-', 'KUBE-SEP-', 'KUBE-FW-', 'KUBE-EXT-'];
