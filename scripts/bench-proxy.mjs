@@ -147,7 +147,15 @@ const ipvsCtx = {
   clusterCIDR: '10.244.0.0/16',
   nodeAddresses: ['127.0.0.1', NODE.address, '10.244.255.1'],
 };
-const inNode = (argv, input) => $({ input })`ip netns exec ${NS.node} ${argv}`;
+/**
+ * A command in bp-node, as kube-proxy runs one: fork and exec, input on stdin. spawnSync, not zx's
+ * $, whose own cost per call (about 130 ms here) would be counted as the kernel's.
+ */
+function inNode(argv, input = '') {
+  const r = spawnSync('ip', ['netns', 'exec', NS.node, ...argv], { input, encoding: 'utf8', maxBuffer: 1 << 30 });
+  if (r.status !== 0) throw new Error(`${argv.join(' ')}: exit ${r.status ?? r.signal}: ${(r.stderr || r.error?.message || '').trim().slice(0, 500)}`);
+  return r;
+}
 /** A mode's commands ({file, args, input}), one after another in bp-node. */
 async function runCommands(commands) {
   for (const c of commands) await inNode([c.file, ...c.args], c.input ?? '');
