@@ -108,7 +108,10 @@ export async function applyFiles(lab: Lab, inst: Instance, files: string[], mode
 
   // 3. Reconcile against the lab's own nodes and pods (not those the manifests made).
   const k8sPods = new Set(current.state.pods.map((p) => p.meta.name));
-  const labOnly: Cluster = { ...c, nodes: c.nodes.map((n) => ({ ...n, pods: n.pods.filter((p) => !k8sPods.has(p.name)) })) };
+  // The lab as loaded holds the pods its manifests made at up as well, including ones scaled away
+  // since: none of them is the lab's own.
+  const apiPods = new Set([...k8sPods, ...(c.kubernetes?.state.pods ?? []).map((p) => p.meta.name)]);
+  const labOnly: Cluster = { ...c, nodes: c.nodes.map((n) => ({ ...n, pods: n.pods.filter((p) => !apiPods.has(p.name)) })) };
   // Objects from the given files keep their own positions, so a conflict points into them.
   const givenByKey = new Map(given.objects.map((o) => [keyOf(o.raw), o]));
   const located = all.objects.map((o) => {
@@ -119,7 +122,7 @@ export async function applyFiles(lab: Lab, inst: Instance, files: string[], mode
   const r = reconcile(located, controlPlaneConfig(labOnly, new Date().toISOString()), current.state);
   const diagnostics = [...r.diagnostics, ...cloudLoadBalancerDiagnostics(labOnly, located)];
   if (diagnostics.some((d) => d.severity === 'error')) throw new LabFileError(diagnostics);
-  const clash = r.state.pods.find((p) => !k8sPods.has(p.meta.name) && lab.namespaces.some((n) => n.name === p.meta.name));
+  const clash = r.state.pods.find((p) => !apiPods.has(p.meta.name) && lab.namespaces.some((n) => n.name === p.meta.name));
   if (clash) throw new InputError(`pod name "${clash.meta.name}" is already a namespace of lab ${lab.name}`);
 
   const added = r.state.pods.filter((p) => !k8sPods.has(p.meta.name));
@@ -211,7 +214,7 @@ function podPlan(lab: Lab, labOnly: Cluster, inst: Instance, pods: Pod[]) {
   const delta: Lab = { ...lab, namespaces, links, cluster: null, observe: [], checks: [] };
   const plan = planLab(delta, inst, { existing: nodes, tag: `pods-${Date.now().toString(36)}` });
   // What the node components do for new pods (the kubelet's resolv.conf with cluster DNS…).
-  for (const component of NODE_COMPONENTS) plan.phases.push(...(component.podPhases?.(labOnly, inst, pods) ?? []));
+  for (const component of [CNIS[cluster.cni.type], ...NODE_COMPONENTS]) plan.phases.push(...(component.podPhases?.(labOnly, inst, pods) ?? []));
   return plan;
 }
 

@@ -28,6 +28,7 @@ export const TOOLS: Tool[] = [
   { command: NGINX_STREAM_MODULE, pkg: 'libnginx-mod-stream', why: "nginx's stream module: the echo servers' UDP ports", file: true },
   { command: 'openssl', pkg: 'openssl', why: "ingress-nginx's default fake certificate" },
   { command: 'ping', pkg: 'iputils-ping', why: 'ICMP checks' },
+  { command: 'arping', pkg: 'iputils-arping', why: "the bridge plugin's gratuitous ARP for pods added to a running flannel cluster" },
   { command: 'curl', pkg: 'curl', why: 'HTTP checks' },
   { command: 'nc', pkg: 'netcat-openbsd', why: 'TCP and UDP checks' },
   { command: 'socat', pkg: 'socat', why: 'SCTP checks' },

@@ -111,6 +111,30 @@ if (!isRoot) {
     t.equal(answering(30).size, 2);
   });
 
+  t.test("apply scales back up: a pod of the lab's manifests that was scaled away comes back", async (t) => {
+    const r = run('apply', LAB, '-f', write('three.yaml', deploy));
+    t.equal(r.code, 0, r.stderr);
+    const pods = netnsWithPrefix(`${P}-nginx-deploy-`);
+    t.equal(pods.length, 3, 'three pod namespaces');
+    // A new pod may get the address of one scaled away: its gratuitous ARP has replaced the MAC
+    // its node still held for that address.
+    const macOf = new Map(
+      pods.map((ns) => {
+        const addr = /inet (\S+)\//.exec(execFileSync('ip', ['-n', ns, '-4', '-o', 'addr', 'show', 'dev', 'eth0'], { encoding: 'utf8' }))![1]!;
+        const lladdr = /link\/ether (\S+)/.exec(execFileSync('ip', ['-n', ns, 'link', 'show', 'dev', 'eth0'], { encoding: 'utf8' }))![1]!;
+        return [addr, lladdr];
+      }),
+    );
+    for (const node of ['node1', 'node2', 'node3'])
+      for (const line of execFileSync('ip', ['-n', `${P}-${node}`, 'neigh', 'show', 'dev', 'cni0'], { encoding: 'utf8' })
+        .trim()
+        .split('\n')) {
+        const [ip, , mac] = line.split(' ');
+        if (ip && macOf.has(ip) && mac && /:/.test(mac)) t.equal(mac, macOf.get(ip), `${node}: the neighbour entry for ${ip} is the pod's own MAC`);
+      }
+    t.equal(answering(30).size, 3, 'the Service answers from three pods again');
+  });
+
   t.test('a bad manifest is refused with its position, and nothing changes', async (t) => {
     const generation = () =>
       (JSON.parse(readFileSync(join(state, 'labs', `${P}-${LAB}`, 'cluster', 'state.json'), 'utf8')) as { generation: number }).generation;

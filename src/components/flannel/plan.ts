@@ -19,9 +19,29 @@ export const FLANNEL_UDP_PORT = 8285;
 
 export const flannel: Cni = {
   type: 'flannel',
-  tools: (c) => ['iptables-restore', 'bridge', ...(c.cni.backend === 'udp' ? ['node'] : [])],
+  tools: (c) => ['iptables-restore', 'bridge', 'arping', ...(c.cni.backend === 'udp' ? ['node'] : [])],
   hostSideSysctls: () => [],
   phases: (c, inst) => flannelPhases(c, inst),
+  // flannel's CNI plugin delegates to the bridge plugin, which announces a pod's address with a
+  // gratuitous ARP once it is configured (bridge.go cmdAdd): a node still holding a neighbour
+  // entry for the address, from a pod that had it before, learns the new pod's MAC at once
+  // instead of sending to the old one until the entry expires. At up no node has such an entry,
+  // so only pods added to a running cluster send it.
+  podPhases: (_c, inst, pods) =>
+    pods.length
+      ? [
+          {
+            title: "The bridge plugin announces the new pods' addresses",
+            why: 'A gratuitous ARP from each new pod (arping -U: an ARP request for its own address, broadcast on cni0): its node updates a neighbour entry an earlier pod with the same address left behind.',
+            steps: pods.map((p) => ({
+              kind: 'exec' as const,
+              netns: inst.netns(p.meta.name),
+              command: { file: 'arping', args: ['-U', '-c', '1', '-w', '1', '-I', 'eth0', p.podIP] },
+              label: `gratuitous ARP for ${p.podIP} from ${p.meta.name}`,
+            })),
+          },
+        ]
+      : [],
 };
 
 /** The lease's network address: flannel puts it on flannel.1/flannel0 as a /32 and uses it as the remote gateway. */
