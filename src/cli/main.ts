@@ -5,7 +5,7 @@
 import { basename, dirname, resolve } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { formatDiagnostic, InputError, KnetlabError, LabFileError } from '../labfile/diagnostics.js';
+import { formatWarnings, InputError, KnetlabError, LabFileError } from '../labfile/diagnostics.js';
 import type { Lab } from '../labfile/types.js';
 import type { Host } from '../exec/host.js';
 import { checkNetnsNames, instanceName, makeInstance, stateRoot, validatePrefix, type Instance } from '../kernel/instance.js';
@@ -41,8 +41,8 @@ async function load(arg: string): Promise<Lab> {
     if (!rec) throw e;
     file = rec.labFile;
   }
-  const { lab, warnings } = loadLabFile(file);
-  for (const w of warnings) err(formatDiagnostic(w));
+  const { lab, warnings, moreWarnings } = loadLabFile(file);
+  for (const w of formatWarnings(warnings, moreWarnings)) err(w);
   return lab;
 }
 
@@ -691,9 +691,9 @@ export async function main(argv: string[]): Promise<number> {
         const [{ resolveLabArg }, { loadLabFile, withProxyMode }] = await Promise.all([labs(), loader()]);
         for (const f of (a.labs as string[]).flatMap((l) => resolveLabArg(l, { many: true }))) {
           try {
-            const { lab, warnings } = loadLabFile(f);
+            const { lab, warnings, moreWarnings } = loadLabFile(f);
             withProxyMode(lab, a.proxyMode);
-            for (const w of warnings) err(formatDiagnostic(w));
+            for (const w of formatWarnings(warnings, moreWarnings)) err(w);
             out(`${f}: ${lab.name} is valid (${lab.namespaces.length} namespaces, ${lab.checks.length} checks)`);
           } catch (e) {
             if (!(e instanceof LabFileError)) throw e;

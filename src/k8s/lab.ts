@@ -7,6 +7,7 @@ import type { Diagnostic } from '../labfile/diagnostics.js';
 import { podHostIf } from '../labfile/cluster.js';
 import { contains, parseCidr, parseIPv4 } from '../labfile/net.js';
 import { POD_WIRING } from '../labfile/pod-wiring.js';
+import type { ReadBudget } from '../labfile/read.js';
 import type { Cluster, ClusterPod } from '../labfile/types.js';
 import { reconcile } from './controlplane.js';
 import { DNS_ADDON_SOURCE, dnsAddonManifest, runsDns } from './dns-addon.js';
@@ -96,14 +97,21 @@ export interface LabKubernetes {
  * Read and reconcile the lab's manifests, then put their pods on the nodes. `sources` are
  * (file, text) pairs; names already taken by the lab (nodes, clients, its own pods) are refused.
  */
-export function addKubernetes(c: Cluster, given: { file: string; text: string }[], now: string, prev: ClusterState | null = null): Diagnostic[] {
-  // Cluster DNS's objects come first, as kubeadm installs them before anything else.
-  const sources = c.dns ? [{ file: DNS_ADDON_SOURCE, text: dnsAddonManifest(c.dns) }, ...given] : given;
-  const read = readManifests(sources);
+export function addKubernetes(
+  c: Cluster,
+  given: { file: string; text: string; counted?: boolean }[],
+  now: string,
+  prev: ClusterState | null = null,
+  budget?: ReadBudget,
+): Diagnostic[] {
+  // Cluster DNS's objects come first, as kubeadm installs them before anything else. They are
+  // knetlab's own text, a few hundred tokens: not counted against what the lab may have.
+  const sources = c.dns ? [{ file: DNS_ADDON_SOURCE, text: dnsAddonManifest(c.dns), counted: true }, ...given] : given;
+  const read = readManifests(sources, { budget });
   const diagnostics = [...read.diagnostics];
   if (diagnostics.some((d) => d.severity === 'error')) return diagnostics;
   const r = reconcile(read.objects, controlPlaneConfig(c, now), prev);
-  diagnostics.push(...r.diagnostics, ...cloudLoadBalancerDiagnostics(c, read.objects));
+  for (const d of [...r.diagnostics, ...cloudLoadBalancerDiagnostics(c, read.objects)]) diagnostics.push(d); // not spread into push: there may be 100k
   const taken = new Set([
     ...c.nodes.map((n) => n.name),
     ...c.nodes.flatMap((n) => n.pods.map((p) => p.name)),

@@ -11,9 +11,10 @@
 // through manifest/object-reader.ts, against the field lists of manifest/fields.ts and the name
 // rules of manifest/names.ts.
 
-import { isScalar, LineCounter, parseAllDocuments, type Node } from 'yaml';
+import { isScalar, type Node } from 'yaml';
 import type { Diagnostic, Position } from '../labfile/diagnostics.js';
-import { documentData, normalizeLineBreaks, pointer, positionsOf, YAML_OPTIONS, yamlDiagnostics, type Located } from '../labfile/read.js';
+import { documentData, eachDocument, normalizeLineBreaks, positionsOf, ReadBudget, yamlDiagnostics } from '../labfile/read.js';
+import type { SourcePositions } from '../labfile/positions.js';
 import { NODE_PORT_RANGE } from '../api/objects.js';
 import { positionIn, type ManifestObject } from './manifest/types.js';
 import { ObjectReader, isJson, type Json } from './manifest/object-reader.js';
@@ -22,45 +23,45 @@ import { readObject } from './manifest/kinds.js';
 export interface ReadOptions {
   /** The API server's --service-node-port-range (30000-32767 by default). */
   nodePortRange?: [number, number];
+  /** What the files may have together (a lab's budget, shared with its lab file). */
+  budget?: ReadBudget;
 }
 
 /**
  * Read every object of every file. `objects` holds only objects without errors; `diagnostics`
- * holds every error and warning, per file in position order.
+ * holds every error and warning, per file in position order. A file marked `counted` (the lab
+ * file's later documents) had its tokens counted against the budget already.
  */
-export function readManifests(files: { file: string; text: string }[], options: ReadOptions = {}): { objects: ManifestObject[]; diagnostics: Diagnostic[] } {
+export function readManifests(
+  files: { file: string; text: string; counted?: boolean }[],
+  options: ReadOptions = {},
+): { objects: ManifestObject[]; diagnostics: Diagnostic[] } {
   const nodePortRange = options.nodePortRange ?? NODE_PORT_RANGE;
+  const budget = options.budget ?? new ReadBudget();
   const objects: ManifestObject[] = [];
   const diagnostics: Diagnostic[] = [];
   const firstSeen = new Map<string, { file: string; pos: Position }>();
-  for (const { file, text } of files) {
+  for (const { file, text, counted } of files) {
     const found: Diagnostic[] = [];
-    const lines = new LineCounter();
-    const docs = parseAllDocuments(normalizeLineBreaks(text), { lineCounter: lines, ...YAML_OPTIONS });
-    const at = (offset: number | undefined): Position => {
-      const p = lines.linePos(offset ?? 0);
-      return { line: p.line, col: p.col };
-    };
-    for (const doc of docs) {
-      const yamlDiags = yamlDiagnostics(doc, file, at);
-      found.push(...yamlDiags);
+    // Each document is read and checked as it is composed, then dropped: only its objects stay.
+    const overBudget = eachDocument(file, normalizeLineBreaks(text), counted ? null : budget, (doc, at) => {
       // A document with YAML errors has no trustworthy structure (tabs, for one, shift every
       // key to the wrong level): report the syntax and go on with the next document.
-      if (yamlDiags.some((d) => d.severity === 'error')) continue;
+      if (yamlDiagnostics(doc, file, at, found)) return;
       const root = doc.contents as Node | null;
-      if (!root || (isScalar(root) && root.value === null)) continue; // an empty document, e.g. after a trailing "---"
+      if (!root || (isScalar(root) && root.value === null)) return; // an empty document, e.g. after a trailing "---"
       const positions = positionsOf(root, at);
       const read = documentData(doc, file, at);
       if ('error' in read) {
         found.push(read.error);
-        continue;
+        return;
       }
       const data = read.data;
       const start = at(root.range?.[0]);
       for (const entry of listEntries(file, data, positions, start, found)) {
         const reader = new ObjectReader(file, entry.positions, entry.pos, nodePortRange);
         const obj = readObject(reader, entry.raw);
-        found.push(...reader.diagnostics);
+        for (const d of reader.diagnostics) found.push(d);
         if (!obj) continue;
         const id = `${obj.kind} ${obj.namespace}/${obj.name}`;
         const first = firstSeen.get(id);
@@ -77,6 +78,12 @@ export function readManifests(files: { file: string; text: string }[], options: 
         firstSeen.set(id, { file, pos: entry.pos });
         if (reader.ok) objects.push({ ...obj, file, pos: entry.pos, raw: entry.raw as Json, positions: entry.positions } as ManifestObject);
       }
+    });
+    if (overBudget) {
+      // The rest of this file and the files after it are not read: the lab is refused.
+      found.push(overBudget);
+      for (const d of byPosition(found)) diagnostics.push(d);
+      break;
     }
     if (found.length === 0 && !objects.some((o) => o.file === file)) {
       found.push({
@@ -87,30 +94,33 @@ export function readManifests(files: { file: string; text: string }[], options: 
         hint: 'kubectl apply refuses it: "no objects passed to apply"',
       });
     }
-    diagnostics.push(...found.sort((a, b) => a.pos.line - b.pos.line || a.pos.col - b.pos.col));
+    for (const d of byPosition(found)) diagnostics.push(d);
   }
   return { objects, diagnostics };
+}
+
+/** A file's diagnostics in position order. (Appended one by one: a file may have 100k, too many to spread into push.) */
+function byPosition(found: Diagnostic[]): Diagnostic[] {
+  return found.sort((a, b) => a.pos.line - b.pos.line || a.pos.col - b.pos.col);
 }
 
 /** The objects of one document: the document itself, or the items of a `kind: List`. */
 function listEntries(
   file: string,
   data: unknown,
-  positions: Map<string, Located>,
+  positions: SourcePositions,
   start: Position,
   found: Diagnostic[],
-): { raw: unknown; positions: Map<string, Located>; pos: Position }[] {
+): { raw: unknown; positions: SourcePositions; pos: Position }[] {
   if (!isJson(data) || data.kind !== 'List') return [{ raw: data, positions, pos: start }];
   const list = new ObjectReader(file, positions, start, NODE_PORT_RANGE);
   list.fields(data, [], ['apiVersion', 'kind', 'items'], ['metadata']);
   if (data.apiVersion !== 'v1')
     list.error(['apiVersion'], `no matches for kind "List" in version "${String(data.apiVersion)}"`, 'List is served by apiVersion v1');
   const items = list.list(data.items, ['items']) ?? [];
-  found.push(...list.diagnostics);
+  for (const d of list.diagnostics) found.push(d);
   return items.map((raw, i) => {
-    const prefix = pointer(['items', i]);
-    const own = new Map<string, Located>();
-    for (const [k, v] of positions) if (k === prefix || k.startsWith(prefix + '/')) own.set(k.slice(prefix.length), v);
-    return { raw, positions: own, pos: own.get('')?.value ?? start };
+    const own = positions.within(['items', i]);
+    return { raw, positions: own, pos: own.get([])?.value ?? start };
   });
 }

@@ -23,6 +23,9 @@ const isEnum = (e: ErrorObject) => Array.isArray(e.schema) && (e.schema as { con
 export function checkShape(cx: Context, data: unknown): boolean {
   if (validateShape(data)) return true;
   const errors = shapeErrors(validateShape.errors ?? []);
+  // The validator would keep its errors (a few hundred bytes each, one per bad value) until it
+  // runs again, through the meaning checks that follow: they are diagnostics from here on.
+  validateShape.errors = null;
   for (const e of errors) shapeError(cx, e);
   return !errors.some((e) => !VALUE_KEYWORDS.has(e.keyword) && !(e.keyword === 'anyOf' && isEnum(e)));
 }

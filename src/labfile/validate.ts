@@ -4,9 +4,8 @@
 
 import { dirname, isAbsolute, relative, resolve as resolvePath, sep } from 'node:path';
 import { realpathSync } from 'node:fs';
-import type { Diagnostic } from './diagnostics.js';
-import { LabFileError } from './diagnostics.js';
-import { laterDocuments, positionOf, readSource, readTextFile, type SourceDoc } from './read.js';
+import { LabFileError, type Diagnostic, type DiagnosticList } from './diagnostics.js';
+import { laterDocuments, positionOf, readSource, readTextFile, ReadBudget, type SourceDoc } from './read.js';
 import type { RawLab } from './schema.js';
 import { resolveCluster } from './cluster.js';
 import type { Context, Path } from './context.js';
@@ -18,19 +17,24 @@ import type { Cluster, Lab, Namespace } from './types.js';
 export interface LoadResult {
   lab: Lab;
   warnings: Diagnostic[];
+  /** Warnings found beyond those kept (a lab with a great many). */
+  moreWarnings: number;
 }
 
 /** A manifest's text and the name messages give its file. */
 export interface ManifestSource {
   file: string;
   text: string;
+  /** Its tokens were counted already: the lab file's own later documents. */
+  counted?: boolean;
 }
 
 /**
  * What becomes of a cluster's manifests: read, reconciled and placed on the nodes by the caller
- * (the Kubernetes side lives above the lab file format). Returns their diagnostics.
+ * (the Kubernetes side lives above the lab file format), counting their tokens against the lab's
+ * `budget`. Returns their diagnostics.
  */
-export type ManifestHook = (c: Cluster, sources: ManifestSource[]) => Diagnostic[];
+export type ManifestHook = (c: Cluster, sources: ManifestSource[], budget: ReadBudget) => Diagnostic[];
 
 /**
  * Read, validate and resolve a lab file. `manifests` receives the cluster's Kubernetes manifests
@@ -40,24 +44,19 @@ export function readLabFile(file: string, text?: string, manifests?: ManifestHoo
   const abs = resolvePath(file);
   // Messages name the file as the user would: relative to where they are, when it is below.
   const shown = shownPath(abs);
+  const budget = new ReadBudget();
   let source = text;
   if (source === undefined) {
-    const r = readTextFile(abs);
+    const r = readTextFile(abs, budget);
     if ('problem' in r)
       throw new LabFileError([{ file: shown, pos: { line: 1, col: 1 }, severity: 'error', message: `the lab file ${r.problem}`, hint: r.hint }]);
     source = r.text;
-  }
-  const src = readSource(shown, source);
-  const diags = [...src.diagnostics];
-  let lab: Lab | undefined;
-  if (!diags.some((d) => d.severity === 'error')) {
-    const v = new Validator(src, abs, source, manifests);
-    lab = v.run();
-    for (const d of v.diags) diags.push(d); // no spread: a list of 600k errors overflows the stack
-  }
-  const errors = diags.filter((d) => d.severity === 'error');
-  if (errors.length > 0 || !lab) throw new LabFileError(sortDiags(diags));
-  return { lab, warnings: diags.filter((d) => d.severity === 'warning') };
+  } else budget.bytes += Buffer.byteLength(source);
+  const src = readSource(shown, source, budget);
+  const found = src.diagnostics;
+  const lab = found.errors === 0 ? new Validator(src, abs, source, budget, manifests).run() : undefined;
+  if (found.errors > 0 || !lab) throw found.error();
+  return { lab, warnings: found.found('warning'), moreWarnings: found.omitted.warnings };
 }
 
 /** A path as the user would write it: relative to where they are, when it is below. */
@@ -78,12 +77,9 @@ function inside(dir: string, path: string): boolean {
   return rel === '' || (!rel.startsWith('..' + sep) && rel !== '..' && !isAbsolute(rel));
 }
 
-function sortDiags(d: Diagnostic[]): Diagnostic[] {
-  return [...d].sort((a, b) => a.pos.line - b.pos.line || a.pos.col - b.pos.col);
-}
-
 class Validator implements Context {
-  readonly diags: Diagnostic[] = [];
+  /** The YAML reader's diagnostics, then these checks'. */
+  private readonly diags: DiagnosticList;
   manifestPodsMissing = false;
   /** Where an error was reported already ("line:col"): one error per place. */
   private readonly errorAt = new Set<string>();
@@ -91,8 +87,11 @@ class Validator implements Context {
     readonly src: SourceDoc,
     private readonly abs: string,
     private readonly text: string,
+    private readonly budget: ReadBudget,
     private readonly manifests: ManifestHook | undefined,
-  ) {}
+  ) {
+    this.diags = src.diagnostics;
+  }
 
   error(path: Path, message: string, hint?: string, at: 'key' | 'value' = 'value'): void {
     const pos = positionOf(this.src, path, at);
@@ -111,10 +110,10 @@ class Validator implements Context {
     const data = this.src.data;
     // Further documents are Kubernetes manifests; they need a cluster to run on.
     const hasCluster = typeof data === 'object' && data !== null && 'cluster' in data;
-    if (!hasCluster && this.src.extra[0]) {
+    if (!hasCluster && this.src.later) {
       this.diags.push({
         file: this.src.file,
-        pos: this.src.extra[0].pos,
+        pos: this.src.later.pos,
         severity: 'error',
         message: 'Kubernetes manifests after the lab need a cluster to run on',
         hint: 'add a cluster: section (nodes, underlay, cni), or remove the documents after the first "---"',
@@ -125,7 +124,7 @@ class Validator implements Context {
     if (!checkShape(this, data)) return undefined;
     const raw = data as RawLab;
     const lab = this.resolve(raw);
-    return this.diags.some((d) => d.severity === 'error') ? undefined : lab;
+    return this.diags.errors > 0 ? undefined : lab;
   }
 
   private resolve(raw: RawLab): Lab {
@@ -182,8 +181,8 @@ class Validator implements Context {
 
   /** Read the lab's manifests (files, then documents after the lab) and put their pods on the nodes. */
   private kubernetes(c: Cluster, raw: RawLab): void {
-    const later = laterDocuments(this.text);
-    if (!this.manifests || this.diags.some((d) => d.severity === 'error')) {
+    const later = laterDocuments(this.text, this.src);
+    if (!this.manifests || this.diags.errors > 0) {
       // Allocation needs sound nodes; the manifests' pods stay unknown.
       this.manifestPodsMissing = Boolean(raw.manifests?.length) || later !== null;
       return;
@@ -219,12 +218,13 @@ class Validator implements Context {
         );
         return;
       }
-      const r = readTextFile(real);
+      const r = readTextFile(real, this.budget);
       if ('problem' in r) this.error(['manifests', i], `manifest ${m} ${r.problem}`, r.hint);
       else sources.push({ file: shownPath(abs), text: r.text });
     });
-    if (later !== null) sources.push({ file: this.src.file, text: later });
-    const read = sources.length || c.dns ? this.manifests(c, sources) : [];
+    // Blanking the first document leaves no more tokens than it had: counted once, with the lab file.
+    if (later !== null) sources.push({ file: this.src.file, text: later, counted: true });
+    const read = sources.length || c.dns ? this.manifests(c, sources, this.budget) : [];
     for (const d of read) this.diags.push(d);
     this.manifestPodsMissing = sources.length < (raw.manifests?.length ?? 0) + (later !== null ? 1 : 0) || read.some((d) => d.severity === 'error');
   }

@@ -15,7 +15,7 @@ export type { LoadResult };
  * create (creationTimestamp, and the uids derived from it); tests pass a fixed time.
  */
 export function loadLabFile(file: string, text?: string, now = new Date().toISOString()): LoadResult {
-  return readLabFile(file, text, (c, sources) => addKubernetes(c, sources, now));
+  return readLabFile(file, text, (c, sources, budget) => addKubernetes(c, sources, now, null, budget));
 }
 
 /**

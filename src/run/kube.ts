@@ -9,6 +9,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { LabFileError, KnetlabError, InputError } from '../labfile/diagnostics.js';
+import { ReadBudget, readTextFile } from '../labfile/read.js';
 import type { Cluster, Lab, Namespace, VethLink } from '../labfile/types.js';
 import type { Host } from '../exec/host.js';
 import { lowerPlan } from '../kernel/lower.js';
@@ -60,15 +61,15 @@ export async function applyFiles(lab: Lab, inst: Instance, files: string[], mode
     ]);
   }
 
-  // 1. Read what was given; any error stops here, before anything changes.
+  // 1. Read what was given; any error stops here, before anything changes. The files are
+  // bounded together as a lab's are (regular files only, their bytes and YAML tokens).
+  const budget = new ReadBudget();
   const sources = files.map((file) => {
-    try {
-      return { file, text: readFileSync(file, 'utf8') };
-    } catch (e) {
-      throw new InputError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
+    const r = readTextFile(file, budget);
+    if ('problem' in r) throw new InputError(`cannot read ${file}: it ${r.problem}`, [`  hint: ${r.hint}`]);
+    return { file, text: r.text };
   });
-  const given = readManifests(sources);
+  const given = readManifests(sources, { budget });
   if (given.diagnostics.some((d) => d.severity === 'error')) throw new LabFileError(given.diagnostics);
 
   // 2. Merge into the objects as written.

@@ -6,7 +6,7 @@
 
 import { closest } from '../../labfile/suggest.js';
 import type { Diagnostic, Position } from '../../labfile/diagnostics.js';
-import type { Located } from '../../labfile/read.js';
+import type { SourcePositions } from '../../labfile/positions.js';
 import { fieldPath, positionIn, type ManifestBase, type ManifestKind } from './types.js';
 import { META_UNMODELLED } from './fields.js';
 import {
@@ -53,7 +53,7 @@ export class ObjectReader {
 
   constructor(
     private readonly file: string,
-    private readonly positions: Map<string, Located>,
+    private readonly positions: SourcePositions,
     private readonly start: Position,
     readonly nodePortRange: [number, number],
   ) {}

@@ -3,7 +3,7 @@
 // fields are written in its file.
 
 import type { Position } from '../../labfile/diagnostics.js';
-import { pointer, type Located } from '../../labfile/read.js';
+import type { SourcePositions } from '../../labfile/positions.js';
 import type {
   Container,
   DNSPolicy,
@@ -100,8 +100,8 @@ export interface ManifestBase {
   pos: Position;
   /** The object as written, as plain data. */
   raw: Record<string, unknown>;
-  /** JSON pointer inside the object (/spec/ports/0/nodePort) → where its key and value are written. */
-  positions: Map<string, Located>;
+  /** Where each field of the object (spec.ports[0].nodePort) has its key and value written. */
+  positions: SourcePositions;
 }
 
 export type ManifestObject =
@@ -117,11 +117,7 @@ export type ManifestObject =
 
 /** Where a field of an object is written, or its nearest written ancestor. */
 export function positionIn(obj: Pick<ManifestObject, 'positions' | 'pos'>, path: readonly (string | number)[], prefer: 'key' | 'value' = 'value'): Position {
-  for (let n = path.length; n >= 0; n--) {
-    const loc = obj.positions.get(pointer(path.slice(0, n)));
-    if (loc) return (prefer === 'key' && loc.key) || loc.value;
-  }
-  return obj.pos;
+  return obj.positions.nearest(path, prefer) ?? obj.pos;
 }
 
 /** A field path as the API server prints it: spec.ports[0].nodePort. */
