@@ -242,6 +242,8 @@ class BatchSocket implements UdpServer {
   private readonly sendBufs: number;
   private readonly recvBufs: number;
   private readonly sendIov: number;
+  private readonly recvVec: Buffer;
+  private readonly sendVec: Buffer;
   /** Each slot's sockaddr address, as the two halves written into msg_name. */
   private readonly addrLo = new Uint32Array(BATCH);
   private readonly addrHi = new Uint32Array(BATCH);
@@ -277,6 +279,8 @@ class BatchSocket implements UdpServer {
     this.addrs = sendIov + BATCH * iv.size;
     this.sendBufs = this.addrs + BATCH * SIZEOF_SOCKADDR_IN;
     this.recvBufs = this.sendBufs + BATCH * SEND_SLOT;
+    this.recvVec = this.mem.subarray(this.recvHdr, this.recvHdr + BATCH * mh.size);
+    this.sendVec = this.mem.subarray(this.sendHdr, this.sendHdr + BATCH * mh.size);
     const base = koffi.address(ptr);
     const pointer = (at: number, off: number) => {
       const p = base + BigInt(off);
@@ -354,9 +358,8 @@ class BatchSocket implements UdpServer {
 
   /** Read what is waiting, a batch at a time, and answer each batch with one sendmmsg. */
   drain(): void {
-    const { n, mem } = this;
+    const { n, mem, recvVec } = this;
     const mh = n.mmsghdr;
-    const recvVec = mem.subarray(this.recvHdr, this.recvHdr + BATCH * mh.size);
     for (let round = 0; round < BATCHES_PER_WAKEUP && !this.closed; round++) {
       // The kernel wrote each sender's address length back: room for a sockaddr_in again.
       for (let i = 0; i < this.filled; i++) mem.writeUInt32LE(SIZEOF_SOCKADDR_IN, this.recvHdr + i * mh.size + mh.namelen);
@@ -419,19 +422,19 @@ class BatchSocket implements UdpServer {
 
   /** Send the batch's queued replies; one that the kernel refuses (a full buffer) is dropped. */
   private flush(): void {
-    const size = this.n.mmsghdr.size;
     let from = 0;
     while (from < this.queued) {
-      const vec = from === 0 ? this.mem.subarray(this.sendHdr) : this.mem.subarray(this.sendHdr + from * size);
+      const vec = from === 0 ? this.sendVec : this.sendVec.subarray(from * this.n.mmsghdr.size);
       const sent = this.n.sendmmsg(this.fd, vec, this.queued - from, 0);
-      if (sent > 0) from += sent;
-      else {
-        const e = koffi.errno();
-        if (e === EINTR) continue;
-        this.sendErrors++;
-        this.complain('sendmmsg', e);
-        from++;
+      if (sent > 0) {
+        from += sent;
+        continue;
       }
+      const e = sent < 0 ? koffi.errno() : 0;
+      if (e === EINTR) continue; // interrupted before the first was sent: again
+      this.sendErrors++;
+      this.complain('sendmmsg', e);
+      from++;
     }
     this.queued = 0;
   }
