@@ -13,14 +13,15 @@
 // and each batch's replies leave in one sendmmsg(2), each to the sender's address exactly as the
 // kernel gave it (no string in between). Unbound and Knot DNS read and write the same way.
 //
-// Without koffi (or on a platform whose structs are not laid out as assumed) the same interface
-// runs on node:dgram alone, one datagram per event.
+// koffi and libc load only when the first batched socket is made: where they cannot (or on a
+// platform whose structs are not laid out as assumed) the same interface runs on node:dgram
+// alone, one datagram per event, and the DNS server still answers.
 
-import koffi from 'koffi';
 import dgram from 'node:dgram';
 import { constants as osConstants, endianness } from 'node:os';
-import { c_close, errname, libc } from './libc.js';
 import { parseIPv4 } from '../labfile/net.js';
+
+type Koffi = typeof import('koffi').default;
 
 /** Datagrams per recvmmsg(2)/sendmmsg(2) call. */
 const BATCH = 64;
@@ -85,7 +86,7 @@ export async function listenUdp(opts: UdpOptions): Promise<UdpServer> {
   let native: Native | null = null;
   if (opts.batch !== false) {
     try {
-      native = loadNative();
+      native = await loadNative();
     } catch (e) {
       opts.warn(`datagrams one at a time through node:dgram: ${(e as Error).message}`);
     }
@@ -151,6 +152,9 @@ const SIZEOF_SOCKADDR_IN = 16;
 const { EAGAIN, EINTR } = osConstants.errno;
 
 interface Native {
+  koffi: Koffi;
+  close(fd: number): number;
+  errname(errno: number): string;
   socket(domain: number, type: number, protocol: number): number;
   bind(fd: number, addr: Buffer, len: number): number;
   recvmmsg(fd: number, vec: Buffer, vlen: number, flags: number, timeout: null): number;
@@ -163,9 +167,11 @@ interface Native {
 
 let loaded: Native | null = null;
 
-/** The libc functions and struct layouts; throws when this platform cannot have them. */
-function loadNative(): Native {
+/** koffi, the libc functions and the struct layouts; throws when this platform cannot have them. */
+async function loadNative(): Promise<Native> {
   if (loaded) return loaded;
+  const koffi = (await import('koffi')).default;
+  const { c_close, errname, libc } = await import('./libc.js');
   // Pointers are written into the structs as two little-endian 32-bit halves.
   if (koffi.sizeof('void *') !== 8 || endianness() !== 'LE') throw new Error('not a 64-bit little-endian platform');
   const iovec = koffi.struct('knetlab_iovec', { iov_base: 'void *', iov_len: 'size_t' });
@@ -181,6 +187,9 @@ function loadNative(): Native {
   const mmsghdr = koffi.struct('knetlab_mmsghdr', { msg_hdr: msghdr, msg_len: 'unsigned int' });
   const hdr = (field: string) => koffi.offsetof(msghdr, field);
   loaded = {
+    koffi,
+    close: c_close,
+    errname,
     socket: libc.func('int socket(int domain, int type, int protocol)'),
     bind: libc.func('int bind(int fd, const void *addr, uint32_t addrlen)'),
     recvmmsg: libc.func('int recvmmsg(int fd, void *msgvec, unsigned int vlen, int flags, void *timeout)'),
@@ -269,7 +278,7 @@ class BatchSocket implements UdpServer {
     private readonly opts: UdpOptions,
   ) {
     const { mmsghdr: mh, iovec: iv } = n;
-    this.mem = Buffer.from(koffi.view(ptr, size));
+    this.mem = Buffer.from(n.koffi.view(ptr, size));
     this.mem.fill(0, 0, size - BATCH * RECV_SLOT);
     this.recvHdr = 0;
     this.sendHdr = BATCH * mh.size;
@@ -281,7 +290,7 @@ class BatchSocket implements UdpServer {
     this.recvBufs = this.sendBufs + BATCH * SEND_SLOT;
     this.recvVec = this.mem.subarray(this.recvHdr, this.recvHdr + BATCH * mh.size);
     this.sendVec = this.mem.subarray(this.sendHdr, this.sendHdr + BATCH * mh.size);
-    const base = koffi.address(ptr);
+    const base = n.koffi.address(ptr);
     const pointer = (at: number, off: number) => {
       const p = base + BigInt(off);
       this.mem.writeUInt32LE(Number(p & 0xffffffffn), at);
@@ -313,18 +322,18 @@ class BatchSocket implements UdpServer {
     const ip = parseIPv4(opts.host);
     if (ip === undefined) throw new Error(`cannot listen on ${where}: not an IPv4 address`);
     const fd = n.socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) throw new Error(`cannot listen on ${where}: socket: ${errname(koffi.errno())}`);
+    if (fd < 0) throw new Error(`cannot listen on ${where}: socket: ${n.errname(n.koffi.errno())}`);
     const sa = Buffer.alloc(SIZEOF_SOCKADDR_IN);
     sa.writeUInt16LE(AF_INET, 0);
     sa.writeUInt16BE(opts.port, 2);
     sa.writeUInt32BE(ip, 4);
     if (n.bind(fd, sa, sa.length) < 0) {
-      const e = koffi.errno();
-      c_close(fd);
-      throw new Error(`cannot listen on ${where}: bind ${errname(e)}`);
+      const e = n.koffi.errno();
+      n.close(fd);
+      throw new Error(`cannot listen on ${where}: bind ${n.errname(e)}`);
     }
     const size = 2 * BATCH * n.mmsghdr.size + 2 * BATCH * n.iovec.size + BATCH * (SIZEOF_SOCKADDR_IN + SEND_SLOT + RECV_SLOT);
-    const ptr = koffi.alloc('uint8_t', size);
+    const ptr = n.koffi.alloc('uint8_t', size);
     const s = new BatchSocket(n, fd, ptr, size, opts);
     // node:dgram takes the fd over (and closes it on close()): libuv's epoll watches it.
     const sock = dgram.createSocket({ type: 'udp4', lookup: identityLookup });
@@ -335,8 +344,8 @@ class BatchSocket implements UdpServer {
     try {
       await bindDgram(sock, { fd }, opts);
     } catch (e) {
-      c_close(fd);
-      koffi.free(ptr);
+      n.close(fd);
+      n.koffi.free(ptr);
       throw e;
     }
     s.sock = sock;
@@ -366,7 +375,7 @@ class BatchSocket implements UdpServer {
       const got = n.recvmmsg(this.fd, recvVec, BATCH, MSG_DONTWAIT, null);
       this.filled = Math.max(got, 0);
       if (got <= 0) {
-        const e = got < 0 ? koffi.errno() : EAGAIN;
+        const e = got < 0 ? n.koffi.errno() : EAGAIN;
         if (e !== EAGAIN && e !== EINTR) this.complain('recvmmsg', e);
         return;
       }
@@ -416,7 +425,7 @@ class BatchSocket implements UdpServer {
   private sendTo(reply: Buffer, sockaddr: Buffer): void {
     if (this.n.sendto(this.fd, reply, reply.length, 0, sockaddr, SIZEOF_SOCKADDR_IN) < 0) {
       this.sendErrors++;
-      this.complain('sendto', koffi.errno());
+      this.complain('sendto', this.n.koffi.errno());
     }
   }
 
@@ -430,7 +439,7 @@ class BatchSocket implements UdpServer {
         from += sent;
         continue;
       }
-      const e = sent < 0 ? koffi.errno() : 0;
+      const e = sent < 0 ? this.n.koffi.errno() : 0;
       if (e === EINTR) continue; // interrupted before the first was sent: again
       this.sendErrors++;
       this.complain('sendmmsg', e);
@@ -440,7 +449,7 @@ class BatchSocket implements UdpServer {
   }
 
   private complain(what: string, errno: number): void {
-    const key = `${what} ${errname(errno)}`;
+    const key = `${what} ${this.n.errname(errno)}`;
     if (this.complained.has(key)) return;
     this.complained.add(key);
     this.opts.warn(`${key} (further ones are only counted)`);
@@ -454,7 +463,7 @@ class BatchSocket implements UdpServer {
     this.closed = true;
     return new Promise((res) =>
       this.sock!.close(() => {
-        koffi.free(this.ptr);
+        this.n.koffi.free(this.ptr);
         res();
       }),
     );

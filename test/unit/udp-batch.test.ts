@@ -108,3 +108,21 @@ t.test('a port in use: the reason, as bind(2) gave it', async (t) => {
     new RegExp(`cannot listen on 127\\.0\\.0\\.1:${s.port}/udp: bind EADDRINUSE`),
   );
 });
+
+t.test('where koffi cannot be had, node:dgram alone, with a warning', async (t) => {
+  // A koffi whose pointers are 4 bytes: not a platform the batch structs are laid out for.
+  const mod = await t.mockImport<typeof import('../../src/agent/udp-batch.js')>('../../src/agent/udp-batch.js', {
+    koffi: { default: { sizeof: () => 4 } },
+  });
+  const warnings: string[] = [];
+  const s = await mod.listenUdp({ host: '127.0.0.1', port: 0, warn: (m) => warnings.push(m), onDatagram: (msg, from) => s.send(msg, from) });
+  t.teardown(() => s.close());
+  t.equal(s.batched, false);
+  t.match(warnings, [/one at a time through node:dgram: not a 64-bit little-endian platform/]);
+  const got = await burst(s.port, 2, 10, (c, i) => `e${c}.${i}`);
+  t.same(
+    [...got.values()].map((r) => r.length),
+    [10, 10],
+    'still answering',
+  );
+});
