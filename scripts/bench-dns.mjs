@@ -12,13 +12,22 @@
 //
 // Two measurements per server:
 //   1. saturation: dnsperf (Debian's dnsperf 2.10) for --seconds with --outstanding queries in
-//      flight: queries per second completed, and lost queries;
+//      flight: queries per second completed, lost queries, and the datagrams the kernel dropped
+//      for a full socket receive buffer in the namespace meanwhile (RcvbufErrors: the server's
+//      queue or dnsperf's). With one core for each, dnsperf costs about as much per query as a
+//      fast server: when the server's core is not busy all the time (cpu %), the generator set
+//      the pace, and queries per core-second of the server (qps/core) compare the servers;
 //   2. latency at a fixed --rate (1,000 queries/s by default): this script's own load generator
 //      (dnsperf 2.10 prints no percentiles), one UDP socket, a query every 1/rate s on a timer,
 //      each timed from send to reply with process.hrtime: p50, p90, p99, max.
 //
 //   sudo node scripts/bench-dns.mjs [--services 1000] [--nx 10] [--seconds 10] [--outstanding 200]
-//                                   [--rate 1000] [--rounds 3] [--core 1] [--json]
+//                                   [--rate 1000] [--rounds 3] [--core 1] [--echo] [--json]
+//
+// --echo adds a third server, the least any node:dgram server does: a 'message' handler that
+// sends each query back with the QR bit set (no lookup, no encoding, not a valid answer for
+// dnsperf's purposes beyond its id), on the same core. It bounds what a DNS server built on
+// node:dgram's per-datagram path can reach, whatever its own code costs.
 //
 // Both servers run side by side and are measured in alternation, --rounds times; each figure is
 // the median over the rounds. On a shared machine the absolute figures move with its other load
@@ -26,6 +35,7 @@
 //
 // Internal: `node scripts/bench-dns.mjs --load HOST PORT RATE SECONDS QUERYFILE` is the latency
 // generator, run inside the namespace by the benchmark itself; it prints one JSON line.
+// `--echo-server HOST PORT` is the --echo server.
 
 import { execFileSync, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -39,6 +49,17 @@ const args = process.argv.slice(2);
 if (args[0] === '--load') {
   await generator(args[1], Number(args[2]), Number(args[3]), Number(args[4]), args[5]);
   process.exit(0);
+}
+if (args[0] === '--echo-server') {
+  // As a dgram DNS server answers: an identity lookup (replies go to an IP at once), one send per query.
+  const sock = dgram.createSocket({ type: 'udp4', lookup: (address, _opts, cb) => cb(null, address, 4) });
+  sock.on('message', (msg, rinfo) => {
+    if (msg.length >= 3) msg[2] |= 0x80;
+    sock.send(msg, rinfo.port, rinfo.address);
+  });
+  sock.bind(Number(args[2]), args[1]);
+  for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(0));
+  await new Promise(() => {});
 }
 
 const opt = (name, fallback) => {
@@ -54,6 +75,7 @@ const CORES = availableParallelism();
 const CORE = Number(opt('core', CORES - 1));
 const LOAD_CORES = Array.from({ length: CORES }, (_, i) => i).filter((c) => c !== CORE);
 const JSON_OUT = args.includes('--json');
+const ECHO = args.includes('--echo');
 const ROUNDS = Number(opt('rounds', 3));
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -79,6 +101,7 @@ const NETNS = `knetlab-bench-dns-${process.pid}`;
 const dir = mkdtempSync(join(tmpdir(), 'knetlab-bench-dns-'));
 const KNETLAB = { name: 'knetlab', address: '127.0.0.1', port: 1053 };
 const DNSMASQ = { name: 'dnsmasq', address: '127.0.0.1', port: 2053 };
+const NODE_ECHO = { name: 'node-echo', address: '127.0.0.1', port: 3053 };
 const children = [];
 
 const sh = (argv, opts = {}) => execFileSync(argv[0], argv.slice(1), { encoding: 'utf8', ...opts });
@@ -232,9 +255,12 @@ async function startDnsmasq() {
           '--bind-interfaces',
           '--local=/#/',
           '--local-ttl=30',
-          // dnsmasq's default cache (150 names) would make it a cache benchmark of hosts lookups;
-          // hosts-file names are answered from its own table whatever the cache size.
-          '--cache-size=0',
+          // Nothing here is forwarded, so nothing is cached; but dnsmasq keeps hosts-file names in
+          // its cache's hash table, which it sizes from --cache-size (size/10 buckets, at least
+          // 64; reading hosts grows it only past 1,000 names more than the cache size): with 0,
+          // 1,000 names share 64 buckets and a lookup walks a chain of ~16. The largest cache it
+          // allows gives it 1,024 buckets, a table sized for the names (ours is a Map).
+          '--cache-size=10000',
           '--pid-file=',
           '--user=root',
         ],
@@ -243,6 +269,22 @@ async function startDnsmasq() {
     join(dir, 'dnsmasq.log'),
   );
   await until('dnsmasq to answer', () => answers(DNSMASQ, names[0][0]) === names[0][1]);
+  return c;
+}
+
+async function startEcho() {
+  const c = startServer(
+    inNetns(pinned([CORE], ['node', fileURLToPath(import.meta.url), '--echo-server', NODE_ECHO.address, String(NODE_ECHO.port)])),
+    join(dir, 'echo.log'),
+  );
+  const echoes = () => {
+    try {
+      return sh(inNetns(['dig', '+time=1', '+tries=1', `@${NODE_ECHO.address}`, '-p', String(NODE_ECHO.port), names[0][0]])).includes('status: NOERROR');
+    } catch {
+      return false;
+    }
+  };
+  await until('the echo server to answer', echoes);
   return c;
 }
 
@@ -256,7 +298,17 @@ function cpuSeconds(pid) {
   return (Number(fields[11]) + Number(fields[12])) / TICKS;
 }
 
+/** UDP datagrams the kernel dropped in the namespace for a full receive buffer (/proc/net/snmp). */
+function rcvbufErrors() {
+  const rows = sh(inNetns(['cat', '/proc/net/snmp']))
+    .split('\n')
+    .filter((l) => l.startsWith('Udp:'))
+    .map((l) => l.trim().split(/\s+/));
+  return Number(rows[1][rows[0].indexOf('RcvbufErrors')]);
+}
+
 function dnsperf(server, data) {
+  const drops0 = rcvbufErrors();
   const cpu0 = cpuSeconds(server.pid);
   const out = sh(
     inNetns(
@@ -282,6 +334,7 @@ function dnsperf(server, data) {
     ),
   );
   const cpu = cpuSeconds(server.pid) - cpu0;
+  const drops = rcvbufErrors() - drops0;
   const num = (re) => Number((re.exec(out) ?? [])[1] ?? NaN);
   const completed = num(/Queries completed:\s+(\d+)/);
   return {
@@ -293,6 +346,7 @@ function dnsperf(server, data) {
     sent: num(/Queries sent:\s+(\d+)/),
     completed,
     lost: num(/Queries lost:\s+(\d+)/),
+    drops,
     noerror: num(/NOERROR (\d+)/),
     nxdomain: num(/NXDOMAIN (\d+)/),
     avgLatencyMs: num(/Average Latency \(s\):\s+([\d.]+)/) * 1000,
@@ -382,6 +436,8 @@ async function generator(host, port, rate, seconds, file) {
 
 // ---- the run ---------------------------------------------------------------------------------
 
+const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+const load0 = loadavg();
 sh(['ip', 'netns', 'add', NETNS]);
 sh(['ip', '-n', NETNS, 'link', 'set', 'lo', 'up']);
 const data = join(dir, 'queries.txt');
@@ -390,10 +446,11 @@ writeFileSync(data, queryFile());
 // Both servers run side by side (the idle one costs nothing) and are measured in alternation,
 // --rounds times, so that a machine whose other load comes and goes treats them alike; each
 // figure is the median over the rounds.
-const servers = [KNETLAB, DNSMASQ];
+const servers = ECHO ? [KNETLAB, DNSMASQ, NODE_ECHO] : [KNETLAB, DNSMASQ];
 // ip netns exec and taskset exec the server: the child's PID is the server's.
 KNETLAB.pid = (await startKnetlab()).pid;
 DNSMASQ.pid = (await startDnsmasq()).pid;
+if (ECHO) NODE_ECHO.pid = (await startEcho()).pid;
 // A warm-up at the fixed rate, so the JIT and caches are in their steady state.
 for (const server of servers) latency(server, data);
 const rounds = Object.fromEntries(servers.map((s) => [s.name, { saturation: [], at: [] }]));
@@ -415,13 +472,35 @@ const merge = (list) =>
 const results = Object.fromEntries(
   servers.map((s) => [s.name, { saturation: merge(rounds[s.name].saturation), at: merge(rounds[s.name].at), rounds: rounds[s.name] }]),
 );
-const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+// Each round measures the servers back to back, so a round's ratio sees the same machine load:
+// the median of those is the comparison that counts.
+const ratios = Object.fromEntries(
+  servers
+    .filter((x) => x !== DNSMASQ)
+    .map((x) => [
+      x.name,
+      Object.fromEntries(['qps', 'qpsPerCore'].map((k) => [k, median(rounds[x.name].saturation.map((r, i) => r[k] / rounds.dnsmasq.saturation[i][k]))])),
+    ]),
+);
+const load = loadavg();
 
 const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
 if (JSON_OUT) {
   console.log(
     JSON.stringify(
-      { services: SERVICES, nxPercent: NX_PERCENT, seconds: SECONDS, outstanding: OUTSTANDING, rate: RATE, rounds: ROUNDS, core: CORE, loadavg: load, results },
+      {
+        services: SERVICES,
+        nxPercent: NX_PERCENT,
+        seconds: SECONDS,
+        outstanding: OUTSTANDING,
+        rate: RATE,
+        rounds: ROUNDS,
+        core: CORE,
+        loadavg: load,
+        loadavgStart: load0,
+        results,
+        ratioToDnsmasq: ratios,
+      },
       null,
       2,
     ),
@@ -432,17 +511,22 @@ if (JSON_OUT) {
     `bench-dns: ${SERVICES} Service names (+${NX_PERCENT}% NXDOMAIN), servers pinned to core ${CORE} of ${CORES} (${cpu}), load on ${LOAD_CORES.join(',') || 'the same core'}`,
   );
   console.log(`saturation: dnsperf -l ${SECONDS} -q ${OUTSTANDING}; latency: ${RATE} queries/s for ${SECONDS} s, own generator`);
-  console.log(`medians of ${ROUNDS} alternating rounds; load average at the end: ${load}\n`);
-  console.log('server     qps (saturation)   cpu %   qps/core   lost   avg ms   | at rate: qps   answered   p50 ms   p90 ms   p99 ms   max ms');
+  console.log(`medians of ${ROUNDS} alternating rounds; load average at the start: ${load0}, at the end: ${load}\n`);
+  console.log('server     qps (saturation)   cpu %   qps/core   lost  drops   avg ms   | at rate: qps   answered   p50 ms   p90 ms   p99 ms   max ms');
   for (const [name, r] of Object.entries(results)) {
     const s = r.saturation;
     const a = r.at;
     console.log(
-      `${name.padEnd(10)} ${fmt(s.qps).padStart(16)} ${fmt(s.cpuPercent).padStart(7)} ${fmt(s.qpsPerCore).padStart(10)} ${fmt(s.lost).padStart(6)} ${fmt(s.avgLatencyMs, 3).padStart(8)}   | ${fmt(a.rate).padStart(12)} ${`${a.answered}/${a.sent}`.padStart(10)} ${fmt(a.p50, 3).padStart(8)} ${fmt(a.p90, 3).padStart(8)} ${fmt(a.p99, 3).padStart(8)} ${fmt(a.max, 3).padStart(8)}`,
+      `${name.padEnd(10)} ${fmt(s.qps).padStart(16)} ${fmt(s.cpuPercent).padStart(7)} ${fmt(s.qpsPerCore).padStart(10)} ${fmt(s.lost).padStart(6)} ${fmt(s.drops).padStart(6)} ${fmt(s.avgLatencyMs, 3).padStart(8)}   | ${fmt(a.rate).padStart(12)} ${`${a.answered}/${a.sent}`.padStart(10)} ${fmt(a.p50, 3).padStart(8)} ${fmt(a.p90, 3).padStart(8)} ${fmt(a.p99, 3).padStart(8)} ${fmt(a.max, 3).padStart(8)}`,
     );
   }
-  const ratio = (k) => fmt((100 * results.knetlab.saturation[k]) / results.dnsmasq.saturation[k]);
-  console.log(`\nknetlab / dnsmasq: queries per second ${ratio('qps')}%, per core-second of the server ${ratio('qpsPerCore')}%`);
+  console.log('');
+  const pct = (a, k) => fmt(100 * ratios[a][k]);
+  for (const a of Object.keys(ratios))
+    console.log(`${a} / dnsmasq (median of the rounds' ratios): queries per second ${pct(a, 'qps')}%, per core-second of the server ${pct(a, 'qpsPerCore')}%`);
+  const busy = Math.max(...servers.map((x) => results[x.name].saturation.cpuPercent));
+  if (busy < 90)
+    console.log(`no server kept its core busy (at most ${fmt(busy)}%): dnsperf (or the machine's other load) set the pace; compare queries per core-second`);
 }
 // The servers' log pipes would keep this process waiting: stop them (cleanup runs on exit).
 process.exit(0);

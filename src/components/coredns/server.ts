@@ -17,6 +17,7 @@ import { readConfig } from '../../agent/config.js';
 import { logger, type Agent, type AgentFiles } from '../../agent/runtime.js';
 import { watchState, type StateWatch } from '../../agent/watch.js';
 import { answer, indexState, type DnsIndex } from './answer.js';
+import { listenUdp } from '../../agent/udp-batch.js';
 import { answersOf, encodeQuery, encodeReply, parseQuery, replyId, servfail, withId, type Query } from './wire.js';
 
 const PROG = 'coredns';
@@ -59,15 +60,26 @@ export interface DnsServer {
   readonly tcpPort: number;
   /** Replace the data answered from (a new generation). */
   update(s: StateFile): void;
-  counters(): { queries: number; forwarded: number; dropped: number; formerr: number };
+  /** drained: UDP queries read in batches (udp-batch.ts); sendErrors: UDP replies the kernel refused. */
+  counters(): { queries: number; forwarded: number; dropped: number; formerr: number; drained: number; sendErrors: number };
   close(): Promise<void>;
 }
 
 type Respond = (b: Buffer) => void;
+/** A reply that needs the upstream: called with where to send it once it is there. */
+type Later = (respond: Respond) => void;
 
 /** Start answering on `port` (0: any free port, for tests) of `host`. */
 export async function startDnsServer(
-  opts: { host: string; port: number; domain: string; ttl: number; upstream: { address: string; port: number } },
+  opts: {
+    host: string;
+    port: number;
+    domain: string;
+    ttl: number;
+    upstream: { address: string; port: number };
+    /** false: node:dgram alone, one datagram per event (udp-batch.ts). */
+    batch?: boolean;
+  },
   state: StateFile,
 ): Promise<DnsServer> {
   let index: DnsIndex = indexState(state, { domain: opts.domain, ttl: opts.ttl, nameserver: nameserverOf(state) });
@@ -106,61 +118,65 @@ export async function startDnsServer(
     upstream.send(withId(query, id), opts.upstream.port, opts.upstream.address);
   };
 
-  const handle = (buf: Buffer, udp: boolean, respond: Respond) => {
+  /**
+   * A query's reply: the bytes now, null when it is dropped, or a function that starts the
+   * upstream exchange and gives the reply later. The bytes must be sent or copied before the next
+   * query is handled: a kept reply is handed out itself, its id patched for each query.
+   */
+  const handle = (buf: Buffer, udp: boolean): Buffer | null | Later => {
     counts.queries++;
     const key = buf.length >= 12 ? (udp ? 'u' : 't') + buf.toString('latin1', 2) : '';
     const kept = key ? memo.get(key) : undefined;
     if (kept) {
-      respond(withId(kept, buf.readUInt16BE(0)));
-      return;
+      kept[0] = buf[0]!;
+      kept[1] = buf[1]!;
+      return kept;
     }
     const parsed = parseQuery(buf);
     if ('reply' in parsed) {
-      if (parsed.reply) {
-        counts.formerr++;
-        respond(parsed.reply);
-      } else counts.dropped++;
-      return;
+      if (parsed.reply) counts.formerr++;
+      else counts.dropped++;
+      return parsed.reply;
     }
     const q: Query = parsed.query;
     const r = answer(index, q.name, q.type, serial);
     if ('forward' in r) {
       counts.forwarded++;
-      ask(buf, (reply) => respond(reply ? withId(reply, q.id) : servfail(q)));
-      return;
+      // The query as asked, copied: `buf` may be reused once this returns.
+      const query = Buffer.from(buf);
+      return (respond) => ask(query, (reply) => respond(reply ? withId(reply, q.id) : servfail(q)));
     }
     if (r.chase) {
       // The CNAME's target is outside the cluster: resolve it upstream and append what comes back.
-      ask(encodeQuery(0, r.chase.name, r.chase.type), (reply) => respond(encodeReply(q, r, reply ? answersOf(reply) : [], udp)));
-      return;
+      const chase = r.chase;
+      return (respond) => ask(encodeQuery(0, chase.name, chase.type), (reply) => respond(encodeReply(q, r, reply ? answersOf(reply) : [], udp)));
     }
     const reply = encodeReply(q, r, [], udp);
     if (memo.size >= MEMO_MAX) memo.clear();
     memo.set(key, reply);
-    respond(reply);
+    return reply;
   };
 
-  // Replies go to the address a query came from, always an IP: an identity lookup sends at once,
-  // where the default (dns.lookup) defers every send to the next tick.
-  const udpSock = dgram.createSocket({ type: 'udp4', lookup: (address, _opts, cb) => cb(null, address, 4) });
-  udpSock.on('message', (msg, rinfo) => {
-    try {
-      handle(msg, true, (b) => udpSock.send(b, rinfo.port, rinfo.address));
-    } catch (e) {
-      // A query that breaks the server must not stop it: log and answer nothing.
-      counts.dropped++;
-      log('E', `query from ${rinfo.address}:${rinfo.port}: ${(e as Error).message}`);
-    }
+  const udpServer = await listenUdp({
+    host: opts.host,
+    port: opts.port,
+    batch: opts.batch,
+    warn: (m) => log('W', `udp: ${m}`),
+    onDatagram: (msg, from) => {
+      try {
+        const r = handle(msg, true);
+        if (r === null) return;
+        if (typeof r !== 'function') return udpServer.send(r, from);
+        const to = from.keep();
+        r((b) => udpServer.send(b, to));
+      } catch (e) {
+        // A query that breaks the server must not stop it: log and answer nothing.
+        counts.dropped++;
+        log('E', `query from ${from.toString()}: ${(e as Error).message}`);
+      }
+    },
   });
-  await new Promise<void>((res, rej) => {
-    udpSock.once('error', (e) => rej(new Error(`cannot listen on ${opts.host}:${opts.port}/udp: ${e.message}`)));
-    udpSock.bind({ address: opts.host, port: opts.port, exclusive: true }, () => {
-      udpSock.removeAllListeners('error');
-      udpSock.on('error', (e) => log('W', `udp: ${e.message}`));
-      res();
-    });
-  });
-  const udpPort = udpSock.address().port;
+  const udpPort = udpServer.port;
 
   // TCP: each message after its two-byte length (RFC 1035 4.2.2); a connection may carry several.
   const conns = new Set<net.Socket>();
@@ -177,13 +193,18 @@ export async function startDnsServer(
         if (buf.length < 2 + n) break;
         const msg = buf.subarray(2, 2 + n);
         buf = buf.subarray(2 + n);
+        const respond: Respond = (b) => {
+          if (sock.destroyed) return;
+          const framed = Buffer.allocUnsafe(2 + b.length);
+          framed.writeUInt16BE(b.length, 0);
+          b.copy(framed, 2);
+          sock.write(framed);
+        };
         try {
-          handle(msg, false, (b) => {
-            if (sock.destroyed) return;
-            const len = Buffer.alloc(2);
-            len.writeUInt16BE(b.length);
-            sock.write(Buffer.concat([len, b]));
-          });
+          const r = handle(msg, false);
+          if (r === null) continue;
+          if (typeof r === 'function') r(respond);
+          else respond(r);
         } catch (e) {
           counts.dropped++;
           log('E', `tcp query: ${(e as Error).message}`);
@@ -192,7 +213,10 @@ export async function startDnsServer(
     });
   });
   await new Promise<void>((res, rej) => {
-    tcp.once('error', (e) => rej(new Error(`cannot listen on ${opts.host}:${udpPort}/tcp: ${e.message}`)));
+    tcp.once('error', (e) => {
+      void udpServer.close();
+      rej(new Error(`cannot listen on ${opts.host}:${udpPort}/tcp: ${e.message}`));
+    });
     tcp.listen({ host: opts.host, port: udpPort, exclusive: true }, () => {
       tcp.removeAllListeners('error');
       tcp.on('error', (e) => log('W', `tcp: ${e.message}`));
@@ -207,13 +231,13 @@ export async function startDnsServer(
       serial = Math.floor(Date.now() / 1000);
       memo.clear();
     },
-    counters: () => ({ ...counts }),
+    counters: () => ({ ...counts, ...udpServer.stats() }),
     async close() {
       for (const p of pending.values()) clearTimeout(p.timer);
       pending.clear();
       for (const c of conns) c.destroy();
       await new Promise<void>((res) => tcp.close(() => res()));
-      await new Promise<void>((res) => udpSock.close(() => res()));
+      await udpServer.close();
       upstream.close();
     },
   };
@@ -250,7 +274,10 @@ async function start(cfg: Config): Promise<{ stop(why: string): Promise<void> }>
   return {
     async stop(why) {
       const c = server!.counters();
-      log('I', `${why}; ${c.queries} queries, ${c.forwarded} forwarded, ${c.formerr} FORMERR/NOTIMP, ${c.dropped} dropped`);
+      log(
+        'I',
+        `${why}; ${c.queries} queries (${c.drained} read in batches), ${c.forwarded} forwarded, ${c.formerr} FORMERR/NOTIMP, ${c.dropped} dropped, ${c.sendErrors} replies not sent`,
+      );
       watch!.stop();
       await server!.close();
     },

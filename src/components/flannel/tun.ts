@@ -19,7 +19,8 @@
 import koffi from 'koffi';
 import net from 'node:net';
 import { constants as osConstants } from 'node:os';
-import { c_close, c_if_nametoindex, c_read, c_write, EBADFD, errname, libc, pipeHandle, type PipeHandle } from '../../agent/libc.js';
+import { c_close, c_if_nametoindex, c_read, c_write, EBADFD, errname, libc } from '../../agent/libc.js';
+import { pipeHandle, type PipeHandle } from '../../agent/pipe-handle.js';
 
 const c_open = libc.func('int open(const char *path, int flags)');
 const c_ioctl = libc.func('int ioctl(int fd, unsigned long request, ...)');

@@ -7,7 +7,8 @@ import koffi from 'koffi';
 import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { endianness } from 'node:os';
-import { c_close, c_if_nametoindex, errname, libc, pipeHandle } from '../../agent/libc.js';
+import { c_close, c_if_nametoindex, errname, libc } from '../../agent/libc.js';
+import { pipeHandle } from '../../agent/pipe-handle.js';
 import { ETH_P_ARP } from './arp.js';
 
 const c_socket = libc.func('int socket(int domain, int type, int protocol)');
