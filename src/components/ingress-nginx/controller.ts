@@ -17,7 +17,7 @@ import { readConfig } from '../../agent/config.js';
 import { logger, writeAtomic, type Agent, type AgentFiles } from '../../agent/runtime.js';
 import { watchState } from '../../agent/watch.js';
 import { runSync } from '../../exec/process.js';
-import { certificateFiles, renderNginx } from './template.js';
+import { certificateArgs, certificateFiles, renderNginx } from './template.js';
 
 const PROG = 'nginx-ingress-controller';
 const log = logger(PROG);
@@ -51,25 +51,12 @@ export const FAKE_CERT_SUBJECT = '/O=Acme Co/CN=Kubernetes Ingress Controller Fa
 export function fakeCertArgv(keyOut: string, certOut: string): string[] {
   return [
     'openssl',
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '365',
-    '-subj',
-    FAKE_CERT_SUBJECT,
-    '-addext',
-    'subjectAltName=DNS:ingress.local',
-    '-addext',
-    'keyUsage=critical,digitalSignature,keyEncipherment',
-    '-addext',
-    'extendedKeyUsage=serverAuth',
-    '-keyout',
-    keyOut,
-    '-out',
-    certOut,
+    ...certificateArgs({
+      subject: FAKE_CERT_SUBJECT,
+      extensions: ['subjectAltName=DNS:ingress.local', 'keyUsage=critical,digitalSignature,keyEncipherment', 'extendedKeyUsage=serverAuth'],
+      keyOut,
+      certOut,
+    }),
   ];
 }
 

@@ -4,7 +4,7 @@
 
 import { join } from 'node:path';
 import { runsIngressNginx, type Pod, type TLSSecret } from '../../api/objects.js';
-import { certificateFiles } from './template.js';
+import { certificateArgs, certificateFiles } from './template.js';
 import { clusterDir, stateFilePath } from '../../k8s/store.js';
 import type { Phase, Step } from '../../kernel/steps.js';
 import { agentArgv } from '../../agent/names.js';
@@ -60,25 +60,12 @@ function certificatePhases(secrets: TLSSecret[], inst: Instance, opts = { makeCA
   const ca: Step[] = [
     { kind: 'dir.create', paths: [f.dir] },
     openssl(
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '365',
-        '-subj',
-        caSubject(inst.lab),
-        '-addext',
-        'basicConstraints=critical,CA:TRUE',
-        '-addext',
-        'keyUsage=critical,keyCertSign,cRLSign',
-        '-keyout',
-        f.caKey,
-        '-out',
-        f.caCert,
-      ],
+      certificateArgs({
+        subject: caSubject(inst.lab),
+        extensions: ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign'],
+        keyOut: f.caKey,
+        certOut: f.caCert,
+      }),
       "make the lab's CA",
     ),
   ];
@@ -95,31 +82,13 @@ function certificatePhases(secrets: TLSSecret[], inst: Instance, opts = { makeCA
           const out = f.secret(s.meta.namespace, s.meta.name);
           const hosts = s.generate!.hosts;
           return openssl(
-            [
-              'req',
-              '-x509',
-              '-CA',
-              f.caCert,
-              '-CAkey',
-              f.caKey,
-              '-newkey',
-              'rsa:2048',
-              '-nodes',
-              '-days',
-              '365',
-              '-subj',
-              `/CN=${hosts[0]!}`,
-              '-addext',
-              `subjectAltName=${hosts.map((h) => `DNS:${h}`).join(',')}`,
-              '-addext',
-              'basicConstraints=critical,CA:FALSE',
-              '-addext',
-              'extendedKeyUsage=serverAuth',
-              '-keyout',
-              out.key,
-              '-out',
-              out.cert,
-            ],
+            certificateArgs({
+              subject: `/CN=${hosts[0]!}`,
+              extensions: [`subjectAltName=${hosts.map((h) => `DNS:${h}`).join(',')}`, 'basicConstraints=critical,CA:FALSE', 'extendedKeyUsage=serverAuth'],
+              keyOut: out.key,
+              certOut: out.cert,
+              ca: { cert: f.caCert, key: f.caKey },
+            }),
             `make the certificate of Secret ${s.meta.namespace}/${s.meta.name} (${hosts.join(', ')})`,
           );
         }),

@@ -77,6 +77,31 @@ interface ServerBlock {
 }
 
 /**
+ * `openssl req -x509`'s arguments for an RSA-2048 key and a one-year certificate of `subject`
+ * with the given extensions (-addext each): signed by `ca` when given, else self-signed. The
+ * lab's CA, the Secrets' certificates and the controller's fake certificate are all made so.
+ */
+export function certificateArgs(o: { subject: string; extensions: string[]; keyOut: string; certOut: string; ca?: { cert: string; key: string } }): string[] {
+  return [
+    'req',
+    '-x509',
+    ...(o.ca ? ['-CA', o.ca.cert, '-CAkey', o.ca.key] : []),
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '365',
+    '-subj',
+    o.subject,
+    ...o.extensions.flatMap((e) => ['-addext', e]),
+    '-keyout',
+    o.keyOut,
+    '-out',
+    o.certOut,
+  ];
+}
+
+/**
  * Where knetlab keeps the certificates it makes at `up` for Secrets annotated with
  * GENERATE_CERTIFICATE (api/objects.ts), inside the lab's folder: the lab's CA (ca.crt, ca.key)
  * and, per Secret, <namespace>-<name>.crt and .key, as `kubectl create secret tls` would read them.

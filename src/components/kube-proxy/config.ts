@@ -20,19 +20,36 @@ export interface LocalDetector {
 /** Local means a source address inside `cidr` (modes ClusterCIDR and NodeCIDR). */
 export const cidrDetector = (cidr: string): LocalDetector => ({ ifLocal: `-s ${cidr}`, ifNotLocal: `! -s ${cidr}` });
 
-/** `clusterPodNetwork` stands in for a clusterCIDR the document leaves out (kubeadm writes its podSubnet there). */
-export function localDetector(cfg: KubeProxyConfiguration, clusterPodNetwork: string, node: Pick<NodeInfo, 'podCIDR'>): LocalDetector | null {
-  const cidr = (c: string): LocalDetector | null => (c ? cidrDetector(c) : null);
+/**
+ * What detectLocalMode means on a node, whatever the rule syntax: a source CIDR, or an input
+ * interface (a name, or a prefix of names); null: none. `clusterPodNetwork` stands in for a
+ * clusterCIDR the document leaves out (kubeadm writes its podSubnet there).
+ */
+export function localMatch(
+  cfg: KubeProxyConfiguration,
+  clusterPodNetwork: string,
+  node: Pick<NodeInfo, 'podCIDR'>,
+): { cidr: string } | { iface: string; prefix: boolean } | null {
+  const cidr = (c: string) => (c ? { cidr: c } : null);
   switch (cfg.detectLocalMode) {
     case 'ClusterCIDR':
       return cidr(cfg.clusterCIDR ?? clusterPodNetwork);
     case 'NodeCIDR':
       return cidr(node.podCIDR);
     case 'BridgeInterface':
-      return { ifLocal: `-i ${cfg.detectLocal.bridgeInterface}`, ifNotLocal: `! -i ${cfg.detectLocal.bridgeInterface}` };
+      return { iface: cfg.detectLocal.bridgeInterface, prefix: false };
     case 'InterfaceNamePrefix':
-      return { ifLocal: `-i ${cfg.detectLocal.interfaceNamePrefix}+`, ifNotLocal: `! -i ${cfg.detectLocal.interfaceNamePrefix}+` };
+      return { iface: cfg.detectLocal.interfaceNamePrefix, prefix: true };
   }
+}
+
+/** The local-traffic detector in iptables syntax (LocalTrafficDetector.IfLocal / IfNotLocal). */
+export function localDetector(cfg: KubeProxyConfiguration, clusterPodNetwork: string, node: Pick<NodeInfo, 'podCIDR'>): LocalDetector | null {
+  const m = localMatch(cfg, clusterPodNetwork, node);
+  if (!m) return null;
+  if ('cidr' in m) return cidrDetector(m.cidr);
+  const iface = m.prefix ? `${m.iface}+` : m.iface;
+  return { ifLocal: `-i ${iface}`, ifNotLocal: `! -i ${iface}` };
 }
 
 const LOOPBACK = parseCidrSloppy('127.0.0.0/8')!;

@@ -4,7 +4,7 @@
 
 import type { KubeProxyConfiguration, NodeInfo } from '../../api/objects.js';
 import type { KubeProxyConfig, Proxier } from './proxier.js';
-import { nodePortIPs } from './config.js';
+import { localMatch, nodePortIPs } from './config.js';
 import { masqueradeMark } from './iptables/sync.js';
 import { TABLE, tableObjects } from './nftables/names.js';
 import { syncNFTables, type NFTablesMemo, type NFTablesProxierConfig } from './nftables/sync.js';
@@ -17,17 +17,11 @@ export const NFT_COMMAND = ['nft', '-f', '-'];
 
 /** The local-traffic detector in nft syntax (LocalTrafficDetector.IfLocalNFT / IfNotLocalNFT). */
 function nftDetector(cfg: KubeProxyConfiguration, clusterPodNetwork: string, node: Pick<NodeInfo, 'podCIDR'>): NFTablesProxierConfig['localDetector'] {
-  const cidr = (c: string) => (c ? { ifLocal: `ip saddr ${c}`, ifNotLocal: `ip saddr != ${c}` } : null);
-  switch (cfg.detectLocalMode) {
-    case 'ClusterCIDR':
-      return cidr(cfg.clusterCIDR ?? clusterPodNetwork);
-    case 'NodeCIDR':
-      return cidr(node.podCIDR);
-    case 'BridgeInterface':
-      return { ifLocal: `iifname "${cfg.detectLocal.bridgeInterface}"`, ifNotLocal: `iifname != "${cfg.detectLocal.bridgeInterface}"` };
-    case 'InterfaceNamePrefix':
-      return { ifLocal: `iifname "${cfg.detectLocal.interfaceNamePrefix}*"`, ifNotLocal: `iifname != "${cfg.detectLocal.interfaceNamePrefix}*"` };
-  }
+  const m = localMatch(cfg, clusterPodNetwork, node);
+  if (!m) return null;
+  if ('cidr' in m) return { ifLocal: `ip saddr ${m.cidr}`, ifNotLocal: `ip saddr != ${m.cidr}` };
+  const iface = m.prefix ? `${m.iface}*` : m.iface;
+  return { ifLocal: `iifname "${iface}"`, ifNotLocal: `iifname != "${iface}"` };
 }
 
 /**
