@@ -9,6 +9,7 @@ import { readManifests } from '../../src/k8s/manifest.js';
 import { parseGoDuration } from '../../src/k8s/manifest/kube-proxy-config.js';
 import { formatDiagnostic } from '../../src/labfile/diagnostics.js';
 import { iptablesConfig, syncProxyRules } from '../../src/components/kube-proxy/iptables.js';
+import { nftablesConfig } from '../../src/components/kube-proxy/nftables.js';
 import { kubeProxySysctls, localhostNodePorts, nodePortIPs, syncPeriods } from '../../src/components/kube-proxy/config.js';
 import { NODE, chains, endpoint, port, rules, service, slice } from './lib/kube-api.js';
 
@@ -155,6 +156,18 @@ t.test('detectLocalMode: ClusterCIDR, NodeCIDR, BridgeInterface and InterfaceNam
   t.match(diagnostics('detectLocalMode: clustercidr\n'), [/detectLocalMode is "clustercidr"; it must be one of .*\n  hint: did you mean "ClusterCIDR"\?/]);
   t.match(diagnostics('clusterCIDR: 10.244.0.0\n'), [/3:14  error  clusterCIDR "10\.244\.0\.0" is not a CIDR/]);
   t.equal(config('clusterCIDR: "10.244.0.0/16,fd00:10:244::/56"\n').clusterCIDR, '10.244.0.0/16', 'a dual-stack pair: the IPv4 one');
+});
+
+t.test('detectLocalMode in nftables mode: the same detectors in nft syntax (IfLocalNFT / IfNotLocalNFT)', async (t) => {
+  const detector = (body: string) => nftablesConfig(NODE, { config: config(body), clusterCIDR: '10.0.0.0/8', nodeAddresses: [NODE.address] }).localDetector;
+  t.same(detector(''), { ifLocal: 'ip saddr 10.0.0.0/8', ifNotLocal: 'ip saddr != 10.0.0.0/8' });
+  t.same(detector('detectLocalMode: NodeCIDR\n'), { ifLocal: 'ip saddr 10.0.1.0/24', ifNotLocal: 'ip saddr != 10.0.1.0/24' });
+  t.same(detector('detectLocalMode: BridgeInterface\ndetectLocal:\n  bridgeInterface: cni0\n'), { ifLocal: 'iifname "cni0"', ifNotLocal: 'iifname != "cni0"' });
+  t.same(detector('detectLocalMode: InterfaceNamePrefix\ndetectLocal:\n  interfaceNamePrefix: cali\n'), {
+    ifLocal: 'iifname "cali*"',
+    ifNotLocal: 'iifname != "cali*"',
+  });
+  t.equal(detector('clusterCIDR: ""\n'), null, 'an empty clusterCIDR is no detector');
 });
 
 t.test('conntrack: the sysctls kube-proxy sets; tcpBeLiberal also drops the INVALID rule', async (t) => {
